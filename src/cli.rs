@@ -1,0 +1,78 @@
+//! Command-line parsing: the global options and the one `match` that dispatches to a command
+//! module. Each command owns its own options struct.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::CmdResult;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kayse-bulk",
+    version,
+    about = "Move case records between spreadsheets and Kayse",
+    long_about = "Move case records between spreadsheets (CSV, XLSX, XLS, ODS) and Kayse.\n\n\
+        The API key is read from KAYSE_API_KEY or --api-key-file, never from a flag.\n\
+        Exit codes: 0 all good, 1 some rows invalid or failed, 2 usage or unusable input,\n\
+        3 run stopped (resumable), 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the command.
+#[derive(Debug, Clone, Args, Default)]
+pub struct Global {
+    /// More detail on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Only errors on stderr (no progress, no summary).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print one summary object as JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Run against a local sandbox started in-process (no account or key needed).
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Where the embedded sandbox keeps its data [default: kayse-sandbox.json].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub sandbox_state: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every row of a spreadsheet without any network and write a results workbook.
+    Validate(crate::validate::Args),
+    /// Send the valid rows to Kayse as bulk upserts.
+    Import(crate::import::Args),
+    /// Write cases, fetched by id, to XLSX or CSV.
+    Export(crate::export::Args),
+    /// Delete the cases whose ids a spreadsheet lists.
+    Delete(crate::delete::Args),
+    /// Send one SMS per row to the client of a case.
+    Sms(crate::message::SmsArgs),
+    /// Send one email per row to the client of a case.
+    Email(crate::message::EmailArgs),
+    /// Write a starter workbook with every field, notes and an example row.
+    Template(crate::template::Args),
+    /// Run a local stand-in for the Kayse API.
+    Sandbox(crate::sandbox::Args),
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> CmdResult {
+    let g = &cli.global;
+    match cli.command {
+        Command::Validate(a) => crate::validate::run(a, g),
+        Command::Import(a) => crate::import::run(a, g),
+        Command::Export(a) => crate::export::run(a, g),
+        Command::Delete(a) => crate::delete::run(a, g),
+        Command::Sms(a) => crate::message::run_sms(a, g),
+        Command::Email(a) => crate::message::run_email(a, g),
+        Command::Template(a) => crate::template::run(a, g),
+        Command::Sandbox(a) => crate::sandbox::run(a, g),
+    }
+}

@@ -1,0 +1,13 @@
+//! `kayse-bulk export`. (SKELETON: to be implemented.)
+
+use crate::cli::Global;
+use crate::exit::{CmdResult, Fatal};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub file: Option<std::path::PathBuf>,
+}
+
+pub fn run(_args: Args, _g: &Global) -> CmdResult {
+    Err(Fatal::usage("export is not implemented yet"))
+}
