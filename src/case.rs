@@ -131,3 +131,32 @@ mod tests {
         assert_eq!(v["type"], "");
     }
 }
+
+impl Case {
+    /// The optional schema fields this payload leaves out: under PUT each becomes null.
+    pub fn omitted_fields(&self) -> Vec<&'static str> {
+        let v = serde_json::to_value(self).unwrap_or(Value::Null);
+        crate::schema::FIELDS
+            .iter()
+            .filter(|f| !f.required && v.get(f.name).is_none())
+            .map(|f| f.name)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod omitted_tests {
+    use super::*;
+
+    #[test]
+    fn omitted_lists_optional_fields_only() {
+        let c = Case {
+            name: Some("x".into()),
+            ..Default::default()
+        };
+        let o = c.omitted_fields();
+        assert_eq!(o.len(), 10);
+        assert!(!o.contains(&"name"));
+        assert!(!o.contains(&"status"));
+    }
+}

@@ -17,6 +17,7 @@ pub mod journal;
 pub mod mapping;
 pub mod message;
 pub mod outcome;
+pub mod rate;
 pub mod read;
 pub mod results;
 pub mod rules;

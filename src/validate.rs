@@ -1,14 +1,391 @@
-//! `kayse-bulk validate` (and `import --dry-run`): read → map → check → results, with no network.
-//! (SKELETON: to be implemented.)
+//! `kayse-bulk validate` and `import --dry-run`: read → map → check → results, with no network.
+//! Owns the input options every file-reading command shares, and the scan that import reuses, so
+//! a dry run and an import see exactly the same rows.
 
+use std::path::{Path, PathBuf};
+
+use crate::case::Case;
+use crate::check::{Checker, Rules};
 use crate::cli::Global;
-use crate::exit::{CmdResult, Fatal};
+use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::mapping::{ExtraColumns, MapOptions, Mapping, MappingFile};
+use crate::outcome::{Outcome, ResultRow, RowError};
+use crate::rate::RateSpec;
+use crate::read::{self, RawRow, ReadOptions, Table};
+use crate::results::ResultsWriter;
+use crate::rules::DateOrder;
+use crate::summary::Summary;
+
+/// Options shared by every command that reads a case spreadsheet.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// The spreadsheet to read: .csv, .xlsx, .xlsm, .xls or .ods.
+    pub file: PathBuf,
+    /// Workbook sheet to read, by name or 0-based index [default: the first sheet].
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
+    /// Row number of the header [default: the first non-empty row].
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<usize>,
+    /// CSV delimiter: ',', ';', 'tab' or '|' [default: sniffed].
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Mapping file (TOML) with [columns], [defaults], [values.FIELD] and [allowed].
+    #[arg(long, value_name = "FILE.toml")]
+    pub mapping: Option<PathBuf>,
+    /// Fix a field for every row, e.g. --set external_source=clio (repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
+    /// What to do with columns that match no field.
+    #[arg(long, value_enum, default_value = "warn")]
+    pub extra_columns: ExtraColumns,
+    /// How to read numeric dates such as 3/5/2024.
+    #[arg(long, value_enum, default_value = "mdy")]
+    pub date_order: DateOrder,
+    /// Accepted status values, comma-separated (any other value is invalid).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub allowed_status: Vec<String>,
+    /// Accepted type values, comma-separated (any other value is invalid).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub allowed_type: Vec<String>,
+    /// Results file, .xlsx or .csv [default: <input stem>.results.xlsx beside the input].
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
+    /// Cases per bulk request.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
-pub fn run(_args: Args, _g: &Global) -> CmdResult {
-    Err(Fatal::usage("validate is not implemented yet"))
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err(format!(
+            "unsupported delimiter '{s}': use ',', ';', 'tab' or '|'"
+        )),
+    }
+}
+
+/// `FIELD=VALUE`, for `--set`.
+pub fn parse_set(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--set expects FIELD=VALUE, got '{s}'"))?;
+    let k = k.trim();
+    if crate::schema::field(k).is_none() {
+        return Err(format!("--set names an unknown field '{k}'"));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
+}
+
+/// `<input stem>.results.xlsx`, beside the input.
+pub fn default_results_path(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kayse".into());
+    input.with_file_name(format!("{stem}.results.xlsx"))
+}
+
+/// Check that a results path names a format we write.
+pub fn check_results_path(path: &Path) -> Result<(), Fatal> {
+    match path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("xlsx") | Some("csv") => Ok(()),
+        _ => Err(Fatal::usage(format!(
+            "results file {} must end in .xlsx or .csv",
+            path.display()
+        ))),
+    }
+}
+
+/// An input opened and mapped, ready to scan.
+pub struct Prepared {
+    pub table: Table,
+    pub mapping: Mapping,
+    pub checker: Checker,
+    pub results_path: PathBuf,
+}
+
+/// One scanned input row.
+pub enum Scanned {
+    /// A row with nothing in it: skipped and counted.
+    Blank(RawRow),
+    /// A row, with its payload or every error it has.
+    Row {
+        raw: RawRow,
+        result: Result<Case, Vec<RowError>>,
+    },
+}
+
+/// Open and map the input. Every problem here is exit 2, before any row is read.
+pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
+    let results_path = args
+        .results
+        .clone()
+        .unwrap_or_else(|| default_results_path(&args.file));
+    check_results_path(&results_path)?;
+    let file = match &args.mapping {
+        Some(p) => MappingFile::load(p).map_err(|e| Fatal::usage(e.to_string()))?,
+        None => MappingFile::default(),
+    };
+    let pick = |flag: &Vec<String>, file: &Option<Vec<String>>| {
+        if flag.is_empty() {
+            file.clone()
+        } else {
+            Some(flag.clone())
+        }
+    };
+    let rules = Rules {
+        date_order: args.date_order,
+        allowed_status: pick(&args.allowed_status, &file.allowed.status),
+        allowed_type: pick(&args.allowed_type, &file.allowed.case_type),
+    };
+    let opts = ReadOptions {
+        sheet: args.sheet.clone(),
+        header_row: args.header_row,
+        delimiter: args.delimiter,
+    };
+    let table = read::open(&args.file, &opts).map_err(|e| Fatal::usage(e.to_string()))?;
+    let map_opts = MapOptions {
+        file,
+        set: args.set.clone(),
+        extra_columns: args.extra_columns,
+    };
+    let mapping =
+        Mapping::build(&table.headers, &map_opts).map_err(|e| Fatal::usage(e.to_string()))?;
+    Ok(Prepared {
+        table,
+        mapping,
+        checker: Checker::new(rules),
+        results_path,
+    })
+}
+
+impl Prepared {
+    /// Read, map and check the next row. A read error mid-file is fatal (exit 2).
+    pub fn next_row(&mut self) -> Option<Result<Scanned, Fatal>> {
+        let raw = match self.table.rows.next()? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(Fatal::usage(e.to_string()))),
+        };
+        if raw.is_blank() {
+            return Some(Ok(Scanned::Blank(raw)));
+        }
+        let mapped = self.mapping.apply(&raw);
+        let result = self.checker.check(&mapped);
+        Some(Ok(Scanned::Row { raw, result }))
+    }
+
+    /// A summary with the input's facts filled in.
+    pub fn new_summary(&self, command: &str, args: &InputArgs) -> Summary {
+        let mut s = Summary {
+            command: command.to_string(),
+            command_line: command_line(),
+            input: args.file.display().to_string(),
+            results: Some(self.results_path.display().to_string()),
+            format: Some(self.table.info.format.clone()),
+            encoding: self.table.info.encoding.clone(),
+            ..Default::default()
+        };
+        if self.table.info.encoding_fallback {
+            s.warnings.push(
+                "the file is not valid UTF-8; it was read as Windows-1252 (check accented letters)"
+                    .into(),
+            );
+        }
+        if !self.mapping.unmapped.is_empty() {
+            s.warnings.push(format!(
+                "columns not mapped to any field (ignored; --extra-columns data keeps them): {}",
+                self.mapping.unmapped.join(", ")
+            ));
+        }
+        s
+    }
+
+    /// Copy what the checker learned about statuses and types into the summary.
+    pub fn finish_summary(&self, s: &mut Summary) {
+        let report = self.checker.report();
+        s.statuses = report.statuses;
+        s.types = report.types;
+        s.warnings.extend(report.warnings);
+    }
+}
+
+/// The command line, for the Summary sheet. The key can never be on it: it is not a flag.
+pub fn command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            if a.contains(' ') {
+                format!("\"{a}\"")
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "N requests; fits in the current window" or "about H hours at 500/h".
+pub fn plan_text(requests: u64, rate: RateSpec, remaining: Option<u64>) -> String {
+    let left = remaining.unwrap_or(u64::from(rate.requests));
+    let noun = if requests == 1 { "request" } else { "requests" };
+    if requests <= left {
+        return format!("{requests} {noun}; fits in the current window ({left} left of {rate})");
+    }
+    let windows = (requests - left).div_ceil(u64::from(rate.requests));
+    let secs = windows as f64 * rate.window.as_secs_f64();
+    format!(
+        "{requests} {noun}; about {} at {rate} ({left} left in the current window)",
+        human_duration(secs)
+    )
+}
+
+/// `45 s`, `12 min`, `4.0 hours`.
+pub fn human_duration(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 5400.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{:.1} hours", secs / 3600.0)
+    }
+}
+
+/// Print the summary: people's text on stderr unless quiet, JSON on stdout with `--json`.
+pub fn emit(summary: &Summary, g: &Global) {
+    if !g.quiet {
+        eprint!("{}", summary.render());
+    }
+    if g.json {
+        match serde_json::to_string(summary) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
+        }
+    }
+}
+
+pub fn run(args: Args, g: &Global) -> CmdResult {
+    run_checks(&args.input, g, "validate")
+}
+
+/// Validate every row and write the results file. `import --dry-run` calls this too.
+pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
+    let mut p = prepare(args)?;
+    let mut writer = ResultsWriter::create(&p.results_path, &p.table.headers, &[])
+        .map_err(|e| Fatal::usage(e.to_string()))?;
+    let mut summary = p.new_summary(command, args);
+    let mut valid_creates = 0u64;
+    while let Some(item) = p.next_row() {
+        let (raw, result) = match item? {
+            Scanned::Blank(_) => {
+                summary.blank_rows += 1;
+                continue;
+            }
+            Scanned::Row { raw, result } => (raw, result),
+        };
+        summary.rows_read += 1;
+        let (outcome, errors, id) = match result {
+            Ok(case) => {
+                if case.id.is_some() {
+                    summary.updates += 1;
+                    summary.fields_cleared += case.omitted_fields().len() as u64;
+                } else {
+                    summary.creates += 1;
+                    valid_creates += 1;
+                }
+                (Outcome::Valid, Vec::new(), case.id)
+            }
+            Err(errors) => (Outcome::Invalid, errors, None),
+        };
+        summary.count(outcome);
+        writer
+            .write(&ResultRow {
+                source_row: raw.source_row,
+                outcome,
+                kayse_id: id,
+                errors,
+                cells: raw.cells,
+                extra: Vec::new(),
+            })
+            .map_err(|e| Fatal::usage(e.to_string()))?;
+    }
+    p.finish_summary(&mut summary);
+    let batch = u64::from(args.batch_size);
+    let bulk = valid_creates.div_ceil(batch) + summary.updates.div_ceil(batch);
+    let gets = summary.updates;
+    let mut plan = plan_text(bulk + gets, RateSpec::KAYSE, None);
+    if gets > 0 {
+        plan.push_str(&format!(
+            " (includes {gets} GETs to keep blank fields on updates; --update-blanks clear skips them)"
+        ));
+    }
+    summary.plan = Some(plan);
+    let code = if summary.has_problems() {
+        ExitCode::RowsFailed
+    } else {
+        ExitCode::Ok
+    };
+    summary.exit_code = code as i32;
+    writer
+        .finish(&summary)
+        .map_err(|e| Fatal::usage(e.to_string()))?;
+    emit(&summary, g);
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_lines() {
+        let r = RateSpec::KAYSE;
+        assert_eq!(
+            plan_text(3, r, None),
+            "3 requests; fits in the current window (500 left of 500/h)"
+        );
+        assert_eq!(
+            plan_text(2000, r, Some(500)),
+            "2000 requests; about 3.0 hours at 500/h (500 left in the current window)"
+        );
+        assert_eq!(
+            plan_text(1, r, Some(0)),
+            "1 request; about 60 min at 500/h (0 left in the current window)"
+        );
+    }
+
+    #[test]
+    fn set_and_delimiter_parsing() {
+        assert_eq!(
+            parse_set("external_source = clio").unwrap(),
+            ("external_source".to_string(), "clio".to_string())
+        );
+        assert!(parse_set("nofield=1").is_err());
+        assert!(parse_set("status").is_err());
+        assert_eq!(parse_delimiter("tab").unwrap(), b'\t');
+        assert!(parse_delimiter(":").is_err());
+    }
+
+    #[test]
+    fn results_paths() {
+        assert_eq!(
+            default_results_path(Path::new("dir/cases.csv")),
+            PathBuf::from("dir/cases.results.xlsx")
+        );
+        assert!(check_results_path(Path::new("a.csv")).is_ok());
+        assert!(check_results_path(Path::new("a.XLSX")).is_ok());
+        assert!(check_results_path(Path::new("a.txt")).is_err());
+    }
 }
