@@ -121,7 +121,7 @@ pub struct Prepared {
 /// One scanned input row.
 pub enum Scanned {
     /// A row with nothing in it: skipped and counted.
-    Blank(RawRow),
+    Blank,
     /// A row, with its payload or every error it has.
     Row {
         raw: RawRow,
@@ -181,7 +181,7 @@ impl Prepared {
             Err(e) => return Some(Err(Fatal::usage(e.to_string()))),
         };
         if raw.is_blank() {
-            return Some(Ok(Scanned::Blank(raw)));
+            return Some(Ok(Scanned::Blank));
         }
         let mapped = self.mapping.apply(&raw);
         let result = self.checker.check(&mapped);
@@ -289,7 +289,7 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
     let mut valid_creates = 0u64;
     while let Some(item) = p.next_row() {
         let (raw, result) = match item? {
-            Scanned::Blank(_) => {
+            Scanned::Blank => {
                 summary.blank_rows += 1;
                 continue;
             }
