@@ -269,6 +269,15 @@ async fn strict_types_and_unknown_fields_are_400_with_precise_messages() {
         assert_eq!(answer["error"], "invalid request");
         assert_eq!(answer["message"], want, "{body}");
     }
+    let (s, h, e) = api
+        .call(reqwest::Method::PATCH, "/v1/cases/1001", Some(case("A")))
+        .await;
+    assert_eq!(s, 405);
+    assert_error_shape(&e);
+    assert!(h.contains_key("x-ratelimit-remaining"));
+    let (s, _, e) = api.call(reqwest::Method::GET, "/v1/clientz", None).await;
+    assert_eq!(s, 404);
+    assert_error_shape(&e);
     let bad_json = api
         .client
         .post(api.url("/v1/cases"))
@@ -1012,11 +1021,11 @@ fn start_binary(args: &[&str]) -> (Child, String) {
     (child, url)
 }
 
-fn interrupt(child: &mut Child) -> (std::process::ExitStatus, String) {
+fn stop(child: &mut Child, signal: i32) -> (std::process::ExitStatus, String) {
     let pid = i32::try_from(child.id()).unwrap();
     // SAFETY: sending a signal to our own child process by its pid.
     unsafe {
-        libc::kill(pid, libc::SIGINT);
+        libc::kill(pid, signal);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -1055,7 +1064,7 @@ fn binary_keeps_state_across_a_restart_and_never_writes_the_key() {
             .unwrap()
     });
     assert_eq!(created["id"], 1001);
-    let (status, stderr) = interrupt(&mut child);
+    let (status, stderr) = stop(&mut child, libc::SIGINT);
     assert!(status.success(), "{status:?} {stderr}");
     assert!(stderr.contains("POST /v1/cases 200"), "{stderr}");
     assert!(!stderr.contains(secret), "key leaked to stderr: {stderr}");
@@ -1074,8 +1083,8 @@ fn binary_keeps_state_across_a_restart_and_never_writes_the_key() {
     });
     assert_eq!(got.0, 200);
     assert_eq!(got.1["case_number"], "BIN-1");
-    let (status, stderr) = interrupt(&mut child);
-    assert!(status.success());
+    let (status, stderr) = stop(&mut child, libc::SIGTERM);
+    assert!(status.success(), "SIGTERM stops cleanly too: {status:?}");
     assert!(stderr.contains("API key: sandbox"), "{stderr}");
     assert!(
         !stderr.contains("GET /v1"),

@@ -814,7 +814,7 @@ async fn send_message(sh: &Shared, body: &Bytes, channel: &str) -> Result<Value,
         } else {
             case.sms_opted_out
         };
-        s.messages.push(SentMessage {
+        s.push_message(SentMessage {
             case_id,
             client_id,
             channel,
