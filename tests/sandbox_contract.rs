@@ -935,6 +935,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(on_disk["cases"][0]["case_number"], "P-1");
     assert_eq!(on_disk["next_id"], 1002);
+    assert_eq!(api.handle.state_json(), on_disk);
     api.handle.shutdown().await.unwrap();
 
     let again = Api::start(Config {

@@ -176,6 +176,11 @@ impl Shared {
         Ok(())
     }
 
+    /// The whole state as JSON (the state file's contents).
+    pub fn state_json(&self) -> Value {
+        serde_json::from_slice(&lock(&self.store).to_json()).unwrap_or(Value::Null)
+    }
+
     /// Save the current state now (used at shutdown).
     pub async fn save_now(&self) -> io::Result<()> {
         if self.state_path.is_none() {
