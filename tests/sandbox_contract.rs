@@ -964,8 +964,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
         ..Config::default()
     })
     .await
-    .err()
-    .expect("corrupt state refused");
+    .expect_err("corrupt state refused");
     assert_eq!(err.code, kayse_bulk::exit::ExitCode::Usage);
     assert!(err.message.contains("not valid"), "{}", err.message);
 }
