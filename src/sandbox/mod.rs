@@ -1,31 +1,356 @@
 //! `kayse-bulk sandbox`: a local stand-in for the Kayse Cases API, also embedded behind the global
-//! `--sandbox`. (SKELETON: to be implemented.)
+//! `--sandbox`. This file owns the command's options, starting and stopping the server, and the
+//! state file's loading; the rules are in `rules`/`state`, the HTTP side in `server`. It never
+//! talks to the real Kayse.
 
+pub mod faults;
+pub mod rules;
+pub mod server;
+pub mod state;
+
+use std::fmt;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
 
 use crate::cli::Global;
-use crate::exit::{CmdResult, Fatal};
+use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::rate::RateSpec;
+use crate::schema::FIELDS;
 
-#[derive(Debug, clap::Args)]
+pub use faults::{Fault, FaultSpec, Latency};
+
+/// The key the sandbox accepts unless told otherwise; not a secret.
+pub const DEFAULT_KEY: &str = "sandbox";
+
+#[derive(Clone, clap::Args)]
 pub struct Args {
+    /// Address to listen on. Keep it on loopback: the sandbox has no real security.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
+    /// The key clients must send in X-API-KEY.
+    #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true)]
+    pub api_key: String,
+    /// Requests per fixed window per key: N/h, N/m, N/s or N/<k>s.
+    #[arg(long, default_value = "500/h", value_name = "N/h|N/m|N/s")]
+    pub rate_limit: RateSpec,
+    /// Most cases one bulk upsert may carry.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub max_bulk: usize,
+    /// Delay before each /v1 request, in ms: MS or LO-HI.
+    #[arg(long, value_name = "MS|LO-HI")]
+    pub latency: Option<Latency>,
+    /// Faults to inject: kind:probability,... with kinds 500, 503, drop, commit-drop, slow.
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<FaultSpec>,
+    /// How long a `slow` fault holds the answer, in ms (longer than a client's timeout).
+    #[arg(long, default_value_t = 65_000, value_name = "MS")]
+    pub slow_ms: u64,
+    /// Keep the data in this JSON file: loaded at start, saved after every change.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Seed for the fault and latency draws, so a run can be replayed.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
 }
 
-/// A sandbox running in this process.
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Args")
+            .field("listen", &self.listen)
+            .field("api_key", &"<redacted>")
+            .field("rate_limit", &self.rate_limit)
+            .field("max_bulk", &self.max_bulk)
+            .field("latency", &self.latency)
+            .field("faults", &self.faults)
+            .field("slow_ms", &self.slow_ms)
+            .field("state", &self.state)
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+/// Everything a sandbox server starts with. `/sandbox/config` can change the rate, bulk size,
+/// latency, faults, slow delay and seed later.
+#[derive(Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+    pub api_key: String,
+    pub rate: RateSpec,
+    pub max_bulk: usize,
+    pub latency: Latency,
+    pub faults: FaultSpec,
+    /// How long a `slow` fault holds its answer, in ms.
+    pub slow_ms: u64,
+    /// State file: loaded by `spawn`, saved after every change. `None` keeps data in memory.
+    pub state: Option<PathBuf>,
+    pub seed: u64,
+    /// One line per request on stderr.
+    pub log: bool,
+}
+
+impl Default for Config {
+    /// A quiet in-memory sandbox on a free loopback port with Kayse's real limits.
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_key: DEFAULT_KEY.to_string(),
+            rate: RateSpec::KAYSE,
+            max_bulk: 500,
+            latency: Latency::default(),
+            faults: FaultSpec::default(),
+            slow_ms: 65_000,
+            state: None,
+            seed: 0,
+            log: false,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("api_key", &"<redacted>")
+            .field("rate", &self.rate)
+            .field("max_bulk", &self.max_bulk)
+            .field("latency", &self.latency)
+            .field("faults", &self.faults)
+            .field("slow_ms", &self.slow_ms)
+            .field("state", &self.state)
+            .field("seed", &self.seed)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+impl From<&Args> for Config {
+    fn from(a: &Args) -> Self {
+        Config {
+            listen: a.listen,
+            api_key: a.api_key.clone(),
+            rate: a.rate_limit,
+            max_bulk: a.max_bulk,
+            latency: a.latency.unwrap_or_default(),
+            faults: a.faults.clone().unwrap_or_default(),
+            slow_ms: a.slow_ms,
+            state: a.state.clone(),
+            seed: a.seed,
+            log: true,
+        }
+    }
+}
+
+/// A running sandbox. Dropping the handle leaves the server running for the life of the runtime;
+/// `shutdown` stops it.
+pub struct Handle {
+    pub addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Handle {
+    /// `http://127.0.0.1:PORT`, with no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, let requests in flight finish, and save the state.
+    pub async fn shutdown(mut self) -> Result<(), Fatal> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            // A `slow` fault may hold a connection for a minute: don't wait for it forever.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
+        self.shared
+            .save_now()
+            .await
+            .map_err(|e| Fatal::stopped(format!("could not save the sandbox state: {e}")))
+    }
+}
+
+/// A sandbox running in this process, started by the global `--sandbox`.
 pub struct Embedded {
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
     pub api_key: String,
+    /// The server; keep it or drop it, the server runs as long as the runtime does.
+    pub handle: Handle,
+}
+
+/// Load the state file: a missing file is an empty sandbox, an unreadable one is fatal.
+fn load(path: Option<&PathBuf>) -> Result<state::Store, Fatal> {
+    let Some(path) = path else {
+        return Ok(state::Store::default());
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => state::Store::from_json(&bytes).map_err(|e| {
+            Fatal::usage(format!(
+                "sandbox state file {} is not valid: {e}",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(state::Store::default()),
+        Err(e) => Err(Fatal::usage(format!(
+            "cannot read sandbox state file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Start a sandbox on the current tokio runtime.
+pub async fn spawn(config: Config) -> Result<Handle, Fatal> {
+    let store = load(config.state.as_ref())?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Fatal::usage(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Fatal::usage(format!("cannot listen on {}: {e}", config.listen)))?;
+    let shared = Arc::new(server::Shared::new(&config, store));
+    let app =
+        server::router(shared.clone()).into_make_service_with_connect_info::<server::ConnCut>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            // A dropped handle is not a request to stop.
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let _ = axum::serve(server::CuttableListener(listener), app)
+            .with_graceful_shutdown(signal)
+            .await;
+    });
+    Ok(Handle {
+        addr,
+        shared,
+        stop: Some(stop),
+        task: Some(task),
+    })
 }
 
 /// Start the sandbox in-process on a free loopback port, with its state in `state`.
 pub async fn start_embedded(state: PathBuf) -> Result<Embedded, Fatal> {
-    let _ = state;
-    Err(Fatal::usage("the sandbox is not implemented yet"))
+    let handle = spawn(Config {
+        state: Some(state),
+        ..Config::default()
+    })
+    .await?;
+    Ok(Embedded {
+        base_url: handle.base_url(),
+        api_key: DEFAULT_KEY.to_string(),
+        handle,
+    })
 }
 
-pub fn run(_args: Args, _g: &Global) -> CmdResult {
-    Err(Fatal::usage("sandbox is not implemented yet"))
+/// `GET /v1/metadata/objects`, straight from the schema table.
+pub fn metadata_json() -> Value {
+    let fields: Vec<Value> = FIELDS
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name,
+                "type": f.ty.api_name(),
+                "required": f.required,
+                "description": f.description,
+            })
+        })
+        .collect();
+    json!([{ "name": "cases", "fields": fields }])
+}
+
+/// `kayse-bulk sandbox`: serve until Ctrl-C or SIGTERM, then save and exit 0.
+pub fn run(args: Args, g: &Global) -> CmdResult {
+    let mut config = Config::from(&args);
+    config.log = !g.quiet;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::usage(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async move {
+        let handle = spawn(config).await?;
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", handle.base_url());
+            let _ = out.flush();
+        }
+        if args.api_key == DEFAULT_KEY {
+            eprintln!("API key: {DEFAULT_KEY}");
+        } else {
+            eprintln!("API key: the one given with --api-key");
+        }
+        if !handle.addr.ip().is_loopback() {
+            eprintln!(
+                "warning: listening on {}, reachable from other machines; the sandbox has no real security",
+                handle.addr
+            );
+        }
+        if let Some(p) = &args.state {
+            eprintln!("state: {}", p.display());
+        }
+        wait_for_stop().await;
+        if !g.quiet {
+            eprintln!("stopping; saving state");
+        }
+        handle.shutdown().await?;
+        Ok(ExitCode::Ok)
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_lists_every_schema_field() {
+        let m = metadata_json();
+        let fields = m[0]["fields"].as_array().unwrap();
+        assert_eq!(m[0]["name"], "cases");
+        assert_eq!(fields.len(), FIELDS.len());
+        for (f, v) in FIELDS.iter().zip(fields) {
+            assert_eq!(v["name"], f.name);
+            assert_eq!(v["type"], f.ty.api_name());
+            assert_eq!(v["required"], f.required);
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let c = Config {
+            api_key: "s3cret-key".into(),
+            ..Config::default()
+        };
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
 }
