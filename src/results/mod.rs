@@ -1,21 +1,128 @@
 //! Results files: one row per input row with `source_row`, `kayse_result`, `kayse_id`,
 //! `kayse_errors`, the command's extra columns, then the input columns as read. XLSX (styled, with a
-//! Summary sheet) or CSV (UTF-8 with BOM, formula-guarded). (SKELETON: to be implemented.)
+//! Summary sheet) or CSV (UTF-8 with BOM, formula-guarded). This module owns the column layout,
+//! the format choice and the atomic replace; it never decides outcomes or reads inputs.
 
-use std::path::Path;
+mod csv;
+mod xlsx;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 
 use crate::outcome::ResultRow;
 use crate::summary::Summary;
+
+/// The columns kayse-bulk writes before the command's extra columns and the input columns.
+pub const LEAD_COLUMNS: &[&str] = crate::schema::OUTPUT_COLUMNS;
+
+/// Excel's limit on the characters (UTF-16 units) of one cell.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// Excel's limit on the rows of one sheet, the header included.
+pub const MAX_SHEET_ROWS: usize = 1_048_576;
+
+/// Excel's limit on the columns of one sheet.
+pub const MAX_SHEET_COLUMNS: usize = 16_384;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     #[error("cannot write results {path}: {message}")]
     Write { path: String, message: String },
+    #[error(
+        "results {path}: an .xlsx sheet holds at most {max} rows; write CSV results instead with --results NAME.csv",
+        max = MAX_SHEET_ROWS - 1
+    )]
+    TooManyRows { path: String },
+    #[error(
+        "results {path}: {columns} columns do not fit in an .xlsx sheet (at most {MAX_SHEET_COLUMNS}); write CSV results instead with --results NAME.csv"
+    )]
+    TooManyColumns { path: String, columns: usize },
+    #[error("results {path}: the file name must end in .xlsx or .csv")]
+    UnknownFormat { path: String },
+    #[error(
+        "cannot replace {path} ({message}); if it is open in Excel, close it and run again. The new results were kept in {kept}"
+    )]
+    Replace {
+        path: String,
+        message: String,
+        kept: String,
+    },
 }
 
-/// A results file being written, row by row, in input order.
+/// The format of a results file, chosen by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultsFormat {
+    Xlsx,
+    Csv,
+}
+
+impl ResultsFormat {
+    /// `.xlsx` or `.csv`, case-insensitive; anything else is refused rather than guessed.
+    pub fn from_path(path: &Path) -> Option<ResultsFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "xlsx" => Some(ResultsFormat::Xlsx),
+            "csv" => Some(ResultsFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// The full header row of a results file: the lead columns, `extra`, then the input headers.
+pub fn result_headers(headers: &[String], extra: &[String]) -> Vec<String> {
+    LEAD_COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(extra.iter().cloned())
+        .chain(headers.iter().cloned())
+        .collect()
+}
+
+/// Prefix text that Excel would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return) with
+/// `'`, so a hostile cell in a CSV cannot execute when the file is opened. Only for text values:
+/// numbers are written as numbers.
+pub fn guard_formula(s: &str) -> Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+/// Cut text longer than Excel's cell limit, ending it with a marker that says how long it was, so
+/// one oversized cell never aborts a run. Lengths are counted in UTF-16 units, as Excel counts.
+pub fn clip_for_excel(s: &str, max: usize) -> Cow<'_, str> {
+    let units = s.encode_utf16().count();
+    if units <= max {
+        return Cow::Borrowed(s);
+    }
+    let marker = format!(" [cut: {units} characters]");
+    let budget = max.saturating_sub(marker.encode_utf16().count());
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        if used + c.len_utf16() > budget {
+            break;
+        }
+        used += c.len_utf16();
+        end = i + c.len_utf8();
+    }
+    Cow::Owned(format!("{}{marker}", &s[..end]))
+}
+
+/// The writer behind a `ResultsWriter`, one per format.
+enum Inner {
+    Xlsx(Box<xlsx::XlsxResults>),
+    Csv(csv::CsvResults),
+}
+
+/// A results file being written, row by row, in input order. Nothing appears at the target path
+/// until `finish`: rows go to a temporary file in the same folder, which then replaces the target,
+/// so a crash never leaves a half-written file and an older results file survives a failed run.
+/// Memory stays flat whatever the number of rows.
 pub struct ResultsWriter {
-    _private: (),
+    inner: Option<Inner>,
+    target: PathBuf,
+    temp: PathBuf,
 }
 
 impl ResultsWriter {
@@ -25,18 +132,110 @@ impl ResultsWriter {
         headers: &[String],
         extra: &[String],
     ) -> Result<ResultsWriter, ResultsError> {
-        let _ = (path, headers, extra);
-        Ok(ResultsWriter { _private: () })
+        let shown = path.display().to_string();
+        let format = ResultsFormat::from_path(path).ok_or_else(|| ResultsError::UnknownFormat {
+            path: shown.clone(),
+        })?;
+        let temp = temp_path(path);
+        let columns = result_headers(headers, extra);
+        let inner = match format {
+            ResultsFormat::Xlsx => {
+                if columns.len() > MAX_SHEET_COLUMNS {
+                    return Err(ResultsError::TooManyColumns {
+                        path: shown,
+                        columns: columns.len(),
+                    });
+                }
+                Inner::Xlsx(Box::new(
+                    xlsx::XlsxResults::new(&columns, extra.len()).map_err(|message| {
+                        ResultsError::Write {
+                            path: shown,
+                            message,
+                        }
+                    })?,
+                ))
+            }
+            ResultsFormat::Csv => {
+                Inner::Csv(csv::CsvResults::new(&temp, &columns, extra.len()).map_err(
+                    |message| ResultsError::Write {
+                        path: shown,
+                        message,
+                    },
+                )?)
+            }
+        };
+        Ok(ResultsWriter {
+            inner: Some(inner),
+            target: path.to_path_buf(),
+            temp,
+        })
     }
 
     pub fn write(&mut self, row: &ResultRow) -> Result<(), ResultsError> {
-        let _ = row;
-        Ok(())
+        let shown = || self.target.display().to_string();
+        match self.inner.as_mut() {
+            Some(Inner::Xlsx(x)) => x.write(row).map_err(|e| match e {
+                xlsx::RowFail::TooManyRows => ResultsError::TooManyRows { path: shown() },
+                xlsx::RowFail::Other(message) => ResultsError::Write {
+                    path: shown(),
+                    message,
+                },
+            }),
+            Some(Inner::Csv(c)) => c.write(row).map_err(|message| ResultsError::Write {
+                path: shown(),
+                message,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Add the Summary sheet (XLSX) and move the finished file into place.
-    pub fn finish(self, summary: &Summary) -> Result<(), ResultsError> {
-        let _ = summary;
-        Ok(())
+    pub fn finish(mut self, summary: &Summary) -> Result<(), ResultsError> {
+        let shown = self.target.display().to_string();
+        let written = match self.inner.take() {
+            Some(Inner::Xlsx(x)) => x.finish(&self.temp, summary),
+            Some(Inner::Csv(c)) => c.finish(),
+            None => Ok(()),
+        };
+        if let Err(message) = written {
+            let _ = std::fs::remove_file(&self.temp);
+            return Err(ResultsError::Write {
+                path: shown,
+                message,
+            });
+        }
+        // On failure the finished temporary file stays: the error message points at it.
+        replace(&self.temp, &self.target)
     }
 }
+
+impl Drop for ResultsWriter {
+    /// An abandoned writer (error, Ctrl-C unwinding) removes its temporary file.
+    fn drop(&mut self) {
+        if self.inner.take().is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// The temporary sibling of `target`: same folder (so the rename is atomic), distinct per process.
+pub(crate) fn temp_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "results".to_string());
+    target.with_file_name(format!(".{name}.{}.partial", std::process::id()))
+}
+
+/// Move a finished file over the target. On failure the finished file stays where it is and the
+/// error says so (Excel on Windows locks files it has open).
+pub(crate) fn replace(temp: &Path, target: &Path) -> Result<(), ResultsError> {
+    std::fs::rename(temp, target).map_err(|e| ResultsError::Replace {
+        path: target.display().to_string(),
+        message: e.to_string(),
+        kept: temp.display().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

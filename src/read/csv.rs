@@ -1,0 +1,709 @@
+//! CSV reading: encoding detection (BOM, UTF-8, Windows-1252 fallback), delimiter sniffing, and a
+//! streaming row iterator. Memory never grows with the number of rows: the file is read twice in
+//! fixed-size chunks (one validity scan, one parse) and only the current record is held.
+//! Every CSV field is text; nothing is trimmed or converted here.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+use super::{InputInfo, RawRow, ReadError, ReadOptions, Table, header_names, quote_short};
+use crate::cell::Cell;
+
+/// Chunk size for both passes over the file.
+const CHUNK: usize = 64 * 1024;
+/// How much decoded text the delimiter sniffer looks at.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// How many logical lines the sniffer compares.
+const SNIFF_LINES: usize = 50;
+/// The delimiters we sniff for, in order of preference when they tie.
+const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// Bytes that Windows-1252 leaves undefined. A file that is not UTF-8 and holds one of these is
+/// not Windows-1252 text either, so we refuse it rather than guess.
+const UNDEFINED_1252: [u8; 5] = [0x81, 0x8D, 0x8F, 0x90, 0x9D];
+
+/// The text encoding of a CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextEncoding {
+    Utf8,
+    Utf8Bom,
+    Utf16Le,
+    Utf16Be,
+    Windows1252,
+}
+
+impl TextEncoding {
+    fn label(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Utf8Bom => "UTF-8 (BOM)",
+            TextEncoding::Utf16Le => "UTF-16LE",
+            TextEncoding::Utf16Be => "UTF-16BE",
+            TextEncoding::Windows1252 => "Windows-1252",
+        }
+    }
+
+    /// Bytes of byte-order mark to skip before the text starts.
+    fn bom_len(self) -> u64 {
+        match self {
+            TextEncoding::Utf8Bom => 3,
+            TextEncoding::Utf16Le | TextEncoding::Utf16Be => 2,
+            TextEncoding::Utf8 | TextEncoding::Windows1252 => 0,
+        }
+    }
+
+    /// The decoder to run, or None when the bytes are already UTF-8.
+    fn decoder(self) -> Option<&'static Encoding> {
+        match self {
+            TextEncoding::Utf8 | TextEncoding::Utf8Bom => None,
+            TextEncoding::Utf16Le => Some(UTF_16LE),
+            TextEncoding::Utf16Be => Some(UTF_16BE),
+            TextEncoding::Windows1252 => Some(WINDOWS_1252),
+        }
+    }
+}
+
+/// What the byte-level scan found. Offsets are from the start of the file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct ByteScan {
+    pub first_nul: Option<u64>,
+    pub first_invalid_utf8: Option<u64>,
+    pub first_undefined_1252: Option<(u64, u8)>,
+}
+
+/// Scan a byte stream in fixed-size chunks: is it valid UTF-8, does it hold NUL bytes or bytes
+/// Windows-1252 leaves undefined? A UTF-8 character split across two chunks is carried over, so
+/// chunk boundaries never cause a false alarm. Stops early at the first NUL (the file is refused).
+pub(crate) fn scan_bytes(mut reader: impl Read, skip: u64) -> io::Result<ByteScan> {
+    let mut scan = ByteScan::default();
+    let mut buf = vec![0u8; CHUNK + 4];
+    let mut carry = 0usize; // bytes of an unfinished UTF-8 character at the start of `buf`
+    let mut offset = skip; // file offset of buf[0]
+    loop {
+        let n = match reader.read(&mut buf[carry..carry + CHUNK]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            if carry > 0 && scan.first_invalid_utf8.is_none() {
+                scan.first_invalid_utf8 = Some(offset);
+            }
+            return Ok(scan);
+        }
+        let fresh = &buf[carry..carry + n];
+        let fresh_offset = offset + carry as u64;
+        if let Some(i) = fresh.iter().position(|&b| b == 0) {
+            scan.first_nul = Some(fresh_offset + i as u64);
+            return Ok(scan);
+        }
+        if scan.first_undefined_1252.is_none()
+            && let Some(i) = fresh.iter().position(|b| UNDEFINED_1252.contains(b))
+        {
+            scan.first_undefined_1252 = Some((fresh_offset + i as u64, fresh[i]));
+        }
+        let data_len = carry + n;
+        let mut next_carry = 0;
+        if scan.first_invalid_utf8.is_none() {
+            match std::str::from_utf8(&buf[..data_len]) {
+                Ok(_) => {}
+                Err(e) if e.error_len().is_none() => next_carry = data_len - e.valid_up_to(),
+                Err(e) => scan.first_invalid_utf8 = Some(offset + e.valid_up_to() as u64),
+            }
+        }
+        // Move the unfinished character (at most 3 bytes) to the front for the next chunk.
+        buf.copy_within(data_len - next_carry..data_len, 0);
+        offset += (data_len - next_carry) as u64;
+        carry = next_carry;
+    }
+}
+
+/// Detect the encoding from the byte-order mark, or by scanning the bytes. Refuses binary data
+/// (NUL bytes) and bytes that are neither UTF-8 nor Windows-1252, with one line saying so.
+fn detect_encoding(path: &Path) -> Result<TextEncoding, ReadError> {
+    let io_err = |e: io::Error| ReadError::new(path, format!("cannot read the file ({e})"));
+    let mut file = File::open(path).map_err(io_err)?;
+    let mut head = [0u8; 3];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]).map_err(io_err)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    let head = &head[..got];
+    if head.starts_with(&[0xFF, 0xFE]) {
+        return Ok(TextEncoding::Utf16Le);
+    }
+    if head.starts_with(&[0xFE, 0xFF]) {
+        return Ok(TextEncoding::Utf16Be);
+    }
+    let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+    let skip = if bom { 3 } else { 0 };
+    file.seek(SeekFrom::Start(skip)).map_err(io_err)?;
+    let scan = scan_bytes(BufReader::new(file), skip).map_err(io_err)?;
+    classify(&scan, bom).map_err(|m| ReadError::new(path, m))
+}
+
+/// Decide the encoding from a byte scan; the error is the message for the user.
+pub(crate) fn classify(scan: &ByteScan, bom: bool) -> Result<TextEncoding, String> {
+    if let Some(at) = scan.first_nul {
+        return Err(format!(
+            "contains NUL bytes (first at byte {at}): this looks like a binary file, or UTF-16 \
+             text without a byte-order mark, not a CSV"
+        ));
+    }
+    match (scan.first_invalid_utf8, bom) {
+        (None, false) => Ok(TextEncoding::Utf8),
+        (None, true) => Ok(TextEncoding::Utf8Bom),
+        (Some(at), true) => Err(format!(
+            "starts with a UTF-8 byte-order mark but holds bytes that are not UTF-8 (at byte \
+             {at}); save it again as \"CSV UTF-8\""
+        )),
+        (Some(_), false) => match scan.first_undefined_1252 {
+            Some((at, byte)) => Err(format!(
+                "is neither UTF-8 nor Windows-1252 text (byte 0x{byte:02X} at byte {at}); save \
+                 it again as \"CSV UTF-8\""
+            )),
+            None => Ok(TextEncoding::Windows1252),
+        },
+    }
+}
+
+/// A `Read` that turns bytes of some encoding into UTF-8, chunk by chunk, in constant memory.
+/// It refuses NUL characters and malformed UTF-16, which would otherwise become silent damage.
+pub(crate) struct DecodeReader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    output: Vec<u8>,
+    out_start: usize,
+    out_end: usize,
+    eof: bool,
+    finished: bool,
+}
+
+impl<R: Read> DecodeReader<R> {
+    pub(crate) fn new(inner: R, encoding: &'static Encoding) -> Self {
+        DecodeReader {
+            inner,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            input: vec![0; 16 * 1024],
+            in_start: 0,
+            in_end: 0,
+            output: vec![0; 64 * 1024],
+            out_start: 0,
+            out_end: 0,
+            eof: false,
+            finished: false,
+        }
+    }
+}
+
+impl<R: Read> Read for DecodeReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.out_start < self.out_end {
+                let n = buf.len().min(self.out_end - self.out_start);
+                buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+                self.out_start += n;
+                return Ok(n);
+            }
+            if self.finished {
+                return Ok(0);
+            }
+            if self.in_start == self.in_end && !self.eof {
+                let n = self.inner.read(&mut self.input)?;
+                self.in_start = 0;
+                self.in_end = n;
+                self.eof = n == 0;
+            }
+            let (result, read, written, had_errors) = self.decoder.decode_to_utf8(
+                &self.input[self.in_start..self.in_end],
+                &mut self.output,
+                self.eof,
+            );
+            self.in_start += read;
+            if had_errors {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "holds malformed UTF-16 text",
+                ));
+            }
+            if self.output[..written].contains(&0) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "contains NUL characters: this looks like a binary file, not a CSV",
+                ));
+            }
+            self.out_start = 0;
+            self.out_end = written;
+            if self.eof && result == encoding_rs::CoderResult::InputEmpty {
+                self.finished = true;
+            }
+        }
+    }
+}
+
+/// Open the file positioned after its BOM, decoding to UTF-8 when needed.
+fn text_reader(path: &Path, enc: TextEncoding) -> io::Result<Box<dyn Read + Send>> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(enc.bom_len()))?;
+    let file = BufReader::with_capacity(CHUNK, file);
+    Ok(match enc.decoder() {
+        None => Box::new(file),
+        Some(encoding) => Box::new(DecodeReader::new(file, encoding)),
+    })
+}
+
+/// Pick the delimiter among `,` `;` tab `|` from the start of the text. For each candidate it
+/// counts occurrences outside quotes on each of the first lines; the winner appears in the header
+/// line and has the same count on the most lines, then the highest count. Ties go to the earlier
+/// candidate; text with none of them gives `,` (a one-column file).
+pub fn sniff_delimiter(text: &[u8]) -> u8 {
+    let lines = logical_lines(text);
+    let Some(header) = lines.first() else {
+        return b',';
+    };
+    let mut best: Option<(usize, usize, u8)> = None; // (consistent lines, header count, delimiter)
+    for (k, &d) in CANDIDATES.iter().enumerate() {
+        let want = header[k];
+        if want == 0 {
+            continue;
+        }
+        let consistent = lines.iter().filter(|counts| counts[k] == want).count();
+        let better = match best {
+            None => true,
+            Some((c, h, _)) => (consistent, want) > (c, h),
+        };
+        if better {
+            best = Some((consistent, want, d));
+        }
+    }
+    best.map_or(b',', |(_, _, d)| d)
+}
+
+/// Per logical line (quoted newlines do not end a line), the count of each candidate delimiter
+/// outside quotes. Blank lines are skipped; a final line cut off by the sniff window still counts
+/// when it is the only one (a single huge header line).
+fn logical_lines(text: &[u8]) -> Vec<[usize; 4]> {
+    let mut lines = Vec::new();
+    let mut counts = [0usize; 4];
+    let mut in_quotes = false;
+    let mut non_blank = false;
+    for &b in text {
+        if b == b'"' {
+            in_quotes = !in_quotes;
+            non_blank = true;
+            continue;
+        }
+        if in_quotes {
+            continue;
+        }
+        if b == b'\n' || b == b'\r' {
+            if non_blank {
+                lines.push(counts);
+                if lines.len() >= SNIFF_LINES {
+                    return lines;
+                }
+            }
+            counts = [0; 4];
+            non_blank = false;
+            continue;
+        }
+        if let Some(k) = CANDIDATES.iter().position(|&d| d == b) {
+            counts[k] += 1;
+        }
+        if !b.is_ascii_whitespace() || b == b'\t' {
+            non_blank = true;
+        }
+    }
+    if non_blank && lines.is_empty() {
+        lines.push(counts);
+    }
+    lines
+}
+
+/// Undo the formula guard our own CSV writer applies: a value that starts with `'` followed by
+/// `=` `+` `-` `@`, tab or carriage return loses that one `'`, so a results CSV reads back as
+/// the values the user typed.
+pub fn undo_formula_guard(field: &str) -> &str {
+    match field.as_bytes() {
+        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &field[1..],
+        _ => field,
+    }
+}
+
+/// One CSV field as a cell: empty → `Empty`, anything else → `Text`, untrimmed.
+pub(crate) fn field_cell(field: &str) -> Cell {
+    if field.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(undo_formula_guard(field).to_string())
+    }
+}
+
+/// Streams records and works out the row number Excel would show for each.
+struct Records {
+    path: std::path::PathBuf,
+    reader: ::csv::Reader<Box<dyn Read + Send>>,
+    record: ::csv::StringRecord,
+    /// Newlines inside quoted fields seen so far: each made csv's line count run ahead of the
+    /// row count.
+    quoted_newlines: u64,
+    last_row: usize,
+    done: bool,
+}
+
+impl Records {
+    /// The next record and its row number, or None at the end.
+    fn next_record(&mut self) -> Option<Result<usize, ReadError>> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.line());
+                let row = line.saturating_sub(self.quoted_newlines) as usize;
+                // Old Mac files end lines with a bare CR, which csv's line count ignores; keep
+                // the row numbers increasing anyway.
+                let row = row.max(self.last_row + 1);
+                self.last_row = row;
+                self.quoted_newlines += self
+                    .record
+                    .iter()
+                    .map(|f| f.bytes().filter(|&b| b == b'\n').count() as u64)
+                    .sum::<u64>();
+                Some(Ok(row))
+            }
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(self.error(e)))
+            }
+        }
+    }
+
+    fn error(&self, e: ::csv::Error) -> ReadError {
+        let row = self.last_row + 1;
+        let message = match e.kind() {
+            ::csv::ErrorKind::Io(io) => io.to_string(),
+            ::csv::ErrorKind::Utf8 { .. } => "holds text that is not valid UTF-8".to_string(),
+            _ => e.to_string(),
+        };
+        ReadError::new(&self.path, format!("near row {row}: {message}"))
+    }
+}
+
+/// The row iterator handed to the caller.
+struct CsvRows {
+    records: Records,
+    width: usize,
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<RawRow, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let row = match self.records.next_record()? {
+            Ok(row) => row,
+            Err(e) => return Some(Err(e)),
+        };
+        // Fields beyond the header's width are dropped: no column name can carry them to a
+        // field, and the row is still read. Short rows are padded with empty cells.
+        let mut cells: Vec<Cell> = self
+            .records
+            .record
+            .iter()
+            .take(self.width)
+            .map(field_cell)
+            .collect();
+        cells.resize(self.width, Cell::Empty);
+        Some(Ok(RawRow {
+            source_row: row,
+            cells,
+        }))
+    }
+}
+
+/// Open a CSV: detect the encoding, sniff the delimiter, find the header, and return the rows
+/// after it as a stream.
+pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> {
+    let io_err = |e: io::Error| ReadError::new(path, format!("cannot read the file ({e})"));
+    let encoding = detect_encoding(path)?;
+
+    let delimiter = match opts.delimiter {
+        Some(d) => d,
+        None => {
+            let mut head = Vec::with_capacity(SNIFF_BYTES);
+            text_reader(path, encoding)
+                .map_err(io_err)?
+                .take(SNIFF_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| ReadError::new(path, e.to_string()))?;
+            sniff_delimiter(&head)
+        }
+    };
+
+    let reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text_reader(path, encoding).map_err(io_err)?);
+    let mut records = Records {
+        path: path.to_path_buf(),
+        reader,
+        record: ::csv::StringRecord::new(),
+        quoted_newlines: 0,
+        last_row: 0,
+        done: false,
+    };
+
+    let header_row = loop {
+        let Some(next) = records.next_record() else {
+            let message = match opts.header_row {
+                Some(n) if records.last_row > 0 => format!(
+                    "no header on row {n}: the file has only {} rows",
+                    records.last_row
+                ),
+                _ => "no header row found: the file holds no text".to_string(),
+            };
+            return Err(ReadError::new(path, message));
+        };
+        let row = next?;
+        let blank = records.record.iter().all(|f| f.trim().is_empty());
+        match opts.header_row {
+            None if blank => continue,
+            None => break row,
+            Some(n) if row < n => continue,
+            Some(n) if row > n || blank => {
+                return Err(ReadError::new(
+                    path,
+                    format!("row {n} is blank, so it cannot be the header (--header-row {n})"),
+                ));
+            }
+            Some(_) => break row,
+        }
+    };
+    let raw_headers: Vec<String> = records
+        .record
+        .iter()
+        .map(|f| undo_formula_guard(f).to_string())
+        .collect();
+    let headers = header_names(&raw_headers, 0);
+    if let Some(long) = headers.iter().find(|h| h.len() > 1024) {
+        return Err(ReadError::new(
+            path,
+            format!(
+                "the header on row {header_row} holds a {}-byte cell {}; is this really a header? \
+                 Use --header-row or --delimiter",
+                long.len(),
+                quote_short(long)
+            ),
+        ));
+    }
+
+    let info = InputInfo {
+        format: "csv".to_string(),
+        encoding: Some(encoding.label().to_string()),
+        encoding_fallback: encoding == TextEncoding::Windows1252,
+        delimiter: Some(delimiter as char),
+        sheet: None,
+    };
+    let width = headers.len();
+    Ok(Table {
+        info,
+        headers,
+        header_row,
+        rows: Box::new(CsvRows { records, width }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_delimiters() {
+        let cases: &[(&str, u8)] = &[
+            ("a,b,c\n1,2,3\n", b','),
+            ("a;b;c\n1;2;3\n", b';'),
+            ("a\tb\tc\n1\t2\t3\n", b'\t'),
+            ("a|b|c\n1|2|3\n", b'|'),
+            // Commas inside the values, semicolons between them (European Excel).
+            ("name;amount\nPeña;1,5\nMüller;2,25\n", b';'),
+            // Quoted commas do not count, even across a quoted newline.
+            ("a;b\n\"x,y,z\";1\n\"p,\nq\";2\n", b';'),
+            ("case_number\n1\n2\n", b','),
+            ("", b','),
+            ("\n\n\n", b','),
+            // Consistency beats raw count: the header has 2 commas, one line has 5 pipes.
+            ("a,b,c\n1,2,3\nx|y|z|w|v|u,1,2\n", b','),
+            // A tie goes to the comma.
+            ("a,b;c\n1,2;3\n", b','),
+            // Header only, single huge line with no newline.
+            ("a\tb\tc", b'\t'),
+            ("\u{feff}x;y\n", b';'),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                sniff_delimiter(text.as_bytes()) as char,
+                *want as char,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn undoes_only_our_guard() {
+        let cases = [
+            ("'=SUM(A1)", "=SUM(A1)"),
+            ("'+1", "+1"),
+            ("'-5", "-5"),
+            ("'@x", "@x"),
+            ("'\tx", "\tx"),
+            ("'\rx", "\rx"),
+            ("'hello", "'hello"),
+            ("'", "'"),
+            ("''=x", "''=x"),
+            ("=x", "=x"),
+            ("", ""),
+            ("O'Brien", "O'Brien"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(undo_formula_guard(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn field_cells() {
+        assert_eq!(field_cell(""), Cell::Empty);
+        assert_eq!(field_cell(" "), Cell::Text(" ".into()));
+        assert_eq!(field_cell("007"), Cell::Text("007".into()));
+        assert_eq!(field_cell("'=1"), Cell::Text("=1".into()));
+    }
+
+    fn scan(bytes: &[u8]) -> ByteScan {
+        scan_bytes(bytes, 0).unwrap()
+    }
+
+    #[test]
+    fn classifies_encodings() {
+        let cases: &[(&[u8], bool, Result<TextEncoding, &str>)] = &[
+            (b"a,b\n", false, Ok(TextEncoding::Utf8)),
+            ("Müller".as_bytes(), false, Ok(TextEncoding::Utf8)),
+            (b"a,b\n", true, Ok(TextEncoding::Utf8Bom)),
+            (b"M\xfcller;Pe\xf1a", false, Ok(TextEncoding::Windows1252)),
+            (b"\x80 euro", false, Ok(TextEncoding::Windows1252)),
+            (b"M\xfcller", true, Err("byte-order mark")),
+            (b"a\x00b", false, Err("NUL bytes (first at byte 1)")),
+            (b"\xff\x81", false, Err("byte 0x81 at byte 1")),
+            // 0x81 inside valid UTF-8 is fine (it is a continuation byte of 'ā').
+            ("ā".as_bytes(), false, Ok(TextEncoding::Utf8)),
+            // A cut-off character at the very end is not UTF-8.
+            (b"ab\xc3", false, Ok(TextEncoding::Windows1252)),
+        ];
+        for (bytes, bom, want) in cases {
+            let got = classify(&scan(bytes), *bom);
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, *w, "{bytes:?}"),
+                (Err(g), Err(w)) => assert!(g.contains(w), "{bytes:?}: {g}"),
+                (g, w) => panic!("{bytes:?}: got {g:?}, want {w:?}"),
+            }
+        }
+    }
+
+    /// A reader that hands out one byte at a time, to put chunk boundaries everywhere.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), buf.is_empty()) {
+                (Some((b, rest)), false) => {
+                    buf[0] = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn scan_handles_characters_split_across_reads() {
+        let text = "Françoise,Peña,Müller,東京,😀\n".repeat(3);
+        let got = scan_bytes(Trickle(text.as_bytes()), 0).unwrap();
+        assert_eq!((got.first_nul, got.first_invalid_utf8), (None, None));
+        // And across the real chunk size.
+        let mut big = "a".repeat(CHUNK - 1).into_bytes();
+        big.extend_from_slice("é😀é".as_bytes());
+        assert_eq!(scan(&big), ByteScan::default());
+        assert_eq!(classify(&got, false), Ok(TextEncoding::Utf8));
+        let mut bad = "a".repeat(CHUNK - 1).into_bytes();
+        bad.extend_from_slice(b"\xc3(");
+        assert_eq!(scan(&bad).first_invalid_utf8, Some(CHUNK as u64 - 1));
+    }
+
+    #[test]
+    fn decodes_streams() {
+        let utf16: Vec<u8> = "a\tMüller\n1\t😀\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let mut out = String::new();
+        DecodeReader::new(Trickle(&utf16), UTF_16LE)
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "a\tMüller\n1\t😀\n");
+
+        let mut out = String::new();
+        DecodeReader::new(&b"M\xfcller;\x80"[..], WINDOWS_1252)
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "Müller;€");
+
+        // Unpaired surrogate and NUL are refused.
+        let mut out = String::new();
+        assert!(
+            DecodeReader::new(&[0x00u8, 0xD8, 0x41, 0x00][..], UTF_16LE)
+                .read_to_string(&mut out)
+                .is_err()
+        );
+        assert!(
+            DecodeReader::new(&[0x41u8, 0x00, 0x00, 0x00][..], UTF_16LE)
+                .read_to_string(&mut out)
+                .is_err()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sniffer_and_scan_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let d = sniff_delimiter(&bytes);
+            proptest::prop_assert!(CANDIDATES.contains(&d));
+            let s = scan_bytes(&bytes[..], 0).unwrap();
+            let _ = classify(&s, false);
+            let mut out = Vec::new();
+            let _ = DecodeReader::new(&bytes[..], UTF_16BE).read_to_end(&mut out);
+            let _ = DecodeReader::new(&bytes[..], WINDOWS_1252).read_to_end(&mut out);
+        }
+
+        #[test]
+        fn scan_agrees_with_std(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let s = scan_bytes(Trickle(&bytes), 0).unwrap();
+            if !bytes.contains(&0) {
+                proptest::prop_assert_eq!(
+                    s.first_invalid_utf8.is_none(),
+                    std::str::from_utf8(&bytes).is_ok()
+                );
+            }
+        }
+    }
+}
