@@ -443,6 +443,7 @@ impl Client {
         let mut key = match reqwest::header::HeaderValue::from_str(self.key.expose()) {
             Ok(v) => v,
             Err(_) => {
+                self.pacer.finished();
                 return Attempt::Fail(CallError::KeyRejected { status: 0 });
             }
         };
@@ -453,7 +454,10 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return network_failure(&e),
+            Err(e) => {
+                self.pacer.finished();
+                return network_failure(&e);
+            }
         };
         let status = resp.status().as_u16();
         let headers = RateHeaders::from_map(resp.headers());

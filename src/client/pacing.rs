@@ -122,6 +122,8 @@ struct State {
     waited: Duration,
     waiting_until: Option<Instant>,
     last_remaining: Option<u64>,
+    /// Requests that took a slot and have no answer yet.
+    in_flight: u64,
 }
 
 /// A snapshot for the progress display and the summary.
@@ -144,6 +146,8 @@ pub struct Pacer {
     spec: RateSpec,
     state: Mutex<State>,
     stop: std::sync::Arc<StopSignal>,
+    /// Woken when an answer may have opened room, so waiters recheck before their deadline.
+    changed: Notify,
 }
 
 impl Pacer {
@@ -161,7 +165,9 @@ impl Pacer {
                 waited: Duration::ZERO,
                 waiting_until: None,
                 last_remaining: None,
+                in_flight: 0,
             }),
+            changed: Notify::new(),
         }
     }
 
@@ -242,6 +248,7 @@ impl Pacer {
             *b -= 1;
         }
         s.used += 1;
+        s.in_flight += 1;
         Ok(())
     }
 
@@ -272,6 +279,7 @@ impl Pacer {
             };
             tokio::select! {
                 _ = tokio::time::sleep_until(wait) => {}
+                _ = self.changed.notified() => {}
                 _ = self.stop.stopped() => return Err(Halt::Stopped),
             }
         }
@@ -284,6 +292,7 @@ impl Pacer {
 
     fn observe_at(&self, h: &RateHeaders, now: Instant, epoch: f64) {
         let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
         if let Some(r) = h.remaining {
             s.last_remaining = Some(r);
         }
@@ -294,25 +303,33 @@ impl Pacer {
         if at <= now {
             return; // an answer from a window that has already ended
         }
-        s.server = Some(match s.server {
-            // Same window (the reset moves by rounding only): the lower count is the truer one,
-            // since our own count already includes requests still in flight.
-            Some(w)
-                if at <= w.reset + Duration::from_secs(1)
-                    && w.reset <= at + Duration::from_secs(1) =>
-            {
-                ServerWindow {
-                    remaining: w.remaining.min(remaining),
-                    reset: w.reset.max(at),
-                }
+        if let Some(w) = s.server
+            && at + Duration::from_secs(1) < w.reset
+        {
+            return; // a late answer from an earlier window
+        }
+        // Requests still in flight may not be counted in `remaining` yet: assume they are not,
+        // so our own traffic never meets a 429. Later answers correct the estimate upwards.
+        let left = remaining.saturating_sub(s.in_flight);
+        let reset = s.server.map_or(at, |w| {
+            if at <= w.reset + Duration::from_secs(1) {
+                w.reset.max(at)
+            } else {
+                at
             }
-            // A late answer from an earlier window: ignore it.
-            Some(w) if at < w.reset => w,
-            _ => ServerWindow {
-                remaining,
-                reset: at,
-            },
         });
+        s.server = Some(ServerWindow {
+            remaining: left,
+            reset,
+        });
+        drop(s);
+        self.changed.notify_waiters();
+    }
+
+    /// A request ended without an answer that carried headers (a lost connection).
+    pub fn finished(&self) {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
     }
 
     /// A 429: every worker waits until the reset (or Retry-After) before anything leaves again.
@@ -330,6 +347,7 @@ impl Pacer {
         .max(MIN_429_PAUSE);
         let until = now + delay;
         let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
         s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
         s.server = Some(ServerWindow {
             remaining: 0,
@@ -467,6 +485,31 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(1)).await;
         p.stop_signal().stop();
         assert_eq!(w.await.unwrap(), Err(Halt::Stopped));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_flight_are_not_trusted_to_be_counted() {
+        let p = pacer("100/h", None);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            p.acquire().await.unwrap();
+        }
+        // One answer: 5 left, but two requests are still in flight.
+        p.observe_at(
+            &RateHeaders {
+                remaining: Some(5),
+                reset: Some(9),
+                ..Default::default()
+            },
+            t0,
+            0.0,
+        );
+        for _ in 0..3 {
+            p.acquire().await.unwrap();
+        }
+        assert_eq!(Instant::now(), t0);
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now() - t0, Duration::from_secs(9));
     }
 
     #[tokio::test(start_paused = true)]
