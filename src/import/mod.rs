@@ -490,7 +490,12 @@ fn write_results(
     started: tokio::time::Instant,
 ) -> CmdResult {
     let mut p = validate::prepare(&args.input)?;
-    let mut writer = ResultsWriter::create(&p.results_path, &p.table.headers, &[])
+    // An earlier results file as input: its own kayse_* columns are replaced, not repeated.
+    let echo: Vec<usize> = (0..p.table.headers.len())
+        .filter(|i| !crate::schema::OUTPUT_COLUMNS.contains(&p.table.headers[*i].trim()))
+        .collect();
+    let headers: Vec<String> = echo.iter().map(|i| p.table.headers[*i].clone()).collect();
+    let mut writer = ResultsWriter::create(&p.results_path, &headers, &[])
         .map_err(|e| Fatal::stopped(e.to_string()))?;
     let mut summary = p.new_summary("import", &args.input);
     let not_sent = match (&sent.stop, interrupted) {
@@ -546,7 +551,10 @@ fn write_results(
                 outcome,
                 kayse_id: id,
                 errors,
-                cells: raw.cells,
+                cells: echo
+                    .iter()
+                    .map(|i| raw.cells.get(*i).cloned().unwrap_or(Cell::Empty))
+                    .collect(),
                 extra: Vec::new(),
             })
             .map_err(|e| Fatal::stopped(e.to_string()))?;
