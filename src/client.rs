@@ -1,2 +1,0 @@
-//! The HTTP client for the Kayse API: connection settings, pacing by the rate-limit headers,
-//! retries. (SKELETON: to be implemented.)

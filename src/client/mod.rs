@@ -1,0 +1,717 @@
+//! The HTTP client for the Kayse API: connection settings, the key, and typed calls that all go
+//! through one shared pacer and one retry policy. It knows nothing of spreadsheets, journals or
+//! rows: commands decide what an answer means for their rows.
+//!
+//! Reused by `import`, `export`, `delete`, `sms` and `email`: flatten [`ConnectionArgs`] and
+//! [`PacingArgs`] into the command's options, call [`connect`] then [`Client::new`], and share the
+//! one `Client` (it is cheap to clone) between workers.
+
+pub mod pacing;
+pub mod retry;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::case::{Case, CaseRecord};
+use crate::cli::Global;
+use crate::exit::Fatal;
+use crate::rate::RateSpec;
+use crate::summary::RequestStats;
+
+pub use pacing::{Halt, Pacer, PacerView, RateHeaders, StopSignal};
+pub use retry::RetryPolicy;
+
+/// Where Kayse lives when nothing else is said.
+pub const DEFAULT_BASE_URL: &str = "https://public-api.kayse.ai";
+
+/// How to reach Kayse. The key is never a flag, so it can never show up in a command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// API base URL (plain http:// only for loopback hosts).
+    #[arg(long, env = "KAYSE_BASE_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
+    pub base_url: String,
+    /// File holding the API key [default: the KAYSE_API_KEY environment variable].
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+    /// Seconds to wait for one answer before treating it as lost.
+    #[arg(long, default_value_t = 60, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+/// How fast and how much a run may spend of the key's request budget.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PacingArgs {
+    /// Requests per window this run may use, e.g. 500/h, 100/m, 60/10s (bursts allowed).
+    #[arg(long, default_value = "500/h", value_name = "N/h|N/m|N/s")]
+    pub rate_limit: RateSpec,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// The most requests this run may use; when spent, the run stops and can be resumed.
+    #[arg(long, value_name = "N")]
+    pub budget: Option<u64>,
+    /// Backoff base in milliseconds (tests only).
+    #[arg(long, hide = true, env = "KAYSE_BULK_RETRY_BASE_MS")]
+    pub retry_base_ms: Option<u64>,
+}
+
+impl PacingArgs {
+    pub fn policy(&self) -> RetryPolicy {
+        let mut p = RetryPolicy::default();
+        if let Some(ms) = self.retry_base_ms {
+            p.base = Duration::from_millis(ms.max(1));
+        }
+        p
+    }
+}
+
+/// The API key. Debug and Display print `***`, so it cannot leak through logs or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where to send requests and with which key.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub base_url: Url,
+    pub key: ApiKey,
+    /// True when talking to the sandbox embedded with `--sandbox`.
+    pub embedded: bool,
+    pub timeout: Duration,
+}
+
+/// Work out the connection: the embedded sandbox with `--sandbox`, else the base URL and the key
+/// from `--api-key-file` or `KAYSE_API_KEY`. Must run inside the tokio runtime (the sandbox does).
+pub async fn connect(args: &ConnectionArgs, g: &Global) -> Result<Connection, Fatal> {
+    let timeout = Duration::from_secs(args.timeout);
+    if g.sandbox {
+        let state = g
+            .sandbox_state
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("kayse-sandbox.json"));
+        let e = crate::sandbox::start_embedded(state).await?;
+        return Ok(Connection {
+            base_url: parse_base_url(&e.base_url)?,
+            key: ApiKey::new(e.api_key),
+            embedded: true,
+            timeout,
+        });
+    }
+    let key = match &args.api_key_file {
+        Some(path) => read_key_file(path, g)?,
+        None => match std::env::var("KAYSE_API_KEY") {
+            Ok(k) if !k.trim().is_empty() => ApiKey::new(k.trim()),
+            _ => {
+                return Err(Fatal::usage(
+                    "no API key: set KAYSE_API_KEY or pass --api-key-file (or try --sandbox)",
+                ));
+            }
+        },
+    };
+    Ok(Connection {
+        base_url: parse_base_url(&args.base_url)?,
+        key,
+        embedded: false,
+        timeout,
+    })
+}
+
+fn read_key_file(path: &Path, g: &Global) -> Result<ApiKey, Fatal> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Fatal::usage(format!(
+            "cannot read the API key file {}: {e}",
+            path.display()
+        ))
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o044 != 0
+            && !g.quiet
+        {
+            eprintln!(
+                "warning: the API key file {} can be read by other users; run: chmod 600 {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = g;
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(Fatal::usage(format!(
+            "the API key file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(ApiKey::new(key))
+}
+
+/// Parse a base URL, refusing plain http to anything but this machine.
+pub fn parse_base_url(s: &str) -> Result<Url, Fatal> {
+    let url =
+        Url::parse(s.trim()).map_err(|e| Fatal::usage(format!("invalid base URL '{s}': {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(Fatal::usage(format!(
+                "refusing plain http:// to {}: the key and client data would travel unencrypted (use https://)",
+                url.host_str().unwrap_or("?")
+            )));
+        }
+        other => {
+            return Err(Fatal::usage(format!(
+                "invalid base URL '{s}': scheme {other} is not http or https"
+            )));
+        }
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether the client may send a request again once it may have reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// Idempotent or self-checking requests (GET, bulk upsert, bulk delete): resend after a lost
+    /// answer, and say so in the result (`lost_before`).
+    Always,
+    /// Requests that must happen at most once (sms, email): a lost answer ends the call.
+    AtMostOnce,
+}
+
+/// A successful (2xx) answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    /// True when an earlier attempt of this call lost its answer: the server may have applied it.
+    pub lost_before: bool,
+}
+
+/// Why a call did not succeed. Every message is one line and never holds the key.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// 401 or 403: the whole run must stop.
+    #[error("the API key was rejected (HTTP {status})")]
+    KeyRejected { status: u16 },
+    /// Another 4xx: the request itself is wrong. `message` is the server's own.
+    #[error("Kayse answered {status}: {message}")]
+    Rejected {
+        status: u16,
+        message: String,
+        lost_before: bool,
+    },
+    /// Retries ran out. `network` when the last failure was the connection, not an answer.
+    #[error("{last} (after {attempts} attempts)")]
+    GaveUp {
+        last: String,
+        attempts: u32,
+        network: bool,
+        lost: bool,
+    },
+    /// At-most-once call whose answer was lost: it may have been applied.
+    #[error("no answer: {last}; it may have been applied")]
+    Lost { last: String },
+    /// The budget was spent or the run is stopping before this call could (re)send.
+    #[error("not sent: {}", match halt { Halt::Budget => "the --budget is spent", Halt::Stopped => "the run is stopping" })]
+    Halted { halt: Halt, lost: bool },
+    /// A 2xx whose body is not what the API documents.
+    #[error("unreadable answer: {message}")]
+    BadAnswer { message: String, lost_before: bool },
+}
+
+impl CallError {
+    /// True when some attempt of the call may have been applied without our knowing.
+    pub fn maybe_applied(&self) -> bool {
+        match self {
+            CallError::GaveUp { lost, .. } | CallError::Halted { lost, .. } => *lost,
+            CallError::Rejected { lost_before, .. } | CallError::BadAnswer { lost_before, .. } => {
+                *lost_before
+            }
+            CallError::Lost { .. } => true,
+            CallError::KeyRejected { .. } => false,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+/// The most 429s one call tolerates before giving up (each one waits a full reset).
+const MAX_429: u32 = 50;
+
+/// The shared engine: one reqwest client, one pacer, one retry policy, one set of counters.
+/// Clones share all of them.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    key: ApiKey,
+    pacer: Arc<Pacer>,
+    policy: RetryPolicy,
+    counters: Arc<Counters>,
+    started: tokio::time::Instant,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Answer),
+    Retry {
+        last: String,
+        network: bool,
+        lost: bool,
+    },
+    Fail(CallError),
+    RateLimited,
+}
+
+impl Client {
+    /// Build the engine. `stop` is the run's stop signal: Ctrl-C and a rejected key raise it.
+    pub fn new(
+        conn: &Connection,
+        pacing: &PacingArgs,
+        stop: Arc<StopSignal>,
+    ) -> Result<Client, Fatal> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10).min(conn.timeout))
+            .timeout(conn.timeout)
+            .user_agent(concat!("kayse-bulk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Fatal::usage(format!("cannot set up HTTP: {e}")))?;
+        Ok(Client {
+            http,
+            base: conn.base_url.clone(),
+            key: conn.key.clone(),
+            pacer: Arc::new(Pacer::new(pacing.rate_limit, pacing.budget, stop)),
+            policy: pacing.policy(),
+            counters: Arc::new(Counters::default()),
+            started: tokio::time::Instant::now(),
+        })
+    }
+
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    pub fn rate(&self) -> RateSpec {
+        self.pacer.spec()
+    }
+
+    /// Request statistics so far, for the Summary sheet.
+    pub fn stats(&self) -> RequestStats {
+        let v = self.pacer.view();
+        RequestStats {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
+            rate_limited: self.counters.rate_limited.load(Ordering::Relaxed),
+            waited_secs: v.waited.as_secs_f64(),
+            elapsed_secs: self.started.elapsed().as_secs_f64(),
+            remaining: v.server_remaining,
+        }
+    }
+
+    fn url(&self, path: &str) -> Result<Url, CallError> {
+        self.base.join(path).map_err(|e| CallError::BadAnswer {
+            message: format!("cannot build the URL for {path}: {e}"),
+            lost_before: false,
+        })
+    }
+
+    /// One call: paced, retried per the policy, 429s waited out without counting as attempts.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        mode: Resend,
+    ) -> Result<Answer, CallError> {
+        let url = self.url(path.trim_start_matches('/'))?;
+        let mut attempts = 0u32;
+        let mut limited = 0u32;
+        let mut lost = false;
+        loop {
+            if let Err(halt) = self.pacer.acquire().await {
+                return Err(CallError::Halted { halt, lost });
+            }
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            match self.attempt(method.clone(), url.clone(), body).await {
+                Attempt::Done(mut a) => {
+                    a.lost_before = lost;
+                    return Ok(a);
+                }
+                Attempt::Fail(mut e) => {
+                    if let CallError::Rejected { lost_before, .. }
+                    | CallError::BadAnswer { lost_before, .. } = &mut e
+                    {
+                        *lost_before = lost;
+                    }
+                    if matches!(e, CallError::KeyRejected { .. }) {
+                        self.pacer.stop_signal().stop();
+                    }
+                    return Err(e);
+                }
+                Attempt::RateLimited => {
+                    self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    limited += 1;
+                    if limited >= MAX_429 {
+                        return Err(CallError::GaveUp {
+                            last: "Kayse kept answering 429 too many requests".into(),
+                            attempts: attempts + 1,
+                            network: false,
+                            lost,
+                        });
+                    }
+                }
+                Attempt::Retry {
+                    last,
+                    network,
+                    lost: this_lost,
+                } => {
+                    attempts += 1;
+                    lost |= this_lost;
+                    if this_lost && mode == Resend::AtMostOnce {
+                        return Err(CallError::Lost { last });
+                    }
+                    if !self.policy.may_retry(attempts) {
+                        return Err(CallError::GaveUp {
+                            last,
+                            attempts,
+                            network,
+                            lost,
+                        });
+                    }
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    let wait = self.policy.delay(attempts - 1, rand::random::<f64>());
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = self.pacer.stop_signal().stopped() => {
+                            return Err(CallError::Halted { halt: Halt::Stopped, lost });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, method: Method, url: Url, body: Option<&Value>) -> Attempt {
+        let mut key = match reqwest::header::HeaderValue::from_str(self.key.expose()) {
+            Ok(v) => v,
+            Err(_) => {
+                self.pacer.finished();
+                return Attempt::Fail(CallError::KeyRejected { status: 0 });
+            }
+        };
+        key.set_sensitive(true);
+        let mut req = self.http.request(method, url).header("X-API-KEY", key);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.pacer.finished();
+                return network_failure(&e);
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers = RateHeaders::from_map(resp.headers());
+        if status == 429 {
+            self.pacer.rate_limited(&headers);
+            return Attempt::RateLimited;
+        }
+        self.pacer.observe(&headers);
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return network_failure(&e),
+        };
+        if (200..300).contains(&status) {
+            let body = if bytes.is_empty() {
+                Value::Null
+            } else {
+                match serde_json::from_slice(&bytes) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return Attempt::Fail(CallError::BadAnswer {
+                            message: format!("the answer is not JSON ({e})"),
+                            lost_before: false,
+                        });
+                    }
+                }
+            };
+            return Attempt::Done(Answer {
+                status,
+                body,
+                lost_before: false,
+            });
+        }
+        let message = server_message(&bytes);
+        if status == 401 || status == 403 {
+            return Attempt::Fail(CallError::KeyRejected { status });
+        }
+        if retry::retryable_status(status) {
+            return Attempt::Retry {
+                last: format!("Kayse answered {status}: {message}"),
+                network: false,
+                lost: false,
+            };
+        }
+        Attempt::Fail(CallError::Rejected {
+            status,
+            message,
+            lost_before: false,
+        })
+    }
+
+    /// `POST /v1/cases/bulk`. The answer's cases in the order the server gave them; matching them
+    /// to what was sent is the caller's job (it knows the rows).
+    pub async fn bulk_upsert(&self, cases: &[Case]) -> Result<BulkAnswer, CallError> {
+        let body = json!({ "cases": cases });
+        let a = self
+            .call(Method::POST, "v1/cases/bulk", Some(&body), Resend::Always)
+            .await?;
+        #[derive(Deserialize)]
+        struct Wire {
+            cases: Vec<CaseRecord>,
+        }
+        match serde_json::from_value::<Wire>(a.body) {
+            Ok(w) => Ok(BulkAnswer {
+                cases: w.cases,
+                lost_before: a.lost_before,
+            }),
+            Err(e) => Err(CallError::BadAnswer {
+                message: format!("the bulk answer has no readable cases list ({e})"),
+                lost_before: a.lost_before,
+            }),
+        }
+    }
+
+    /// `GET /v1/cases/{id}`. A missing case is `Rejected { status: 404, .. }`.
+    pub async fn get_case(&self, id: u64) -> Result<CaseRecord, CallError> {
+        let a = self
+            .call(Method::GET, &format!("v1/cases/{id}"), None, Resend::Always)
+            .await?;
+        serde_json::from_value(a.body).map_err(|e| CallError::BadAnswer {
+            message: format!("case {id} is not readable ({e})"),
+            lost_before: false,
+        })
+    }
+
+    /// `POST /v1/cases/bulk_delete` (at most 500 ids; the caller chunks). Returns `deleted_ids`.
+    pub async fn bulk_delete(
+        &self,
+        ids: &[u64],
+        with_clients: bool,
+    ) -> Result<Vec<u64>, CallError> {
+        let body = json!({ "ids": ids, "with_clients": with_clients });
+        let a = self
+            .call(
+                Method::POST,
+                "v1/cases/bulk_delete",
+                Some(&body),
+                Resend::Always,
+            )
+            .await?;
+        let ids = a
+            .body
+            .get("deleted_ids")
+            .and_then(Value::as_array)
+            .ok_or_else(|| CallError::BadAnswer {
+                message: "the answer has no deleted_ids".into(),
+                lost_before: a.lost_before,
+            })?;
+        Ok(ids.iter().filter_map(Value::as_u64).collect())
+    }
+
+    /// `POST /v1/cases/communication/sms`, at most once.
+    pub async fn send_sms(
+        &self,
+        case_id: u64,
+        client_id: u64,
+        message: &str,
+    ) -> Result<Answer, CallError> {
+        let body = json!({ "case_id": case_id, "client_id": client_id, "message": message });
+        self.call(
+            Method::POST,
+            "v1/cases/communication/sms",
+            Some(&body),
+            Resend::AtMostOnce,
+        )
+        .await
+    }
+
+    /// `POST /v1/cases/communication/email`, at most once.
+    pub async fn send_email(
+        &self,
+        case_id: u64,
+        client_id: u64,
+        subject: &str,
+        message: &str,
+    ) -> Result<Answer, CallError> {
+        let body = json!({
+            "case_id": case_id, "client_id": client_id, "subject": subject, "message": message
+        });
+        self.call(
+            Method::POST,
+            "v1/cases/communication/email",
+            Some(&body),
+            Resend::AtMostOnce,
+        )
+        .await
+    }
+}
+
+/// The cases a bulk upsert answered with.
+#[derive(Debug, Clone)]
+pub struct BulkAnswer {
+    pub cases: Vec<CaseRecord>,
+    pub lost_before: bool,
+}
+
+/// A transport failure: a refused connection never reached the server; anything else may have.
+fn network_failure(e: &reqwest::Error) -> Attempt {
+    if e.is_connect() {
+        return Attempt::Retry {
+            last: "cannot connect to Kayse".into(),
+            network: true,
+            lost: false,
+        };
+    }
+    let last = if e.is_timeout() {
+        "no answer in time (timeout)".to_string()
+    } else {
+        "the connection was lost before the answer came".to_string()
+    };
+    Attempt::Retry {
+        last,
+        network: true,
+        lost: true,
+    }
+}
+
+/// The server's own message from an error body: `message`, else `error`, else the text.
+pub fn server_message(bytes: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        for k in ["message", "error"] {
+            if let Some(s) = v.get(k).and_then(Value::as_str)
+                && !s.trim().is_empty()
+            {
+                return one_line(s);
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(bytes);
+    if text.trim().is_empty() {
+        "(no message)".into()
+    } else {
+        one_line(&text)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > 300 {
+        format!("{}…", s.chars().take(300).collect::<String>())
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_never_prints() {
+        let k = ApiKey::new("sekrit-123");
+        assert_eq!(format!("{k:?} {k}"), "*** ***");
+        let c = Connection {
+            base_url: parse_base_url("https://x.example").unwrap(),
+            key: k,
+            embedded: false,
+            timeout: Duration::from_secs(1),
+        };
+        assert!(!format!("{c:?}").contains("sekrit"));
+    }
+
+    #[test]
+    fn base_urls() {
+        for ok in [
+            "https://public-api.kayse.ai",
+            "http://127.0.0.1:8787",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(parse_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://public-api.kayse.ai",
+            "ftp://x",
+            "nonsense",
+            "http://10.0.0.1",
+        ] {
+            assert!(parse_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_messages() {
+        let cases: &[(&[u8], &str)] = &[
+            (
+                br#"{"error":"invalid request","message":"case_number X already exists"}"#,
+                "case_number X already exists",
+            ),
+            (br#"{"error":"not found"}"#, "not found"),
+            (b"  plain\ntext ", "plain text"),
+            (b"", "(no message)"),
+        ];
+        for (body, want) in cases {
+            assert_eq!(server_message(body), *want);
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! Pacing: one limiter shared by every worker of a run. It spends a fixed-window budget from
+//! `--rate-limit`, obeys the server's `X-RateLimit-*` headers and 429 pauses, and counts the
+//! `--budget` cap. It never touches the network; time is tokio's clock, so tests pause it.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::rate::RateSpec;
+
+/// Below this, a Reset header is read as seconds from now; above, as epoch seconds.
+const EPOCH_THRESHOLD: u64 = 1_000_000_000;
+/// The shortest pause after a 429 whose headers promise an earlier reset (guards a busy loop when
+/// the server rounds its reset down).
+const MIN_429_PAUSE: Duration = Duration::from_millis(250);
+
+/// Why a request may not leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
+    /// `--budget` is spent.
+    Budget,
+    /// The run is stopping (Ctrl-C, a rejected key): take nothing new.
+    Stopped,
+}
+
+/// A cooperative stop signal shared by every task of a run.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    stopped: AtomicBool,
+    notify: Notify,
+}
+
+impl StopSignal {
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once `stop` has been called.
+    pub async fn stopped(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_stopped() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// What the server said about its window in one answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateHeaders {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    /// The raw Reset value: epoch seconds, or seconds from now when small.
+    pub reset: Option<u64>,
+    /// `Retry-After` in seconds, if given.
+    pub retry_after: Option<u64>,
+}
+
+impl RateHeaders {
+    /// Read the headers of an answer; unparsable values count as absent.
+    pub fn from_map(h: &reqwest::header::HeaderMap) -> RateHeaders {
+        let num = |name: &str| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(|v| v.ceil() as u64)
+        };
+        RateHeaders {
+            limit: num("x-ratelimit-limit"),
+            remaining: num("x-ratelimit-remaining"),
+            reset: num("x-ratelimit-reset"),
+            retry_after: num("retry-after"),
+        }
+    }
+}
+
+/// How long until a Reset value, given the wall clock in epoch seconds (pure).
+pub fn reset_delay(reset: u64, now_epoch: f64) -> Duration {
+    if reset < EPOCH_THRESHOLD {
+        return Duration::from_secs(reset);
+    }
+    let secs = reset as f64 - now_epoch;
+    if secs > 0.0 {
+        Duration::from_secs_f64(secs)
+    } else {
+        Duration::ZERO
+    }
+}
+
+fn now_epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ServerWindow {
+    remaining: u64,
+    reset: Instant,
+}
+
+#[derive(Debug)]
+struct State {
+    local_start: Option<Instant>,
+    local_count: u32,
+    server: Option<ServerWindow>,
+    paused_until: Option<Instant>,
+    budget_left: Option<u64>,
+    used: u64,
+    waited: Duration,
+    waiting_until: Option<Instant>,
+    last_remaining: Option<u64>,
+    /// Requests that took a slot and have no answer yet.
+    in_flight: u64,
+}
+
+/// A snapshot for the progress display and the summary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PacerView {
+    pub used: u64,
+    pub budget_left: Option<u64>,
+    /// Total time workers spent waiting for a window (counted once per wait, not per worker).
+    pub waited: Duration,
+    /// When the current wait ends, if one is in progress.
+    pub waiting_until: Option<Instant>,
+    /// What the server last said was left in its window.
+    pub server_remaining: Option<u64>,
+}
+
+/// The shared limiter. Every request of a run calls `acquire` before it leaves and `observe` with
+/// the answer's headers.
+#[derive(Debug)]
+pub struct Pacer {
+    spec: RateSpec,
+    state: Mutex<State>,
+    stop: std::sync::Arc<StopSignal>,
+    /// Woken when an answer may have opened room, so waiters recheck before their deadline.
+    changed: Notify,
+}
+
+impl Pacer {
+    pub fn new(spec: RateSpec, budget: Option<u64>, stop: std::sync::Arc<StopSignal>) -> Pacer {
+        Pacer {
+            spec,
+            stop,
+            state: Mutex::new(State {
+                local_start: None,
+                local_count: 0,
+                server: None,
+                paused_until: None,
+                budget_left: budget,
+                used: 0,
+                waited: Duration::ZERO,
+                waiting_until: None,
+                last_remaining: None,
+                in_flight: 0,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    pub fn spec(&self) -> RateSpec {
+        self.spec
+    }
+
+    pub fn stop_signal(&self) -> &StopSignal {
+        &self.stop
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn view(&self) -> PacerView {
+        let s = self.lock();
+        PacerView {
+            used: s.used,
+            budget_left: s.budget_left,
+            waited: s.waited,
+            waiting_until: s.waiting_until.filter(|t| *t > Instant::now()),
+            server_remaining: s.last_remaining,
+        }
+    }
+
+    /// The budget left, if `--budget` was given.
+    pub fn budget_left(&self) -> Option<u64> {
+        self.lock().budget_left
+    }
+
+    /// Decide, at `now`, whether a request may leave: `Ok(())` takes a slot, `Err(Some(t))` means
+    /// wait until `t`. Pure apart from the state it updates.
+    fn try_take(&self, s: &mut State, now: Instant) -> Result<(), Option<Instant>> {
+        if s.budget_left == Some(0) {
+            return Err(None);
+        }
+        if let Some(start) = s.local_start
+            && start + self.spec.window <= now
+        {
+            s.local_start = None;
+            s.local_count = 0;
+        }
+        if let Some(w) = s.server
+            && w.reset <= now
+        {
+            // The server's window rolled over: ours follows it, so both stay in phase.
+            s.server = None;
+            s.local_start = None;
+            s.local_count = 0;
+        }
+        if let Some(p) = s.paused_until
+            && p <= now
+        {
+            s.paused_until = None;
+        }
+        let mut until: Option<Instant> = s.paused_until;
+        let mut later = |t: Instant| until = Some(until.map_or(t, |u| u.max(t)));
+        if let Some(w) = s.server
+            && w.remaining == 0
+        {
+            later(w.reset);
+        }
+        if s.local_count >= self.spec.requests
+            && let Some(start) = s.local_start
+        {
+            later(start + self.spec.window);
+        }
+        if let Some(t) = until {
+            return Err(Some(t));
+        }
+        s.local_start.get_or_insert(now);
+        s.local_count += 1;
+        if let Some(w) = s.server.as_mut() {
+            w.remaining = w.remaining.saturating_sub(1);
+        }
+        if let Some(b) = s.budget_left.as_mut() {
+            *b -= 1;
+        }
+        s.used += 1;
+        s.in_flight += 1;
+        Ok(())
+    }
+
+    /// Wait until a request may leave, then count it. Fails when the budget is spent or the run
+    /// is stopping.
+    pub async fn acquire(&self) -> Result<(), Halt> {
+        loop {
+            if self.stop.is_stopped() {
+                return Err(Halt::Stopped);
+            }
+            let now = Instant::now();
+            let wait = {
+                let mut s = self.lock();
+                match self.try_take(&mut s, now) {
+                    Ok(()) => return Ok(()),
+                    Err(None) => return Err(Halt::Budget),
+                    Err(Some(t)) => {
+                        // Count the wait once, however many workers share it.
+                        let prev = s.waiting_until.filter(|u| *u > now);
+                        let from = prev.unwrap_or(now);
+                        if t > from {
+                            s.waited += t - from;
+                        }
+                        s.waiting_until = Some(prev.map_or(t, |u| u.max(t)));
+                        t
+                    }
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(wait) => {}
+                _ = self.changed.notified() => {}
+                _ = self.stop.stopped() => return Err(Halt::Stopped),
+            }
+        }
+    }
+
+    /// Learn from an answer's rate-limit headers. The server always wins over our own count.
+    pub fn observe(&self, h: &RateHeaders) {
+        self.observe_at(h, Instant::now(), now_epoch());
+    }
+
+    fn observe_at(&self, h: &RateHeaders, now: Instant, epoch: f64) {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if let Some(r) = h.remaining {
+            s.last_remaining = Some(r);
+        }
+        let (Some(remaining), Some(reset)) = (h.remaining, h.reset) else {
+            return;
+        };
+        let at = now + reset_delay(reset, epoch);
+        if at <= now {
+            return; // an answer from a window that has already ended
+        }
+        if let Some(w) = s.server
+            && at + Duration::from_secs(1) < w.reset
+        {
+            return; // a late answer from an earlier window
+        }
+        // Requests still in flight may not be counted in `remaining` yet: assume they are not,
+        // so our own traffic never meets a 429. Later answers correct the estimate upwards.
+        let left = remaining.saturating_sub(s.in_flight);
+        let reset = s.server.map_or(at, |w| {
+            if at <= w.reset + Duration::from_secs(1) {
+                w.reset.max(at)
+            } else {
+                at
+            }
+        });
+        s.server = Some(ServerWindow {
+            remaining: left,
+            reset,
+        });
+        drop(s);
+        self.changed.notify_waiters();
+    }
+
+    /// A request ended without an answer that carried headers (a lost connection).
+    pub fn finished(&self) {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+    }
+
+    /// A 429: every worker waits until the reset (or Retry-After) before anything leaves again.
+    pub fn rate_limited(&self, h: &RateHeaders) {
+        self.rate_limited_at(h, Instant::now(), now_epoch());
+    }
+
+    fn rate_limited_at(&self, h: &RateHeaders, now: Instant, epoch: f64) {
+        let delay = match (h.retry_after, h.reset) {
+            (Some(secs), _) => Duration::from_secs(secs),
+            (None, Some(reset)) => reset_delay(reset, epoch),
+            // Nothing said: wait out a whole window of our own spec, the safe reading.
+            (None, None) => self.spec.window,
+        }
+        .max(MIN_429_PAUSE);
+        let until = now + delay;
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
+        s.server = Some(ServerWindow {
+            remaining: 0,
+            reset: until,
+        });
+        // The rejected request did not count against the budget of this run.
+        s.used = s.used.saturating_sub(1);
+        if let Some(b) = s.budget_left.as_mut() {
+            *b += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn pacer(spec: &str, budget: Option<u64>) -> Pacer {
+        Pacer::new(
+            spec.parse().unwrap(),
+            budget,
+            Arc::new(StopSignal::default()),
+        )
+    }
+
+    #[test]
+    fn reset_readings() {
+        let cases: &[(u64, f64, u64)] = &[
+            (30, 1_700_000_000.0, 30_000),
+            (0, 1_700_000_000.0, 0),
+            (1_700_000_010, 1_700_000_000.0, 10_000),
+            (1_700_000_000, 1_700_000_005.0, 0),
+        ];
+        for (reset, now, ms) in cases {
+            assert_eq!(reset_delay(*reset, *now).as_millis() as u64, *ms, "{reset}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bursts_a_window_then_waits_for_the_next() {
+        let p = pacer("3/10s", None);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            p.acquire().await.unwrap();
+        }
+        assert_eq!(Instant::now(), t0, "a window's budget goes out as a burst");
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now() - t0, Duration::from_secs(10));
+        assert_eq!(p.view().used, 4);
+        assert_eq!(p.view().waited, Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn server_zero_remaining_waits_for_reset() {
+        let p = pacer("100/h", None);
+        let t0 = Instant::now();
+        p.acquire().await.unwrap();
+        p.observe_at(
+            &RateHeaders {
+                remaining: Some(0),
+                reset: Some(7),
+                ..Default::default()
+            },
+            t0,
+            0.0,
+        );
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now() - t0, Duration::from_secs(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn server_remaining_counts_down_with_our_requests() {
+        let p = pacer("100/h", None);
+        let t0 = Instant::now();
+        p.observe_at(
+            &RateHeaders {
+                remaining: Some(2),
+                reset: Some(1_000_000_005),
+                ..Default::default()
+            },
+            t0,
+            1_000_000_000.0,
+        );
+        p.acquire().await.unwrap();
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now(), t0);
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now() - t0, Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_everyone_and_gives_the_slot_back() {
+        let p = Arc::new(pacer("100/h", Some(5)));
+        let t0 = Instant::now();
+        p.acquire().await.unwrap();
+        p.rate_limited_at(
+            &RateHeaders {
+                retry_after: Some(3),
+                ..Default::default()
+            },
+            t0,
+            0.0,
+        );
+        assert_eq!(p.budget_left(), Some(5));
+        let a = tokio::spawn({
+            let p = p.clone();
+            async move { p.acquire().await }
+        });
+        let b = tokio::spawn({
+            let p = p.clone();
+            async move { p.acquire().await }
+        });
+        assert!(a.await.unwrap().is_ok() && b.await.unwrap().is_ok());
+        assert_eq!(Instant::now() - t0, Duration::from_secs(3));
+        assert_eq!(p.view().waited, Duration::from_secs(3), "one wait, not two");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn budget_stops_cleanly() {
+        let p = pacer("100/h", Some(2));
+        assert!(p.acquire().await.is_ok());
+        assert!(p.acquire().await.is_ok());
+        assert_eq!(p.acquire().await, Err(Halt::Budget));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_interrupts_a_wait() {
+        let p = Arc::new(pacer("1/h", None));
+        p.acquire().await.unwrap();
+        let w = tokio::spawn({
+            let p = p.clone();
+            async move { p.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        p.stop_signal().stop();
+        assert_eq!(w.await.unwrap(), Err(Halt::Stopped));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_flight_are_not_trusted_to_be_counted() {
+        let p = pacer("100/h", None);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            p.acquire().await.unwrap();
+        }
+        // One answer: 5 left, but two requests are still in flight.
+        p.observe_at(
+            &RateHeaders {
+                remaining: Some(5),
+                reset: Some(9),
+                ..Default::default()
+            },
+            t0,
+            0.0,
+        );
+        for _ in 0..3 {
+            p.acquire().await.unwrap();
+        }
+        assert_eq!(Instant::now(), t0);
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now() - t0, Duration::from_secs(9));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_from_an_old_window_is_ignored() {
+        let p = pacer("100/h", None);
+        let t0 = Instant::now();
+        let h = |remaining, reset| RateHeaders {
+            remaining: Some(remaining),
+            reset: Some(reset),
+            ..Default::default()
+        };
+        p.observe_at(&h(50, 20), t0, 0.0);
+        p.observe_at(&h(0, 5), t0, 0.0);
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now(), t0);
+    }
+}

@@ -1,0 +1,593 @@
+//! `kayse-bulk import`: validate (through `validate`'s own scan), plan, send the valid rows as
+//! paced concurrent bulk upserts, journal every request and outcome, then write the results
+//! workbook by re-scanning the input. Sending rules live in `worker`, answer judgments in
+//! `answer`; this file wires them together and owns the run's one collector.
+
+mod answer;
+mod progress;
+mod worker;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::case::Case;
+use crate::cell::Cell;
+use crate::cli::Global;
+use crate::client::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
+use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::journal::{Fingerprint, Header, Journal, JournalState, Record, RowRecord};
+use crate::outcome::{Outcome, ResultRow, RowError};
+use crate::results::ResultsWriter;
+use crate::summary::RequestStats;
+use crate::validate::{self, InputArgs, Prepared, Scanned};
+
+use answer::Item;
+use progress::{Progress, Tally};
+use worker::{Event, Job, Queue, StopReason, Worker};
+
+/// How long the first Ctrl-C waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// `--update-blanks`: what an update does with fields the row leaves empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UpdateBlanks {
+    /// Fetch the case first and keep its stored value (one GET per updated row).
+    Keep,
+    /// Send the row as it is: PUT sets every omitted field to null.
+    Clear,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+    /// Only validate, exactly as `validate` does; no network access at all.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// For rows with an id: keep fields the row leaves empty, or clear them.
+    #[arg(long, value_enum, default_value = "keep")]
+    pub update_blanks: UpdateBlanks,
+    /// The input is an earlier results file: copy rows already created or updated, send the rest.
+    #[arg(long)]
+    pub only_failed: bool,
+    /// Continue the run recorded in the journal beside the results file.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+pub fn run(args: Args, g: &Global) -> CmdResult {
+    if args.dry_run {
+        return validate::run_checks(&args.input, g, "import");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::usage(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(run_async(args, g))
+}
+
+/// What the first scan found.
+#[derive(Default)]
+struct Scan {
+    /// Rows copied through untouched by `--only-failed`: (outcome, id).
+    keep: BTreeMap<usize, (Outcome, Option<u64>)>,
+    /// Valid rows to send, with the rows an earlier attempt may already have applied.
+    creates: Vec<Item>,
+    updates: Vec<Item>,
+    doubtful: Vec<Job>,
+}
+
+fn column(headers: &[String], name: &str) -> Option<usize> {
+    headers
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case(name))
+}
+
+fn cell_id(c: Option<&Cell>) -> Option<u64> {
+    match c? {
+        Cell::Int(i) => u64::try_from(*i).ok(),
+        Cell::Float(f) if f.fract() == 0.0 && *f > 0.0 => Some(*f as u64),
+        other => other.to_text().trim().parse().ok(),
+    }
+}
+
+/// The first pass: which rows to send. Invalid rows are only counted in the final pass.
+fn scan(p: &mut Prepared, args: &Args, st: Option<&JournalState>) -> Result<Scan, Fatal> {
+    let result_col = column(&p.table.headers, "kayse_result");
+    let id_col = column(&p.table.headers, "kayse_id");
+    if args.only_failed && result_col.is_none() {
+        return Err(Fatal::usage(format!(
+            "--only-failed needs an earlier results file (with a kayse_result column); {} has none",
+            args.input.file.display()
+        )));
+    }
+    let done: BTreeSet<usize> = st
+        .map(|s| s.outcomes.keys().copied().collect())
+        .unwrap_or_default();
+    let mut out = Scan::default();
+    let mut earlier_unknown: Vec<Item> = Vec::new();
+    let mut pending: BTreeMap<usize, Case> = BTreeMap::new();
+    while let Some(item) = p.next_row() {
+        let Scanned::Row { raw, result } = item? else {
+            continue;
+        };
+        let row = raw.source_row;
+        let before = if args.only_failed {
+            result_col
+                .and_then(|c| raw.cells.get(c))
+                .and_then(|c| Outcome::parse(&c.to_text()))
+        } else {
+            None
+        };
+        if let Some(o @ (Outcome::Created | Outcome::Updated)) = before {
+            out.keep
+                .insert(row, (o, cell_id(id_col.and_then(|c| raw.cells.get(c)))));
+            continue;
+        }
+        if done.contains(&row) {
+            continue;
+        }
+        let Ok(case) = result else {
+            continue;
+        };
+        if before == Some(Outcome::Unknown) {
+            earlier_unknown.push((row, case));
+        } else {
+            pending.insert(row, case);
+        }
+    }
+    // Rows a killed run left in flight: resent in their original groups, in doubt.
+    if let Some(st) = st {
+        for group in &st.in_flight {
+            let items: Vec<Item> = group
+                .iter()
+                .filter_map(|r| pending.remove(r).map(|c| (*r, c)))
+                .collect();
+            if !items.is_empty() {
+                out.doubtful.push(Job {
+                    items,
+                    in_doubt: true,
+                });
+            }
+        }
+    }
+    let batch = args.input.batch_size.max(1) as usize;
+    for chunk in earlier_unknown.chunks(batch) {
+        out.doubtful.push(Job {
+            items: chunk.to_vec(),
+            in_doubt: true,
+        });
+    }
+    for (row, case) in pending {
+        if case.id.is_some() {
+            out.updates.push((row, case));
+        } else {
+            out.creates.push((row, case));
+        }
+    }
+    Ok(out)
+}
+
+/// The plan line, printed before the first request.
+fn plan_line(s: &Scan, args: &Args) -> (String, u64) {
+    let batch = u64::from(args.input.batch_size.max(1));
+    let creates = s.creates.len() as u64;
+    let updates = s.updates.len() as u64;
+    let doubtful: u64 = s.doubtful.iter().map(|j| j.items.len() as u64).sum();
+    let all_updates = updates
+        + s.doubtful
+            .iter()
+            .flat_map(|j| &j.items)
+            .filter(|(_, c)| c.id.is_some())
+            .count() as u64;
+    let gets = if args.update_blanks == UpdateBlanks::Keep {
+        all_updates
+    } else {
+        0
+    };
+    let bulk = creates.div_ceil(batch) + updates.div_ceil(batch) + s.doubtful.len() as u64;
+    let requests = bulk + gets;
+    let rows = creates + updates + doubtful;
+    let mut line = format!(
+        "{rows} rows to send ({creates} creates, {updates} updates{}); {}",
+        if doubtful > 0 {
+            format!(", {doubtful} to recheck")
+        } else {
+            String::new()
+        },
+        validate::plan_text(requests, args.pacing.rate_limit, None)
+    );
+    if gets > 0 {
+        line.push_str(&format!(
+            "; includes {gets} GETs to keep blank fields (--update-blanks clear skips them)"
+        ));
+    }
+    match args.pacing.budget {
+        Some(b) if b < requests => line.push_str(&format!(
+            "; budget {b} requests: the run will stop early, then --resume continues"
+        )),
+        Some(b) => line.push_str(&format!("; budget {b} requests")),
+        None => line.push_str("; no --budget"),
+    }
+    (line, requests)
+}
+
+/// What the collector hands back when sending is over.
+struct Sent {
+    outcomes: BTreeMap<usize, RowRecord>,
+    /// Rows carried by a request that may have been applied and have no outcome.
+    doubt: BTreeSet<usize>,
+    stop: Option<StopReason>,
+    stats: Option<RequestStats>,
+}
+
+async fn run_async(args: Args, g: &Global) -> CmdResult {
+    let started = tokio::time::Instant::now();
+    let mut p = validate::prepare(&args.input)?;
+    let journal_path = Journal::path_for(&p.results_path);
+    let fp = Fingerprint::of_file(&args.input.file).map_err(|e| Fatal::usage(e.to_string()))?;
+    let resumed = if args.resume {
+        let (j, st) = Journal::resume(&journal_path).map_err(|e| match e {
+            crate::journal::JournalError::Io { .. } if !journal_path.exists() => {
+                Fatal::usage(format!(
+                    "nothing to resume: no journal at {}",
+                    journal_path.display()
+                ))
+            }
+            e => Fatal::usage(e.to_string()),
+        })?;
+        let h = st
+            .header
+            .clone()
+            .ok_or_else(|| Fatal::usage("the journal has no header"))?;
+        if h.fingerprint() != fp {
+            return Err(Fatal::usage(format!(
+                "refusing to resume: the journal {} belongs to a different input file than {} (its content changed)",
+                journal_path.display(),
+                args.input.file.display()
+            )));
+        }
+        if h.command != "import" {
+            return Err(Fatal::usage(format!(
+                "refusing to resume: the journal {} records a '{}' run, not an import",
+                journal_path.display(),
+                h.command
+            )));
+        }
+        Some((j, st))
+    } else {
+        if journal_path.exists() {
+            return Err(Fatal::usage(format!(
+                "a journal from an earlier run is at {}: pass --resume to continue it, or move it away to start over (re-sending rows already created would fail or duplicate them)",
+                journal_path.display()
+            )));
+        }
+        None
+    };
+    let mut work = scan(&mut p, &args, resumed.as_ref().map(|(_, s)| s))?;
+    let keep = std::mem::take(&mut work.keep);
+    drop(p);
+    let (plan, _requests) = plan_line(&work, &args);
+    if !g.quiet {
+        eprintln!("plan: {plan}");
+    }
+    let total = (work.creates.len()
+        + work.updates.len()
+        + work.doubtful.iter().map(|j| j.items.len()).sum::<usize>()) as u64;
+
+    let mut prior: BTreeMap<usize, RowRecord> = BTreeMap::new();
+    let mut prior_doubt: BTreeSet<usize> = BTreeSet::new();
+    let journal = match resumed {
+        Some((mut j, st)) => {
+            prior_doubt = st.in_flight_rows();
+            prior = st.outcomes;
+            j.note("resumed")
+                .map_err(|e| Fatal::stopped(e.to_string()))?;
+            Some(j)
+        }
+        None => None,
+    };
+
+    let sent = if total == 0 {
+        Sent {
+            outcomes: prior,
+            doubt: prior_doubt,
+            stop: None,
+            stats: None,
+        }
+    } else {
+        let conn = client::connect(&args.conn, g).await?;
+        let journal = match journal {
+            Some(j) => j,
+            None => {
+                let mut h = Header::new("import", &args.input.file, &fp);
+                h.options.insert(
+                    "update_blanks".into(),
+                    format!("{:?}", args.update_blanks).to_lowercase(),
+                );
+                h.options
+                    .insert("only_failed".into(), args.only_failed.to_string());
+                Journal::create(&journal_path, h).map_err(|e| Fatal::usage(e.to_string()))?
+            }
+        };
+        send_all(&args, g, conn, journal, work, total, prior, prior_doubt).await?
+    };
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    write_results(&args, g, &plan, keep, sent, interrupted, started)
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+#[allow(clippy::too_many_arguments)]
+async fn send_all(
+    args: &Args,
+    g: &Global,
+    conn: client::Connection,
+    mut journal: Journal,
+    work: Scan,
+    total: u64,
+    mut outcomes: BTreeMap<usize, RowRecord>,
+    prior_doubt: BTreeSet<usize>,
+) -> Result<Sent, Fatal> {
+    let stop = Arc::new(StopSignal::default());
+    let client = Client::new(&conn, &args.pacing, stop.clone())?;
+    let batch = args.input.batch_size.max(1) as usize;
+    let queue = Arc::new(Queue::new(batch, work.doubtful, work.creates, work.updates));
+    let (tx, mut rx) = mpsc::channel::<Event>(256);
+
+    // Ctrl-C: the first stops new work and lets requests in flight finish; the second exits.
+    let quiet = g.quiet;
+    let sig_stop = stop.clone();
+    let sig = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            sig_stop.stop();
+            if !quiet {
+                eprintln!(
+                    "\nstopping: waiting up to {} s for requests in flight (Ctrl-C again quits at once; the journal is safe)",
+                    DRAIN.as_secs()
+                );
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+
+    let workers = (args.pacing.concurrency as usize)
+        .min(queue.left().div_ceil(batch))
+        .max(1);
+    let mut handles = Vec::new();
+    for _ in 0..workers {
+        let w = Worker {
+            client: client.clone(),
+            tx: tx.clone(),
+            queue: queue.clone(),
+            keep_blanks: args.update_blanks == UpdateBlanks::Keep,
+        };
+        handles.push(tokio::spawn(w.run()));
+    }
+    drop(tx);
+
+    // The one collector: journal, tally, progress.
+    let mut progress = Progress::new(total, g.quiet, client.rate(), batch as u64);
+    let mut tally = Tally::default();
+    let mut doubt: BTreeMap<usize, u32> = prior_doubt.iter().map(|r| (*r, 1)).collect();
+    let mut reason: Option<StopReason> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        if drain_deadline.is_none() && stop.is_stopped() {
+            drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
+        }
+        let deadline = drain_deadline;
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                match ev {
+                    Event::Sent { rows, reply } => match journal.sent(&rows) {
+                        Ok(b) => {
+                            for r in rows {
+                                *doubt.entry(r).or_default() += 1;
+                            }
+                            let _ = reply.send(Some(b));
+                        }
+                        Err(e) => {
+                            reason.get_or_insert(StopReason::Journal(e.to_string()));
+                            stop.stop();
+                            let _ = reply.send(None);
+                        }
+                    },
+                    Event::Released { batch, rows } => {
+                        for r in &rows {
+                            if let Some(n) = doubt.get_mut(r) {
+                                *n = n.saturating_sub(1);
+                            }
+                        }
+                        if let Err(e) = journal.append(&[Record::Released { batch, rows }]) {
+                            reason.get_or_insert(StopReason::Journal(e.to_string()));
+                            stop.stop();
+                        }
+                    }
+                    Event::Done(recs) => {
+                        let lines: Vec<Record> = recs.iter().cloned().map(Record::Row).collect();
+                        if let Err(e) = journal.append(&lines) {
+                            // Not on disk, so not done: these rows stay in doubt.
+                            reason.get_or_insert(StopReason::Journal(e.to_string()));
+                            stop.stop();
+                            continue;
+                        }
+                        for r in recs {
+                            doubt.remove(&r.row);
+                            tally.done += 1;
+                            match r.outcome {
+                                Outcome::Created => tally.created += 1,
+                                Outcome::Updated => tally.updated += 1,
+                                Outcome::Unknown => tally.unknown += 1,
+                                _ => tally.failed += 1,
+                            }
+                            outcomes.insert(r.row, r);
+                        }
+                        progress.update(&tally, &client.pacer().view());
+                    }
+                    Event::Stop(why) => {
+                        if reason.is_none() && !INTERRUPTED.load(Ordering::SeqCst) {
+                            progress.println(&format!("stopping: {}", why.message()));
+                        }
+                        reason.get_or_insert(why);
+                        stop.stop();
+                    }
+                }
+            }
+            _ = tick.tick() => progress.update(&tally, &client.pacer().view()),
+            _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
+                progress.println("requests still in flight after 30 s: leaving them as unknown");
+                break;
+            }
+        }
+    }
+    for h in &handles {
+        h.abort();
+    }
+    sig.abort();
+    progress.finish();
+    let note = match (&reason, INTERRUPTED.load(Ordering::SeqCst)) {
+        (_, true) => Some("interrupted (Ctrl-C)".to_string()),
+        (Some(r), _) => Some(format!("stopped: {}", r.message())),
+        _ => None,
+    };
+    if let Some(n) = note {
+        let _ = journal.note(n);
+    }
+    Ok(Sent {
+        outcomes,
+        doubt: doubt
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, _)| r)
+            .collect(),
+        stop: reason,
+        stats: Some(client.stats()),
+    })
+}
+
+/// The final pass: re-scan the input and join every row with what happened to it.
+fn write_results(
+    args: &Args,
+    g: &Global,
+    plan: &str,
+    keep: BTreeMap<usize, (Outcome, Option<u64>)>,
+    sent: Sent,
+    interrupted: bool,
+    started: tokio::time::Instant,
+) -> CmdResult {
+    let mut p = validate::prepare(&args.input)?;
+    // An earlier results file as input: its own kayse_* columns are replaced, not repeated.
+    let echo: Vec<usize> = (0..p.table.headers.len())
+        .filter(|i| !crate::schema::OUTPUT_COLUMNS.contains(&p.table.headers[*i].trim()))
+        .collect();
+    let headers: Vec<String> = echo.iter().map(|i| p.table.headers[*i].clone()).collect();
+    let mut writer = ResultsWriter::create(&p.results_path, &headers, &[])
+        .map_err(|e| Fatal::stopped(e.to_string()))?;
+    let mut summary = p.new_summary("import", &args.input);
+    let not_sent = match (&sent.stop, interrupted) {
+        (_, true) => "not sent: the run was interrupted; run again with --resume".to_string(),
+        (Some(r), _) => format!("not sent: {}; run again with --resume", r.message()),
+        (None, false) => "not sent".to_string(),
+    };
+    while let Some(item) = p.next_row() {
+        let (raw, result) = match item? {
+            Scanned::Blank => {
+                summary.blank_rows += 1;
+                continue;
+            }
+            Scanned::Row { raw, result } => (raw, result),
+        };
+        summary.rows_read += 1;
+        let row = raw.source_row;
+        let server = |m: &str| vec![RowError::new("kayse", m)];
+        let (outcome, id, errors) = if let Some((o, id)) = keep.get(&row) {
+            (*o, *id, Vec::new())
+        } else {
+            match result {
+                Err(errors) => (Outcome::Invalid, None, errors),
+                Ok(case) => {
+                    if case.id.is_some() {
+                        summary.updates += 1;
+                    } else {
+                        summary.creates += 1;
+                    }
+                    match sent.outcomes.get(&row) {
+                        Some(r) => (
+                            r.outcome,
+                            r.id.or(case.id),
+                            r.error.as_deref().map(server).unwrap_or_default(),
+                        ),
+                        None if sent.doubt.contains(&row) => (
+                            Outcome::Unknown,
+                            case.id,
+                            server(&format!(
+                                "the run stopped while this row's request was in flight; run again with --resume to settle it (check case_number {} in Kayse)",
+                                case.case_number
+                            )),
+                        ),
+                        None => (Outcome::Skipped, case.id, server(&not_sent)),
+                    }
+                }
+            }
+        };
+        summary.count(outcome);
+        writer
+            .write(&ResultRow {
+                source_row: row,
+                outcome,
+                kayse_id: id,
+                errors,
+                cells: echo
+                    .iter()
+                    .map(|i| raw.cells.get(*i).cloned().unwrap_or(Cell::Empty))
+                    .collect(),
+                extra: Vec::new(),
+            })
+            .map_err(|e| Fatal::stopped(e.to_string()))?;
+    }
+    p.finish_summary(&mut summary);
+    summary.plan = Some(plan.to_string());
+    let mut stats = sent.stats.unwrap_or_default();
+    stats.elapsed_secs = started.elapsed().as_secs_f64();
+    summary.requests = Some(stats);
+    let code = if interrupted {
+        ExitCode::Interrupted
+    } else if sent.stop.is_some() {
+        ExitCode::Stopped
+    } else if summary.has_problems() {
+        ExitCode::RowsFailed
+    } else {
+        ExitCode::Ok
+    };
+    summary.exit_code = code as i32;
+    writer
+        .finish(&summary)
+        .map_err(|e| Fatal::stopped(e.to_string()))?;
+    validate::emit(&summary, g);
+    if interrupted {
+        return Err(Fatal::interrupted(
+            "interrupted: the journal and results are written; run again with --resume to continue",
+        ));
+    }
+    if let Some(r) = sent.stop {
+        return Err(Fatal::stopped(format!(
+            "{}; the journal and results are written: run again with --resume to continue",
+            r.message()
+        )));
+    }
+    Ok(code)
+}
