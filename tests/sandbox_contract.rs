@@ -640,8 +640,9 @@ async fn rate_limit_headers_on_every_answer_and_429_when_spent() {
         if i == 0 {
             reset = r;
             let now = epoch_now();
+            // Windows start at the first request's whole second: Reset is 1-2 s away.
             assert!(
-                r as f64 >= now + 1.0 && r as f64 <= now + 3.0,
+                r as f64 > now && r as f64 <= now + 2.0,
                 "reset {r} now {now}"
             );
         } else {
