@@ -383,7 +383,7 @@ async fn bulk_is_all_or_nothing_and_does_not_name_the_entry() {
         (
             json!([case("N-1"), with(case("N-2"), "id", json!(99999))]),
             404,
-            "case 99999 not found",
+            "The requested resource could not be found",
         ),
         (
             json!([case("N-1"), with(case("N-2"), "extra", json!(1))]),
@@ -968,6 +968,15 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     .expect_err("corrupt state refused");
     assert_eq!(err.code, kayse_bulk::exit::ExitCode::Usage);
     assert!(err.message.contains("not valid"), "{}", err.message);
+
+    let err = sandbox::spawn(Config {
+        state: Some(dir.path().join("no-such-folder").join("s.json")),
+        ..Config::default()
+    })
+    .await
+    .expect_err("missing folder refused");
+    assert_eq!(err.code, kayse_bulk::exit::ExitCode::Usage);
+    assert!(err.message.contains("does not exist"), "{}", err.message);
 }
 
 #[tokio::test]

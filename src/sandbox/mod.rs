@@ -228,6 +228,18 @@ fn load(path: Option<&PathBuf>) -> Result<state::Store, Fatal> {
     let Some(path) = path else {
         return Ok(state::Store::default());
     };
+    // Refuse now a folder that cannot hold the file, rather than fail every change later.
+    let folder = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !folder.is_dir() {
+        return Err(Fatal::usage(format!(
+            "cannot keep sandbox state in {}: folder {} does not exist",
+            path.display(),
+            folder.display()
+        )));
+    }
     match std::fs::read(path) {
         Ok(bytes) => state::Store::from_json(&bytes).map_err(|e| {
             Fatal::usage(format!(

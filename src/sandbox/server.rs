@@ -431,9 +431,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn not_found() -> Response {
-    error_response(ApiError::not_found(
-        "The requested resource could not be found",
-    ))
+    error_response(ApiError::not_found(ApiError::NOT_FOUND))
 }
 
 async fn method_not_allowed() -> Response {
