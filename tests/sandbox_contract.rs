@@ -702,7 +702,11 @@ async fn fault_500_and_503_answer_with_error_bodies_and_apply_nothing() {
 
 #[tokio::test]
 async fn drop_closes_the_connection_and_applies_nothing() {
-    let api = with_faults("drop:1").await;
+    let api = with_faults("").await;
+    // A kept-alive connection from an earlier answer is cut just the same.
+    assert_eq!(api.get("/v1/metadata/objects").await.0, 200);
+    api.admin_post("/sandbox/config", json!({"faults": "drop:1"}))
+        .await;
     for attempt in 0..3 {
         let err = api
             .client
@@ -717,7 +721,11 @@ async fn drop_closes_the_connection_and_applies_nothing() {
     assert_eq!(api.case_count().await, 0);
     let stats = api.admin_get("/sandbox/stats").await;
     assert_eq!(stats["faults"]["drop"], 3);
-    assert_eq!(stats["requests"], 3, "the client did not retry on its own");
+    assert_eq!(stats["requests"], 4, "the client did not retry on its own");
+    // The server itself is fine: the next request without faults is answered.
+    api.admin_post("/sandbox/config", json!({"faults": ""}))
+        .await;
+    assert_eq!(api.get("/v1/metadata/objects").await.0, 200);
 }
 
 #[tokio::test]

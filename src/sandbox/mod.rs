@@ -41,7 +41,8 @@ pub struct Args {
     /// Address to listen on. Keep it on loopback: the sandbox has no real security.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
-    /// The key clients must send in X-API-KEY.
+    /// The key clients must send in X-API-KEY [default: sandbox, printed at start; a key given
+    /// here is never printed].
     #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true)]
     pub api_key: String,
     /// Requests per fixed window per key: N/h, N/m, N/s or N/<k>s.
