@@ -41,7 +41,8 @@ pub struct Args {
     /// Address to listen on. Keep it on loopback: the sandbox has no real security.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
-    /// The key clients must send in X-API-KEY.
+    /// The key clients must send in X-API-KEY [default: sandbox, printed at start; a key given
+    /// here is never printed].
     #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true)]
     pub api_key: String,
     /// Requests per fixed window per key: N/h, N/m, N/s or N/<k>s.
@@ -228,6 +229,18 @@ fn load(path: Option<&PathBuf>) -> Result<state::Store, Fatal> {
     let Some(path) = path else {
         return Ok(state::Store::default());
     };
+    // Refuse now a folder that cannot hold the file, rather than fail every change later.
+    let folder = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !folder.is_dir() {
+        return Err(Fatal::usage(format!(
+            "cannot keep sandbox state in {}: folder {} does not exist",
+            path.display(),
+            folder.display()
+        )));
+    }
     match std::fs::read(path) {
         Ok(bytes) => state::Store::from_json(&bytes).map_err(|e| {
             Fatal::usage(format!(

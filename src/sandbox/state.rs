@@ -44,6 +44,9 @@ impl ApiError {
         ApiError::not_found(format!("case {id} not found"))
     }
 
+    /// Kayse's documented 404 wording, used where the answer must not point at one entry.
+    pub const NOT_FOUND: &str = "The requested resource could not be found";
+
     fn exists(case_number: &str) -> Self {
         ApiError::invalid(format!("case_number '{case_number}' already exists"))
     }
@@ -315,7 +318,8 @@ impl Store {
         for e in &entries {
             if let Some(id) = e.id {
                 let Some(old) = self.cases.get(&id) else {
-                    return Err(ApiError::no_case(id));
+                    // Like Kayse's bulk errors, this does not say which entry failed.
+                    return Err(ApiError::not_found(ApiError::NOT_FOUND));
                 };
                 if !seen_ids.insert(id) {
                     return Err(ApiError::invalid(format!(
@@ -490,7 +494,7 @@ mod tests {
             (
                 vec![case("B", None), case("Z", Some(9))],
                 404,
-                "case 9 not found",
+                "The requested resource could not be found",
             ),
             (
                 vec![case("B", Some(1001)), case("C", Some(1001))],
