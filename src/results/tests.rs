@@ -534,7 +534,7 @@ fn ragged_rows_keep_the_header_layout() {
         outcome: Outcome::Valid,
         kayse_id: None,
         errors: vec![],
-        cells: (0..7).map(|i| Cell::Int(i)).collect(),
+        cells: (0..7).map(Cell::Int).collect(),
         extra: vec![Cell::Text("m".into()), Cell::Text("spill".into())],
     };
     let dir = tempfile::tempdir().unwrap();
