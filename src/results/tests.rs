@@ -526,7 +526,7 @@ fn ragged_rows_keep_the_header_layout() {
         outcome: Outcome::Invalid,
         kayse_id: None,
         errors: vec![RowError::new("notes", "is required").at(Some(4))],
-        cells: vec![Cell::Text("a".into())],
+        cells: vec![Cell::Text("a".into()), Cell::Date(date(1899, 12, 30))],
         extra: vec![],
     };
     let long = ResultRow {
@@ -549,11 +549,16 @@ fn ragged_rows_keep_the_header_layout() {
         .records()
         .map(|r| r.unwrap().iter().map(String::from).collect())
         .collect();
-    assert_eq!(got[0][4..], ["", "a", "", "", "", ""]);
+    assert_eq!(got[0][4..], ["", "a", "1899-12-30", "", "", ""]);
     assert_eq!(got[1][4..], ["m", "0", "1", "2", "3", "4"]);
 
     let rows = sheet(&xlsx_path, "Results");
     assert!(rows.iter().all(|r| r.len() == 10), "{rows:?}");
+    assert_eq!(
+        rows[1][6],
+        s("1899-12-30"),
+        "a date Excel cannot show stays text"
+    );
     assert_eq!(rows[1][5], s("a"));
     assert_eq!(
         rows[2][4],

@@ -10,6 +10,8 @@
 
 use std::path::Path;
 
+use chrono::Datelike;
+
 use rust_xlsxwriter::{Color, Format, FormatBorder, Note, Workbook, Worksheet, XlsxError};
 
 use super::{MAX_CELL_CHARS, MAX_SHEET_ROWS, clip_for_excel};
@@ -281,6 +283,15 @@ fn put(
         (Cell::Bool(b), true) => {
             sheet.write_boolean_with_format(r, c, *b, &f.bad)?;
         }
+        // Excel cannot show dates outside 1900..=9999 (they would read as ####): keep their text.
+        (Cell::Date(_) | Cell::DateTime(_), bad) if !excel_date_range(cell) => {
+            let text = cell.to_text();
+            if bad {
+                sheet.write_string_with_format(r, c, text, &f.bad)?;
+            } else {
+                sheet.write_string(r, c, text)?;
+            }
+        }
         (Cell::Date(d), bad) => {
             let fmt = if bad { &f.bad_date } else { &f.date };
             sheet.write_date_with_format(r, c, d, fmt)?;
@@ -291,6 +302,16 @@ fn put(
         }
     }
     Ok(())
+}
+
+/// Whether a date or datetime cell falls in the years an Excel date cell can show.
+fn excel_date_range(cell: &Cell) -> bool {
+    let year = match cell {
+        Cell::Date(d) => d.year(),
+        Cell::DateTime(dt) => dt.year(),
+        _ => return false,
+    };
+    (1900..=9999).contains(&year)
 }
 
 /// The Summary sheet: the summary lines, the distinct statuses and types, and the note cap.
