@@ -206,6 +206,9 @@ impl XlsxResults {
         self.workbook.push_worksheet(self.sheet);
         let sheet = self.workbook.add_worksheet();
         write_summary(sheet, summary, self.notes, self.notes_skipped)?;
+        // Level 1 instead of 6: 200,000 rows x 14 columns took 6.4 s instead of 16.5 s (release
+        // build), for a somewhat bigger file.
+        self.workbook.set_zip_compression_level(1);
         self.workbook.save(temp)
     }
 }
