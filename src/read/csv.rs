@@ -348,14 +348,132 @@ pub(crate) fn field_cell(field: &str) -> Cell {
     }
 }
 
-/// Streams records and works out the row number Excel would show for each.
+/// Where the keeper stands in the CSV grammar, mirroring csv-core's quoting rules: a quote opens
+/// a quoted field only at the start of a field, and `""` inside one is an escaped quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineState {
+    StartRecord,
+    /// Just after a CR that ended a record: an LF here belongs to the same CRLF.
+    AfterCr,
+    StartField,
+    InField,
+    InQuoted,
+    QuoteInQuoted,
+}
+
+/// A `Read` that turns each empty line (outside quotes) into a line holding one delimiter.
+///
+/// Why: the csv crate silently skips empty lines, but Excel shows them as rows, and a user looks
+/// for "row 12" where Excel shows it. With empty lines kept as blank records, the row number is
+/// simply the record's 1-based index: blank lines count, quoted newlines do not, and files ending
+/// lines with a bare CR (old Mac) number correctly too. The blank records read back as rows of
+/// empty cells, which the caller counts and skips.
+pub(crate) struct BlankLineKeeper<R> {
+    inner: R,
+    delimiter: u8,
+    state: LineState,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    pending: Option<u8>,
+}
+
+impl<R: Read> BlankLineKeeper<R> {
+    pub(crate) fn new(inner: R, delimiter: u8) -> Self {
+        BlankLineKeeper {
+            inner,
+            delimiter,
+            state: LineState::StartRecord,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            pending: None,
+        }
+    }
+
+    /// Advance the state by one byte; returns a byte to insert before it (for an empty line).
+    fn step(&mut self, b: u8) -> Option<u8> {
+        use LineState::*;
+        let eol = b == b'\n' || b == b'\r';
+        let after_eol = if b == b'\r' { AfterCr } else { StartRecord };
+        let (next, insert) = match self.state {
+            AfterCr if b == b'\n' => (StartRecord, None),
+            StartRecord | AfterCr if eol => (after_eol, Some(self.delimiter)),
+            StartRecord | AfterCr | StartField => {
+                if b == b'"' {
+                    (InQuoted, None)
+                } else if b == self.delimiter {
+                    (StartField, None)
+                } else if eol {
+                    (after_eol, None)
+                } else {
+                    (InField, None)
+                }
+            }
+            InField | QuoteInQuoted => {
+                if b == self.delimiter {
+                    (StartField, None)
+                } else if eol {
+                    (after_eol, None)
+                } else if self.state == QuoteInQuoted && b == b'"' {
+                    (InQuoted, None)
+                } else {
+                    (InField, None)
+                }
+            }
+            InQuoted if b == b'"' => (QuoteInQuoted, None),
+            InQuoted => (InQuoted, None),
+        };
+        self.state = next;
+        insert
+    }
+}
+
+impl<R: Read> Read for BlankLineKeeper<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let mut w = 0;
+            while w < out.len() {
+                if let Some(p) = self.pending.take() {
+                    out[w] = p;
+                    w += 1;
+                    continue;
+                }
+                if self.pos == self.len {
+                    break;
+                }
+                let b = self.buf[self.pos];
+                self.pos += 1;
+                match self.step(b) {
+                    Some(insert) => {
+                        out[w] = insert;
+                        self.pending = Some(b);
+                    }
+                    None => out[w] = b,
+                }
+                w += 1;
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+            self.len = self.inner.read(&mut self.buf)?;
+            self.pos = 0;
+            if self.len == 0 {
+                return Ok(0);
+            }
+        }
+    }
+}
+
+/// Streams records, numbering them as Excel numbers rows (see `BlankLineKeeper`).
 struct Records {
     path: std::path::PathBuf,
-    reader: ::csv::Reader<Box<dyn Read + Send>>,
+    reader: ::csv::Reader<BlankLineKeeper<Box<dyn Read + Send>>>,
     record: ::csv::StringRecord,
-    /// Newlines inside quoted fields seen so far: each made csv's line count run ahead of the
-    /// row count.
-    quoted_newlines: u64,
+    /// Row number of the last record read.
     last_row: usize,
     done: bool,
 }
@@ -368,18 +486,8 @@ impl Records {
         }
         match self.reader.read_record(&mut self.record) {
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
-                let row = line.saturating_sub(self.quoted_newlines) as usize;
-                // Old Mac files end lines with a bare CR, which csv's line count ignores; keep
-                // the row numbers increasing anyway.
-                let row = row.max(self.last_row + 1);
-                self.last_row = row;
-                self.quoted_newlines += self
-                    .record
-                    .iter()
-                    .map(|f| f.bytes().filter(|&b| b == b'\n').count() as u64)
-                    .sum::<u64>();
-                Some(Ok(row))
+                self.last_row += 1;
+                Some(Ok(self.last_row))
             }
             Ok(false) => {
                 self.done = true;
@@ -457,12 +565,14 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text_reader(path, encoding).map_err(io_err)?);
+        .from_reader(BlankLineKeeper::new(
+            text_reader(path, encoding).map_err(io_err)?,
+            delimiter,
+        ));
     let mut records = Records {
         path: path.to_path_buf(),
         reader,
         record: ::csv::StringRecord::new(),
-        quoted_newlines: 0,
         last_row: 0,
         done: false,
     };
@@ -683,6 +793,46 @@ mod tests {
         );
     }
 
+    fn keep(input: &str, delimiter: u8) -> String {
+        let mut out = String::new();
+        BlankLineKeeper::new(Trickle(input.as_bytes()), delimiter)
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn keeps_blank_lines() {
+        let cases = [
+            ("a\n\nb\n", ",", "a\n,\nb\n"),
+            ("\n\na\n", ",", ",\n,\na\n"),
+            ("a\r\n\r\nb\r\n", ";", "a\r\n;\r\nb\r\n"),
+            ("a\r\rb", ",", "a\r,\rb"),
+            // Quoted newlines are data, not lines.
+            ("\"x\n\ny\"\n\nb", ",", "\"x\n\ny\"\n,\nb"),
+            // An escaped quote keeps the field quoted.
+            ("\"a\"\"\n\n\"\n\nb", ",", "\"a\"\"\n\n\"\n,\nb"),
+            // A quote in the middle of a field is literal, as csv reads it.
+            ("=F(\"x)\n\nb", ",", "=F(\"x)\n,\nb"),
+            ("a,\"b\"c\n\n", ",", "a,\"b\"c\n,\n"),
+            ("", ",", ""),
+            ("abc", "\t", "abc"),
+        ];
+        for (input, d, want) in cases {
+            assert_eq!(keep(input, d.as_bytes()[0]), want, "{input:?}");
+        }
+        // With a real csv reader the row numbers follow Excel's.
+        let mut rdr = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(BlankLineKeeper::new(&b"h\n\n\"x\ny\"\r\n\r\nz"[..], b','));
+        let got: Vec<String> = rdr
+            .records()
+            .map(|r| r.unwrap().iter().collect::<Vec<_>>().join("|"))
+            .collect();
+        assert_eq!(got, ["h", "|", "x\ny", "|", "z"]);
+    }
+
     proptest::proptest! {
         #[test]
         fn sniffer_and_scan_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
@@ -693,6 +843,16 @@ mod tests {
             let mut out = Vec::new();
             let _ = DecodeReader::new(&bytes[..], UTF_16BE).read_to_end(&mut out);
             let _ = DecodeReader::new(&bytes[..], WINDOWS_1252).read_to_end(&mut out);
+            let mut kept = Vec::new();
+            BlankLineKeeper::new(&bytes[..], d).read_to_end(&mut kept).unwrap();
+            let mut rdr = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(d)
+                .from_reader(BlankLineKeeper::new(&bytes[..], d));
+            for record in rdr.byte_records() {
+                let _ = record;
+            }
         }
 
         #[test]

@@ -243,7 +243,7 @@ fn iso_cell(s: &str) -> Cell {
 
 /// A fraction of days as `H:MM:SS` (hours may exceed 24 for durations).
 fn duration_text(days: f64) -> Option<String> {
-    if !days.is_finite() || days < 0.0 || days > 1.0e6 {
+    if !(0.0..=1.0e6).contains(&days) {
         return None;
     }
     let secs = (days * 86_400.0).round() as u64;
@@ -395,7 +395,8 @@ mod tests {
                 &[Data::Float(1.0), Data::Empty, s("open")],
             ],
         );
-        let cases: &[(Option<usize>, Result<(Vec<&str>, usize, usize), &str>)] = &[
+        type Want<'a> = Result<(Vec<&'a str>, usize, usize), &'a str>;
+        let cases: &[(Option<usize>, Want)] = &[
             (None, Ok((vec!["Case list"], 3, 1))),
             (
                 Some(5),
