@@ -362,7 +362,13 @@ fn hostile_inputs_give_one_line() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     let xlsx = std::fs::read(fixture("excel_style.xlsx")).unwrap();
+    let mut cfb_noise = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    cfb_noise.extend_from_slice(&noise);
     let default = ReadOptions::default();
+    let header_zero = ReadOptions {
+        header_row: Some(0),
+        ..ReadOptions::default()
+    };
     let no_sheet = ReadOptions {
         sheet: Some("Clients".into()),
         ..ReadOptions::default()
@@ -414,6 +420,21 @@ fn hostile_inputs_give_one_line() {
             fixture("not_a_workbook.xlsx"),
             &default,
             "not a readable Excel workbook",
+        ),
+        (
+            put("renamed.ods", &xlsx[..100]),
+            &default,
+            "not a readable OpenDocument",
+        ),
+        (
+            put("locked.xlsx", &cfb_noise),
+            &default,
+            "is password-protected or damaged",
+        ),
+        (
+            fixture("excel_style.xlsx"),
+            &header_zero,
+            "--header-row counts from 1",
         ),
         (
             put("nul.csv", b"a,b\n1,\x002\n"),
@@ -481,12 +502,68 @@ fn hostile_inputs_give_one_line() {
 }
 
 #[test]
+fn workbooks_are_opened_by_content_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("excel_style.xlsx", "renamed.xls", "xlsx"),
+        ("cases.xls", "renamed.xlsx", "xls"),
+        ("cases.ods", "renamed.xlsx", "ods"),
+        ("excel_style.xlsx", "macro.XLSM", "xlsm"),
+    ];
+    for (from, to, format) in cases {
+        let path = dir.path().join(to);
+        std::fs::copy(fixture(from), &path).unwrap();
+        let table = open(&path).unwrap_or_else(|e| panic!("{from} as {to}: {e}"));
+        assert_eq!(table.info.format, format, "{from} as {to}");
+        assert_eq!(table.headers, CASE_HEADERS, "{from} as {to}");
+        assert_eq!(
+            rows(table)[0].cells[0],
+            Cell::Int(if format == "xlsx" || format == "xlsm" {
+                2024001
+            } else {
+                2024401
+            })
+        );
+    }
+}
+
+#[test]
 fn header_only_reads_zero_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.csv");
     std::fs::write(&path, "case_number,name\n").unwrap();
     let table = open(&path).unwrap();
     assert_eq!(table.headers, ["case_number", "name"]);
+    assert_eq!(table.rows.count(), 0);
+}
+
+#[test]
+fn workbook_edge_sheets() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edge.xlsx");
+    let mut book = Workbook::new();
+    book.add_worksheet().set_name("Empty").unwrap();
+    let ws = book.add_worksheet().set_name("HeaderOnly").unwrap();
+    ws.write_string(3, 2, "case_number").unwrap();
+    ws.write_string(3, 4, "status").unwrap();
+    book.save(&path).unwrap();
+
+    // The first (empty) sheet: one line naming the sheet.
+    let msg = open(&path).err().unwrap();
+    assert!(
+        msg.ends_with("sheet 'Empty': the sheet is empty: no header row found"),
+        "{msg}"
+    );
+
+    // A header alone, starting at C4: zero rows, and the gap named by its Excel letter.
+    let opts = ReadOptions {
+        sheet: Some("1".into()),
+        ..ReadOptions::default()
+    };
+    let table = open_with(&path, &opts).unwrap();
+    assert_eq!(table.header_row, 4);
+    assert_eq!(table.headers, ["case_number", "column_D", "status"]);
     assert_eq!(table.rows.count(), 0);
 }
 

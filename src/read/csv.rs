@@ -66,6 +66,23 @@ impl TextEncoding {
     }
 }
 
+/// Lookup tables for `scan_bytes`: which bytes need a closer look.
+const WATCH_NUL: [bool; 256] = watch_table(false);
+const WATCH_NUL_AND_1252: [bool; 256] = watch_table(true);
+
+const fn watch_table(undefined_1252: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    table[0] = true;
+    if undefined_1252 {
+        let mut i = 0;
+        while i < UNDEFINED_1252.len() {
+            table[UNDEFINED_1252[i] as usize] = true;
+            i += 1;
+        }
+    }
+    table
+}
+
 /// What the byte-level scan found. Offsets are from the start of the file.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct ByteScan {
@@ -96,14 +113,24 @@ pub(crate) fn scan_bytes(mut reader: impl Read, skip: u64) -> io::Result<ByteSca
         }
         let fresh = &buf[carry..carry + n];
         let fresh_offset = offset + carry as u64;
-        if let Some(i) = fresh.iter().position(|&b| b == 0) {
-            scan.first_nul = Some(fresh_offset + i as u64);
-            return Ok(scan);
-        }
-        if scan.first_undefined_1252.is_none()
-            && let Some(i) = fresh.iter().position(|b| UNDEFINED_1252.contains(b))
-        {
-            scan.first_undefined_1252 = Some((fresh_offset + i as u64, fresh[i]));
+        // One pass over the bytes with a lookup table: NUL, and (until the first is found)
+        // bytes Windows-1252 leaves undefined.
+        let watch = if scan.first_undefined_1252.is_none() {
+            &WATCH_NUL_AND_1252
+        } else {
+            &WATCH_NUL
+        };
+        for (i, &b) in fresh.iter().enumerate() {
+            if watch[usize::from(b)] {
+                let at = fresh_offset + i as u64;
+                if b == 0 {
+                    scan.first_nul = Some(at);
+                    return Ok(scan);
+                }
+                if scan.first_undefined_1252.is_none() {
+                    scan.first_undefined_1252 = Some((at, b));
+                }
+            }
         }
         let data_len = carry + n;
         let mut next_carry = 0;
@@ -348,17 +375,65 @@ pub(crate) fn field_cell(field: &str) -> Cell {
     }
 }
 
-/// Where the keeper stands in the CSV grammar, mirroring csv-core's quoting rules: a quote opens
-/// a quoted field only at the start of a field, and `""` inside one is an escaped quote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LineState {
-    StartRecord,
-    /// Just after a CR that ended a record: an LF here belongs to the same CRLF.
-    AfterCr,
-    StartField,
-    InField,
-    InQuoted,
-    QuoteInQuoted,
+// The keeper's states, mirroring csv-core's quoting rules: a quote opens a quoted field only at
+// the start of a field, and `""` inside one is an escaped quote.
+const START_RECORD: u8 = 0;
+/// Just after a CR that ended a record: an LF here belongs to the same CRLF.
+const AFTER_CR: u8 = 1;
+const START_FIELD: u8 = 2;
+const IN_FIELD: u8 = 3;
+const IN_QUOTED: u8 = 4;
+const QUOTE_IN_QUOTED: u8 = 5;
+
+// Byte classes.
+const OTHER: usize = 0;
+const QUOTE: usize = 1;
+const DELIM: usize = 2;
+const CR: usize = 3;
+const LF: usize = 4;
+
+/// Bit set on a transition when a delimiter must be inserted before the byte (an empty line).
+const INSERT: u8 = 0x80;
+
+/// `TRANSITIONS[state][class]` = next state, with `INSERT` when the byte ends an empty line.
+const TRANSITIONS: [[u8; 5]; 6] = [
+    // OTHER      QUOTE            DELIM        CR                   LF
+    [
+        IN_FIELD,
+        IN_QUOTED,
+        START_FIELD,
+        AFTER_CR | INSERT,
+        START_RECORD | INSERT,
+    ], // START_RECORD
+    [
+        IN_FIELD,
+        IN_QUOTED,
+        START_FIELD,
+        AFTER_CR | INSERT,
+        START_RECORD,
+    ], // AFTER_CR
+    [IN_FIELD, IN_QUOTED, START_FIELD, AFTER_CR, START_RECORD], // START_FIELD
+    [IN_FIELD, IN_FIELD, START_FIELD, AFTER_CR, START_RECORD],  // IN_FIELD
+    [IN_QUOTED, QUOTE_IN_QUOTED, IN_QUOTED, IN_QUOTED, IN_QUOTED], // IN_QUOTED
+    [IN_FIELD, IN_QUOTED, START_FIELD, AFTER_CR, START_RECORD], // QUOTE_IN_QUOTED
+];
+
+/// `TRANSITIONS` laid out as `[state << 3 | class]` in 64 entries, so the hot loop indexes it
+/// with a mask instead of bounds checks.
+const FLAT_TRANSITIONS: [u8; 64] = flatten(TRANSITIONS);
+
+const fn flatten(table: [[u8; 5]; 6]) -> [u8; 64] {
+    let mut flat = [IN_FIELD; 64];
+    let mut state = 0;
+    while state < 6 {
+        let mut class = 0;
+        while class < 5 {
+            flat[(state << 3) | class] = table[state][class];
+            class += 1;
+        }
+        state += 1;
+    }
+    flat
 }
 
 /// A `Read` that turns each empty line (outside quotes) into a line holding one delimiter.
@@ -367,11 +442,13 @@ enum LineState {
 /// for "row 12" where Excel shows it. With empty lines kept as blank records, the row number is
 /// simply the record's 1-based index: blank lines count, quoted newlines do not, and files ending
 /// lines with a bare CR (old Mac) number correctly too. The blank records read back as rows of
-/// empty cells, which the caller counts and skips.
+/// empty cells, which the caller counts and skips. A table-driven state machine keeps this to a
+/// lookup or two per byte.
 pub(crate) struct BlankLineKeeper<R> {
     inner: R,
     delimiter: u8,
-    state: LineState,
+    classes: [u8; 256],
+    state: u8,
     buf: Vec<u8>,
     pos: usize,
     len: usize,
@@ -380,52 +457,31 @@ pub(crate) struct BlankLineKeeper<R> {
 
 impl<R: Read> BlankLineKeeper<R> {
     pub(crate) fn new(inner: R, delimiter: u8) -> Self {
+        let mut classes = [OTHER as u8; 256];
+        classes[usize::from(delimiter)] = DELIM as u8;
+        classes[usize::from(b'"')] = QUOTE as u8;
+        classes[usize::from(b'\r')] = CR as u8;
+        classes[usize::from(b'\n')] = LF as u8;
         BlankLineKeeper {
             inner,
             delimiter,
-            state: LineState::StartRecord,
+            classes,
+            state: START_RECORD,
             buf: vec![0; CHUNK],
             pos: 0,
             len: 0,
             pending: None,
         }
     }
+}
 
-    /// Advance the state by one byte; returns a byte to insert before it (for an empty line).
-    fn step(&mut self, b: u8) -> Option<u8> {
-        use LineState::*;
-        let eol = b == b'\n' || b == b'\r';
-        let after_eol = if b == b'\r' { AfterCr } else { StartRecord };
-        let (next, insert) = match self.state {
-            AfterCr if b == b'\n' => (StartRecord, None),
-            StartRecord | AfterCr if eol => (after_eol, Some(self.delimiter)),
-            StartRecord | AfterCr | StartField => {
-                if b == b'"' {
-                    (InQuoted, None)
-                } else if b == self.delimiter {
-                    (StartField, None)
-                } else if eol {
-                    (after_eol, None)
-                } else {
-                    (InField, None)
-                }
-            }
-            InField | QuoteInQuoted => {
-                if b == self.delimiter {
-                    (StartField, None)
-                } else if eol {
-                    (after_eol, None)
-                } else if self.state == QuoteInQuoted && b == b'"' {
-                    (InQuoted, None)
-                } else {
-                    (InField, None)
-                }
-            }
-            InQuoted if b == b'"' => (QuoteInQuoted, None),
-            InQuoted => (InQuoted, None),
-        };
-        self.state = next;
-        insert
+impl<R: Read> BlankLineKeeper<R> {
+    /// The state after `b`, and whether a delimiter goes before it.
+    #[inline(always)]
+    fn step(&self, state: u8, b: u8) -> (u8, bool) {
+        let class = self.classes[usize::from(b)];
+        let next = FLAT_TRANSITIONS[usize::from((state << 3) | class) & 63];
+        (next & !INSERT, next & INSERT != 0)
     }
 }
 
@@ -434,37 +490,57 @@ impl<R: Read> Read for BlankLineKeeper<R> {
         if out.is_empty() {
             return Ok(0);
         }
-        loop {
-            let mut w = 0;
-            while w < out.len() {
-                if let Some(p) = self.pending.take() {
-                    out[w] = p;
-                    w += 1;
-                    continue;
-                }
-                if self.pos == self.len {
-                    break;
-                }
-                let b = self.buf[self.pos];
-                self.pos += 1;
-                match self.step(b) {
-                    Some(insert) => {
-                        out[w] = insert;
-                        self.pending = Some(b);
-                    }
-                    None => out[w] = b,
-                }
-                w += 1;
-            }
-            if w > 0 {
-                return Ok(w);
-            }
+        let mut w = 0;
+        if let Some(p) = self.pending.take() {
+            out[0] = p;
+            w = 1;
+        }
+        if self.pos == self.len && w == 0 {
             self.len = self.inner.read(&mut self.buf)?;
             self.pos = 0;
             if self.len == 0 {
                 return Ok(0);
             }
         }
+        // Each input byte yields at most two output bytes, so taking half the room needs no
+        // per-byte bounds juggling; unchanged runs are copied in bulk.
+        let n = ((out.len() - w) / 2).min(self.len - self.pos);
+        if n == 0 {
+            if w > 0 {
+                return Ok(w);
+            }
+            // Room for a single byte only.
+            let b = self.buf[self.pos];
+            self.pos += 1;
+            let (state, insert) = self.step(self.state, b);
+            self.state = state;
+            if insert {
+                out[0] = self.delimiter;
+                self.pending = Some(b);
+            } else {
+                out[0] = b;
+            }
+            return Ok(1);
+        }
+        let input = &self.buf[self.pos..self.pos + n];
+        let mut state = self.state;
+        let mut run = 0;
+        for (i, &b) in input.iter().enumerate() {
+            let (next, insert) = self.step(state, b);
+            state = next;
+            if insert {
+                out[w..w + i - run].copy_from_slice(&input[run..i]);
+                w += i - run;
+                out[w] = self.delimiter;
+                w += 1;
+                run = i;
+            }
+        }
+        out[w..w + n - run].copy_from_slice(&input[run..]);
+        w += n - run;
+        self.state = state;
+        self.pos += n;
+        Ok(w)
     }
 }
 
