@@ -299,6 +299,28 @@ fn explicit_delimiter_and_header_row_in_csv() {
 }
 
 #[test]
+fn excel_sep_line_sets_the_delimiter_and_is_not_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sep.csv");
+    // The data alone would sniff as `,`; the hint says `;`.
+    std::fs::write(
+        &path,
+        "sep=;\r\ncase_number;name\r\n1,5;Smith, Jane\r\n\r\n2;Lee\r\n",
+    )
+    .unwrap();
+    let table = open(&path).unwrap();
+    assert_eq!(table.info.delimiter, Some(';'));
+    assert_eq!(table.header_row, 1);
+    assert_eq!(table.headers, ["case_number", "name"]);
+    let want = vec![
+        (2, vec![t("1,5"), t("Smith, Jane")]),
+        (3, vec![E, E]),
+        (4, vec![t("2"), t("Lee")]),
+    ];
+    assert_rows(&rows(table), &want);
+}
+
+#[test]
 fn utf8_bom_csv() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bom.CSV");

@@ -356,6 +356,16 @@ fn logical_lines(text: &[u8]) -> Vec<[usize; 4]> {
     lines
 }
 
+/// Excel's delimiter hint: a first line that is exactly `sep=X` (X one of our candidates, or any
+/// single ASCII punctuation), as Excel writes and reads it.
+pub(crate) fn sep_hint(text: &[u8]) -> Option<u8> {
+    let rest = text.strip_prefix(b"sep=")?;
+    match rest {
+        [d, b'\r' | b'\n', ..] | [d] if d.is_ascii_punctuation() || *d == b'\t' => Some(*d),
+        _ => None,
+    }
+}
+
 /// Undo the formula guard our own CSV writer applies: a value that starts with `'` followed by
 /// `=` `+` `-` `@`, tab or carriage return loses that one `'`, so a results CSV reads back as
 /// the values the user typed.
@@ -624,18 +634,17 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
     let io_err = |e: io::Error| ReadError::new(path, format!("cannot read the file ({e})"));
     let encoding = detect_encoding(path)?;
 
-    let delimiter = match opts.delimiter {
-        Some(d) => d,
-        None => {
-            let mut head = Vec::with_capacity(SNIFF_BYTES);
-            text_reader(path, encoding)
-                .map_err(io_err)?
-                .take(SNIFF_BYTES as u64)
-                .read_to_end(&mut head)
-                .map_err(|e| ReadError::new(path, e.to_string()))?;
-            sniff_delimiter(&head)
-        }
-    };
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    text_reader(path, encoding)
+        .map_err(io_err)?
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| ReadError::new(path, e.to_string()))?;
+    let sep_line = sep_hint(&head);
+    let delimiter = opts
+        .delimiter
+        .or(sep_line)
+        .unwrap_or_else(|| sniff_delimiter(&head));
 
     let reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
@@ -653,6 +662,14 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
         done: false,
     };
 
+    if sep_line.is_some() {
+        // Excel reads and hides a first line `sep=;`: skip it and number rows as Excel shows
+        // them, so the header is row 1.
+        if let Some(Err(e)) = records.next_record() {
+            return Err(e);
+        }
+        records.last_row = 0;
+    }
     let header_row = loop {
         let Some(next) = records.next_record() else {
             let message = match opts.header_row {
@@ -745,6 +762,25 @@ mod tests {
                 *want as char,
                 "{text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn reads_excel_sep_hint() {
+        let cases: &[(&[u8], Option<u8>)] = &[
+            (b"sep=;\r\na;b\r\n", Some(b';')),
+            (b"sep=|\na|b", Some(b'|')),
+            (b"sep=\t\n", Some(b'\t')),
+            (b"sep=,", Some(b',')),
+            (b"sep=;;\n", None),
+            (b"sep=x\n", None),
+            (b"sep=\n", None),
+            (b"SEP=;\n", None),
+            (b"a,sep=;\n", None),
+            (b"", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(sep_hint(text), *want, "{:?}", String::from_utf8_lossy(text));
         }
     }
 
