@@ -835,6 +835,36 @@ mod tests {
     }
 
     #[test]
+    fn defaults_and_set_values_are_checked_too() {
+        let opts = MapOptions {
+            set: vec![("is_obo".into(), "perhaps".into())],
+            file: crate::mapping::MappingFile {
+                defaults: [("created_date".to_string(), "someday".to_string())].into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let m = mapping(&opts);
+        let mut ch = Checker::new(Rules::default());
+        let raw = RawRow {
+            source_row: 3,
+            cells: cells(&[(4, t("  "))]),
+        };
+        let errs = ch.check(&m.apply(&raw)).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "type: is required",
+                "is_obo: not a yes/no value; use true/false, yes/no, y/n or 1/0 (value 'perhaps')",
+                "created_date: not a date; use YYYY-MM-DD (value 'someday')",
+            ]
+        );
+        assert_eq!(errs[0].column, Some(4), "the empty required cell is marked");
+        assert_eq!(errs[1].column, None, "a --set value has no cell to mark");
+    }
+
+    #[test]
     fn tally_is_capped() {
         let mut t = Tally::default();
         for i in 0..MAX_DISTINCT + 5 {

@@ -1212,6 +1212,65 @@ mod tests {
     }
 
     #[test]
+    fn short_rows_numbers_and_describe() {
+        let opts = file("[values.status]\n1 = \"active\"\n[defaults]\nname = \"Untitled\"");
+        let m = build(&with(&["name"]), &opts);
+        // A short row: missing cells read as empty, so the default fills name.
+        let r = row(vec![t("A"), t("s"), t("1"), Cell::Int(1)]);
+        let mr = m.apply(&r);
+        assert_eq!(
+            mr.get("status").map(|s| s.cell),
+            Some(&t("active")),
+            "Int cells translate"
+        );
+        assert_eq!(
+            mr.get("type"),
+            Some(Slot {
+                column: Some(4),
+                cell: &Cell::Empty
+            })
+        );
+        assert_eq!(
+            mr.get("name"),
+            Some(Slot {
+                column: None,
+                cell: &t("Untitled")
+            })
+        );
+        // A filled cell is not replaced by the default.
+        let r2 = row(vec![t("A"), t("s"), t("1"), t("x"), t("y"), t("Real")]);
+        assert_eq!(m.apply(&r2).get("name").map(|s| s.cell), Some(&t("Real")));
+        let d = m.describe();
+        assert_eq!(d[0], "'case_number' → case_number");
+        assert_eq!(d.last().map(String::as_str), Some("'name' → name"));
+        let set = MapOptions {
+            set: vec![("type".into(), "civil".into())],
+            ..Default::default()
+        };
+        let m2 = build(
+            &hs(&[
+                "case_number",
+                "external_source",
+                "external_source_id",
+                "status",
+                "x",
+            ]),
+            &set,
+        );
+        assert_eq!(
+            m2.describe(),
+            [
+                "'case_number' → case_number",
+                "'external_source' → external_source",
+                "'external_source_id' → external_source_id",
+                "'status' → status",
+                "'x' → (not mapped)",
+                "--set type = 'civil'",
+            ]
+        );
+    }
+
+    #[test]
     fn mapping_file_load_errors_are_one_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.toml");
