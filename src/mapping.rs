@@ -476,6 +476,9 @@ impl Mapping {
                     "--set id=... would point every row at the same case; put ids in a column"
                         .into(),
                 ),
+                Some(i) if field_at(i).required && value.trim().is_empty() => problems.push(
+                    format!("--set {name}= gives the required field {name} an empty value"),
+                ),
                 Some(i) => set[i] = Some(Cell::Text(value.clone())),
                 None => problems.push(format!("--set: {}", unknown_field(name.trim()))),
             }
@@ -554,12 +557,14 @@ impl Mapping {
             }
         }
         for list in [&data_cols, &extra_cols] {
-            for (a, (key, ca)) in list.iter().enumerate() {
-                if let Some((_, cb)) = list[..a].iter().find(|(k, _)| k == key) {
+            let mut first: HashMap<&str, usize> = HashMap::new();
+            for (key, ca) in list {
+                if let Some(cb) = first.insert(key.as_str(), *ca) {
+                    first.insert(key.as_str(), cb);
                     problems.push(format!(
                         "columns '{}' ({}) and '{}' ({}) both go to external_source_data.{key}; rename or ignore one",
-                        headers[*cb].trim(),
-                        column_letter(*cb),
+                        headers[cb].trim(),
+                        column_letter(cb),
                         headers[*ca].trim(),
                         column_letter(*ca)
                     ));
@@ -1190,6 +1195,14 @@ mod tests {
                     ..Default::default()
                 },
                 "--set id=... would point every row at the same case; put ids in a column",
+            ),
+            (
+                with(&[]),
+                MapOptions {
+                    set: vec![("status".into(), " ".into())],
+                    ..Default::default()
+                },
+                "--set status= gives the required field status an empty value",
             ),
             (
                 with(&["external_source_data.a", "Source Data.a"]),
