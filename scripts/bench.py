@@ -65,11 +65,11 @@ SCHEMA = {
         "external_source_id": {"type": "string", "minLength": 1},
         "status": {"type": "string", "minLength": 1},
         "type": {"type": "string", "minLength": 1},
-        "is_obo": {"type": "string", "pattern": "^(?i)(|true|false|yes|no|y|n|1|0)$"},
-        "created_date": {"type": "string", "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
-        "court_date": {"type": "string", "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
-        "end_date": {"type": "string", "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
-        "client_ids": {"type": "string", "pattern": "^[0-9 ,;|\\[\\]]*$"},
+        "is_obo": {"type": ["string", "null"], "pattern": "^(?i)(|true|false|yes|no|y|n|1|0)$"},
+        "created_date": {"type": ["string", "null"], "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
+        "court_date": {"type": ["string", "null"], "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
+        "end_date": {"type": ["string", "null"], "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
+        "client_ids": {"type": ["string", "null"], "pattern": "^[0-9 ,;|\\[\\]]*$"},
     },
 }
 

@@ -2,6 +2,7 @@
 //! injection, dates as `YYYY-MM-DD` and booleans as `TRUE`/`FALSE` (what Excel reads back as
 //! booleans). Streams straight to the temporary file; it never renames or styles anything.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -13,8 +14,6 @@ use crate::outcome::{ResultRow, join_errors};
 /// A CSV results file being streamed to its temporary path.
 pub(super) struct CsvResults {
     out: csv::Writer<BufWriter<File>>,
-    /// One reusable record buffer, so writing a row allocates only its cell texts.
-    record: Vec<String>,
     /// How many command columns and input columns the header row names.
     extra: usize,
     inputs: usize,
@@ -38,7 +37,6 @@ impl CsvResults {
             .map_err(|e| e.to_string())?;
         Ok(CsvResults {
             out,
-            record: Vec::with_capacity(columns.len()),
             extra,
             inputs: columns
                 .len()
@@ -46,27 +44,36 @@ impl CsvResults {
         })
     }
 
+    /// Fields go straight to the writer, borrowed where they can be: no per-row record buffer,
+    /// and text cells that need no guard are never copied.
     pub(super) fn write(&mut self, row: &ResultRow) -> Result<(), String> {
-        self.record.clear();
-        self.record.push(row.source_row.to_string());
-        self.record.push(row.outcome.as_str().to_string());
-        self.record
-            .push(row.kayse_id.map(|id| id.to_string()).unwrap_or_default());
-        self.record
-            .push(guard_formula(&join_errors(&row.errors)).into_owned());
+        let err = |e: csv::Error| e.to_string();
+        self.out
+            .write_field(row.source_row.to_string())
+            .map_err(err)?;
+        self.out.write_field(row.outcome.as_str()).map_err(err)?;
+        match row.kayse_id {
+            Some(id) => self.out.write_field(id.to_string()).map_err(err)?,
+            None => self.out.write_field("").map_err(err)?,
+        }
+        if row.errors.is_empty() {
+            self.out.write_field("").map_err(err)?;
+        } else {
+            self.out
+                .write_field(guard_formula(&join_errors(&row.errors)).as_bytes())
+                .map_err(err)?;
+        }
         // Every record has the header's width: short rows are padded, cells beyond the last header
         // are dropped (the XLSX writer does the same).
         for i in 0..self.extra {
-            self.record
-                .push(row.extra.get(i).map(csv_text).unwrap_or_default());
+            let text = row.extra.get(i).map(csv_text).unwrap_or_default();
+            self.out.write_field(text.as_bytes()).map_err(err)?;
         }
         for i in 0..self.inputs {
-            self.record
-                .push(row.cells.get(i).map(csv_text).unwrap_or_default());
+            let text = row.cells.get(i).map(csv_text).unwrap_or_default();
+            self.out.write_field(text.as_bytes()).map_err(err)?;
         }
-        self.out
-            .write_record(&self.record)
-            .map_err(|e| e.to_string())
+        self.out.write_record(None::<&[u8]>).map_err(err)
     }
 
     pub(super) fn finish(mut self) -> Result<(), String> {
@@ -79,12 +86,15 @@ impl CsvResults {
 
 /// The text of one cell in a CSV results file. Numbers stay unguarded (`-5` is a number, not a
 /// formula); every text value goes through the formula guard.
-pub(super) fn csv_text(cell: &Cell) -> String {
+pub(super) fn csv_text(cell: &Cell) -> Cow<'_, str> {
     match cell {
-        Cell::Empty => String::new(),
-        Cell::Bool(true) => "TRUE".to_string(),
-        Cell::Bool(false) => "FALSE".to_string(),
-        Cell::Int(_) | Cell::Float(_) | Cell::Date(_) | Cell::DateTime(_) => cell.to_text(),
-        Cell::Text(s) | Cell::Error(s) => guard_formula(s).into_owned(),
+        Cell::Empty => Cow::Borrowed(""),
+        Cell::Bool(true) => Cow::Borrowed("TRUE"),
+        Cell::Bool(false) => Cow::Borrowed("FALSE"),
+        Cell::Int(_) | Cell::Float(_) | Cell::Date(_) | Cell::DateTime(_) => {
+            Cow::Owned(cell.to_text())
+        }
+        Cell::Text(s) | Cell::Error(s) => guard_formula(s),
     }
 }
+
