@@ -211,6 +211,37 @@ fn is_loopback(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Ctrl-C for a networked run: the first raises `stop` (no new requests; those in flight finish
+/// within `drain`, which the caller enforces) and sets the returned flag; the second exits 130 at
+/// once, which is safe because the journal is synced before any outcome counts.
+pub fn on_ctrl_c(
+    stop: Arc<StopSignal>,
+    quiet: bool,
+    drain: Duration,
+) -> (
+    tokio::task::JoinHandle<()>,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    let task = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            set.store(true, Ordering::SeqCst);
+            stop.stop();
+            if !quiet {
+                eprintln!(
+                    "\nstopping: waiting up to {} s for requests in flight (Ctrl-C again quits at once; the journal is safe)",
+                    drain.as_secs()
+                );
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    (task, flag)
+}
+
 /// Whether the client may send a request again once it may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resend {
