@@ -407,11 +407,15 @@ impl Client {
         let mut limited = 0u32;
         let mut lost = false;
         loop {
-            if let Err(halt) = self.pacer.acquire().await {
-                return Err(CallError::Halted { halt, lost });
-            }
+            let ticket = match self.pacer.acquire().await {
+                Ok(t) => t,
+                Err(halt) => return Err(CallError::Halted { halt, lost }),
+            };
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            match self.attempt(method.clone(), url.clone(), body).await {
+            match self
+                .attempt(ticket, method.clone(), url.clone(), body)
+                .await
+            {
                 Attempt::Done(mut a) => {
                     a.lost_before = lost;
                     return Ok(a);
@@ -470,11 +474,16 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, method: Method, url: Url, body: Option<&Value>) -> Attempt {
+    async fn attempt(
+        &self,
+        ticket: pacing::Ticket,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Attempt {
         let mut key = match reqwest::header::HeaderValue::from_str(self.key.expose()) {
             Ok(v) => v,
             Err(_) => {
-                self.pacer.finished();
                 return Attempt::Fail(CallError::KeyRejected { status: 0 });
             }
         };
@@ -485,10 +494,7 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => {
-                self.pacer.finished();
-                return network_failure(&e);
-            }
+            Err(e) => return network_failure(&e),
         };
         let status = resp.status().as_u16();
         let headers = RateHeaders::from_map(resp.headers());
@@ -496,7 +502,7 @@ impl Client {
             self.pacer.rate_limited(&headers);
             return Attempt::RateLimited;
         }
-        self.pacer.observe(&headers);
+        self.pacer.observe(ticket, &headers);
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => return network_failure(&e),
