@@ -361,12 +361,9 @@ fn parse_target(t: &str) -> Result<Target, String> {
         }
         return Ok(Target::DataKey(key.to_string()));
     }
-    if let Some(i) = field_index(t) {
-        return Ok(Target::Field(i));
-    }
-    let norm = normalize_header(t);
-    (0..field_count())
-        .find(|&i| normalize_header(field_at(i).name) == norm)
+    // Field names are exact here: the file is written once, deliberately, so a near miss is
+    // more likely a mistake to point out than a spelling to forgive.
+    field_index(t)
         .map(Target::Field)
         .ok_or_else(|| unknown_field(t))
 }
@@ -413,7 +410,11 @@ impl Mapping {
         for (header, target) in &file.columns {
             match parse_target(target) {
                 Ok(t) => targets.push((header, normalize_header(header), t, false)),
-                Err(e) => problems.push(format!("mapping file [columns] '{header}': {e}")),
+                Err(e) => {
+                    problems.push(format!("mapping file [columns] '{header}': {e}"));
+                    // Claim the column anyway, so its automatic match adds no second problem.
+                    targets.push((header, normalize_header(header), Target::Ignore, false));
+                }
             }
         }
 
@@ -855,7 +856,6 @@ mod tests {
             ("kayse_id", "id"),
             ("id", "id"),
             ("ID", "id"),
-            ("Case ID", "id"),
         ];
         for (h, want) in cases {
             let norm = normalize_header(h);
@@ -1162,6 +1162,11 @@ mod tests {
                 with(&["X"]),
                 file("[columns]\nX = \"statsu\""),
                 "mapping file [columns] 'X': unknown field 'statsu' (did you mean 'status'?)",
+            ),
+            (
+                with(&["Case #"]),
+                file("[columns]\n\"Case #\" = \"casenumber\""),
+                "mapping file [columns] 'Case #': unknown field 'casenumber' (did you mean 'case_number'?)",
             ),
             (
                 with(&[]),
