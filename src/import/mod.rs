@@ -267,8 +267,9 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
     } else {
         if journal_path.exists() {
             return Err(Fatal::usage(format!(
-                "a journal from an earlier run is at {}: pass --resume to continue it, or move it away to start over (re-sending rows already created would fail or duplicate them)",
-                journal_path.display()
+                "a journal from an earlier run is at {}: pass --resume to continue that run, or import its results file {} with --only-failed to send the rows that did not go in; move the journal away only to start over (rows already created would be sent again)",
+                journal_path.display(),
+                p.results_path.display()
             )));
         }
         None
