@@ -16,6 +16,9 @@ const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 /// The shortest pause after a 429 whose headers promise an earlier reset (guards a busy loop when
 /// the server rounds its reset down).
 const MIN_429_PAUSE: Duration = Duration::from_millis(250);
+/// Added to every wait for a server's Reset: clocks and float conversions can wake us a hair
+/// early, and a request that lands a microsecond before the window turns is a 429.
+pub const RESET_MARGIN: Duration = Duration::from_millis(30);
 
 /// Why a request may not leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,7 +313,7 @@ impl Pacer {
         let (Some(remaining), Some(reset)) = (h.remaining, h.reset) else {
             return;
         };
-        let at = now + reset_delay(reset, epoch);
+        let at = now + reset_delay(reset, epoch) + RESET_MARGIN;
         if at <= now {
             return; // an answer from a window that has already ended
         }
@@ -349,7 +352,7 @@ impl Pacer {
     fn rate_limited_at(&self, h: &RateHeaders, now: Instant, epoch: f64) {
         let delay = match (h.retry_after, h.reset) {
             (Some(secs), _) => Duration::from_secs(secs),
-            (None, Some(reset)) => reset_delay(reset, epoch),
+            (None, Some(reset)) => reset_delay(reset, epoch) + RESET_MARGIN,
             // Nothing said: wait out a whole window of our own spec, the safe reading.
             (None, None) => self.spec.window,
         }
@@ -426,7 +429,7 @@ mod tests {
             0.0,
         );
         p.acquire().await.unwrap();
-        assert_eq!(Instant::now() - t0, Duration::from_secs(7));
+        assert_eq!(Instant::now() - t0, Duration::from_secs(7) + RESET_MARGIN);
     }
 
     #[tokio::test(start_paused = true)]
@@ -447,7 +450,7 @@ mod tests {
         p.acquire().await.unwrap();
         assert_eq!(Instant::now(), t0);
         p.acquire().await.unwrap();
-        assert_eq!(Instant::now() - t0, Duration::from_secs(5));
+        assert_eq!(Instant::now() - t0, Duration::from_secs(5) + RESET_MARGIN);
     }
 
     #[tokio::test(start_paused = true)]
@@ -520,7 +523,7 @@ mod tests {
         }
         assert_eq!(Instant::now(), t0);
         p.acquire().await.unwrap();
-        assert_eq!(Instant::now() - t0, Duration::from_secs(9));
+        assert_eq!(Instant::now() - t0, Duration::from_secs(9) + RESET_MARGIN);
     }
 
     #[tokio::test(start_paused = true)]
@@ -546,7 +549,7 @@ mod tests {
         }
         assert_eq!(Instant::now(), t0);
         p.acquire().await.unwrap();
-        assert_eq!(Instant::now() - t0, Duration::from_secs(9));
+        assert_eq!(Instant::now() - t0, Duration::from_secs(9) + RESET_MARGIN);
     }
 
     #[tokio::test(start_paused = true)]
