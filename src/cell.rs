@@ -4,8 +4,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 /// A cell value with the type the spreadsheet gave it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Cell {
+    #[default]
     Empty,
     /// Text exactly as stored (leading zeros kept). CSV fields are always text.
     Text(String),

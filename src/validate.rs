@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::case::Case;
+use crate::cell::Cell;
 use crate::check::{Checker, Rules};
 use crate::cli::Global;
 use crate::exit::{CmdResult, ExitCode, Fatal};
@@ -107,6 +108,56 @@ pub fn check_results_path(path: &Path) -> Result<(), Fatal> {
             "results file {} must end in .xlsx or .csv",
             path.display()
         ))),
+    }
+}
+
+/// The input columns a results file repeats. When the input is itself a results file (it has a
+/// `kayse_result` column), the tool's own leading columns are written afresh, not repeated; a
+/// user's later column of the same name is kept.
+pub struct Echo {
+    keep: Vec<usize>,
+    /// Input column → results input column.
+    map: Vec<Option<usize>>,
+}
+
+impl Echo {
+    pub fn new(headers: &[String]) -> Echo {
+        let is_results = headers.iter().any(|h| h.trim() == "kayse_result");
+        let mut dropped = Vec::new();
+        let mut keep = Vec::new();
+        let mut map = vec![None; headers.len()];
+        for (i, h) in headers.iter().enumerate() {
+            let h = h.trim();
+            if is_results && crate::schema::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
+                dropped.push(h);
+                continue;
+            }
+            map[i] = Some(keep.len());
+            keep.push(i);
+        }
+        Echo { keep, map }
+    }
+
+    pub fn headers(&self, headers: &[String]) -> Vec<String> {
+        self.keep.iter().map(|&i| headers[i].clone()).collect()
+    }
+
+    pub fn cells(&self, mut cells: Vec<Cell>) -> Vec<Cell> {
+        if self.keep.len() == cells.len() {
+            return cells; // nothing dropped
+        }
+        self.keep
+            .iter()
+            .map(|&i| cells.get_mut(i).map(std::mem::take).unwrap_or(Cell::Empty))
+            .collect()
+    }
+
+    /// Errors marked on an input column follow it to its place in the results.
+    pub fn errors(&self, mut errors: Vec<RowError>) -> Vec<RowError> {
+        for e in &mut errors {
+            e.column = e.column.and_then(|c| self.map.get(c).copied().flatten());
+        }
+        errors
     }
 }
 
@@ -299,7 +350,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
 pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
     let mut p = prepare(args)?;
     p.describe_mapping(g);
-    let mut writer = ResultsWriter::create(&p.results_path, &p.table.headers, &[])
+    let echo = Echo::new(&p.table.headers);
+    let mut writer = ResultsWriter::create(&p.results_path, &echo.headers(&p.table.headers), &[])
         .map_err(|e| Fatal::usage(e.to_string()))?;
     let mut summary = p.new_summary(command, args);
     let mut valid_creates = 0u64;
@@ -331,8 +383,8 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
                 source_row: raw.source_row,
                 outcome,
                 kayse_id: id,
-                errors,
-                cells: raw.cells,
+                errors: echo.errors(errors),
+                cells: echo.cells(raw.cells),
                 extra: Vec::new(),
             })
             .map_err(|e| Fatal::usage(e.to_string()))?;
@@ -392,6 +444,32 @@ mod tests {
         assert!(parse_set("status").is_err());
         assert_eq!(parse_delimiter("tab").unwrap(), b'\t');
         assert!(parse_delimiter(":").is_err());
+    }
+
+    #[test]
+    fn echo_drops_the_tools_own_columns_of_a_results_file_only() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let plain = h(&["kayse_id", "case_number"]);
+        let e = Echo::new(&plain);
+        assert_eq!(e.headers(&plain), plain, "not a results file: kept as is");
+        let results = h(&[
+            "source_row",
+            "kayse_result",
+            "kayse_id",
+            "kayse_errors",
+            "case_number",
+            "kayse_id",
+        ]);
+        let e = Echo::new(&results);
+        assert_eq!(e.headers(&results), h(&["case_number", "kayse_id"]));
+        let cells = (0..6).map(Cell::Int).collect::<Vec<_>>();
+        assert_eq!(e.cells(cells), vec![Cell::Int(4), Cell::Int(5)]);
+        let moved = e.errors(vec![
+            RowError::new("case_number", "x").at(Some(4)),
+            RowError::new("row", "y").at(Some(1)),
+        ]);
+        assert_eq!(moved[0].column, Some(0));
+        assert_eq!(moved[1].column, None);
     }
 
     #[test]

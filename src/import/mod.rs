@@ -484,11 +484,8 @@ fn write_results(
 ) -> CmdResult {
     let mut p = validate::prepare(&args.input)?;
     // An earlier results file as input: its own kayse_* columns are replaced, not repeated.
-    let echo: Vec<usize> = (0..p.table.headers.len())
-        .filter(|i| !crate::schema::OUTPUT_COLUMNS.contains(&p.table.headers[*i].trim()))
-        .collect();
-    let headers: Vec<String> = echo.iter().map(|i| p.table.headers[*i].clone()).collect();
-    let mut writer = ResultsWriter::create(&p.results_path, &headers, &[])
+    let echo = validate::Echo::new(&p.table.headers);
+    let mut writer = ResultsWriter::create(&p.results_path, &echo.headers(&p.table.headers), &[])
         .map_err(|e| Fatal::stopped(e.to_string()))?;
     let mut summary = p.new_summary("import", &args.input);
     let not_sent = match (&sent.stop, interrupted) {
@@ -543,11 +540,8 @@ fn write_results(
                 source_row: row,
                 outcome,
                 kayse_id: id,
-                errors,
-                cells: echo
-                    .iter()
-                    .map(|i| raw.cells.get(*i).cloned().unwrap_or(Cell::Empty))
-                    .collect(),
+                errors: echo.errors(errors),
+                cells: echo.cells(raw.cells),
                 extra: Vec::new(),
             })
             .map_err(|e| Fatal::stopped(e.to_string()))?;

@@ -97,4 +97,3 @@ pub(super) fn csv_text(cell: &Cell) -> Cow<'_, str> {
         Cell::Text(s) | Cell::Error(s) => guard_formula(s),
     }
 }
-
