@@ -188,7 +188,7 @@ pub const ID_FIELD: Field = Field {
     ty: FieldType::String,
     required: false,
     description: "Kayse id of an existing case: a row with an id updates that case",
-    aliases: &["Kayse ID", "kayse_id", "Case ID"],
+    aliases: &["Kayse ID", "kayse_id"],
     example: "",
 };
 

@@ -228,6 +228,9 @@ impl Prepared {
 /// The command line, for the Summary sheet. The key can never be on it: it is not a flag.
 pub fn command_line() -> String {
     std::env::args()
+        .enumerate()
+        // argv[0] may be a long build path; people know the tool by its name
+        .map(|(i, a)| if i == 0 { "kayse-bulk".to_string() } else { a })
         .map(|a| {
             if a.contains(' ') {
                 format!("\"{a}\"")

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""The benchmark driver behind scripts/bench: data generation, timed runs, the BENCHMARKS.md table.
+Standard library only."""
+import argparse, csv, datetime, json, os, random, re, shutil, signal, statistics, subprocess, sys, time, urllib.request
+
+p = argparse.ArgumentParser()
+p.add_argument("--bin", required=True)
+p.add_argument("--data", required=True)
+p.add_argument("--runs", type=int, default=3)
+p.add_argument("--rows", type=int, default=1_000_000)
+p.add_argument("--xrows", type=int, default=200_000)
+p.add_argument("--irows", type=int, default=20_000)
+p.add_argument("--out", default="BENCHMARKS.md")
+a = p.parse_args()
+BIN, DATA = a.bin, a.data
+QSV = shutil.which("qsvlite") or shutil.which("qsv")
+
+HEAD = ["case_number", "external_source", "external_source_id", "name", "court_name", "jurisdiction",
+        "description", "status", "type", "is_obo", "created_date", "court_date", "end_date", "client_ids"]
+STATES = ["GA", "TX", "CA", "NY", "FL", "IL", "WA", "AZ"]
+
+
+def gen_csv(path, n, seed=1):
+    if os.path.exists(path):
+        return
+    r = random.Random(seed)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEAD)
+        base = datetime.date(2020, 1, 1)
+        for i in range(n):
+            d1 = base + datetime.timedelta(days=r.randrange(1500))
+            w.writerow([f"B-{i:08d}", "bench", f"src-{i}", f"Plaintiff {i} v. Defendant {i % 977}",
+                        f"{r.choice(STATES)} Superior Court", r.choice(STATES),
+                        "Generated benchmark case with a description of moderate length",
+                        r.choice(["active", "closed", "pending"]), r.choice(["civil", "family", "criminal"]),
+                        r.choice(["yes", "no"]), d1.isoformat(),
+                        (d1 + datetime.timedelta(days=90)).strftime("%m/%d/%Y"), "",
+                        f"{r.randrange(1, 99999)};{r.randrange(1, 99999)}"])
+
+
+def timed(cmd, env=None):
+    """(seconds, peak RSS MiB, exit code) of one run, by GNU time."""
+    tf = os.path.join(DATA, "time.txt")
+    t0 = time.monotonic()
+    rc = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", tf] + cmd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env)
+    el = time.monotonic() - t0
+    with open(tf) as f:
+        kib = int(f.read().strip().splitlines()[-1])
+    return el, kib / 1024, rc
+
+
+def median_runs(cmd, runs, env=None):
+    res = [timed(cmd, env) for _ in range(runs)]
+    return statistics.median(r[0] for r in res), statistics.median(r[1] for r in res), res[-1][2]
+
+
+SCHEMA = {
+    "type": "object",
+    "required": ["case_number", "external_source", "external_source_id", "status", "type"],
+    "properties": {
+        "case_number": {"type": "string", "minLength": 1},
+        "external_source": {"type": "string", "minLength": 1},
+        "external_source_id": {"type": "string", "minLength": 1},
+        "status": {"type": "string", "minLength": 1},
+        "type": {"type": "string", "minLength": 1},
+        "is_obo": {"type": "string", "pattern": "^(?i)(|true|false|yes|no|y|n|1|0)$"},
+        "created_date": {"type": "string", "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
+        "court_date": {"type": "string", "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
+        "end_date": {"type": "string", "pattern": "^(|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}/\\d{1,2}/\\d{4})$"},
+        "client_ids": {"type": "string", "pattern": "^[0-9 ,;|\\[\\]]*$"},
+    },
+}
+
+out = []
+machine = f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB"
+out.append("# Benchmarks\n")
+out.append(f"Produced by `scripts/bench` on {datetime.date.today().isoformat()}, on a machine with {machine}. "
+           f"Every figure is the median of {a.runs} runs of the release binary; this machine is shared and noisy, "
+           "so compare ratios within one run of the script rather than absolute times across runs.\n")
+if not QSV:
+    out.append("qsv was not found on PATH, so the side-by-side columns are empty. To fill them, install "
+               "qsvlite 16.1.0 (see *Installing qsv* below) and run the script again.\n")
+
+# 1. CSV validate, scaling
+out.append("## 1. CSV validate (14 columns, CSV results)\n")
+out.append("| rows | kayse-bulk time | rows/s | peak RSS | qsv validate time | qsv peak RSS | time ratio (ours / qsv) |")
+out.append("|---:|---:|---:|---:|---:|---:|---:|")
+schema_path = os.path.join(DATA, "schema.json")
+with open(schema_path, "w") as f:
+    json.dump(SCHEMA, f)
+for n in sorted({10_000, 100_000, a.rows}):
+    src = os.path.join(DATA, f"cases-{n}.csv")
+    gen_csv(src, n)
+    res = os.path.join(DATA, f"cases-{n}.results.csv")
+    t, m, rc = median_runs([BIN, "-q", "validate", src, "--results", res], a.runs)
+    row = f"| {n:,} | {t:.2f} s | {n / t:,.0f} | {m:.0f} MiB |"
+    if QSV:
+        qt, qm, _ = median_runs([QSV, "validate", src, schema_path], a.runs)
+        row += f" {qt:.2f} s | {qm:.0f} MiB | {t / qt:.2f} |"
+    else:
+        row += " – | – | – |"
+    out.append(row)
+    print(row, file=sys.stderr)
+out.append("")
+
+# 2. Workbook validate
+out.append("## 2. Workbook validate (XLSX in, XLSX results out)\n")
+xsrc_csv = os.path.join(DATA, f"cases-{a.xrows}.csv")
+gen_csv(xsrc_csv, a.xrows, seed=2)
+xsrc = os.path.join(DATA, f"cases-{a.xrows}.xlsx")
+if not os.path.exists(xsrc):
+    # our own CSV → XLSX results writer makes the input workbook; its extra columns are ignored on input
+    subprocess.call([BIN, "-q", "validate", xsrc_csv, "--results", xsrc])
+t, m, rc = median_runs([BIN, "-q", "validate", xsrc, "--results", os.path.join(DATA, "x.results.xlsx")], a.runs)
+out.append("| rows | kayse-bulk time | peak RSS | qsv excel (XLSX → CSV) time | qsv peak RSS | time ratio (ours / qsv) |")
+out.append("|---:|---:|---:|---:|---:|---:|")
+row = f"| {a.xrows:,} | {t:.2f} s | {m:.0f} MiB |"
+if QSV:
+    qt, qm, _ = median_runs([QSV, "excel", xsrc, "--output", os.path.join(DATA, "q.csv")], a.runs)
+    row += f" {qt:.2f} s | {qm:.0f} MiB | {t / qt:.2f} |"
+else:
+    row += " – | – | – |"
+out.append(row)
+out.append("")
+print(row, file=sys.stderr)
+
+
+# 3 and 4. Import against the sandbox
+def sandbox(extra):
+    proc = subprocess.Popen([BIN, "sandbox", "--listen", "127.0.0.1:0", "--quiet"] + extra,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"http://[0-9.:]+", line)
+    if not m:
+        proc.kill()
+        raise SystemExit(f"sandbox did not start: {line!r}")
+    return proc, m.group(0)
+
+
+def get(url):
+    with urllib.request.urlopen(url) as r:
+        return json.load(r)
+
+
+def import_run(faults):
+    src = os.path.join(DATA, f"import-{a.irows}.csv")
+    gen_csv(src, a.irows, seed=3)
+    extra = ["--rate-limit", "60/10s", "--latency", "100-300", "--seed", "7"]
+    if faults:
+        extra += ["--faults", faults]
+    proc, url = sandbox(extra)
+    try:
+        res = os.path.join(DATA, "import.results.csv")
+        for f in (res, res + ".journal"):
+            if os.path.exists(f):
+                os.remove(f)
+        env = dict(os.environ, KAYSE_BASE_URL=url, KAYSE_API_KEY="sandbox", KAYSE_BULK_RETRY_BASE_MS="200")
+        t0 = time.monotonic()
+        rc = subprocess.call([BIN, "-q", "import", src, "--results", res, "--rate-limit", "60/10s",
+                              "--concurrency", "4", "--batch-size", "100"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        el = time.monotonic() - t0
+        state = get(url + "/sandbox/state")
+        stats = get(url + "/sandbox/stats")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    server = {}
+    for c in state["cases"]:
+        server.setdefault(c["case_number"], []).append(c["id"])
+    outcomes, wrong, lost = {}, 0, 0
+    with open(res, encoding="utf-8-sig") as f:
+        for r in csv.DictReader(f):
+            outcomes[r["kayse_result"]] = outcomes.get(r["kayse_result"], 0) + 1
+            ids = server.get(r["case_number"], [])
+            if r["kayse_result"] == "created" and (not ids or str(ids[0]) != r["kayse_id"]):
+                wrong += 1
+            if not ids:
+                lost += 1
+    dup = sum(len(v) - 1 for v in server.values() if len(v) > 1)
+    return dict(time=el, rc=rc, requests=stats.get("requests"), r429=stats.get("rate_limited"),
+                faults=stats.get("faults"), outcomes=outcomes, wrong=wrong, lost=lost, dup=dup)
+
+
+irows = a.irows
+reqs = -(-irows // 100)
+minimum = (-(-reqs // 60) - 1) * 10
+out.append(f"## 3. Import pacing ({irows:,} rows, batch 100, concurrency 4, sandbox at 60 requests per 10 s, 100–300 ms latency)\n")
+runs = [import_run(None) for _ in range(a.runs)]
+tmed = statistics.median(r["time"] for r in runs)
+out.append(f"{reqs} requests are needed; the rate limit allows them in no less than {minimum} s "
+           "(each full window of 60 spent at once, the last partial one at its start).\n")
+out.append("| median time | minimum the limit allows | ratio | requests used | 429s | exit code |")
+out.append("|---:|---:|---:|---:|---:|---:|")
+out.append(f"| {tmed:.1f} s | {minimum} s | {tmed / max(minimum, 1):.3f} | {runs[-1]['requests']} | {runs[-1]['r429']} | {runs[-1]['rc']} |")
+out.append("")
+print(out[-2], file=sys.stderr)
+
+out.append("## 4. Import under faults (same run, 10% faults: 500, 503, drop and commit-drop at 2.5% each)\n")
+fr = [import_run("500:0.025,503:0.025,drop:0.025,commit-drop:0.025") for _ in range(a.runs)]
+out.append("| run | time | requests | faults injected | created | unknown | failed | lost | duplicated | wrong ids |")
+out.append("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+for i, r in enumerate(fr, 1):
+    o = r["outcomes"]
+    out.append(f"| {i} | {r['time']:.1f} s | {r['requests']} | {json.dumps(r['faults'])} | {o.get('created', 0)} | "
+               f"{o.get('unknown', 0)} | {o.get('failed', 0)} | {r['lost']} | {r['dup']} | {r['wrong']} |")
+out.append("")
+out.append("*lost*: rows with no case on the server; *duplicated*: cases created twice; *wrong ids*: a `created` "
+           "row whose `kayse_id` is not the server's id for its case number. `unknown` rows are the ones whose "
+           "batch was applied but whose answer was dropped (commit-drop): the case exists, and the row says so.\n")
+
+out.append("## Installing qsv\n")
+out.append("qsv 16.1.0 as published does not compile: `src/cmd/json.rs` calls `.preserve_key_order(true)`, which the "
+           "published json-objects-to-csv lacks. Copy the registry source (`cargo install qsv@16.1.0` fails, but "
+           "leaves it under `~/.cargo/registry/src/*/qsv-16.1.0`), delete that call, then run "
+           "`cargo install --path . --locked --features lite` in the copy (about 25 minutes on two cores). "
+           "It installs `qsvlite`, which has both `validate` and `excel`.\n")
+
+with open(a.out, "w") as f:
+    f.write("\n".join(out) + "\n")
+print(f"wrote {a.out}", file=sys.stderr)

@@ -1,0 +1,161 @@
+//! `kayse-bulk validate` end to end: the real binary on the samples and fixtures, results read back
+//! cell by cell.
+
+mod common;
+
+use calamine::Data;
+use common::*;
+use predicates::str::contains;
+
+#[test]
+fn sample_workbook_results_name_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.xlsx");
+    bin()
+        .args(["validate"])
+        .arg(sample("cases.xlsx"))
+        .arg("--results")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let rows = sheet_rows(&out, None);
+    assert_eq!(
+        rows[0][..4].iter().map(text).collect::<Vec<_>>(),
+        ["source_row", "kayse_result", "kayse_id", "kayse_errors"]
+    );
+    assert_eq!(text(&rows[0][4]), "Case #");
+    assert_eq!(rows.len(), 26, "header + 25 rows");
+    let result = col(&rows, "kayse_result");
+    let errors = col(&rows, "kayse_errors");
+    let source = col(&rows, "source_row");
+    let opened = col(&rows, "Date Opened");
+    // first data row: valid, its date cell still a date
+    assert_eq!(text(&rows[1][source]), "2");
+    assert_eq!(text(&rows[1][result]), "valid");
+    assert!(
+        matches!(rows[1][opened], Data::DateTime(_)),
+        "{:?}",
+        rows[1][opened]
+    );
+    assert_eq!(text(&rows[1][opened]), "2024-01-08");
+    let valid = rows[1..]
+        .iter()
+        .filter(|r| text(&r[result]) == "valid")
+        .count();
+    assert_eq!(valid, 20);
+    let err_of = |n: &str| {
+        let r = rows[1..]
+            .iter()
+            .find(|r| text(&r[source]) == n)
+            .unwrap_or_else(|| panic!("no row {n}"));
+        assert_eq!(text(&r[result]), "invalid", "row {n}");
+        text(&r[errors])
+    };
+    let e = err_of("22");
+    assert!(
+        e.contains("created_date") && e.contains("02/30/2025"),
+        "{e}"
+    );
+    assert!(err_of("23").contains("status"), "row 23");
+    let e = err_of("24");
+    assert!(e.contains("is_obo") && e.contains("maybe"), "{e}");
+    let e = err_of("25");
+    assert!(e.contains("case_number") && e.contains("row 7"), "{e}");
+    let e = err_of("26");
+    assert!(e.contains("client_ids") && e.contains("abc"), "{e}");
+    let summary = sheet_rows(&out, Some("Summary"));
+    assert!(
+        summary
+            .iter()
+            .any(|r| r.iter().any(|c| text(c).contains("validate"))),
+        "the Summary sheet carries the command line"
+    );
+}
+
+#[test]
+fn sample_csv_gives_the_same_verdicts_and_json_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    let assert = bin()
+        .args(["validate", "--json"])
+        .arg(sample("cases.csv"))
+        .arg("--results")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["counts"]["valid"], 20);
+    assert_eq!(v["counts"]["invalid"], 5);
+    assert_eq!(v["rows_read"], 25);
+    assert_eq!(v["creates"], 20);
+    let raw = std::fs::read(&out).unwrap();
+    assert!(
+        raw.starts_with(b"\xEF\xBB\xBF"),
+        "results CSV starts with a BOM"
+    );
+    let rows = csv_rows(&out);
+    assert_eq!(rows.len(), 26);
+    assert_eq!(rows[1][1], "valid");
+    assert_eq!(rows[22][1], "invalid");
+    assert!(rows[22][3].contains("02/30/2025"), "{:?}", rows[22]);
+}
+
+#[test]
+fn a_missing_required_column_stops_before_any_row_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "case_number,external_source,External Ref,status,type\nA-1,clio,x,active,civil\n",
+    )
+    .unwrap();
+    bin()
+        .arg("validate")
+        .arg(&input)
+        .assert()
+        .code(2)
+        .stderr(contains("external_source_id"));
+    assert!(!dir.path().join("in.results.xlsx").exists());
+}
+
+#[test]
+fn set_and_defaults_fill_a_missing_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "case_number,external_source_id,status,type\nA-1,x1,active,civil\nA-2,x2,closed,civil\n",
+    )
+    .unwrap();
+    bin()
+        .arg("validate")
+        .arg(&input)
+        .args(["--set", "external_source=clio", "-q"])
+        .assert()
+        .code(0);
+    assert!(dir.path().join("in.results.xlsx").exists());
+}
+
+#[test]
+fn usage_errors_are_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["validate", "no-such-file.csv"],
+        vec!["validate", "."],
+        vec!["validate", "Cargo.toml"],
+        vec!["validate", "samples/cases.csv", "--results", "x.txt"],
+        vec!["validate", "samples/cases.xlsx", "--sheet", "Nope"],
+    ] {
+        let out = bin()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(&args)
+            .env("TMPDIR", dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
