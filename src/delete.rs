@@ -96,13 +96,20 @@ async fn bulk_delete(
             message: "the answer has no deleted_ids".into(),
             lost_before: a.lost_before,
         })?;
-    Ok((list.iter().filter_map(Value::as_u64).collect(), a.lost_before))
+    Ok((
+        list.iter().filter_map(Value::as_u64).collect(),
+        a.lost_before,
+    ))
 }
 
 const LOST: &str = "an earlier attempt of this request lost its answer, and the case is not in the resent request's deleted_ids: it was either deleted by that attempt or never existed. Either way it is no longer in Kayse";
 
 /// Outcomes of one chunk from its answer. `in_doubt`: an earlier attempt may have been applied.
-fn judge(chunk: &[u64], deleted: &BTreeSet<u64>, in_doubt: bool) -> Vec<(u64, Outcome, Option<String>)> {
+fn judge(
+    chunk: &[u64],
+    deleted: &BTreeSet<u64>,
+    in_doubt: bool,
+) -> Vec<(u64, Outcome, Option<String>)> {
     chunk
         .iter()
         .map(|id| {
@@ -144,7 +151,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             continue;
         }
         let r = match crate::ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty)) {
-            Ok(Some(id)) => Row::Id { cells: raw.cells, id },
+            Ok(Some(id)) => Row::Id {
+                cells: raw.cells,
+                id,
+            },
             Ok(None) => Row::Bad {
                 cells: raw.cells,
                 error: "is empty".into(),
@@ -186,9 +196,16 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         .copied()
         .filter(|id| !outcomes.contains_key(id) && !in_doubt.contains(id))
         .collect();
-    let todo: Vec<u64> = doubtful.iter().flatten().copied().chain(fresh.iter().copied()).collect();
+    let todo: Vec<u64> = doubtful
+        .iter()
+        .flatten()
+        .copied()
+        .chain(fresh.iter().copied())
+        .collect();
     let requests = doubtful.len() as u64 + fresh.len().div_ceil(MAX_IDS) as u64;
-    let backup_gets = if args.backup.is_some() && !(args.resume && args.backup.as_ref().is_some_and(|b| b.exists())) {
+    let backup_gets = if args.backup.is_some()
+        && !(args.resume && args.backup.as_ref().is_some_and(|b| b.exists()))
+    {
         todo.len() as u64
     } else {
         0
@@ -196,7 +213,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let mut plan = format!(
         "{} cases to delete{} in {requests} bulk_delete requests (at most {MAX_IDS} ids each)",
         todo.len(),
-        if args.with_clients { " with their clients" } else { "" }
+        if args.with_clients {
+            " with their clients"
+        } else {
+            ""
+        }
     );
     if backup_gets > 0 {
         plan.push_str(&format!(", plus {backup_gets} GETs for --backup"));
@@ -217,7 +238,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         let what = format!(
             "About to delete {} cases{} from Kayse: ids {}{}",
             todo.len(),
-            if args.with_clients { " and their clients" } else { "" },
+            if args.with_clients {
+                " and their clients"
+            } else {
+                ""
+            },
             preview.join(", "),
             if todo.len() > 10 { ", …" } else { "" }
         );
@@ -364,7 +389,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 let mut errors = Vec::new();
                 let first = *first_row.entry(id).or_insert(source_row);
                 if first != source_row {
-                    errors.push(RowError::new("id", format!("same id as row {first}; sent once")));
+                    errors.push(RowError::new(
+                        "id",
+                        format!("same id as row {first}; sent once"),
+                    ));
                 }
                 let o = if args.dry_run {
                     Outcome::Valid
@@ -398,9 +426,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         summary.requests = Some(s);
     }
     if args.dry_run {
-        summary
-            .warnings
-            .push(format!("dry run: nothing was deleted ({} cases would be)", todo.len()));
+        summary.warnings.push(format!(
+            "dry run: nothing was deleted ({} cases would be)",
+            todo.len()
+        ));
     }
     let code = if interrupted {
         ExitCode::Interrupted
@@ -438,7 +467,11 @@ mod tests {
         let plain = judge(&[1, 2, 3], &deleted, false);
         assert_eq!(
             plain.iter().map(|(i, o, _)| (*i, *o)).collect::<Vec<_>>(),
-            vec![(1, Outcome::Deleted), (2, Outcome::NotFound), (3, Outcome::Deleted)]
+            vec![
+                (1, Outcome::Deleted),
+                (2, Outcome::NotFound),
+                (3, Outcome::Deleted)
+            ]
         );
         let doubt = judge(&[1, 2], &deleted, true);
         assert_eq!(doubt[0].1, Outcome::Deleted);

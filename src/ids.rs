@@ -80,22 +80,15 @@ pub fn from_cell(c: &Cell) -> Result<Option<u64>, String> {
 /// else the first of [`ID_COLUMNS`] the headers hold.
 pub fn find_column(headers: &[String], name: Option<&str>) -> Result<usize, String> {
     let find = |want: &str| {
-        headers
-            .iter()
-            .position(|h| h == want)
-            .or_else(|| {
-                headers
-                    .iter()
-                    .position(|h| h.trim().eq_ignore_ascii_case(want.trim()))
-            })
+        headers.iter().position(|h| h == want).or_else(|| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(want.trim()))
+        })
     };
     match name {
-        Some(n) => find(n).ok_or_else(|| {
-            format!(
-                "no column '{n}'; the columns are: {}",
-                headers.join(", ")
-            )
-        }),
+        Some(n) => find(n)
+            .ok_or_else(|| format!("no column '{n}'; the columns are: {}", headers.join(", "))),
         None => ID_COLUMNS.iter().find_map(|n| find(n)).ok_or_else(|| {
             format!(
                 "no id column: expected one named {} (or pass --id-column); the columns are: {}",
@@ -166,7 +159,10 @@ mod tests {
         assert_eq!(find_column(&h(&["x", " Case_ID "]), None), Ok(1));
         assert_eq!(find_column(&h(&["x", "Matter"]), Some("matter")), Ok(1));
         let e = find_column(&h(&["x"]), None).unwrap_err();
-        assert!(e.contains("kayse_id, id, case_id") && e.contains("columns are: x"), "{e}");
+        assert!(
+            e.contains("kayse_id, id, case_id") && e.contains("columns are: x"),
+            "{e}"
+        );
         assert!(find_column(&h(&["x"]), Some("y")).is_err());
     }
 

@@ -119,12 +119,14 @@ impl Source {
                 .map(Source::Template)
                 .map_err(|e| Fatal::usage(format!("{flag_name}: {e}")));
         }
-        find_header(headers, column).map(Source::Column).ok_or_else(|| {
-            Fatal::usage(format!(
-                "no '{column}' column: add one or pass {flag_name}; the columns are: {}",
-                headers.join(", ")
-            ))
-        })
+        find_header(headers, column)
+            .map(Source::Column)
+            .ok_or_else(|| {
+                Fatal::usage(format!(
+                    "no '{column}' column: add one or pass {flag_name}; the columns are: {}",
+                    headers.join(", ")
+                ))
+            })
     }
 
     fn render(&self, cells: &[Cell]) -> String {
@@ -314,7 +316,10 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
     let fp = Fingerprint::of_file(&a.file).map_err(|e| Fatal::usage(e.to_string()))?;
     let mut options = BTreeMap::new();
     options.insert("message".to_string(), a.message.clone().unwrap_or_default());
-    options.insert("subject".to_string(), subject_tpl.clone().unwrap_or_default());
+    options.insert(
+        "subject".to_string(),
+        subject_tpl.clone().unwrap_or_default(),
+    );
     let earlier = if a.dry_run {
         None
     } else {
@@ -349,7 +354,11 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
         })
         .collect();
     let cases: Vec<u64> = crate::ids::dedupe(todo.iter().map(|(_, m)| m.case_id));
-    let gets = if a.no_opt_out_check { 0 } else { cases.len() as u64 };
+    let gets = if a.no_opt_out_check {
+        0
+    } else {
+        cases.len() as u64
+    };
     let noun = match channel {
         Channel::Sms => "SMS",
         Channel::Email => "emails",
@@ -431,8 +440,14 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             let (sig, flag) = watch_ctrl_c(sig_stop, g.quiet);
             let mut sendable = todo.clone();
             if !a.no_opt_out_check {
-                let f = export::fetch(&client, &cases, a.pacing.concurrency as usize, None, g.quiet)
-                    .await;
+                let f = export::fetch(
+                    &client,
+                    &cases,
+                    a.pacing.concurrency as usize,
+                    None,
+                    g.quiet,
+                )
+                .await;
                 if let Some(s) = f.stop {
                     stop = Some(s);
                     sendable.clear();
@@ -446,7 +461,14 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                                 Channel::Email => c.email_opted_out,
                             };
                             if out == Some(true) {
-                                Some((Outcome::OptedOut, format!("case {} is opted out of {}", m.case_id, channel.name())))
+                                Some((
+                                    Outcome::OptedOut,
+                                    format!(
+                                        "case {} is opted out of {}",
+                                        m.case_id,
+                                        channel.name()
+                                    ),
+                                ))
                             } else {
                                 None
                             }
@@ -455,7 +477,10 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                             Outcome::Failed,
                             format!(
                                 "not sent: could not check the case's opt-out: {}",
-                                f.errors.get(&m.case_id).cloned().unwrap_or_else(|| "no answer".into())
+                                f.errors
+                                    .get(&m.case_id)
+                                    .cloned()
+                                    .unwrap_or_else(|| "no answer".into())
                             ),
                         )),
                     };
@@ -474,7 +499,9 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                         None => true,
                     }
                 });
-                if let Err(e) = journal.append(&recs.iter().cloned().map(Record::Row).collect::<Vec<_>>()) {
+                if let Err(e) =
+                    journal.append(&recs.iter().cloned().map(Record::Row).collect::<Vec<_>>())
+                {
                     stop = Some(e.to_string());
                     sendable.clear();
                 }
@@ -521,20 +548,27 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     }
                     Err(e @ CallError::BadAnswer { .. }) => (
                         Outcome::Unknown,
-                        Some(format!("{e}; the server may have scheduled it, so it is not resent")),
+                        Some(format!(
+                            "{e}; the server may have scheduled it, so it is not resent"
+                        )),
                     ),
                     Err(e @ (CallError::KeyRejected { .. } | CallError::Halted { .. })) => {
                         if e.maybe_applied() {
                             (Outcome::Unknown, Some(format!("{LOST} ({e})")))
                         } else {
                             if let Ok(mut j) = journal.lock() {
-                                let _ = j.append(&[Record::Released { batch, rows: vec![row] }]);
+                                let _ = j.append(&[Record::Released {
+                                    batch,
+                                    rows: vec![row],
+                                }]);
                             }
                             stop.get_or_insert(e.to_string());
                             continue;
                         }
                     }
-                    Err(e) if e.maybe_applied() => (Outcome::Unknown, Some(format!("{LOST} ({e})"))),
+                    Err(e) if e.maybe_applied() => {
+                        (Outcome::Unknown, Some(format!("{LOST} ({e})")))
+                    }
                     Err(e) => (Outcome::Failed, Some(format!("not sent: {e}"))),
                 };
                 let rec = RowRecord {
@@ -623,9 +657,14 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     match outcomes.get(&r.source_row) {
                         Some((o, e)) => (
                             *o,
-                            e.iter().map(|e| RowError::new("kayse", e.clone())).collect(),
+                            e.iter()
+                                .map(|e| RowError::new("kayse", e.clone()))
+                                .collect(),
                         ),
-                        None => (Outcome::Skipped, vec![RowError::new("kayse", not_sent.clone())]),
+                        None => (
+                            Outcome::Skipped,
+                            vec![RowError::new("kayse", not_sent.clone())],
+                        ),
                     }
                 }
             }
@@ -687,17 +726,73 @@ mod tests {
 
     #[test]
     fn row_checks() {
-        let ok = check_row(Channel::Sms, (&Cell::Int(1), 0), (&Cell::Text("2".into()), 1), "hi", None);
+        let ok = check_row(
+            Channel::Sms,
+            (&Cell::Int(1), 0),
+            (&Cell::Text("2".into()), 1),
+            "hi",
+            None,
+        );
         assert_eq!(ok.unwrap().client_id, 2);
         let long = "a".repeat(1601);
-        let cases: &[(Cell, Cell, &str, Option<&str>, Channel, &[&str])] = &[
-            (Cell::Empty, Cell::Int(2), "hi", None, Channel::Sms, &["case_id: is required"]),
-            (Cell::Int(0), Cell::Int(2), "hi", None, Channel::Sms, &["case_id: '0' is not an id"]),
-            (Cell::Int(1), Cell::Text("x".into()), "hi", None, Channel::Sms, &["client_id: 'x' is not an id"]),
-            (Cell::Int(1), Cell::Int(2), " ", None, Channel::Sms, &["message: the message is empty"]),
-            (Cell::Int(1), Cell::Int(2), &long, None, Channel::Sms, &["message: the SMS is 1601 characters"]),
-            (Cell::Int(1), Cell::Int(2), &long, Some("s"), Channel::Email, &[]),
-            (Cell::Int(1), Cell::Int(2), "hi", Some(""), Channel::Email, &["subject: the subject is empty"]),
+        type Case<'a> = (Cell, Cell, &'a str, Option<&'a str>, Channel, &'a [&'a str]);
+        let cases: &[Case] = &[
+            (
+                Cell::Empty,
+                Cell::Int(2),
+                "hi",
+                None,
+                Channel::Sms,
+                &["case_id: is required"],
+            ),
+            (
+                Cell::Int(0),
+                Cell::Int(2),
+                "hi",
+                None,
+                Channel::Sms,
+                &["case_id: '0' is not an id"],
+            ),
+            (
+                Cell::Int(1),
+                Cell::Text("x".into()),
+                "hi",
+                None,
+                Channel::Sms,
+                &["client_id: 'x' is not an id"],
+            ),
+            (
+                Cell::Int(1),
+                Cell::Int(2),
+                " ",
+                None,
+                Channel::Sms,
+                &["message: the message is empty"],
+            ),
+            (
+                Cell::Int(1),
+                Cell::Int(2),
+                &long,
+                None,
+                Channel::Sms,
+                &["message: the SMS is 1601 characters"],
+            ),
+            (
+                Cell::Int(1),
+                Cell::Int(2),
+                &long,
+                Some("s"),
+                Channel::Email,
+                &[],
+            ),
+            (
+                Cell::Int(1),
+                Cell::Int(2),
+                "hi",
+                Some(""),
+                Channel::Email,
+                &["subject: the subject is empty"],
+            ),
         ];
         for (case, client, msg, subj, ch, want) in cases {
             let r = check_row(*ch, (case, 0), (client, 1), msg, *subj);

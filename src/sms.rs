@@ -45,9 +45,7 @@ pub fn segments(text: &str) -> Segments {
     } else {
         (text.encode_utf16().count(), 70, 67)
     };
-    let parts = if units == 0 {
-        1
-    } else if units <= single {
+    let parts = if units <= single {
         1
     } else {
         units.div_ceil(multi)

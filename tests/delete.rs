@@ -37,7 +37,11 @@ fn twelve_hundred_ids_in_three_requests() {
     assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 0);
     let res = sheet(&dir.path().join("del.results.xlsx"), None);
     assert_eq!(res.len(), 1201);
-    assert!(results_column(&res, "kayse_result").iter().all(|r| r == "deleted"));
+    assert!(
+        results_column(&res, "kayse_result")
+            .iter()
+            .all(|r| r == "deleted")
+    );
 }
 
 #[test]
@@ -55,7 +59,15 @@ fn unknown_and_invalid_ids_are_reported() {
     write_ids(dir.path(), "del.csv", "case_id", &list);
     let o = sb.run(
         dir.path(),
-        &["delete", "del.csv", "--yes", "--results", "out.csv", "--backup", "backup.xlsx"],
+        &[
+            "delete",
+            "del.csv",
+            "--yes",
+            "--results",
+            "out.csv",
+            "--backup",
+            "backup.xlsx",
+        ],
     );
     assert_eq!(code(&o), 1, "{}", show(&o));
     let res = csv_rows(&dir.path().join("out.csv"));
@@ -87,17 +99,29 @@ fn nothing_is_deleted_without_yes_off_a_terminal() {
     write_ids(dir.path(), "del.csv", "id", &[ids[0].to_string()]);
     let o = sb.run(dir.path(), &["delete", "del.csv"]);
     assert_eq!(code(&o), 2, "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--yes"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--yes"),
+        "{}",
+        show(&o)
+    );
     let o = sb.run(dir.path(), &["delete", "del.csv", "--dry-run"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     let res = sheet(&dir.path().join("del.results.xlsx"), None);
     assert_eq!(results_column(&res, "kayse_result"), vec!["valid"]);
-    assert_eq!(sb.stats()["requests"].as_u64().unwrap_or(0), 0, "{}", sb.stats());
+    assert_eq!(
+        sb.stats()["requests"].as_u64().unwrap_or(0),
+        0,
+        "{}",
+        sb.stats()
+    );
     assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 3);
     // A missing id column is exit 2 too.
     write_ids(dir.path(), "bad.csv", "matter", &["1".to_string()]);
     let o = sb.run(dir.path(), &["delete", "bad.csv", "--yes"]);
     assert_eq!(code(&o), 2, "{}", show(&o));
-    let o = sb.run(dir.path(), &["delete", "bad.csv", "--yes", "--id-column", "Matter"]);
+    let o = sb.run(
+        dir.path(),
+        &["delete", "bad.csv", "--yes", "--id-column", "Matter"],
+    );
     assert_eq!(code(&o), 1, "{}", show(&o));
 }

@@ -51,7 +51,11 @@ fn xlsx_export_with_a_missing_id() {
     use calamine::Reader;
     let range = wb.worksheet_range("Cases").unwrap();
     let c = col(&rows, "created_date");
-    assert!(matches!(range.get((1, c)), Some(calamine::Data::DateTime(_))), "{:?}", range.get((1, c)));
+    assert!(
+        matches!(range.get((1, c)), Some(calamine::Data::DateTime(_))),
+        "{:?}",
+        range.get((1, c))
+    );
     let errs = sheet(&dir.path().join("out.xlsx"), Some("Errors"));
     assert_eq!(errs[0], vec!["id", "error"]);
     assert_eq!(errs[1][0], "999999");
@@ -66,10 +70,16 @@ fn csv_export_and_ids_from_a_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("list.csv"),
-        format!("kayse_id,note\n{},a\n,blank\n{},b\nx1,junk\n", ids[1], ids[0]),
+        format!(
+            "kayse_id,note\n{},a\n,blank\n{},b\nx1,junk\n",
+            ids[1], ids[0]
+        ),
     )
     .unwrap();
-    let o = sb.run(dir.path(), &["export", "--ids-from", "list.csv", "--out", "out.csv"]);
+    let o = sb.run(
+        dir.path(),
+        &["export", "--ids-from", "list.csv", "--out", "out.csv"],
+    );
     assert_eq!(code(&o), 0, "{}", show(&o));
     let bytes = std::fs::read(dir.path().join("out.csv")).unwrap();
     assert!(bytes.starts_with("\u{feff}".as_bytes()));
@@ -78,12 +88,22 @@ fn csv_export_and_ids_from_a_file() {
     assert_eq!(rows[1][0], ids[1].to_string());
     assert_eq!(rows[1][col(&rows, "description")], "Rear-end, I-85");
     assert_eq!(rows[2][col(&rows, "created_date")], "2024-03-05");
-    assert_eq!(rows[2][col(&rows, "external_source_data")], r#"{"matter":"A-1","n":2}"#);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("x1"), "{}", show(&o));
+    assert_eq!(
+        rows[2][col(&rows, "external_source_data")],
+        r#"{"matter":"A-1","n":2}"#
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("x1"),
+        "{}",
+        show(&o)
+    );
     assert!(!dir.path().join("out.csv.errors.csv").exists());
 
     // A missing id goes to <out>.errors.csv.
-    let o = sb.run(dir.path(), &["export", "--ids", "424242", "--out", "miss.csv"]);
+    let o = sb.run(
+        dir.path(),
+        &["export", "--ids", "424242", "--out", "miss.csv"],
+    );
     assert_eq!(code(&o), 1, "{}", show(&o));
     let errs = csv_rows(&dir.path().join("miss.csv.errors.csv"));
     assert_eq!(errs[1][0], "424242");
@@ -96,12 +116,20 @@ fn dry_run_and_bad_ids_send_nothing() {
     let o = sb.run(dir.path(), &["export", "--ids", "1-2000", "--dry-run"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("2000 cases to fetch") && err.contains("hours at 500/h"), "{err}");
+    assert!(
+        err.contains("2000 cases to fetch") && err.contains("hours at 500/h"),
+        "{err}"
+    );
     for bad in ["5-1", "0", "abc", "1-5000000"] {
         let o = sb.run(dir.path(), &["export", "--ids", bad]);
         assert_eq!(code(&o), 2, "{bad}: {}", show(&o));
     }
-    assert_eq!(sb.stats()["requests"].as_u64().unwrap_or(0), 0, "{}", sb.stats());
+    assert_eq!(
+        sb.stats()["requests"].as_u64().unwrap_or(0),
+        0,
+        "{}",
+        sb.stats()
+    );
 }
 
 /// Every case with update_origin left out (an import is an update, so it changes that).
@@ -123,7 +151,14 @@ fn round_trip(out: &str) {
     let before = cases_without_update_origin(&sb);
     let o = sb.run(
         dir.path(),
-        &["import", out, "--update-blanks", "clear", "--results", "back.results.xlsx"],
+        &[
+            "import",
+            out,
+            "--update-blanks",
+            "clear",
+            "--results",
+            "back.results.xlsx",
+        ],
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
     let res = sheet(&dir.path().join("back.results.xlsx"), None);

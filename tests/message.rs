@@ -50,7 +50,10 @@ fn opt_outs_duplicates_and_templates() {
     assert_eq!(sb.route_count("GET /v1/cases/{id}"), 2, "{}", sb.stats());
 
     // Resuming a finished run sends nothing.
-    let o = sb.run(dir.path(), &["sms", "m.csv", "--message", tpl, "--yes", "--resume"]);
+    let o = sb.run(
+        dir.path(),
+        &["sms", "m.csv", "--message", tpl, "--yes", "--resume"],
+    );
     assert_eq!(code(&o), 1, "{}", show(&o));
     assert_eq!(sb.messages().len(), 2);
 }
@@ -60,17 +63,39 @@ fn email_template_errors_and_the_gate() {
     let sb = Sandbox::start(&[]);
     let ids = sb.seed(vec![case(1)]);
     let dir = tempfile::tempdir().unwrap();
-    sheet_csv(dir.path(), "e.csv", &format!("case_id,client_id,Name\n{},5,Ann\n", ids[0]));
+    sheet_csv(
+        dir.path(),
+        "e.csv",
+        &format!("case_id,client_id,Name\n{},5,Ann\n", ids[0]),
+    );
     // A template naming a missing column: exit 2, naming it, before anything is sent.
     let o = sb.run(
         dir.path(),
-        &["email", "e.csv", "--message", "Dear {{row.Nickname}}", "--subject", "s", "--yes"],
+        &[
+            "email",
+            "e.csv",
+            "--message",
+            "Dear {{row.Nickname}}",
+            "--subject",
+            "s",
+            "--yes",
+        ],
     );
     assert_eq!(code(&o), 2, "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("Nickname") && err.contains("case_id, client_id, Name"), "{err}");
+    assert!(
+        err.contains("Nickname") && err.contains("case_id, client_id, Name"),
+        "{err}"
+    );
     // No terminal, no --yes: exit 2, nothing sent.
-    let args = ["email", "e.csv", "--message", "Dear {{row.Name}}", "--subject", "About {{row.Name}}"];
+    let args = [
+        "email",
+        "e.csv",
+        "--message",
+        "Dear {{row.Name}}",
+        "--subject",
+        "About {{row.Name}}",
+    ];
     let o = sb.run(dir.path(), &args);
     assert_eq!(code(&o), 2, "{}", show(&o));
     // Dry run renders into the results and sends nothing.
@@ -107,19 +132,33 @@ fn commit_drop_never_sends_twice() {
     let results = results_column(&res, "kayse_result");
     let unknown = results.iter().filter(|r| *r == "unknown").count();
     let sent = results.iter().filter(|r| *r == "sent").count();
-    assert!(unknown > 0, "the faults should have hit: {results:?} {}", show(&o));
+    assert!(
+        unknown > 0,
+        "the faults should have hit: {results:?} {}",
+        show(&o)
+    );
     assert_eq!(code(&o), 1, "{}", show(&o));
     let msgs = sb.messages();
     // Each message text is on the server at most once; every `sent` row is there.
-    let mut texts: Vec<String> = msgs.iter().map(|m| m["message"].as_str().unwrap().to_string()).collect();
+    let mut texts: Vec<String> = msgs
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_string())
+        .collect();
     let n = texts.len();
     texts.sort();
     texts.dedup();
     assert_eq!(texts.len(), n, "a message was sent twice");
-    assert_eq!(n, sent + unknown, "commit-drop applies every dropped send once");
+    assert_eq!(
+        n,
+        sent + unknown,
+        "commit-drop applies every dropped send once"
+    );
     // A resume does not resend the unknown ones.
     sb.config(json!({"faults": "none"}));
-    let o = sb.run(dir.path(), &["sms", "m.csv", "--yes", "--no-opt-out-check", "--resume"]);
+    let o = sb.run(
+        dir.path(),
+        &["sms", "m.csv", "--yes", "--no-opt-out-check", "--resume"],
+    );
     assert_eq!(code(&o), 1, "{}", show(&o));
     assert_eq!(sb.messages().len(), n);
 }
@@ -155,7 +194,10 @@ fn kill_nine_then_resume_sends_nothing_twice() {
     let res = sheet(&dir.path().join("m.results.xlsx"), None);
     let results = results_column(&res, "kayse_result");
     let msgs = sb.messages();
-    let mut texts: Vec<String> = msgs.iter().map(|m| m["message"].as_str().unwrap().to_string()).collect();
+    let mut texts: Vec<String> = msgs
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_string())
+        .collect();
     let n = texts.len();
     texts.sort();
     texts.dedup();

@@ -458,7 +458,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         summary.warnings.push(format!(
             "{} ids could not be exported: see {}",
             errors.len(),
-            if args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            if args
+                .out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+            {
                 writer::errors_csv_path(&args.out).display().to_string()
             } else {
                 format!("the Errors sheet of {}", args.out.display())

@@ -158,9 +158,15 @@ fn write_errors_csv(path: &Path, errors: &[(u64, String)]) -> Result<(), String>
     w.flush().map_err(|e| e.to_string())
 }
 
-fn write_xlsx(path: &Path, cases: &[CaseRecord], errors: &[(u64, String)]) -> Result<(), XlsxError> {
+fn write_xlsx(
+    path: &Path,
+    cases: &[CaseRecord],
+    errors: &[(u64, String)],
+) -> Result<(), XlsxError> {
     let mut wb = Workbook::new();
-    let head = Format::new().set_bold().set_border_bottom(FormatBorder::Thin);
+    let head = Format::new()
+        .set_bold()
+        .set_border_bottom(FormatBorder::Thin);
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let cols = columns();
     let sheet = wb.add_worksheet();

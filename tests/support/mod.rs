@@ -24,7 +24,14 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn start(extra: &[&str]) -> Sandbox {
         let mut child = Command::new(bin())
-            .args(["--quiet", "sandbox", "--listen", "127.0.0.1:0", "--api-key", KEY])
+            .args([
+                "--quiet",
+                "sandbox",
+                "--listen",
+                "127.0.0.1:0",
+                "--api-key",
+                KEY,
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -91,7 +98,10 @@ impl Sandbox {
     }
 
     pub fn messages(&self) -> Vec<Value> {
-        self.state()["messages"].as_array().cloned().unwrap_or_default()
+        self.state()["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The tool, pointed at this sandbox, in `dir`.
