@@ -1,29 +1,53 @@
-//! Mapping: decide which input column feeds which schema field (exact names, normalised names,
-//! aliases, a mapping file, `--set`), then turn a raw row into per-field values. No validation of
-//! values here and no I/O beyond loading the mapping file. (SKELETON: to be implemented.)
+//! Mapping: decide which input column feeds which schema field (mapping file, exact names,
+//! normalised names, aliases, `--set`, `[defaults]`), then turn a raw row into per-field cells
+//! borrowed from the row. It reports mapping problems before any row is read and flags error
+//! cells; it does not judge values (that is `check`) and does no I/O beyond loading the file.
+//!
+//! Header matching, in order, for each column:
+//! 1. the mapping file's `[columns]` (exact header, then normalised); `""` ignores the column;
+//! 2. columns the tool writes (`source_row`, `kayse_result`, `kayse_id`, `kayse_errors`) and the
+//!    API's response-only fields are ignored;
+//! 3. `external_source_data.KEY` goes into the object under KEY;
+//! 4. a field's exact name, then its name normalised (case, spaces, `_`, `-`, `.`), then its
+//!    aliases (`schema::FIELDS[..].aliases`, `schema::ID_FIELD.aliases`, plus `id`), normalised.
+//!
+//! `kayse_id` is both an alias of `id` and a column the tool writes. In a results file (a sheet
+//! with a `kayse_result` column) the first `kayse_id` column is the tool's own and is ignored, so
+//! feeding a results file back never turns its rows into updates by surprise; a later `kayse_id`
+//! column there (the user's original column, echoed) and a `kayse_id` column in any other sheet
+//! map to `id`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
 
 use crate::cell::Cell;
+use crate::outcome::RowError;
 use crate::read::RawRow;
+use crate::rules::{levenshtein, normalize_header};
+use crate::schema::{self, FIELDS, Field};
 
-/// `--mapping FILE.toml`.
+/// `--mapping FILE.toml`: how a firm's own spreadsheet maps onto the schema.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingFile {
+    /// Header → field name, `external_source_data.KEY`, or `""` to ignore the column.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
-    #[serde(default)]
+    /// Field → value used when the cell is empty or the column is missing.
+    #[serde(default, deserialize_with = "scalar_map")]
     pub defaults: BTreeMap<String, String>,
-    #[serde(default)]
+    /// Field → (value as typed → value to send), matched trimmed and ignoring case.
+    #[serde(default, deserialize_with = "scalar_map_map")]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     pub allowed: Allowed,
 }
 
+/// `[allowed]`: the accepted status and type values (any other is invalid).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Allowed {
@@ -33,10 +57,78 @@ pub struct Allowed {
 }
 
 impl MappingFile {
+    /// Read and parse a mapping file. A syntax error is one line naming the file and line.
     pub fn load(path: &Path) -> Result<MappingFile, MappingError> {
-        let _ = path;
-        Ok(MappingFile::default())
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            MappingError::Invalid(format!("cannot read mapping file {}: {e}", path.display()))
+        })?;
+        Self::parse(&text)
+            .map_err(|msg| MappingError::Invalid(format!("mapping file {}{msg}", path.display())))
     }
+
+    /// Parse mapping-file text; the error reads ` line N: message`.
+    fn parse(text: &str) -> Result<MappingFile, String> {
+        toml::from_str(text).map_err(|e| {
+            let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            match e.span() {
+                Some(r) => {
+                    let end = r.start.min(text.len());
+                    let line = text.as_bytes()[..end]
+                        .iter()
+                        .filter(|b| **b == b'\n')
+                        .count()
+                        + 1;
+                    format!(" line {line}: {message}")
+                }
+                None => format!(": {message}"),
+            }
+        })
+    }
+}
+
+/// A TOML scalar read as text, so `is_obo = false` and `"1" = 2` work as well as strings.
+struct Scalar(String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or true/false")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn scalar_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let m: BTreeMap<String, Scalar> = BTreeMap::deserialize(d)?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
+fn scalar_map_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, D::Error> {
+    let m: BTreeMap<String, BTreeMap<String, Scalar>> = BTreeMap::deserialize(d)?;
+    Ok(m.into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(a, b)| (a, b.0)).collect()))
+        .collect())
 }
 
 /// What to do with columns that match no field (`--extra-columns`).
@@ -49,6 +141,7 @@ pub enum ExtraColumns {
     Data,
 }
 
+/// Everything that decides the mapping besides the headers.
 #[derive(Debug, Clone, Default)]
 pub struct MapOptions {
     pub file: MappingFile,
@@ -57,10 +150,68 @@ pub struct MapOptions {
     pub extra_columns: ExtraColumns,
 }
 
+/// A mapping problem: the run stops before any row is read (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The field index space: `0..FIELDS.len()` are the schema fields, `FIELDS.len()` is `id`.
+pub fn field_count() -> usize {
+    FIELDS.len() + 1
+}
+
+/// The field at an index of [`field_count`]'s space.
+pub fn field_at(i: usize) -> &'static Field {
+    FIELDS.get(i).unwrap_or(&schema::ID_FIELD)
+}
+
+/// The index of a field (or `id`) by exact name.
+pub fn field_index(name: &str) -> Option<usize> {
+    if name == schema::ID_FIELD.name {
+        return Some(FIELDS.len());
+    }
+    FIELDS.iter().position(|f| f.name == name)
+}
+
+const DATA_FIELD: &str = "external_source_data";
+
+/// How a column matched its field; an explicit `[columns]` entry beats automatic matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    Explicit,
+    Auto,
+}
+
+/// What a column is used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Role {
+    Field(usize, How),
+    /// `external_source_data.KEY`.
+    DataKey(String),
+    /// Unmapped, carried into external_source_data under its header (`--extra-columns data`).
+    Extra(String),
+    /// `""` in `[columns]`: ignored, error cells included.
+    Ignored,
+    /// Written by the tool or only in API answers: ignored.
+    Output,
+    Unmapped,
+}
+
+/// Where a field's value comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Absent,
+    /// An input column, and the `[defaults]` value used when its cell is empty.
+    Column {
+        col: usize,
+        default: Option<Cell>,
+    },
+    /// A `[defaults]` value, the sheet having no column.
+    Default(Cell),
+    /// `--set`.
+    Fixed(Cell),
 }
 
 /// The decided column → field plan.
@@ -68,25 +219,1046 @@ pub enum MappingError {
 pub struct Mapping {
     /// Headers that match no field (warned about, or carried into external_source_data).
     pub unmapped: Vec<String>,
+    /// Harmless oddities worth a warning, e.g. a `[columns]` entry naming no header of this file.
+    pub notes: Vec<String>,
+    headers: Vec<String>,
+    roles: Vec<Role>,
+    sources: Vec<Source>,
+    /// Per field index: `[values.FIELD]`, keyed by the lowercased trimmed input value.
+    translate: Vec<Option<HashMap<String, Cell>>>,
+    /// (key, column) of `external_source_data.KEY` columns.
+    data_cols: Vec<(String, usize)>,
+    /// (key, column) of unmapped columns carried into external_source_data.
+    extra_cols: Vec<(String, usize)>,
 }
 
-/// A row's values by field, each with the input column it came from.
+/// One field's value for a row: the cell (borrowed from the row or the mapping) and the input
+/// column it came from, if any, so errors can mark that cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slot<'a> {
+    pub column: Option<usize>,
+    pub cell: &'a Cell,
+}
+
+/// One `external_source_data` entry from a column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataItem<'a> {
+    pub key: &'a str,
+    pub column: usize,
+    pub cell: &'a Cell,
+    /// From an `external_source_data.KEY` column (wins over the JSON object's key); otherwise an
+    /// extra column (never overrides a key already there).
+    pub explicit: bool,
+}
+
+/// A row's values by field, borrowed from the row and the mapping: no cell is copied here.
 #[derive(Debug, Clone, Default)]
-pub struct MappedRow {
+pub struct MappedRow<'a> {
     pub source_row: usize,
-    /// (field name, input column if any, value) in schema order; fields with no value are absent.
-    pub values: Vec<(&'static str, Option<usize>, Cell)>,
+    /// Indexed like [`field_at`]; `None` when the field has no column, default or `--set`. A slot
+    /// may hold a blank cell (the column exists but is empty).
+    pub values: Vec<Option<Slot<'a>>>,
+    /// `external_source_data.KEY` and extra columns with a non-blank cell, in column order.
+    pub data: Vec<DataItem<'a>>,
+    /// Error cells (`#N/A`…) anywhere in the row except ignored columns.
+    pub cell_errors: Vec<RowError>,
+}
+
+impl<'a> MappedRow<'a> {
+    /// The slot of a field by exact name.
+    pub fn get(&self, name: &str) -> Option<Slot<'a>> {
+        field_index(name).and_then(|i| self.values.get(i).copied().flatten())
+    }
+}
+
+static EMPTY: Cell = Cell::Empty;
+
+/// Excel's letters for a 0-based column index: 0 → `A`, 26 → `AA`.
+pub fn column_letter(mut col: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (col % 26) as u8);
+        if col < 26 {
+            break;
+        }
+        col = col / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The error text of an error cell, or of text that is an Excel error literal (what a CSV saved
+/// from Excel holds where a formula failed).
+pub fn cell_error(cell: &Cell) -> Option<&str> {
+    const LITERALS: &[&str] = &[
+        "#N/A",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+        "#SPILL!",
+        "#CALC!",
+        "#GETTING_DATA",
+    ];
+    match cell {
+        Cell::Error(e) => Some(e.as_str()),
+        Cell::Text(s) if s.trim_start().starts_with('#') => {
+            let t = s.trim();
+            LITERALS
+                .iter()
+                .find(|l| l.eq_ignore_ascii_case(t))
+                .map(|_| t)
+        }
+        _ => None,
+    }
+}
+
+/// The field (or `id`) closest to a misspelt name, judged against names and aliases alike, so
+/// `court` suggests `court_name` (alias `Court`).
+fn closest_field(name: &str) -> &'static str {
+    let n = normalize_header(name);
+    (0..field_count())
+        .map(field_at)
+        .min_by_key(|f| {
+            // Ties go to a field's own name over another field's alias.
+            let own = 2 * levenshtein(&n, &normalize_header(f.name));
+            f.aliases
+                .iter()
+                .map(|a| 2 * levenshtein(&n, &normalize_header(a)) + 1)
+                .fold(own, usize::min)
+        })
+        .map(|f| f.name)
+        .unwrap_or(schema::ID_FIELD.name)
+}
+
+fn unknown_field(name: &str) -> String {
+    format!(
+        "unknown field '{name}' (did you mean '{}'?)",
+        closest_field(name)
+    )
+}
+
+/// A `[columns]` target.
+enum Target {
+    Ignore,
+    Field(usize),
+    DataKey(String),
+}
+
+fn parse_target(t: &str) -> Result<Target, String> {
+    let t = t.trim();
+    if t.is_empty() {
+        return Ok(Target::Ignore);
+    }
+    if let Some((left, key)) = t.split_once('.')
+        && left.trim() == DATA_FIELD
+    {
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(format!("'{t}' has no key after the dot"));
+        }
+        return Ok(Target::DataKey(key.to_string()));
+    }
+    // Field names are exact here: the file is written once, deliberately, so a near miss is
+    // more likely a mistake to point out than a spelling to forgive.
+    field_index(t)
+        .map(Target::Field)
+        .ok_or_else(|| unknown_field(t))
+}
+
+/// The automatic match of a header: exact name, normalised name, then aliases.
+fn auto_field(header: &str, norm: &str) -> Option<usize> {
+    let h = header.trim();
+    if let Some(i) = field_index(h) {
+        return Some(i);
+    }
+    let all = 0..field_count();
+    if let Some(i) = all
+        .clone()
+        .find(|&i| normalize_header(field_at(i).name) == norm)
+    {
+        return Some(i);
+    }
+    all.into_iter().find(|&i| {
+        let f = field_at(i);
+        f.aliases.iter().any(|a| normalize_header(a) == norm)
+    })
+}
+
+/// `external_source_data.KEY` (or an alias of the object field before the dot).
+fn data_key(header: &str) -> Option<String> {
+    let (left, key) = header.split_once('.')?;
+    let left = normalize_header(left);
+    let f = field_at(field_index(DATA_FIELD)?);
+    let matches =
+        left == normalize_header(f.name) || f.aliases.iter().any(|a| normalize_header(a) == left);
+    let key = key.trim();
+    (matches && !key.is_empty()).then(|| key.to_string())
 }
 
 impl Mapping {
-    pub fn build(_headers: &[String], _opts: &MapOptions) -> Result<Mapping, MappingError> {
-        Ok(Mapping::default())
+    /// Decide the plan for these headers. Every problem found is reported at once, as one line.
+    pub fn build(headers: &[String], opts: &MapOptions) -> Result<Mapping, MappingError> {
+        let mut problems: Vec<String> = Vec::new();
+        let file = &opts.file;
+        let n = field_count();
+
+        // The mapping file's [columns], checked up front.
+        let mut targets: Vec<(&String, String, Target, bool)> = Vec::new();
+        for (header, target) in &file.columns {
+            match parse_target(target) {
+                Ok(t) => targets.push((header, normalize_header(header), t, false)),
+                Err(e) => {
+                    problems.push(format!("mapping file [columns] '{header}': {e}"));
+                    // Claim the column anyway, so its automatic match adds no second problem.
+                    targets.push((header, normalize_header(header), Target::Ignore, false));
+                }
+            }
+        }
+
+        let is_results = headers.iter().any(|h| normalize_header(h) == "kayseresult");
+        let mut output_id_seen = false;
+        let mut roles = Vec::with_capacity(headers.len());
+        for header in headers {
+            let norm = normalize_header(header);
+            let explicit = targets
+                .iter()
+                .position(|t| t.0 == header)
+                .or_else(|| targets.iter().position(|t| !norm.is_empty() && t.1 == norm));
+            if let Some(k) = explicit {
+                targets[k].3 = true;
+                roles.push(match &targets[k].2 {
+                    Target::Ignore => Role::Ignored,
+                    Target::Field(i) => Role::Field(*i, How::Explicit),
+                    Target::DataKey(key) => Role::DataKey(key.clone()),
+                });
+                continue;
+            }
+            let is_output = schema::OUTPUT_COLUMNS
+                .iter()
+                .chain(schema::RESPONSE_ONLY)
+                .any(|c| normalize_header(c) == norm);
+            let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
+            if is_output && (norm != "kayseid" || tool_kayse_id) {
+                output_id_seen |= tool_kayse_id;
+                roles.push(Role::Output);
+                continue;
+            }
+            if let Some(key) = data_key(header) {
+                roles.push(Role::DataKey(key));
+                continue;
+            }
+            roles.push(match auto_field(header, &norm) {
+                Some(i) => Role::Field(i, How::Auto),
+                None => Role::Unmapped,
+            });
+        }
+        // Entries naming no header are notes, not problems: one mapping file often serves
+        // several exports.
+        let notes: Vec<String> = targets
+            .iter()
+            .filter(|t| !t.3)
+            .map(|t| {
+                format!(
+                    "mapping file [columns] names '{}', which is not a header of this file",
+                    t.0
+                )
+            })
+            .collect();
+
+        // --set and [defaults].
+        let mut set: Vec<Option<Cell>> = vec![None; n];
+        for (name, value) in &opts.set {
+            match field_index(name.trim()) {
+                Some(i) if i == n - 1 => problems.push(
+                    "--set id=... would point every row at the same case; put ids in a column"
+                        .into(),
+                ),
+                Some(i) => set[i] = Some(Cell::Text(value.clone())),
+                None => problems.push(format!("--set: {}", unknown_field(name.trim()))),
+            }
+        }
+        let mut defaults: Vec<Option<Cell>> = vec![None; n];
+        for (name, value) in &file.defaults {
+            match field_index(name.trim()) {
+                Some(i) if i == n - 1 => problems.push(
+                    "mapping file [defaults] cannot give an id: every row would update the same case"
+                        .into(),
+                ),
+                Some(i) => defaults[i] = Some(Cell::Text(value.clone())),
+                None => problems.push(format!("mapping file [defaults]: {}", unknown_field(name.trim()))),
+            }
+        }
+        let mut translate: Vec<Option<HashMap<String, Cell>>> = vec![None; n];
+        for (name, table) in &file.values {
+            match field_index(name.trim()) {
+                Some(i) => {
+                    let map = table
+                        .iter()
+                        .map(|(from, to)| (from.trim().to_lowercase(), Cell::Text(to.clone())))
+                        .collect();
+                    translate[i] = Some(map);
+                }
+                None => problems.push(format!(
+                    "mapping file [values.{name}]: {}",
+                    unknown_field(name.trim())
+                )),
+            }
+        }
+
+        // One column per field: an explicit entry beats automatic matches, which become unmapped.
+        for (i, fixed) in set.iter().enumerate() {
+            let cols: Vec<usize> = (0..roles.len())
+                .filter(|&c| matches!(roles[c], Role::Field(f, _) if f == i))
+                .collect();
+            if cols
+                .iter()
+                .any(|&c| roles[c] == Role::Field(i, How::Explicit))
+            {
+                for &c in &cols {
+                    if roles[c] == Role::Field(i, How::Auto) {
+                        roles[c] = Role::Unmapped;
+                    }
+                }
+            }
+            let cols: Vec<usize> = cols
+                .into_iter()
+                .filter(|&c| matches!(roles[c], Role::Field(..)))
+                .collect();
+            if cols.len() > 1 && fixed.is_none() {
+                problems.push(two_columns(headers, &cols, field_at(i).name));
+            }
+        }
+
+        // Keys of external_source_data must be unique across dotted and extra columns.
+        let mut data_cols = Vec::new();
+        let mut extra_cols = Vec::new();
+        let mut unmapped = Vec::new();
+        for (c, role) in roles.iter_mut().enumerate() {
+            let header = headers[c].trim();
+            match role {
+                Role::DataKey(k) => data_cols.push((k.clone(), c)),
+                Role::Unmapped
+                    if opts.extra_columns == ExtraColumns::Data && !header.is_empty() =>
+                {
+                    *role = Role::Extra(header.to_string());
+                    extra_cols.push((header.to_string(), c));
+                }
+                Role::Unmapped if header.is_empty() => {
+                    unmapped.push(format!("column {} (no header)", column_letter(c)))
+                }
+                Role::Unmapped => unmapped.push(header.to_string()),
+                _ => {}
+            }
+        }
+        for list in [&data_cols, &extra_cols] {
+            for (a, (key, ca)) in list.iter().enumerate() {
+                if let Some((_, cb)) = list[..a].iter().find(|(k, _)| k == key) {
+                    problems.push(format!(
+                        "columns '{}' ({}) and '{}' ({}) both go to external_source_data.{key}; rename or ignore one",
+                        headers[*cb].trim(),
+                        column_letter(*cb),
+                        headers[*ca].trim(),
+                        column_letter(*ca)
+                    ));
+                }
+            }
+        }
+
+        // Where each field's value comes from; required fields must have one.
+        let mut sources = Vec::with_capacity(n);
+        for i in 0..n {
+            let col = roles
+                .iter()
+                .position(|r| matches!(r, Role::Field(f, _) if *f == i));
+            let source = match (set[i].take(), col, defaults[i].take()) {
+                (Some(v), _, _) => Source::Fixed(v),
+                (None, Some(col), default) => Source::Column { col, default },
+                (None, None, Some(d)) => Source::Default(d),
+                (None, None, None) => Source::Absent,
+            };
+            let f = field_at(i);
+            if f.required && matches!(source, Source::Absent) {
+                problems.push(missing_required(f, headers, &roles));
+            }
+            sources.push(source);
+        }
+
+        if !problems.is_empty() {
+            return Err(MappingError::Invalid(problems.join("; ")));
+        }
+        Ok(Mapping {
+            unmapped,
+            notes,
+            headers: headers.to_vec(),
+            roles,
+            sources,
+            translate,
+            data_cols,
+            extra_cols,
+        })
     }
 
-    pub fn apply(&self, row: &RawRow) -> MappedRow {
+    /// The input column feeding a field, if any (`--set` fields have none).
+    pub fn column_of(&self, field: &str) -> Option<usize> {
+        match self.sources.get(field_index(field)?)? {
+            Source::Column { col, .. } => Some(*col),
+            _ => None,
+        }
+    }
+
+    /// `header → field` lines for `--verbose`, in column order, then `--set` and defaults.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (c, role) in self.roles.iter().enumerate() {
+            let h = self.headers[c].trim();
+            let what = match role {
+                Role::Field(i, _) => field_at(*i).name.to_string(),
+                Role::DataKey(k) | Role::Extra(k) => format!("{DATA_FIELD}.{k}"),
+                Role::Ignored | Role::Output => "(ignored)".into(),
+                Role::Unmapped => "(not mapped)".into(),
+            };
+            out.push(format!("'{h}' → {what}"));
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            let name = field_at(i).name;
+            match s {
+                Source::Fixed(v) => out.push(format!("--set {name} = '{}'", v.to_text())),
+                Source::Default(v) => out.push(format!("default {name} = '{}'", v.to_text())),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Turn a raw row into per-field cells. Never fails: value problems are `check`'s job, and
+    /// error cells are collected for it.
+    pub fn apply<'a>(&'a self, row: &'a RawRow) -> MappedRow<'a> {
+        let cells = &row.cells;
+        let cell = |c: usize| cells.get(c).unwrap_or(&EMPTY);
+        let values = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| match src {
+                Source::Absent => None,
+                Source::Fixed(v) | Source::Default(v) => Some(Slot {
+                    column: None,
+                    cell: v,
+                }),
+                Source::Column { col, default } => {
+                    let v = self.translated(i, cell(*col));
+                    match default {
+                        Some(d) if v.is_blank() => Some(Slot {
+                            column: None,
+                            cell: d,
+                        }),
+                        _ => Some(Slot {
+                            column: Some(*col),
+                            cell: v,
+                        }),
+                    }
+                }
+            })
+            .collect();
+        let mut data = Vec::new();
+        for (list, explicit) in [(&self.data_cols, true), (&self.extra_cols, false)] {
+            for (key, col) in list {
+                let v = cell(*col);
+                if !v.is_blank() && cell_error(v).is_none() {
+                    data.push(DataItem {
+                        key,
+                        column: *col,
+                        cell: v,
+                        explicit,
+                    });
+                }
+            }
+        }
+        let mut cell_errors = Vec::new();
+        for (c, v) in cells.iter().enumerate() {
+            if let Some(e) = cell_error(v)
+                && self.roles.get(c) != Some(&Role::Ignored)
+            {
+                let msg = format!(
+                    "cell {}{} holds the error {e}",
+                    column_letter(c),
+                    row.source_row
+                );
+                cell_errors.push(RowError::new(self.column_name(c), msg).at(Some(c)));
+            }
+        }
         MappedRow {
             source_row: row.source_row,
-            values: Vec::new(),
+            values,
+            data,
+            cell_errors,
         }
+    }
+
+    /// The name an error in column `c` is filed under: its field, else its header.
+    fn column_name(&self, c: usize) -> String {
+        match self.roles.get(c) {
+            Some(Role::Field(i, _)) => field_at(*i).name.to_string(),
+            Some(Role::DataKey(k)) | Some(Role::Extra(k)) => format!("{DATA_FIELD}.{k}"),
+            _ => match self.headers.get(c).map(|h| h.trim()) {
+                Some(h) if !h.is_empty() => h.to_string(),
+                _ => format!("column {}", column_letter(c)),
+            },
+        }
+    }
+
+    fn translated<'a>(&'a self, i: usize, v: &'a Cell) -> &'a Cell {
+        let Some(Some(table)) = self.translate.get(i) else {
+            return v;
+        };
+        let key = match v {
+            Cell::Text(s) => s.trim().to_lowercase(),
+            Cell::Empty | Cell::Error(_) => return v,
+            other => other.to_text().to_lowercase(),
+        };
+        table.get(&key).unwrap_or(v)
+    }
+}
+
+fn two_columns(headers: &[String], cols: &[usize], field: &str) -> String {
+    let (a, b) = (cols[0], cols[1]);
+    let (ha, hb) = (headers[a].trim(), headers[b].trim());
+    if ha == hb {
+        format!(
+            "two columns are named '{ha}' ({} and {}) and both map to {field}; rename or delete one",
+            column_letter(a),
+            column_letter(b)
+        )
+    } else {
+        format!(
+            "columns '{ha}' ({}) and '{hb}' ({}) both map to {field}; keep one, or ignore the other in --mapping with \"{hb}\" = \"\"",
+            column_letter(a),
+            column_letter(b)
+        )
+    }
+}
+
+fn missing_required(f: &Field, headers: &[String], roles: &[Role]) -> String {
+    let names: Vec<String> = std::iter::once(f.name)
+        .chain(f.aliases.iter().copied())
+        .map(normalize_header)
+        .collect();
+    let best = headers
+        .iter()
+        .zip(roles)
+        .filter(|(h, r)| matches!(r, Role::Unmapped | Role::Extra(_)) && !h.trim().is_empty())
+        .min_by_key(|(h, _)| {
+            let hn = normalize_header(h);
+            names
+                .iter()
+                .map(|n| levenshtein(&hn, n))
+                .min()
+                .unwrap_or(usize::MAX)
+        })
+        .map(|(h, _)| h.trim());
+    let hint = match best {
+        Some(h) => format!(" (closest header: '{h}')"),
+        None => String::new(),
+    };
+    format!(
+        "no column for required field '{name}'{hint}; add a column, --set {name}=..., or map it in --mapping",
+        name = f.name
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hs(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    const BASE: &[&str] = &[
+        "case_number",
+        "external_source",
+        "external_source_id",
+        "status",
+        "type",
+    ];
+
+    fn with(extra: &[&str]) -> Vec<String> {
+        let mut v = hs(BASE);
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    }
+
+    fn build(headers: &[String], opts: &MapOptions) -> Mapping {
+        match Mapping::build(headers, opts) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn err(headers: &[String], opts: &MapOptions) -> String {
+        match Mapping::build(headers, opts) {
+            Ok(m) => panic!("expected an error, got {:?}", m.describe()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn file(toml: &str) -> MapOptions {
+        MapOptions {
+            file: MappingFile::parse(toml).unwrap(),
+            ..Default::default()
+        }
+    }
+
+    fn row(cells: Vec<Cell>) -> RawRow {
+        RawRow {
+            source_row: 7,
+            cells,
+        }
+    }
+
+    fn t(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    #[test]
+    fn header_forms_match() {
+        let cases: &[(&str, &str)] = &[
+            ("name", "name"),
+            ("Name", "name"),
+            ("CASE_NUMBER", "case_number"),
+            ("Case Number", "case_number"),
+            ("case-number", "case_number"),
+            ("case.number", "case_number"),
+            ("Case #", "case_number"),
+            ("Case No", "case_number"),
+            ("Case No.", "case_number"),
+            ("Matter Number", "case_number"),
+            ("Case Name", "name"),
+            ("Caption", "name"),
+            ("Case Status", "status"),
+            ("Case Type", "type"),
+            ("Court", "court_name"),
+            ("Opened", "created_date"),
+            ("Date Opened", "created_date"),
+            ("Hearing Date", "court_date"),
+            ("Next Court Date", "court_date"),
+            ("Closed", "end_date"),
+            ("Date Closed", "end_date"),
+            ("OBO", "is_obo"),
+            ("Client IDs", "client_ids"),
+            ("Source", "external_source"),
+            ("Source ID", "external_source_id"),
+            ("External ID", "external_source_id"),
+            ("Kayse ID", "id"),
+            ("kayse_id", "id"),
+            ("id", "id"),
+            ("ID", "id"),
+        ];
+        for (h, want) in cases {
+            let norm = normalize_header(h);
+            assert_eq!(
+                auto_field(h, &norm).map(|i| field_at(i).name),
+                Some(*want),
+                "{h}"
+            );
+        }
+        for h in ["Attorney", "Client Name", "", "#"] {
+            assert_eq!(auto_field(h, &normalize_header(h)), None, "{h}");
+        }
+    }
+
+    #[test]
+    fn maps_columns_and_lists_unmapped() {
+        let h = hs(&[
+            "Matter Number",
+            "Source",
+            "Source ID",
+            "Case Status",
+            "Practice Area",
+            "Attorney",
+            "",
+        ]);
+        let m = build(&h, &MapOptions::default());
+        assert_eq!(m.unmapped, ["Attorney", "column G (no header)"]);
+        assert_eq!(m.column_of("case_number"), Some(0));
+        assert_eq!(m.column_of("type"), Some(4));
+        assert_eq!(m.column_of("name"), None);
+        let r = row(vec![
+            t("A-1"),
+            t("clio"),
+            t("9"),
+            t("Open"),
+            t("PI"),
+            t("x"),
+            t(""),
+        ]);
+        let mr = m.apply(&r);
+        assert_eq!(mr.source_row, 7);
+        assert_eq!(
+            mr.get("case_number"),
+            Some(Slot {
+                column: Some(0),
+                cell: &t("A-1")
+            })
+        );
+        assert_eq!(mr.get("name"), None);
+        assert!(mr.data.is_empty() && mr.cell_errors.is_empty());
+    }
+
+    #[test]
+    fn results_and_export_columns_are_ignored() {
+        // A results file: the tool's columns first, then the input echoed.
+        let mut h = hs(&["source_row", "kayse_result", "kayse_id", "kayse_errors"]);
+        h.extend(with(&["origin", "sms_opted_out", "update_origin"]));
+        let m = build(&h, &MapOptions::default());
+        assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
+        assert_eq!(m.column_of("id"), None);
+        assert_eq!(m.column_of("case_number"), Some(4));
+        // A results file of an input that had its own kayse_id column: that one is the id.
+        let mut h2 = hs(&[
+            "source_row",
+            "kayse_result",
+            "kayse_id",
+            "kayse_errors",
+            "kayse_id",
+        ]);
+        h2.extend(hs(BASE));
+        let m2 = build(&h2, &MapOptions::default());
+        assert_eq!(m2.column_of("id"), Some(4));
+        // Not a results file: kayse_id is the id.
+        let m3 = build(&with(&["kayse_id"]), &MapOptions::default());
+        assert_eq!(m3.column_of("id"), Some(5));
+        // An export: id first, response-only columns last.
+        let mut h4 = hs(&["id"]);
+        h4.extend(with(&["call_opted_out", "email_opted_out"]));
+        let m4 = build(&h4, &MapOptions::default());
+        assert_eq!(m4.column_of("id"), Some(0));
+        assert!(m4.unmapped.is_empty());
+    }
+
+    #[test]
+    fn mapping_file_sections() {
+        let opts = file(
+            r#"
+            [columns]
+            "Matter Number" = "case_number"
+            "Matter Status" = "status"
+            "Ref" = "external_source_data.referral"
+            "Scratch" = ""
+            "Not There" = "name"
+            [defaults]
+            external_source = "clio"
+            external_source_id = "none"
+            type = "civil"
+            is_obo = false
+            [values.status]
+            "Open" = "active"
+            "CLOSED" = "closed"
+            "#,
+        );
+        assert_eq!(opts.file.defaults["is_obo"], "false");
+        let h = hs(&[
+            "Matter Number",
+            "Case Number",
+            "matter status",
+            "Ref",
+            "Scratch",
+            "Type",
+        ]);
+        let m = build(&h, &opts);
+        // The explicit entry wins; the automatic match is left unmapped.
+        assert_eq!(m.column_of("case_number"), Some(0));
+        assert_eq!(m.unmapped, ["Case Number"]);
+        assert_eq!(m.column_of("status"), Some(2), "normalised [columns] key");
+        assert_eq!(m.notes.len(), 1);
+        assert!(m.notes[0].contains("'Not There'"));
+        let r = row(vec![
+            t("M-1"),
+            t("x"),
+            t("  open "),
+            t("web"),
+            Cell::Error("#REF!".into()),
+            t(""),
+        ]);
+        let mr = m.apply(&r);
+        assert_eq!(mr.get("status").map(|s| s.cell), Some(&t("active")));
+        assert_eq!(
+            mr.get("external_source"),
+            Some(Slot {
+                column: None,
+                cell: &t("clio")
+            })
+        );
+        // Empty cell: the default, with no column to mark.
+        assert_eq!(
+            mr.get("type"),
+            Some(Slot {
+                column: None,
+                cell: &t("civil")
+            })
+        );
+        assert_eq!(mr.data.len(), 1);
+        assert_eq!((mr.data[0].key, mr.data[0].explicit), ("referral", true));
+        assert!(
+            mr.cell_errors.is_empty(),
+            "the ignored column's error cell does not count"
+        );
+        // Untranslated values pass through.
+        let r2 = row(vec![
+            t("M-2"),
+            t(""),
+            t("Pending"),
+            t(""),
+            t(""),
+            t("family"),
+        ]);
+        let mr2 = m.apply(&r2);
+        assert_eq!(mr2.get("status").map(|s| s.cell), Some(&t("Pending")));
+        assert_eq!(mr2.get("type").map(|s| s.column), Some(Some(5)));
+    }
+
+    #[test]
+    fn set_overrides_columns() {
+        let opts = MapOptions {
+            set: vec![("external_source".into(), "clio".into())],
+            ..Default::default()
+        };
+        let h = with(&["Source"]);
+        let m = build(&h, &opts);
+        let r = row(vec![
+            t("1"),
+            t("mycase"),
+            t("2"),
+            t("a"),
+            t("b"),
+            t("other"),
+        ]);
+        assert_eq!(
+            m.apply(&r).get("external_source"),
+            Some(Slot {
+                column: None,
+                cell: &t("clio")
+            })
+        );
+        let no_column = build(
+            &hs(&["case_number", "external_source_id", "status", "type"]),
+            &opts,
+        );
+        assert_eq!(no_column.column_of("external_source"), None);
+    }
+
+    #[test]
+    fn data_columns_and_extra_columns() {
+        let h = with(&[
+            "external_source_data.Referral",
+            "Source Data.Office",
+            "external_source_data",
+            "Attorney",
+            "Notes 2",
+        ]);
+        let opts = MapOptions {
+            extra_columns: ExtraColumns::Data,
+            ..Default::default()
+        };
+        let m = build(&h, &opts);
+        assert!(m.unmapped.is_empty());
+        assert_eq!(m.column_of("external_source_data"), Some(7));
+        let mut cells: Vec<Cell> = BASE.iter().map(|_| t("v")).collect();
+        cells.extend([t(" web "), t(""), t("{\"a\":1}"), t("Jo"), Cell::Int(3)]);
+        let r = row(cells);
+        let mr = m.apply(&r);
+        let keys: Vec<_> = mr
+            .data
+            .iter()
+            .map(|d| (d.key, d.column, d.explicit))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("Referral", 5, true),
+                ("Attorney", 8, false),
+                ("Notes 2", 9, false)
+            ]
+        );
+        // Without data mode they are unmapped.
+        let warn = build(&h, &MapOptions::default());
+        assert_eq!(warn.unmapped, ["Attorney", "Notes 2"]);
+    }
+
+    #[test]
+    fn error_cells_name_the_cell() {
+        let h = with(&["court_date", "Attorney"]);
+        let m = build(&h, &MapOptions::default());
+        let mut cells: Vec<Cell> = BASE.iter().map(|_| t("v")).collect();
+        cells.extend([Cell::Error("#N/A".into()), t(" #DIV/0! ")]);
+        let r = row(cells);
+        let errs: Vec<String> = m
+            .apply(&r)
+            .cell_errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                "court_date: cell F7 holds the error #N/A",
+                "Attorney: cell G7 holds the error #DIV/0!"
+            ]
+        );
+        assert_eq!(m.apply(&r).cell_errors[0].column, Some(5));
+        for (c, want) in [
+            (0, "A"),
+            (25, "Z"),
+            (26, "AA"),
+            (27, "AB"),
+            (701, "ZZ"),
+            (702, "AAA"),
+        ] {
+            assert_eq!(column_letter(c), want);
+        }
+        assert_eq!(cell_error(&t("#n/a")), Some("#n/a"));
+        assert_eq!(cell_error(&t("#1 client")), None);
+    }
+
+    #[test]
+    fn mapping_errors() {
+        let d = MapOptions::default();
+        let cases: Vec<(Vec<String>, MapOptions, &str)> = vec![
+            (
+                hs(&[
+                    "case_number",
+                    "external_source",
+                    "External Ref",
+                    "status",
+                    "type",
+                ]),
+                d.clone(),
+                "no column for required field 'external_source_id' (closest header: 'External Ref'); add a column, --set external_source_id=..., or map it in --mapping",
+            ),
+            (
+                hs(&[
+                    "case_number",
+                    "external_source",
+                    "external_source_id",
+                    "type",
+                ]),
+                d.clone(),
+                "no column for required field 'status'; add a column, --set status=..., or map it in --mapping",
+            ),
+            (
+                with(&["Case #"]),
+                d.clone(),
+                "columns 'case_number' (A) and 'Case #' (F) both map to case_number; keep one, or ignore the other in --mapping with \"Case #\" = \"\"",
+            ),
+            (
+                with(&["status"]),
+                d.clone(),
+                "two columns are named 'status' (D and F) and both map to status; rename or delete one",
+            ),
+            (
+                with(&["X"]),
+                file("[columns]\nX = \"statsu\""),
+                "mapping file [columns] 'X': unknown field 'statsu' (did you mean 'status'?)",
+            ),
+            (
+                with(&["Case #"]),
+                file("[columns]\n\"Case #\" = \"casenumber\""),
+                "mapping file [columns] 'Case #': unknown field 'casenumber' (did you mean 'case_number'?)",
+            ),
+            (
+                with(&[]),
+                file("[defaults]\ncourt = \"x\""),
+                "mapping file [defaults]: unknown field 'court' (did you mean 'court_name'?)",
+            ),
+            (
+                with(&[]),
+                file("[values.stauts]\na = \"b\""),
+                "mapping file [values.stauts]: unknown field 'stauts' (did you mean 'status'?)",
+            ),
+            (
+                with(&[]),
+                file("[defaults]\nid = 5"),
+                "mapping file [defaults] cannot give an id: every row would update the same case",
+            ),
+            (
+                with(&[]),
+                MapOptions {
+                    set: vec![("id".into(), "5".into())],
+                    ..Default::default()
+                },
+                "--set id=... would point every row at the same case; put ids in a column",
+            ),
+            (
+                with(&["external_source_data.a", "Source Data.a"]),
+                d.clone(),
+                "columns 'external_source_data.a' (F) and 'Source Data.a' (G) both go to external_source_data.a; rename or ignore one",
+            ),
+            (
+                with(&["X"]),
+                file("[columns]\nX = \"external_source_data.\""),
+                "mapping file [columns] 'X': 'external_source_data.' has no key after the dot",
+            ),
+        ];
+        for (h, opts, want) in cases {
+            assert_eq!(err(&h, &opts), want);
+        }
+        // Several problems come back together on one line.
+        let many = err(&hs(&["case_number"]), &d);
+        assert_eq!(many.matches("no column for required field").count(), 4);
+        assert!(!many.contains('\n'));
+    }
+
+    #[test]
+    fn mapping_file_load_errors_are_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.toml");
+        std::fs::write(&p, "[columns]\n\"A\" = \"name\"\n\"B\" = \n").unwrap();
+        let e = MappingFile::load(&p).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("mapping file {} line 3: ", p.display())),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        std::fs::write(&p, "[colums]\n").unwrap();
+        let e = MappingFile::load(&p).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("colums"), "{e}");
+        std::fs::write(&p, "[defaults]\nstatus = [1]\n").unwrap();
+        let e = MappingFile::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("a string, number or true/false"),
+            "{e}"
+        );
+        let e = MappingFile::load(&dir.path().join("none.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("cannot read mapping file"), "{e}");
+    }
+
+    #[test]
+    fn sample_mapping_file_loads_and_maps_a_clio_export() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mapping.toml");
+        let f = MappingFile::load(&path).unwrap();
+        assert!(f.allowed.status.is_some());
+        let h = hs(&[
+            "Matter Number",
+            "Matter ID",
+            "Matter Description",
+            "Matter Status",
+            "Practice Area",
+            "Open Date",
+            "Close Date",
+            "Responsible Attorney",
+        ]);
+        let m = build(
+            &h,
+            &MapOptions {
+                file: f,
+                ..Default::default()
+            },
+        );
+        assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
     }
 }

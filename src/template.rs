@@ -1,17 +1,262 @@
-//! `kayse-bulk template`: write a starter workbook from the schema table. (SKELETON.)
+//! `kayse-bulk template`: write a starter workbook from the schema table — one header per field
+//! (required ones marked, each with a note holding its description), dropdowns for booleans, date
+//! validation for dates, one valid example row and a `Fields` sheet. Every field fact comes from
+//! `schema::FIELDS`; this module must not list fields of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{
+    Color, DataValidation, DataValidationRule, Format, FormatBorder, Note, Workbook, Worksheet,
+    XlsxError,
+};
 
 use crate::cli::Global;
-use crate::exit::{CmdResult, Fatal};
+use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::results::{replace, temp_path};
+use crate::schema::{FIELDS, Field, FieldType, ID_FIELD};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Where to write the workbook.
     #[arg(long, default_value = "kayse-cases-template.xlsx")]
     pub out: PathBuf,
+    /// Replace the file if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(_args: Args, _g: &Global) -> CmdResult {
-    Err(Fatal::usage("template is not implemented yet"))
+/// Data rows (below the header) that carry the dropdowns and date validation.
+pub const VALIDATED_ROWS: u32 = 10_000;
+
+/// The first date the date columns accept; anything earlier is a typo.
+const FIRST_DATE: (i32, u32, u32) = (1900, 1, 1);
+
+pub fn run(args: Args, g: &Global) -> CmdResult {
+    let shown = args.out.display().to_string();
+    if !args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+    {
+        return Err(Fatal::usage(format!(
+            "template {shown}: the file name must end in .xlsx"
+        )));
+    }
+    if args.out.exists() && !args.force {
+        return Err(Fatal::usage(format!(
+            "{shown} already exists; use --force to replace it or --out to choose another name"
+        )));
+    }
+    write_template(&args.out).map_err(|e| Fatal::usage(e.to_string()))?;
+    if !g.quiet {
+        eprintln!("wrote {shown}");
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// Why the template could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot write template {path}: {message}")]
+    Write { path: String, message: String },
+    #[error(transparent)]
+    Replace(#[from] crate::results::ResultsError),
+}
+
+/// Build the template and move it into place at `path` (through a temporary sibling, so a failed
+/// run never leaves half a workbook).
+pub fn write_template(path: &Path) -> Result<(), TemplateError> {
+    let temp = temp_path(path);
+    let built = build().and_then(|mut wb| wb.save(&temp));
+    if let Err(e) = built {
+        let _ = std::fs::remove_file(&temp);
+        return Err(TemplateError::Write {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        });
+    }
+    Ok(replace(&temp, path)?)
+}
+
+/// The whole workbook: the `Cases` sheet first (so readers pick it by default), then `Fields`.
+fn build() -> Result<Workbook, XlsxError> {
+    let mut wb = Workbook::new();
+    cases_sheet(wb.add_worksheet())?;
+    fields_sheet(wb.add_worksheet())?;
+    Ok(wb)
+}
+
+fn header_format(required: bool) -> Format {
+    let f = Format::new()
+        .set_bold()
+        .set_border_bottom(FormatBorder::Thin);
+    if required {
+        f.set_background_color(Color::RGB(0xFFD966))
+    } else {
+        f.set_background_color(Color::RGB(0xD9E1F2))
+    }
+}
+
+fn example_date(field: &Field) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(field.example, "%Y-%m-%d").ok()
+}
+
+fn cases_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
+    ws.set_name("Cases")?;
+    let required = header_format(true);
+    let optional = header_format(false);
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let (y, m, d) = FIRST_DATE;
+    let first_date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    for (i, field) in FIELDS.iter().enumerate() {
+        let col = i as u16;
+        let fmt = if field.required { &required } else { &optional };
+        ws.write_string_with_format(0, col, field.name, fmt)?;
+        ws.set_column_width(col, (field.name.len() + 4).clamp(12, 40) as f64)?;
+        let what = if field.required {
+            "Required."
+        } else {
+            "Optional."
+        };
+        let note = Note::new(format!("{} {what}", field.description))
+            .set_author("kayse-bulk")
+            .add_author_prefix(false)
+            .set_width(260)
+            .set_height(90);
+        ws.insert_note(0, col, &note)?;
+        match field.ty {
+            FieldType::Bool => {
+                let v = DataValidation::new()
+                    .allow_list_strings(&["TRUE", "FALSE"])?
+                    .set_input_title(field.name)?
+                    .set_input_message("TRUE or FALSE")?;
+                ws.add_data_validation(1, col, VALIDATED_ROWS, col, &v)?;
+                if !field.example.is_empty() {
+                    ws.write_boolean(1, col, field.example.eq_ignore_ascii_case("true"))?;
+                }
+            }
+            FieldType::Date => {
+                let v = DataValidation::new()
+                    .allow_date(DataValidationRule::GreaterThanOrEqualTo(first_date))
+                    .set_input_title(field.name)?
+                    .set_input_message("A date, shown as YYYY-MM-DD")?
+                    .set_error_title("Not a date")?
+                    .set_error_message("Type a date such as 2024-03-05.")?;
+                ws.add_data_validation(1, col, VALIDATED_ROWS, col, &v)?;
+                ws.set_column_format(col, &date)?;
+                if let Some(d) = example_date(field) {
+                    ws.write_date_with_format(1, col, d, &date)?;
+                }
+            }
+            FieldType::String | FieldType::IdList | FieldType::Object => {
+                if !field.example.is_empty() {
+                    ws.write_string(1, col, field.example)?;
+                }
+            }
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// One row per field: name, required, type, description, aliases, example; then `id`, which the
+/// template leaves out because it is for creating cases.
+fn fields_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
+    ws.set_name("Fields")?;
+    let head = header_format(false);
+    let titles = [
+        ("field", 24),
+        ("required", 10),
+        ("type", 10),
+        ("description", 70),
+        ("other headers accepted", 50),
+        ("example", 24),
+    ];
+    for (c, (title, width)) in titles.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *title, &head)?;
+        ws.set_column_width(c as u16, *width)?;
+    }
+    let id_description = format!(
+        "{}. Not a column of this template, which creates cases: add an id column to update existing ones.",
+        ID_FIELD.description
+    );
+    let rows = FIELDS
+        .iter()
+        .map(|f| (f, f.description.to_string()))
+        .chain(std::iter::once((&ID_FIELD, id_description)));
+    for (r, (field, description)) in rows.enumerate() {
+        let r = r as u32 + 1;
+        ws.write_string(r, 0, field.name)?;
+        ws.write_string(r, 1, if field.required { "yes" } else { "no" })?;
+        ws.write_string(r, 2, field.ty.api_name())?;
+        ws.write_string(r, 3, description)?;
+        ws.write_string(r, 4, field.aliases.join(", "))?;
+        ws.write_string(r, 5, field.example)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, FIELDS.len() as u32 + 1, titles.len() as u16 - 1)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_date_parses() {
+        for f in FIELDS.iter().filter(|f| f.ty == FieldType::Date) {
+            assert!(
+                f.example.is_empty() || example_date(f).is_some(),
+                "{}: {}",
+                f.name,
+                f.example
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_to_overwrite_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("t.xlsx");
+        std::fs::write(&out, b"mine").unwrap();
+        let g = Global::default();
+        let err = run(
+            Args {
+                out: out.clone(),
+                force: false,
+            },
+            &g,
+        )
+        .err()
+        .unwrap();
+        assert!(err.message.contains("--force"), "{}", err.message);
+        assert_eq!(std::fs::read(&out).unwrap(), b"mine");
+        let g = Global {
+            quiet: true,
+            ..Global::default()
+        };
+        assert_eq!(
+            run(
+                Args {
+                    out: out.clone(),
+                    force: true
+                },
+                &g
+            )
+            .unwrap(),
+            ExitCode::Ok
+        );
+        assert_ne!(std::fs::read(&out).unwrap(), b"mine");
+        let err = run(
+            Args {
+                out: dir.path().join("t.csv"),
+                force: false,
+            },
+            &g,
+        )
+        .err()
+        .unwrap();
+        assert!(err.message.contains(".xlsx"), "{}", err.message);
+    }
 }

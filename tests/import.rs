@@ -285,9 +285,23 @@ fn faults_lose_nothing_and_create_nothing_twice() {
             "out.csv",
         ],
     );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
     let res = results(&dir.path().join("out.csv"));
-    assert_eq!(by_result(&res).get("created"), Some(&200));
+    // A batch whose six attempts all failed, one of them by a dropped connection, is honestly
+    // `unknown` (the drop could have come after the commit). The seed makes that rare; it must
+    // still never be reported as created or failed without its explanation.
+    let mut unknown = 0;
+    for r in &res {
+        match r["kayse_result"].as_str() {
+            "created" => {}
+            "unknown" => {
+                unknown += 1;
+                assert!(r["kayse_errors"].contains("check case_number"), "{r:?}");
+            }
+            other => panic!("unexpected {other}: {r:?}"),
+        }
+    }
+    assert!(unknown <= 10, "{unknown} unknown");
+    assert_eq!(code(&o), if unknown == 0 { 0 } else { 1 }, "{}", stderr(&o));
     assert_ids_match(&sb, &res);
     assert_eq!(sb.cases().len(), 200);
     let st = sb.stats();
@@ -413,7 +427,7 @@ fn too_many_cases_halves_the_batch() {
         .filter_map(Value::as_u64)
         .collect();
     assert_eq!(sizes[0], 10);
-    assert!(sizes.iter().skip(3).all(|s| *s <= 4), "{sizes:?}");
+    assert!(sizes.iter().skip(2).all(|s| *s <= 4), "{sizes:?}");
 }
 
 fn update_input(dir: &Path, id: u64) -> PathBuf {

@@ -282,10 +282,15 @@ impl Worker {
                         self.release(batch, &items).await;
                         let half = items.len().div_ceil(2);
                         self.queue.shrink_batch(half);
-                        for chunk in items.chunks(self.queue.batch_size()) {
-                            if self.send(chunk.to_vec(), false).await == Flow::Stop {
+                        // Re-read the size before each piece: a piece may shrink it again.
+                        let mut rest = items;
+                        while !rest.is_empty() {
+                            let n = self.queue.batch_size().min(rest.len());
+                            let tail = rest.split_off(n);
+                            if self.send(rest, false).await == Flow::Stop {
                                 return Flow::Stop;
                             }
+                            rest = tail;
                         }
                         return Flow::Go;
                     }

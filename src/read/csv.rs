@@ -66,6 +66,23 @@ impl TextEncoding {
     }
 }
 
+/// Lookup tables for `scan_bytes`: which bytes need a closer look.
+const WATCH_NUL: [bool; 256] = watch_table(false);
+const WATCH_NUL_AND_1252: [bool; 256] = watch_table(true);
+
+const fn watch_table(undefined_1252: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    table[0] = true;
+    if undefined_1252 {
+        let mut i = 0;
+        while i < UNDEFINED_1252.len() {
+            table[UNDEFINED_1252[i] as usize] = true;
+            i += 1;
+        }
+    }
+    table
+}
+
 /// What the byte-level scan found. Offsets are from the start of the file.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct ByteScan {
@@ -96,14 +113,24 @@ pub(crate) fn scan_bytes(mut reader: impl Read, skip: u64) -> io::Result<ByteSca
         }
         let fresh = &buf[carry..carry + n];
         let fresh_offset = offset + carry as u64;
-        if let Some(i) = fresh.iter().position(|&b| b == 0) {
-            scan.first_nul = Some(fresh_offset + i as u64);
-            return Ok(scan);
-        }
-        if scan.first_undefined_1252.is_none()
-            && let Some(i) = fresh.iter().position(|b| UNDEFINED_1252.contains(b))
-        {
-            scan.first_undefined_1252 = Some((fresh_offset + i as u64, fresh[i]));
+        // One pass over the bytes with a lookup table: NUL, and (until the first is found)
+        // bytes Windows-1252 leaves undefined.
+        let watch = if scan.first_undefined_1252.is_none() {
+            &WATCH_NUL_AND_1252
+        } else {
+            &WATCH_NUL
+        };
+        for (i, &b) in fresh.iter().enumerate() {
+            if watch[usize::from(b)] {
+                let at = fresh_offset + i as u64;
+                if b == 0 {
+                    scan.first_nul = Some(at);
+                    return Ok(scan);
+                }
+                if scan.first_undefined_1252.is_none() {
+                    scan.first_undefined_1252 = Some((at, b));
+                }
+            }
         }
         let data_len = carry + n;
         let mut next_carry = 0;
@@ -329,6 +356,16 @@ fn logical_lines(text: &[u8]) -> Vec<[usize; 4]> {
     lines
 }
 
+/// Excel's delimiter hint: a first line that is exactly `sep=X` (X one of our candidates, or any
+/// single ASCII punctuation), as Excel writes and reads it.
+pub(crate) fn sep_hint(text: &[u8]) -> Option<u8> {
+    let rest = text.strip_prefix(b"sep=")?;
+    match rest {
+        [d, b'\r' | b'\n', ..] | [d] if d.is_ascii_punctuation() || *d == b'\t' => Some(*d),
+        _ => None,
+    }
+}
+
 /// Undo the formula guard our own CSV writer applies: a value that starts with `'` followed by
 /// `=` `+` `-` `@`, tab or carriage return loses that one `'`, so a results CSV reads back as
 /// the values the user typed.
@@ -348,14 +385,181 @@ pub(crate) fn field_cell(field: &str) -> Cell {
     }
 }
 
-/// Streams records and works out the row number Excel would show for each.
+// The keeper's states, mirroring csv-core's quoting rules: a quote opens a quoted field only at
+// the start of a field, and `""` inside one is an escaped quote.
+const START_RECORD: u8 = 0;
+/// Just after a CR that ended a record: an LF here belongs to the same CRLF.
+const AFTER_CR: u8 = 1;
+const START_FIELD: u8 = 2;
+const IN_FIELD: u8 = 3;
+const IN_QUOTED: u8 = 4;
+const QUOTE_IN_QUOTED: u8 = 5;
+
+// Byte classes.
+const OTHER: usize = 0;
+const QUOTE: usize = 1;
+const DELIM: usize = 2;
+const CR: usize = 3;
+const LF: usize = 4;
+
+/// Bit set on a transition when a delimiter must be inserted before the byte (an empty line).
+const INSERT: u8 = 0x80;
+
+/// `TRANSITIONS[state][class]` = next state, with `INSERT` when the byte ends an empty line.
+const TRANSITIONS: [[u8; 5]; 6] = [
+    // OTHER      QUOTE            DELIM        CR                   LF
+    [
+        IN_FIELD,
+        IN_QUOTED,
+        START_FIELD,
+        AFTER_CR | INSERT,
+        START_RECORD | INSERT,
+    ], // START_RECORD
+    [
+        IN_FIELD,
+        IN_QUOTED,
+        START_FIELD,
+        AFTER_CR | INSERT,
+        START_RECORD,
+    ], // AFTER_CR
+    [IN_FIELD, IN_QUOTED, START_FIELD, AFTER_CR, START_RECORD], // START_FIELD
+    [IN_FIELD, IN_FIELD, START_FIELD, AFTER_CR, START_RECORD],  // IN_FIELD
+    [IN_QUOTED, QUOTE_IN_QUOTED, IN_QUOTED, IN_QUOTED, IN_QUOTED], // IN_QUOTED
+    [IN_FIELD, IN_QUOTED, START_FIELD, AFTER_CR, START_RECORD], // QUOTE_IN_QUOTED
+];
+
+/// `TRANSITIONS` laid out as `[state << 3 | class]` in 64 entries, so the hot loop indexes it
+/// with a mask instead of bounds checks.
+const FLAT_TRANSITIONS: [u8; 64] = flatten(TRANSITIONS);
+
+const fn flatten(table: [[u8; 5]; 6]) -> [u8; 64] {
+    let mut flat = [IN_FIELD; 64];
+    let mut state = 0;
+    while state < 6 {
+        let mut class = 0;
+        while class < 5 {
+            flat[(state << 3) | class] = table[state][class];
+            class += 1;
+        }
+        state += 1;
+    }
+    flat
+}
+
+/// A `Read` that turns each empty line (outside quotes) into a line holding one delimiter.
+///
+/// Why: the csv crate silently skips empty lines, but Excel shows them as rows, and a user looks
+/// for "row 12" where Excel shows it. With empty lines kept as blank records, the row number is
+/// simply the record's 1-based index: blank lines count, quoted newlines do not, and files ending
+/// lines with a bare CR (old Mac) number correctly too. The blank records read back as rows of
+/// empty cells, which the caller counts and skips. A table-driven state machine keeps this to a
+/// lookup or two per byte.
+pub(crate) struct BlankLineKeeper<R> {
+    inner: R,
+    delimiter: u8,
+    classes: [u8; 256],
+    state: u8,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    pending: Option<u8>,
+}
+
+impl<R: Read> BlankLineKeeper<R> {
+    pub(crate) fn new(inner: R, delimiter: u8) -> Self {
+        let mut classes = [OTHER as u8; 256];
+        classes[usize::from(delimiter)] = DELIM as u8;
+        classes[usize::from(b'"')] = QUOTE as u8;
+        classes[usize::from(b'\r')] = CR as u8;
+        classes[usize::from(b'\n')] = LF as u8;
+        BlankLineKeeper {
+            inner,
+            delimiter,
+            classes,
+            state: START_RECORD,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            pending: None,
+        }
+    }
+}
+
+impl<R: Read> BlankLineKeeper<R> {
+    /// The state after `b`, and whether a delimiter goes before it.
+    #[inline(always)]
+    fn step(&self, state: u8, b: u8) -> (u8, bool) {
+        let class = self.classes[usize::from(b)];
+        let next = FLAT_TRANSITIONS[usize::from((state << 3) | class) & 63];
+        (next & !INSERT, next & INSERT != 0)
+    }
+}
+
+impl<R: Read> Read for BlankLineKeeper<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let mut w = 0;
+        if let Some(p) = self.pending.take() {
+            out[0] = p;
+            w = 1;
+        }
+        if self.pos == self.len && w == 0 {
+            self.len = self.inner.read(&mut self.buf)?;
+            self.pos = 0;
+            if self.len == 0 {
+                return Ok(0);
+            }
+        }
+        // Each input byte yields at most two output bytes, so taking half the room needs no
+        // per-byte bounds juggling; unchanged runs are copied in bulk.
+        let n = ((out.len() - w) / 2).min(self.len - self.pos);
+        if n == 0 {
+            if w > 0 {
+                return Ok(w);
+            }
+            // Room for a single byte only.
+            let b = self.buf[self.pos];
+            self.pos += 1;
+            let (state, insert) = self.step(self.state, b);
+            self.state = state;
+            if insert {
+                out[0] = self.delimiter;
+                self.pending = Some(b);
+            } else {
+                out[0] = b;
+            }
+            return Ok(1);
+        }
+        let input = &self.buf[self.pos..self.pos + n];
+        let mut state = self.state;
+        let mut run = 0;
+        for (i, &b) in input.iter().enumerate() {
+            let (next, insert) = self.step(state, b);
+            state = next;
+            if insert {
+                out[w..w + i - run].copy_from_slice(&input[run..i]);
+                w += i - run;
+                out[w] = self.delimiter;
+                w += 1;
+                run = i;
+            }
+        }
+        out[w..w + n - run].copy_from_slice(&input[run..]);
+        w += n - run;
+        self.state = state;
+        self.pos += n;
+        Ok(w)
+    }
+}
+
+/// Streams records, numbering them as Excel numbers rows (see `BlankLineKeeper`).
 struct Records {
     path: std::path::PathBuf,
-    reader: ::csv::Reader<Box<dyn Read + Send>>,
+    reader: ::csv::Reader<BlankLineKeeper<Box<dyn Read + Send>>>,
     record: ::csv::StringRecord,
-    /// Newlines inside quoted fields seen so far: each made csv's line count run ahead of the
-    /// row count.
-    quoted_newlines: u64,
+    /// Row number of the last record read.
     last_row: usize,
     done: bool,
 }
@@ -368,18 +572,8 @@ impl Records {
         }
         match self.reader.read_record(&mut self.record) {
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
-                let row = line.saturating_sub(self.quoted_newlines) as usize;
-                // Old Mac files end lines with a bare CR, which csv's line count ignores; keep
-                // the row numbers increasing anyway.
-                let row = row.max(self.last_row + 1);
-                self.last_row = row;
-                self.quoted_newlines += self
-                    .record
-                    .iter()
-                    .map(|f| f.bytes().filter(|&b| b == b'\n').count() as u64)
-                    .sum::<u64>();
-                Some(Ok(row))
+                self.last_row += 1;
+                Some(Ok(self.last_row))
             }
             Ok(false) => {
                 self.done = true;
@@ -440,33 +634,42 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
     let io_err = |e: io::Error| ReadError::new(path, format!("cannot read the file ({e})"));
     let encoding = detect_encoding(path)?;
 
-    let delimiter = match opts.delimiter {
-        Some(d) => d,
-        None => {
-            let mut head = Vec::with_capacity(SNIFF_BYTES);
-            text_reader(path, encoding)
-                .map_err(io_err)?
-                .take(SNIFF_BYTES as u64)
-                .read_to_end(&mut head)
-                .map_err(|e| ReadError::new(path, e.to_string()))?;
-            sniff_delimiter(&head)
-        }
-    };
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    text_reader(path, encoding)
+        .map_err(io_err)?
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| ReadError::new(path, e.to_string()))?;
+    let sep_line = sep_hint(&head);
+    let delimiter = opts
+        .delimiter
+        .or(sep_line)
+        .unwrap_or_else(|| sniff_delimiter(&head));
 
     let reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text_reader(path, encoding).map_err(io_err)?);
+        .from_reader(BlankLineKeeper::new(
+            text_reader(path, encoding).map_err(io_err)?,
+            delimiter,
+        ));
     let mut records = Records {
         path: path.to_path_buf(),
         reader,
         record: ::csv::StringRecord::new(),
-        quoted_newlines: 0,
         last_row: 0,
         done: false,
     };
 
+    if sep_line.is_some() {
+        // Excel reads and hides a first line `sep=;`: skip it and number rows as Excel shows
+        // them, so the header is row 1.
+        if let Some(Err(e)) = records.next_record() {
+            return Err(e);
+        }
+        records.last_row = 0;
+    }
     let header_row = loop {
         let Some(next) = records.next_record() else {
             let message = match opts.header_row {
@@ -559,6 +762,25 @@ mod tests {
                 *want as char,
                 "{text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn reads_excel_sep_hint() {
+        let cases: &[(&[u8], Option<u8>)] = &[
+            (b"sep=;\r\na;b\r\n", Some(b';')),
+            (b"sep=|\na|b", Some(b'|')),
+            (b"sep=\t\n", Some(b'\t')),
+            (b"sep=,", Some(b',')),
+            (b"sep=;;\n", None),
+            (b"sep=x\n", None),
+            (b"sep=\n", None),
+            (b"SEP=;\n", None),
+            (b"a,sep=;\n", None),
+            (b"", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(sep_hint(text), *want, "{:?}", String::from_utf8_lossy(text));
         }
     }
 
@@ -683,6 +905,46 @@ mod tests {
         );
     }
 
+    fn keep(input: &str, delimiter: u8) -> String {
+        let mut out = String::new();
+        BlankLineKeeper::new(Trickle(input.as_bytes()), delimiter)
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn keeps_blank_lines() {
+        let cases = [
+            ("a\n\nb\n", ",", "a\n,\nb\n"),
+            ("\n\na\n", ",", ",\n,\na\n"),
+            ("a\r\n\r\nb\r\n", ";", "a\r\n;\r\nb\r\n"),
+            ("a\r\rb", ",", "a\r,\rb"),
+            // Quoted newlines are data, not lines.
+            ("\"x\n\ny\"\n\nb", ",", "\"x\n\ny\"\n,\nb"),
+            // An escaped quote keeps the field quoted.
+            ("\"a\"\"\n\n\"\n\nb", ",", "\"a\"\"\n\n\"\n,\nb"),
+            // A quote in the middle of a field is literal, as csv reads it.
+            ("=F(\"x)\n\nb", ",", "=F(\"x)\n,\nb"),
+            ("a,\"b\"c\n\n", ",", "a,\"b\"c\n,\n"),
+            ("", ",", ""),
+            ("abc", "\t", "abc"),
+        ];
+        for (input, d, want) in cases {
+            assert_eq!(keep(input, d.as_bytes()[0]), want, "{input:?}");
+        }
+        // With a real csv reader the row numbers follow Excel's.
+        let mut rdr = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(BlankLineKeeper::new(&b"h\n\n\"x\ny\"\r\n\r\nz"[..], b','));
+        let got: Vec<String> = rdr
+            .records()
+            .map(|r| r.unwrap().iter().collect::<Vec<_>>().join("|"))
+            .collect();
+        assert_eq!(got, ["h", "|", "x\ny", "|", "z"]);
+    }
+
     proptest::proptest! {
         #[test]
         fn sniffer_and_scan_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
@@ -693,6 +955,16 @@ mod tests {
             let mut out = Vec::new();
             let _ = DecodeReader::new(&bytes[..], UTF_16BE).read_to_end(&mut out);
             let _ = DecodeReader::new(&bytes[..], WINDOWS_1252).read_to_end(&mut out);
+            let mut kept = Vec::new();
+            BlankLineKeeper::new(&bytes[..], d).read_to_end(&mut kept).unwrap();
+            let mut rdr = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(d)
+                .from_reader(BlankLineKeeper::new(&bytes[..], d));
+            for record in rdr.byte_records() {
+                let _ = record;
+            }
         }
 
         #[test]

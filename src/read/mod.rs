@@ -116,6 +116,12 @@ impl Format {
 /// `.xlsm`, `.xls`, `.ods`). Checks up front what can be checked cheaply (missing file, directory,
 /// empty file) so the user gets one plain sentence instead of a library's error.
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> {
+    if opts.header_row == Some(0) {
+        return Err(ReadError::new(
+            path,
+            "--header-row counts from 1 (the first row is row 1)",
+        ));
+    }
     let format = Format::from_path(path).ok_or_else(|| {
         let ext = path
             .extension()

@@ -2,10 +2,13 @@
 //! the conversion of calamine's values into `Cell`s (integral numbers as integers, dates as dates,
 //! errors with Excel's spelling). It must not interpret values for the case schema.
 
+use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use calamine::{Data, Range, Reader, SheetType, SheetVisible};
+use calamine::{
+    Data, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsx, open_workbook_from_rs,
+};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::{InputInfo, RawRow, ReadError, ReadOptions, Table, header_names};
@@ -31,11 +34,57 @@ fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
     catch_unwind(AssertUnwindSafe(f)).ok().flatten()
 }
 
-/// Open a workbook, pick the sheet, find the header, and return its rows.
+/// The first bytes of a zip archive (XLSX, XLSM, ODS) and of an OLE compound file (XLS, and also
+/// any password-protected Excel file, whatever its extension).
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+type Book = calamine::Sheets<Cursor<Vec<u8>>>;
+
+/// Open the workbook by what its bytes are rather than by its name, so an `.xls` that is really
+/// an `.xlsx` (a common renaming) still reads. Returns the book and its real format name.
+fn open_book(bytes: Vec<u8>, format: &str) -> Result<(Book, &'static str), String> {
+    let try_xlsx = |b: Vec<u8>| {
+        guarded(|| open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(b)).ok())
+            .map(calamine::Sheets::Xlsx)
+    };
+    let try_ods = |b: Vec<u8>| {
+        guarded(|| open_workbook_from_rs::<Ods<_>, _>(Cursor::new(b)).ok())
+            .map(calamine::Sheets::Ods)
+    };
+    let try_xls = |b: Vec<u8>| {
+        guarded(|| open_workbook_from_rs::<Xls<_>, _>(Cursor::new(b)).ok())
+            .map(calamine::Sheets::Xls)
+    };
+    if bytes.starts_with(ZIP_MAGIC) {
+        let xlsx_name = if format == "xlsm" { "xlsm" } else { "xlsx" };
+        let found = if format == "ods" {
+            try_ods(bytes.clone())
+                .map(|b| (b, "ods"))
+                .or_else(|| try_xlsx(bytes).map(|b| (b, xlsx_name)))
+        } else {
+            try_xlsx(bytes.clone())
+                .map(|b| (b, xlsx_name))
+                .or_else(|| try_ods(bytes).map(|b| (b, "ods")))
+        };
+        return found.ok_or_else(|| unreadable(format).to_string());
+    }
+    if bytes.starts_with(CFB_MAGIC) {
+        return try_xls(bytes).map(|b| (b, "xls")).ok_or_else(|| {
+            "is password-protected or damaged (it cannot be opened without Excel); remove the \
+             password in Excel and save it again"
+                .to_string()
+        });
+    }
+    Err(unreadable(format).to_string())
+}
+
+/// Open a workbook, pick the sheet, find the header, and return its rows. The whole file is read
+/// into memory: calamine loads a whole sheet anyway, so this costs at most the file's size again.
 pub(crate) fn open(path: &Path, format: &str, opts: &ReadOptions) -> Result<Table, ReadError> {
     let fail = |m: String| ReadError::new(path, m);
-    let mut book = guarded(|| calamine::open_workbook_auto(path).ok())
-        .ok_or_else(|| fail(unreadable(format).to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the file ({e})")))?;
+    let (mut book, format) = open_book(bytes, format).map_err(fail)?;
     let sheets: Vec<calamine::Sheet> = book.sheets_metadata().to_vec();
     if sheets.is_empty() {
         return Err(fail("the workbook has no sheets".to_string()));
@@ -243,7 +292,7 @@ fn iso_cell(s: &str) -> Cell {
 
 /// A fraction of days as `H:MM:SS` (hours may exceed 24 for durations).
 fn duration_text(days: f64) -> Option<String> {
-    if !days.is_finite() || days < 0.0 || days > 1.0e6 {
+    if !(0.0..=1.0e6).contains(&days) {
         return None;
     }
     let secs = (days * 86_400.0).round() as u64;
@@ -395,7 +444,8 @@ mod tests {
                 &[Data::Float(1.0), Data::Empty, s("open")],
             ],
         );
-        let cases: &[(Option<usize>, Result<(Vec<&str>, usize, usize), &str>)] = &[
+        type Want<'a> = Result<(Vec<&'a str>, usize, usize), &'a str>;
+        let cases: &[(Option<usize>, Want)] = &[
             (None, Ok((vec!["Case list"], 3, 1))),
             (
                 Some(5),

@@ -112,7 +112,7 @@ pub fn clip_for_excel(s: &str, max: usize) -> Cow<'_, str> {
 /// The writer behind a `ResultsWriter`, one per format.
 enum Inner {
     Xlsx(Box<xlsx::XlsxResults>),
-    Csv(csv::CsvResults),
+    Csv(Box<csv::CsvResults>),
 }
 
 /// A results file being written, row by row, in input order. Nothing appears at the target path
@@ -156,12 +156,13 @@ impl ResultsWriter {
                 ))
             }
             ResultsFormat::Csv => {
-                Inner::Csv(csv::CsvResults::new(&temp, &columns, extra.len()).map_err(
-                    |message| ResultsError::Write {
+                let c = csv::CsvResults::new(&temp, &columns, extra.len()).map_err(|message| {
+                    ResultsError::Write {
                         path: shown,
                         message,
-                    },
-                )?)
+                    }
+                })?;
+                Inner::Csv(Box::new(c))
             }
         };
         Ok(ResultsWriter {

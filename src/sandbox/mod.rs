@@ -2,6 +2,16 @@
 //! `--sandbox`. This file owns the command's options, starting and stopping the server, and the
 //! state file's loading; the rules are in `rules`/`state`, the HTTP side in `server`. It never
 //! talks to the real Kayse.
+//!
+//! Admin routes (no key, not rate limited, JSON):
+//! - `GET /sandbox/state`: `{"cases": [GET-shaped records], "messages": [...], "next_id": n}`,
+//!   byte for byte the state file.
+//! - `POST /sandbox/seed` `{"cases": [{fields..., "id"?, "sms_opted_out"?, ...}]}` → `{"ids": [...]}`.
+//! - `POST /sandbox/reset`: no cases, no messages, ids from 1001, stats and rate window cleared.
+//! - `GET|POST /sandbox/config` `{"faults", "latency", "rate_limit", "max_bulk", "slow_ms", "seed"}`:
+//!   any subset, applied all or nothing; answers the whole current config.
+//! - `GET /sandbox/stats`: requests, by_route, rate_limited, faults, max_in_flight, bulk_sizes,
+//!   bulk_delete_sizes.
 
 pub mod faults;
 pub mod rules;
@@ -31,7 +41,8 @@ pub struct Args {
     /// Address to listen on. Keep it on loopback: the sandbox has no real security.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
-    /// The key clients must send in X-API-KEY.
+    /// The key clients must send in X-API-KEY [default: sandbox, printed at start; a key given
+    /// here is never printed].
     #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true)]
     pub api_key: String,
     /// Requests per fixed window per key: N/h, N/m, N/s or N/<k>s.
@@ -154,7 +165,18 @@ pub struct Handle {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("addr", &self.addr).finish()
+    }
+}
+
 impl Handle {
+    /// What `GET /sandbox/state` answers, for in-process tests.
+    pub fn state_json(&self) -> Value {
+        self.shared.state_json()
+    }
+
     /// `http://127.0.0.1:PORT`, with no trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -185,11 +207,40 @@ pub struct Embedded {
     pub handle: Handle,
 }
 
+impl fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Embedded")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Where the embedded sandbox keeps its data: `--sandbox-state`, else `kayse-sandbox.json` in
+/// the current folder.
+pub fn state_path(g: &Global) -> PathBuf {
+    g.sandbox_state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("kayse-sandbox.json"))
+}
+
 /// Load the state file: a missing file is an empty sandbox, an unreadable one is fatal.
 fn load(path: Option<&PathBuf>) -> Result<state::Store, Fatal> {
     let Some(path) = path else {
         return Ok(state::Store::default());
     };
+    // Refuse now a folder that cannot hold the file, rather than fail every change later.
+    let folder = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !folder.is_dir() {
+        return Err(Fatal::usage(format!(
+            "cannot keep sandbox state in {}: folder {} does not exist",
+            path.display(),
+            folder.display()
+        )));
+    }
     match std::fs::read(path) {
         Ok(bytes) => state::Store::from_json(&bytes).map_err(|e| {
             Fatal::usage(format!(
@@ -343,6 +394,14 @@ mod tests {
             assert_eq!(v["type"], f.ty.api_name());
             assert_eq!(v["required"], f.required);
         }
+    }
+
+    #[test]
+    fn state_path_defaults_to_the_current_folder() {
+        let mut g = Global::default();
+        assert_eq!(state_path(&g), PathBuf::from("kayse-sandbox.json"));
+        g.sandbox_state = Some(PathBuf::from("/tmp/x.json"));
+        assert_eq!(state_path(&g), PathBuf::from("/tmp/x.json"));
     }
 
     #[test]

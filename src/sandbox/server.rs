@@ -82,7 +82,10 @@ impl Stats {
     }
 }
 
-/// The fixed window of one key: opened by its first request, closed `window` later.
+/// The fixed window of one key: opened by its first request, closed `window` after the start of
+/// that request's second. Aligning to whole seconds keeps `X-RateLimit-Reset` (whole epoch
+/// seconds) exact, so a client that sleeps until Reset loses no time to rounding; the window is
+/// never longer than the nominal one.
 #[derive(Debug, Clone, Copy)]
 struct Window {
     ends: SystemTime,
@@ -176,6 +179,11 @@ impl Shared {
         Ok(())
     }
 
+    /// The whole state as JSON (the state file's contents).
+    pub fn state_json(&self) -> Value {
+        serde_json::from_slice(&lock(&self.store).to_json()).unwrap_or(Value::Null)
+    }
+
     /// Save the current state now (used at shutdown).
     pub async fn save_now(&self) -> io::Result<()> {
         if self.state_path.is_none() {
@@ -194,15 +202,13 @@ impl Shared {
         let rate = lock(&self.runtime).rate;
         let now = SystemTime::now();
         let mut windows = lock(&self.windows);
-        let w = windows.entry(key.to_string()).or_insert(Window {
-            ends: now + rate.window,
+        let fresh = Window {
+            ends: floor_second(now) + rate.window,
             used: 0,
-        });
+        };
+        let w = windows.entry(key.to_string()).or_insert(fresh);
         if now >= w.ends {
-            *w = Window {
-                ends: now + rate.window,
-                used: 0,
-            };
+            *w = fresh;
         }
         let allowed = w.used < rate.requests;
         if allowed {
@@ -224,7 +230,7 @@ impl Shared {
         RateHeaders {
             limit: rate.requests,
             remaining: rate.requests,
-            reset: epoch_ceil(SystemTime::now() + rate.window),
+            reset: epoch_ceil(floor_second(SystemTime::now()) + rate.window),
         }
     }
 
@@ -232,6 +238,12 @@ impl Shared {
         let mut rng = lock(&self.rng);
         (rng.random::<f64>(), rng.random::<f64>())
     }
+}
+
+/// The start of `t`'s epoch second.
+fn floor_second(t: SystemTime) -> SystemTime {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 /// Whole epoch seconds at or after `t`, so a client that waits until Reset is never early.
@@ -419,9 +431,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn not_found() -> Response {
-    error_response(ApiError::not_found(
-        "The requested resource could not be found",
-    ))
+    error_response(ApiError::not_found(ApiError::NOT_FOUND))
 }
 
 async fn method_not_allowed() -> Response {
@@ -814,7 +824,7 @@ async fn send_message(sh: &Shared, body: &Bytes, channel: &str) -> Result<Value,
         } else {
             case.sms_opted_out
         };
-        s.messages.push(SentMessage {
+        s.push_message(SentMessage {
             case_id,
             client_id,
             channel,
@@ -994,5 +1004,7 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_millis(10_001);
         assert_eq!(epoch_ceil(t), 11);
         assert_eq!(epoch_ceil(UNIX_EPOCH + Duration::from_secs(10)), 10);
+        let t = UNIX_EPOCH + Duration::from_millis(10_999);
+        assert_eq!(floor_second(t), UNIX_EPOCH + Duration::from_secs(10));
     }
 }
