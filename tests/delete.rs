@@ -125,3 +125,38 @@ fn nothing_is_deleted_without_yes_off_a_terminal() {
     );
     assert_eq!(code(&o), 1, "{}", show(&o));
 }
+
+#[test]
+fn lost_answers_are_unknown_never_wrongly_not_found() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..600).map(case).collect());
+    let mut list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    list.push("888888".into());
+    sb.config(serde_json::json!({"faults": "commit-drop:0.5", "seed": 3}));
+    let dir = tempfile::tempdir().unwrap();
+    write_ids(dir.path(), "del.csv", "kayse_id", &list);
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes"]);
+    let res = sheet(&dir.path().join("del.results.xlsx"), None);
+    let results = results_column(&res, "kayse_result");
+    let errors = results_column(&res, "kayse_errors");
+    // Every case is gone; a real id is never reported not_found or failed.
+    assert_eq!(
+        sb.state()["cases"].as_array().unwrap().len(),
+        0,
+        "{}",
+        show(&o)
+    );
+    for (r, e) in results[..600].iter().zip(&errors) {
+        assert!(r == "deleted" || r == "unknown", "{r}: {e}");
+        if r == "unknown" {
+            assert!(e.contains("never existed"), "{e}");
+        }
+    }
+    assert!(
+        results.iter().any(|r| r == "unknown"),
+        "the faults should have hit: {}",
+        sb.stats()
+    );
+    assert!(results[600] == "not_found" || results[600] == "unknown");
+    assert_eq!(code(&o), 1);
+}

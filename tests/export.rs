@@ -175,3 +175,39 @@ fn round_trip_xlsx_changes_nothing() {
 fn round_trip_csv_changes_nothing() {
     round_trip("export.csv");
 }
+
+#[test]
+fn a_budget_stop_then_resume_fetches_each_case_once() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..6).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("{}-{}", ids[0], ids[5]);
+    let args = [
+        "export",
+        "--ids",
+        &spec,
+        "--out",
+        "out.xlsx",
+        "--concurrency",
+        "1",
+    ];
+    let mut first = args.to_vec();
+    first.extend(["--budget", "4"]);
+    let o = sb.run(dir.path(), &first);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    assert!(dir.path().join("out.xlsx.journal").exists());
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 4);
+    // Without --resume a second run is refused rather than starting over.
+    let o = sb.run(dir.path(), &args);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let mut again = args.to_vec();
+    again.push("--resume");
+    let o = sb.run(dir.path(), &again);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 6, "{}", sb.stats());
+    let rows = sheet(&dir.path().join("out.xlsx"), Some("Cases"));
+    let got: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+    let want: Vec<String> = ids.iter().map(u64::to_string).collect();
+    assert_eq!(got, want);
+    assert!(!dir.path().join("out.xlsx.journal").exists());
+}
