@@ -233,19 +233,27 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let mut stop: Option<String> = None;
     let mut interrupted = false;
     let mut stats = None;
+    let preview: Vec<String> = todo.iter().take(10).map(u64::to_string).collect();
+    let what = format!(
+        "{} {} cases{} from Kayse: ids {}{}",
+        if args.dry_run {
+            "Would delete"
+        } else {
+            "About to delete"
+        },
+        todo.len(),
+        if args.with_clients {
+            " and their clients"
+        } else {
+            ""
+        },
+        preview.join(", "),
+        if todo.len() > 10 { ", …" } else { "" }
+    );
+    if args.dry_run && !g.quiet && !todo.is_empty() {
+        eprintln!("dry run: {what}");
+    }
     if !args.dry_run && !todo.is_empty() {
-        let preview: Vec<String> = todo.iter().take(10).map(u64::to_string).collect();
-        let what = format!(
-            "About to delete {} cases{} from Kayse: ids {}{}",
-            todo.len(),
-            if args.with_clients {
-                " and their clients"
-            } else {
-                ""
-            },
-            preview.join(", "),
-            if todo.len() > 10 { ", …" } else { "" }
-        );
         crate::confirm::confirm_action(args.yes, &what, todo.len() as u64, "delete")?;
         let rt = runtime()?;
         rt.block_on(async {
@@ -289,7 +297,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 .map(|c| (c.clone(), true))
                 .chain(fresh.chunks(MAX_IDS).map(|c| (c.to_vec(), false)))
                 .collect();
-            for (chunk, doubt) in chunks {
+            let n_chunks = chunks.len();
+            for (k, (chunk, doubt)) in chunks.into_iter().enumerate() {
+                if !g.quiet && n_chunks > 1 {
+                    eprintln!("bulk_delete {} of {n_chunks} ({} ids)", k + 1, chunk.len());
+                }
                 if client.pacer().stop_signal().is_stopped() {
                     break;
                 }

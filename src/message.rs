@@ -379,6 +379,23 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
         eprintln!("plan: {plan}");
     }
 
+    if a.dry_run
+        && !g.quiet
+        && let Some((_, first)) = todo.first()
+    {
+        eprintln!(
+            "dry run: the first of {} {noun}, to client {} of case {}:{}\n  {}",
+            todo.len(),
+            first.client_id,
+            first.case_id,
+            first
+                .subject
+                .as_ref()
+                .map(|s| format!("\n  subject: {s}"))
+                .unwrap_or_default(),
+            first.message
+        );
+    }
     let mut stop: Option<String> = None;
     let mut interrupted = false;
     let mut stats = None;
@@ -522,6 +539,8 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                         Err(_) => return (row, None),
                     };
                     let Ok(batch) = batch else {
+                        // Not journaled, so not sent: stop rather than send unrecorded.
+                        cref.pacer().stop_signal().stop();
                         return (row, None);
                     };
                     let r = match channel {
@@ -539,7 +558,15 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     (row, Some((batch, r)))
                 })
                 .buffer_unordered(a.pacing.concurrency.max(1) as usize);
+            let total = todo.len();
+            let mut done = 0usize;
+            let mut last_log = std::time::Instant::now();
             while let Some((row, r)) = stream.next().await {
+                done += 1;
+                if !g.quiet && last_log.elapsed().as_secs() >= 10 {
+                    last_log = std::time::Instant::now();
+                    eprintln!("{done} of {total} {noun} handled");
+                }
                 let Some((batch, r)) = r else { continue };
                 let (o, e) = match r {
                     Ok(_) => (Outcome::Sent, None),
