@@ -219,3 +219,31 @@ fn kill_nine_then_resume_sends_nothing_twice() {
     assert!(unknown <= 2, "at most the requests in flight: {unknown}");
     assert!(n >= sent && n <= 60);
 }
+
+#[test]
+fn server_errors_are_retried_and_each_message_sent_once() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1)]);
+    sb.config(json!({"faults": "500:0.3,503:0.1", "seed": 5}));
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("case_id,client_id,message\n");
+    for i in 0..20 {
+        s.push_str(&format!("{},{},retry {i}\n", ids[0], 100 + i));
+    }
+    sheet_csv(dir.path(), "m.csv", &s);
+    let o = sb.run(dir.path(), &["sms", "m.csv", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let st = sb.stats();
+    let injected =
+        st["faults"]["500"].as_u64().unwrap_or(0) + st["faults"]["503"].as_u64().unwrap_or(0);
+    assert!(injected > 0, "the faults should have hit: {st}");
+    // Each injected 5xx costs one more request, and nothing else does.
+    assert_eq!(st["requests"].as_u64().unwrap(), 1 + 20 + injected, "{st}");
+    let res = sheet(&dir.path().join("m.results.xlsx"), None);
+    assert!(
+        results_column(&res, "kayse_result")
+            .iter()
+            .all(|r| r == "sent")
+    );
+    assert_eq!(sb.messages().len(), 20);
+}
