@@ -200,7 +200,7 @@ fn kill_nine_then_resume_sends_nothing_twice() {
     }
     let _ = child.wait();
     let before = sb.messages().len();
-    assert!(before >= 10 && before < 60, "{before}");
+    assert!((10..60).contains(&before), "{before}");
     let o = sb.run(dir.path(), &["sms", "m.csv", "--yes", "--resume"]);
     let res = sheet(&dir.path().join("m.results.xlsx"), None);
     let results = results_column(&res, "kayse_result");
@@ -217,7 +217,7 @@ fn kill_nine_then_resume_sends_nothing_twice() {
     let unknown = results.iter().filter(|r| *r == "unknown").count();
     assert_eq!(sent + unknown, 60, "{results:?}");
     assert!(unknown <= 2, "at most the requests in flight: {unknown}");
-    assert!(n >= sent && n <= 60);
+    assert!((sent..=60).contains(&n));
 }
 
 #[test]
