@@ -68,8 +68,18 @@ pub struct Args {
 /// One input row as read.
 enum Row {
     Blank,
-    Bad { cells: Vec<Cell>, error: String },
-    Id { cells: Vec<Cell>, id: u64 },
+    Bad {
+        cells: Vec<Cell>,
+        error: String,
+    },
+    /// The id cell is empty (e.g. an invalid row of an import's results file): nothing to delete.
+    NoId {
+        cells: Vec<Cell>,
+    },
+    Id {
+        cells: Vec<Cell>,
+        id: u64,
+    },
 }
 
 /// `POST /v1/cases/bulk_delete`, keeping whether an earlier attempt lost its answer (the engine's
@@ -155,10 +165,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 cells: raw.cells,
                 id,
             },
-            Ok(None) => Row::Bad {
-                cells: raw.cells,
-                error: "is empty".into(),
-            },
+            Ok(None) => Row::NoId { cells: raw.cells },
             Err(e) => Row::Bad {
                 cells: raw.cells,
                 error: e,
@@ -211,13 +218,14 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         0
     };
     let mut plan = format!(
-        "{} cases to delete{} in {requests} bulk_delete requests (at most {MAX_IDS} ids each)",
+        "{} cases to delete{} in {requests} bulk_delete request{} (at most {MAX_IDS} ids each)",
         todo.len(),
         if args.with_clients {
             " with their clients"
         } else {
             ""
-        }
+        },
+        if requests == 1 { "" } else { "s" }
     );
     if backup_gets > 0 {
         plan.push_str(&format!(", plus {backup_gets} GETs for --backup"));
@@ -389,6 +397,15 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 summary.blank_rows += 1;
                 continue;
             }
+            Row::NoId { cells } => (
+                Outcome::Skipped,
+                None,
+                vec![
+                    RowError::new(headers[col].clone(), "no id in this row; nothing to delete")
+                        .at(Some(col)),
+                ],
+                cells,
+            ),
             Row::Bad { cells, error } => {
                 let value = cells.get(col).map(Cell::to_text).unwrap_or_default();
                 let mut e = RowError::new(headers[col].clone(), error).at(Some(col));

@@ -247,3 +247,49 @@ fn server_errors_are_retried_and_each_message_sent_once() {
     );
     assert_eq!(sb.messages().len(), 20);
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_and_resume_finishes() {
+    let sb = Sandbox::start(&["--latency", "40"]);
+    let ids = sb.seed(vec![case(1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::from("case_id,client_id,message\n");
+    for i in 0..60 {
+        s.push_str(&format!("{},{},int {i}\n", ids[0], 100 + i));
+    }
+    sheet_csv(dir.path(), "m.csv", &s);
+    let child = sb
+        .cmd(dir.path())
+        .args(["sms", "m.csv", "--yes", "--concurrency", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while sb.messages().len() < 10 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 130, "{}", show(&o));
+    let res = sheet(&dir.path().join("m.results.xlsx"), None);
+    let results = results_column(&res, "kayse_result");
+    // Requests in flight finished: nothing is in doubt, the rest waits for --resume.
+    assert!(!results.iter().any(|r| r == "unknown"), "{results:?}");
+    let sent = results.iter().filter(|r| *r == "sent").count();
+    assert_eq!(sent, sb.messages().len());
+    assert!(results.iter().any(|r| r == "skipped"), "{results:?}");
+    let o = sb.run(dir.path(), &["sms", "m.csv", "--yes", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let msgs = sb.messages();
+    assert_eq!(msgs.len(), 60);
+    let mut texts: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), 60);
+}

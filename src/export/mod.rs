@@ -436,7 +436,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     for id in &ids {
         if let Some(c) = fetched.cases.get(id) {
             cases.push(c.clone());
-            summary.count(Outcome::Valid);
+            *summary.counts.entry("exported".into()).or_default() += 1;
         } else if let Some(e) = fetched.errors.get(id) {
             errors.push((*id, e.clone()));
             if fetched.not_found.contains(id) {
