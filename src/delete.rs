@@ -327,7 +327,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                         if !e.maybe_applied() && !doubt {
                             let _ = journal.append(&[Record::Released { batch, rows }]);
                         }
-                        stop = Some(e.to_string());
+                        stop = Some(export::stop_reason(&e));
                         break;
                     }
                     Err(e) => {

@@ -589,7 +589,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                                     rows: vec![row],
                                 }]);
                             }
-                            stop.get_or_insert(e.to_string());
+                            stop.get_or_insert(export::stop_reason(&e));
                             continue;
                         }
                     }

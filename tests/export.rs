@@ -197,6 +197,12 @@ fn a_budget_stop_then_resume_fetches_each_case_once() {
     assert_eq!(code(&o), 3, "{}", show(&o));
     assert!(dir.path().join("out.xlsx.journal").exists());
     assert_eq!(sb.route_count("GET /v1/cases/{id}"), 4);
+    let errs = sheet(&dir.path().join("out.xlsx"), Some("Errors"));
+    assert_eq!(errs.len(), 3, "{errs:?}");
+    assert_eq!(
+        errs[1][1],
+        "not fetched: the --budget is spent; run again with --resume"
+    );
     // Without --resume a second run is refused rather than starting over.
     let o = sb.run(dir.path(), &args);
     assert_eq!(code(&o), 2, "{}", show(&o));

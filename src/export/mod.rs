@@ -128,6 +128,18 @@ pub(crate) fn earlier_journal(
     Ok(Some((j, st)))
 }
 
+/// Why a run stopped, as the end of "not sent: ..." (a halted call's own text starts with that).
+pub(crate) fn stop_reason(e: &CallError) -> String {
+    match e {
+        CallError::Halted {
+            halt: crate::client::Halt::Budget,
+            ..
+        } => "the --budget is spent".into(),
+        CallError::Halted { .. } => "the run was stopped".into(),
+        e => e.to_string(),
+    }
+}
+
 /// A fingerprint of an id list (export has no single input file).
 pub(crate) fn fingerprint_ids(ids: &[u64]) -> Fingerprint {
     let text = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
@@ -230,11 +242,11 @@ pub async fn fetch(
                 data: None,
             },
             Err(e @ CallError::KeyRejected { .. }) => {
-                out.stop.get_or_insert(e.to_string());
+                out.stop.get_or_insert(stop_reason(&e));
                 continue;
             }
             Err(e @ CallError::Halted { .. }) => {
-                out.stop.get_or_insert(e.to_string());
+                out.stop.get_or_insert(stop_reason(&e));
                 continue;
             }
             Err(e) => RowRecord {
