@@ -211,6 +211,37 @@ fn is_loopback(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Ctrl-C for a networked run: the first raises `stop` (no new requests; those in flight finish
+/// within `drain`, which the caller enforces) and sets the returned flag; the second exits 130 at
+/// once, which is safe because the journal is synced before any outcome counts.
+pub fn on_ctrl_c(
+    stop: Arc<StopSignal>,
+    quiet: bool,
+    drain: Duration,
+) -> (
+    tokio::task::JoinHandle<()>,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    let task = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            set.store(true, Ordering::SeqCst);
+            stop.stop();
+            if !quiet {
+                eprintln!(
+                    "\nstopping: waiting up to {} s for requests in flight (Ctrl-C again quits at once; the journal is safe)",
+                    drain.as_secs()
+                );
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    (task, flag)
+}
+
 /// Whether the client may send a request again once it may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resend {
@@ -376,11 +407,15 @@ impl Client {
         let mut limited = 0u32;
         let mut lost = false;
         loop {
-            if let Err(halt) = self.pacer.acquire().await {
-                return Err(CallError::Halted { halt, lost });
-            }
+            let ticket = match self.pacer.acquire().await {
+                Ok(t) => t,
+                Err(halt) => return Err(CallError::Halted { halt, lost }),
+            };
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            match self.attempt(method.clone(), url.clone(), body).await {
+            match self
+                .attempt(ticket, method.clone(), url.clone(), body)
+                .await
+            {
                 Attempt::Done(mut a) => {
                     a.lost_before = lost;
                     return Ok(a);
@@ -439,11 +474,16 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, method: Method, url: Url, body: Option<&Value>) -> Attempt {
+    async fn attempt(
+        &self,
+        ticket: pacing::Ticket,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Attempt {
         let mut key = match reqwest::header::HeaderValue::from_str(self.key.expose()) {
             Ok(v) => v,
             Err(_) => {
-                self.pacer.finished();
                 return Attempt::Fail(CallError::KeyRejected { status: 0 });
             }
         };
@@ -454,10 +494,7 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => {
-                self.pacer.finished();
-                return network_failure(&e);
-            }
+            Err(e) => return network_failure(&e),
         };
         let status = resp.status().as_u16();
         let headers = RateHeaders::from_map(resp.headers());
@@ -465,7 +502,7 @@ impl Client {
             self.pacer.rate_limited(&headers);
             return Attempt::RateLimited;
         }
-        self.pacer.observe(&headers);
+        self.pacer.observe(ticket, &headers);
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => return network_failure(&e),
@@ -712,6 +749,162 @@ mod tests {
         ];
         for (body, want) in cases {
             assert_eq!(server_message(body), *want);
+        }
+    }
+
+    mod scripted {
+        //! The engine against a scripted loopback server: retries, 429 pauses, key rejection.
+        use super::super::*;
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        use std::collections::VecDeque;
+        use std::sync::Mutex;
+
+        type Script = Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>>;
+
+        async fn serve(
+            script: Vec<(u16, Vec<(&'static str, String)>)>,
+        ) -> (String, Script, Arc<AtomicU64>) {
+            let script: Script = Arc::new(Mutex::new(script.into()));
+            let hits = Arc::new(AtomicU64::new(0));
+            let (s2, h2) = (script.clone(), hits.clone());
+            let app = axum::Router::new().fallback(move || {
+                let (script, hits) = (s2.clone(), h2.clone());
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    let (status, headers) = script
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .unwrap_or((200, Vec::new()));
+                    let mut resp = (
+                        StatusCode::from_u16(status).unwrap(),
+                        r#"{"cases":[],"message":"scripted"}"#,
+                    )
+                        .into_response();
+                    for (k, v) in headers {
+                        resp.headers_mut().insert(k, v.parse().unwrap());
+                    }
+                    resp
+                }
+            });
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", l.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+            (url, script, hits)
+        }
+
+        fn client(url: &str, budget: Option<u64>) -> Client {
+            let conn = Connection {
+                base_url: parse_base_url(url).unwrap(),
+                key: ApiKey::new("k"),
+                embedded: false,
+                timeout: Duration::from_secs(5),
+            };
+            let pacing = PacingArgs {
+                rate_limit: "100/s".parse().unwrap(),
+                concurrency: 1,
+                budget,
+                retry_base_ms: Some(1),
+            };
+            Client::new(&conn, &pacing, Arc::new(StopSignal::default())).unwrap()
+        }
+
+        #[tokio::test]
+        async fn server_errors_are_retried_then_succeed() {
+            let (url, _, hits) = serve(vec![(503, vec![]), (500, vec![])]).await;
+            let c = client(&url, None);
+            let a = c.bulk_upsert(&[]).await.unwrap();
+            assert!(!a.lost_before);
+            assert_eq!(hits.load(Ordering::SeqCst), 3);
+            let st = c.stats();
+            assert_eq!((st.requests, st.retries), (3, 2));
+        }
+
+        #[tokio::test]
+        async fn retries_run_out_after_six_attempts() {
+            let (url, _, hits) = serve(vec![(502, vec![]); 10]).await;
+            let c = client(&url, None);
+            let e = c.get_case(1).await.unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    CallError::GaveUp {
+                        attempts: 6,
+                        network: false,
+                        lost: false,
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert_eq!(hits.load(Ordering::SeqCst), 6);
+        }
+
+        #[tokio::test]
+        async fn a_429_waits_and_resends_without_counting_an_attempt() {
+            let limited = vec![("retry-after", "1".to_string())];
+            let (url, _, hits) = serve(vec![(429, limited.clone()), (429, limited)]).await;
+            let c = client(&url, Some(10));
+            let t0 = std::time::Instant::now();
+            c.get_case(1).await.unwrap();
+            assert!(t0.elapsed() >= Duration::from_secs(2));
+            assert_eq!(hits.load(Ordering::SeqCst), 3);
+            let st = c.stats();
+            assert_eq!((st.rate_limited, st.retries), (2, 0));
+            assert_eq!(
+                c.pacer().budget_left(),
+                Some(9),
+                "429s do not spend the budget"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_rejected_key_stops_the_run() {
+            let (url, _, _) = serve(vec![(401, vec![])]).await;
+            let c = client(&url, None);
+            let e = c.bulk_upsert(&[]).await.unwrap_err();
+            assert!(matches!(e, CallError::KeyRejected { status: 401 }));
+            assert!(c.pacer().stop_signal().is_stopped());
+            assert!(matches!(
+                c.bulk_upsert(&[]).await.unwrap_err(),
+                CallError::Halted {
+                    halt: Halt::Stopped,
+                    ..
+                }
+            ));
+        }
+
+        #[tokio::test]
+        async fn other_client_errors_carry_the_server_message() {
+            let (url, _, hits) = serve(vec![(400, vec![])]).await;
+            let c = client(&url, None);
+            match c.bulk_upsert(&[]).await.unwrap_err() {
+                CallError::Rejected {
+                    status: 400,
+                    message,
+                    lost_before: false,
+                } => {
+                    assert_eq!(message, "scripted")
+                }
+                e => panic!("{e}"),
+            }
+            assert_eq!(hits.load(Ordering::SeqCst), 1);
+        }
+
+        #[tokio::test]
+        async fn the_budget_ends_a_call_before_it_sends() {
+            let (url, _, hits) = serve(vec![]).await;
+            let c = client(&url, Some(1));
+            c.bulk_upsert(&[]).await.unwrap();
+            assert!(matches!(
+                c.bulk_upsert(&[]).await.unwrap_err(),
+                CallError::Halted {
+                    halt: Halt::Budget,
+                    lost: false
+                }
+            ));
+            assert_eq!(hits.load(Ordering::SeqCst), 1);
         }
     }
 }

@@ -105,11 +105,26 @@ fn now_epoch() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What the server last told us about its window: `remaining` as of the answer to request
+/// `seq` (the freshest, i.e. lowest, count seen in this window). Every request we sent after
+/// `seq` is assumed not yet counted in it, so our own traffic never overruns the window.
 #[derive(Debug, Clone, Copy)]
 struct ServerWindow {
     remaining: u64,
+    seq: u64,
     reset: Instant,
 }
+
+impl ServerWindow {
+    fn left(&self, last_seq: u64) -> u64 {
+        self.remaining
+            .saturating_sub(last_seq.saturating_sub(self.seq))
+    }
+}
+
+/// A request's place in the order requests left; answers report back with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
 
 #[derive(Debug)]
 struct State {
@@ -122,8 +137,8 @@ struct State {
     waited: Duration,
     waiting_until: Option<Instant>,
     last_remaining: Option<u64>,
-    /// Requests that took a slot and have no answer yet.
-    in_flight: u64,
+    /// The number of the last request that took a slot.
+    seq: u64,
 }
 
 /// A snapshot for the progress display and the summary.
@@ -165,7 +180,7 @@ impl Pacer {
                 waited: Duration::ZERO,
                 waiting_until: None,
                 last_remaining: None,
-                in_flight: 0,
+                seq: 0,
             }),
             changed: Notify::new(),
         }
@@ -201,7 +216,7 @@ impl Pacer {
 
     /// Decide, at `now`, whether a request may leave: `Ok(())` takes a slot, `Err(Some(t))` means
     /// wait until `t`. Pure apart from the state it updates.
-    fn try_take(&self, s: &mut State, now: Instant) -> Result<(), Option<Instant>> {
+    fn try_take(&self, s: &mut State, now: Instant) -> Result<Ticket, Option<Instant>> {
         if s.budget_left == Some(0) {
             return Err(None);
         }
@@ -227,7 +242,7 @@ impl Pacer {
         let mut until: Option<Instant> = s.paused_until;
         let mut later = |t: Instant| until = Some(until.map_or(t, |u| u.max(t)));
         if let Some(w) = s.server
-            && w.remaining == 0
+            && w.left(s.seq) == 0
         {
             later(w.reset);
         }
@@ -241,20 +256,17 @@ impl Pacer {
         }
         s.local_start.get_or_insert(now);
         s.local_count += 1;
-        if let Some(w) = s.server.as_mut() {
-            w.remaining = w.remaining.saturating_sub(1);
-        }
         if let Some(b) = s.budget_left.as_mut() {
             *b -= 1;
         }
         s.used += 1;
-        s.in_flight += 1;
-        Ok(())
+        s.seq += 1;
+        Ok(Ticket(s.seq))
     }
 
     /// Wait until a request may leave, then count it. Fails when the budget is spent or the run
     /// is stopping.
-    pub async fn acquire(&self) -> Result<(), Halt> {
+    pub async fn acquire(&self) -> Result<Ticket, Halt> {
         loop {
             if self.stop.is_stopped() {
                 return Err(Halt::Stopped);
@@ -263,7 +275,7 @@ impl Pacer {
             let wait = {
                 let mut s = self.lock();
                 match self.try_take(&mut s, now) {
-                    Ok(()) => return Ok(()),
+                    Ok(t) => return Ok(t),
                     Err(None) => return Err(Halt::Budget),
                     Err(Some(t)) => {
                         // Count the wait once, however many workers share it.
@@ -286,13 +298,12 @@ impl Pacer {
     }
 
     /// Learn from an answer's rate-limit headers. The server always wins over our own count.
-    pub fn observe(&self, h: &RateHeaders) {
-        self.observe_at(h, Instant::now(), now_epoch());
+    pub fn observe(&self, t: Ticket, h: &RateHeaders) {
+        self.observe_at(t, h, Instant::now(), now_epoch());
     }
 
-    fn observe_at(&self, h: &RateHeaders, now: Instant, epoch: f64) {
+    fn observe_at(&self, t: Ticket, h: &RateHeaders, now: Instant, epoch: f64) {
         let mut s = self.lock();
-        s.in_flight = s.in_flight.saturating_sub(1);
         if let Some(r) = h.remaining {
             s.last_remaining = Some(r);
         }
@@ -308,28 +319,26 @@ impl Pacer {
         {
             return; // a late answer from an earlier window
         }
-        // Requests still in flight may not be counted in `remaining` yet: assume they are not,
-        // so our own traffic never meets a 429. Later answers correct the estimate upwards.
-        let left = remaining.saturating_sub(s.in_flight);
-        let reset = s.server.map_or(at, |w| {
-            if at <= w.reset + Duration::from_secs(1) {
-                w.reset.max(at)
-            } else {
-                at
+        let fresh = ServerWindow {
+            remaining,
+            seq: t.0,
+            reset: at,
+        };
+        s.server = Some(match s.server {
+            // The same window (the reset moves by rounding only): the lowest count is the
+            // freshest, whatever order the answers arrived in.
+            Some(w) if at <= w.reset + Duration::from_secs(1) => {
+                let reset = w.reset.max(at);
+                if remaining < w.remaining || (remaining == w.remaining && t.0 < w.seq) {
+                    ServerWindow { reset, ..fresh }
+                } else {
+                    ServerWindow { reset, ..w }
+                }
             }
-        });
-        s.server = Some(ServerWindow {
-            remaining: left,
-            reset,
+            _ => fresh,
         });
         drop(s);
         self.changed.notify_waiters();
-    }
-
-    /// A request ended without an answer that carried headers (a lost connection).
-    pub fn finished(&self) {
-        let mut s = self.lock();
-        s.in_flight = s.in_flight.saturating_sub(1);
     }
 
     /// A 429: every worker waits until the reset (or Retry-After) before anything leaves again.
@@ -347,10 +356,10 @@ impl Pacer {
         .max(MIN_429_PAUSE);
         let until = now + delay;
         let mut s = self.lock();
-        s.in_flight = s.in_flight.saturating_sub(1);
         s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
         s.server = Some(ServerWindow {
             remaining: 0,
+            seq: s.seq,
             reset: until,
         });
         // The rejected request did not count against the budget of this run.
@@ -405,8 +414,9 @@ mod tests {
     async fn server_zero_remaining_waits_for_reset() {
         let p = pacer("100/h", None);
         let t0 = Instant::now();
-        p.acquire().await.unwrap();
+        let t = p.acquire().await.unwrap();
         p.observe_at(
+            t,
             &RateHeaders {
                 remaining: Some(0),
                 reset: Some(7),
@@ -424,6 +434,7 @@ mod tests {
         let p = pacer("100/h", None);
         let t0 = Instant::now();
         p.observe_at(
+            Ticket(0),
             &RateHeaders {
                 remaining: Some(2),
                 reset: Some(1_000_000_005),
@@ -488,14 +499,40 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn requests_in_flight_are_not_trusted_to_be_counted() {
+    async fn answers_out_of_order_never_overrun_the_window() {
         let p = pacer("100/h", None);
         let t0 = Instant::now();
+        let mut tickets = Vec::new();
         for _ in 0..3 {
+            tickets.push(p.acquire().await.unwrap());
+        }
+        let h = |remaining| RateHeaders {
+            remaining: Some(remaining),
+            reset: Some(9),
+            ..Default::default()
+        };
+        // The third request's answer comes first: 5 left after it.
+        p.observe_at(tickets[2], &h(5), t0, 0.0);
+        // The first request's answer, older news, arrives late: it must not raise the count.
+        p.observe_at(tickets[0], &h(7), t0, 0.0);
+        for _ in 0..5 {
             p.acquire().await.unwrap();
         }
-        // One answer: 5 left, but two requests are still in flight.
+        assert_eq!(Instant::now(), t0);
+        p.acquire().await.unwrap();
+        assert_eq!(Instant::now() - t0, Duration::from_secs(9));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_sent_after_an_answer_are_not_trusted_to_be_counted() {
+        let p = pacer("100/h", None);
+        let t0 = Instant::now();
+        let first = p.acquire().await.unwrap();
+        p.acquire().await.unwrap();
+        p.acquire().await.unwrap();
+        // The first answer says 5 left; two requests left after it.
         p.observe_at(
+            first,
             &RateHeaders {
                 remaining: Some(5),
                 reset: Some(9),
@@ -521,8 +558,8 @@ mod tests {
             reset: Some(reset),
             ..Default::default()
         };
-        p.observe_at(&h(50, 20), t0, 0.0);
-        p.observe_at(&h(0, 5), t0, 0.0);
+        p.observe_at(Ticket(1), &h(50, 20), t0, 0.0);
+        p.observe_at(Ticket(2), &h(0, 5), t0, 0.0);
         p.acquire().await.unwrap();
         assert_eq!(Instant::now(), t0);
     }

@@ -4,12 +4,12 @@
 //! `answer`; this file wires them together and owns the run's one collector.
 
 mod answer;
-mod progress;
+pub mod progress;
 mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -227,6 +227,7 @@ struct Sent {
     doubt: BTreeSet<usize>,
     stop: Option<StopReason>,
     stats: Option<RequestStats>,
+    interrupted: bool,
 }
 
 async fn run_async(args: Args, g: &Global) -> CmdResult {
@@ -266,8 +267,9 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
     } else {
         if journal_path.exists() {
             return Err(Fatal::usage(format!(
-                "a journal from an earlier run is at {}: pass --resume to continue it, or move it away to start over (re-sending rows already created would fail or duplicate them)",
-                journal_path.display()
+                "a journal from an earlier run is at {}: pass --resume to continue that run, or import its results file {} with --only-failed to send the rows that did not go in; move the journal away only to start over (rows already created would be sent again)",
+                journal_path.display(),
+                p.results_path.display()
             )));
         }
         None
@@ -302,6 +304,7 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
             doubt: prior_doubt,
             stop: None,
             stats: None,
+            interrupted: false,
         }
     } else {
         let conn = client::connect(&args.conn, g).await?;
@@ -320,11 +323,9 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
         };
         send_all(&args, g, conn, journal, work, total, prior, prior_doubt).await?
     };
-    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    let interrupted = sent.interrupted;
     write_results(&args, g, &plan, keep, sent, interrupted, started)
 }
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 #[allow(clippy::too_many_arguments)]
 async fn send_all(
@@ -343,25 +344,7 @@ async fn send_all(
     let queue = Arc::new(Queue::new(batch, work.doubtful, work.creates, work.updates));
     let (tx, mut rx) = mpsc::channel::<Event>(256);
 
-    // Ctrl-C: the first stops new work and lets requests in flight finish; the second exits.
-    let quiet = g.quiet;
-    let sig_stop = stop.clone();
-    let sig = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            INTERRUPTED.store(true, Ordering::SeqCst);
-            sig_stop.stop();
-            if !quiet {
-                eprintln!(
-                    "\nstopping: waiting up to {} s for requests in flight (Ctrl-C again quits at once; the journal is safe)",
-                    DRAIN.as_secs()
-                );
-            }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-
+    let (sig, interrupted) = client::on_ctrl_c(stop.clone(), g.quiet, DRAIN);
     let workers = (args.pacing.concurrency as usize)
         .min(queue.left().div_ceil(batch))
         .max(1);
@@ -378,8 +361,16 @@ async fn send_all(
     drop(tx);
 
     // The one collector: journal, tally, progress.
-    let mut progress = Progress::new(total, g.quiet, client.rate(), batch as u64);
-    let mut tally = Tally::default();
+    let mut progress = Progress::new("import", total, g.quiet, client.rate(), batch as u64);
+    let mut tally = Tally {
+        done: 0,
+        counts: vec![
+            ("created", 0),
+            ("updated", 0),
+            ("failed", 0),
+            ("unknown", 0),
+        ],
+    };
     let mut doubt: BTreeMap<usize, u32> = prior_doubt.iter().map(|r| (*r, 1)).collect();
     let mut reason: Option<StopReason> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -428,18 +419,19 @@ async fn send_all(
                         for r in recs {
                             doubt.remove(&r.row);
                             tally.done += 1;
-                            match r.outcome {
-                                Outcome::Created => tally.created += 1,
-                                Outcome::Updated => tally.updated += 1,
-                                Outcome::Unknown => tally.unknown += 1,
-                                _ => tally.failed += 1,
-                            }
+                            let slot = match r.outcome {
+                                Outcome::Created => 0,
+                                Outcome::Updated => 1,
+                                Outcome::Unknown => 3,
+                                _ => 2,
+                            };
+                            tally.counts[slot].1 += 1;
                             outcomes.insert(r.row, r);
                         }
                         progress.update(&tally, &client.pacer().view());
                     }
                     Event::Stop(why) => {
-                        if reason.is_none() && !INTERRUPTED.load(Ordering::SeqCst) {
+                        if reason.is_none() && !interrupted.load(Ordering::SeqCst) {
                             progress.println(&format!("stopping: {}", why.message()));
                         }
                         reason.get_or_insert(why);
@@ -459,7 +451,7 @@ async fn send_all(
     }
     sig.abort();
     progress.finish();
-    let note = match (&reason, INTERRUPTED.load(Ordering::SeqCst)) {
+    let note = match (&reason, interrupted.load(Ordering::SeqCst)) {
         (_, true) => Some("interrupted (Ctrl-C)".to_string()),
         (Some(r), _) => Some(format!("stopped: {}", r.message())),
         _ => None,
@@ -476,6 +468,7 @@ async fn send_all(
             .collect(),
         stop: reason,
         stats: Some(client.stats()),
+        interrupted: interrupted.load(Ordering::SeqCst),
     })
 }
 

@@ -1,5 +1,6 @@
-//! Import's progress report on stderr: an indicatif bar on a terminal, a log line every 10 s
-//! otherwise, nothing with `--quiet`. Owned by the collector; it only displays what it is given.
+//! The progress report of a networked run on stderr: an indicatif bar on a terminal, a log line
+//! every 10 s otherwise, nothing with `--quiet`. Owned by the run's collector; it only displays
+//! what it is given. Shared by import and the commands that reuse its machinery.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -12,17 +13,16 @@ use crate::rate::RateSpec;
 
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
-/// Counts the collector keeps as rows settle.
-#[derive(Debug, Clone, Copy, Default)]
+/// Counts the collector keeps as rows settle: rows done, and per-outcome counts to show
+/// (e.g. `[("created", 10), ("failed", 1)]`; zero counts after the first three are hidden).
+#[derive(Debug, Clone, Default)]
 pub struct Tally {
     pub done: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub failed: u64,
-    pub unknown: u64,
+    pub counts: Vec<(&'static str, u64)>,
 }
 
 pub struct Progress {
+    label: &'static str,
     bar: Option<ProgressBar>,
     log: bool,
     last_log: Instant,
@@ -33,7 +33,14 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(total: u64, quiet: bool, rate: RateSpec, batch: u64) -> Progress {
+    /// `batch` is rows per request, for the ETA at the rate limit.
+    pub fn new(
+        label: &'static str,
+        total: u64,
+        quiet: bool,
+        rate: RateSpec,
+        batch: u64,
+    ) -> Progress {
         let tty = std::io::stderr().is_terminal();
         let bar = (!quiet && tty).then(|| {
             let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -45,6 +52,7 @@ impl Progress {
             b
         });
         Progress {
+            label,
             bar,
             log: !quiet && !tty,
             last_log: Instant::now(),
@@ -77,13 +85,14 @@ impl Progress {
     }
 
     fn text(&self, t: &Tally, v: &PacerView) -> String {
-        let mut s = format!(
-            "created {} · updated {} · failed {}",
-            t.created, t.updated, t.failed
-        );
-        if t.unknown > 0 {
-            s.push_str(&format!(" · unknown {}", t.unknown));
-        }
+        let mut s = t
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, n))| *i < 3 || *n > 0)
+            .map(|(_, (k, n))| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(" · ");
         s.push_str(&format!(" · {} requests", v.used));
         if let Some(b) = v.budget_left {
             s.push_str(&format!(" · budget left {b}"));
@@ -109,7 +118,8 @@ impl Progress {
         } else if self.log && self.last_log.elapsed() >= LOG_EVERY {
             self.last_log = Instant::now();
             eprintln!(
-                "import: {}/{} rows · {}",
+                "{}: {}/{} rows · {}",
+                self.label,
                 t.done,
                 self.total,
                 self.text(t, v)
