@@ -15,12 +15,12 @@ use serde_json::{Map, Value};
 
 use crate::case::Case;
 use crate::cell::Cell;
-use crate::mapping::{MappedRow, Slot, cell_error, field_at, field_count};
+use crate::mapping::{MappedRow, Slot, field_at, field_count};
 use crate::outcome::RowError;
 use crate::rules::{
     DateOrder, levenshtein, parse_bool, parse_date, parse_id, parse_id_list, short,
 };
-use crate::schema::{FieldType, ID_FIELD};
+use crate::schema::FieldType;
 
 /// How values are judged, from the command line and the mapping file.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +76,15 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, v: &str) {
+        // A hostile 1 MB status must not be kept 1,000 times over: long values are tallied by
+        // their first 100 characters.
+        let truncated;
+        let v = if v.len() > 100 {
+            truncated = short_to(v, 100);
+            truncated.as_str()
+        } else {
+            v
+        };
         if let Some(n) = self.counts.get_mut(v) {
             *n += 1;
         } else if self.counts.len() < MAX_DISTINCT {
@@ -91,6 +100,15 @@ impl Tally {
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v
     }
+}
+
+/// The first `max` characters of `s`, marked with `…` when cut.
+fn short_to(s: &str, max: usize) -> String {
+    let mut t: String = s.chars().take(max).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    t
 }
 
 /// Validates rows one after another, remembering what earlier rows used.
@@ -120,34 +138,86 @@ fn text(cell: &Cell) -> Cow<'_, str> {
     }
 }
 
-fn put_string(case: &mut Case, name: &str, v: String) {
+/// Which `Case` member a field fills. Resolved once per field index (not per cell), so the
+/// row loop compares no strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Put {
+    CaseNumber,
+    ExternalSource,
+    ExternalSourceId,
+    Name,
+    CourtName,
+    Jurisdiction,
+    Description,
+    Status,
+    Type,
+    CreatedDate,
+    CourtDate,
+    EndDate,
+    IsObo,
+    OptOutVoiceCalls,
+    /// `id`, client_ids and external_source_data, which are handled by type.
+    Other,
+}
+
+fn put_of(name: &str) -> Put {
     match name {
-        "case_number" => case.case_number = v,
-        "external_source" => case.external_source = v,
-        "external_source_id" => case.external_source_id = v,
-        "name" => case.name = Some(v),
-        "court_name" => case.court_name = Some(v),
-        "jurisdiction" => case.jurisdiction = Some(v),
-        "description" => case.description = Some(v),
-        "status" => case.status = v,
-        "type" => case.case_type = v,
+        "case_number" => Put::CaseNumber,
+        "external_source" => Put::ExternalSource,
+        "external_source_id" => Put::ExternalSourceId,
+        "name" => Put::Name,
+        "court_name" => Put::CourtName,
+        "jurisdiction" => Put::Jurisdiction,
+        "description" => Put::Description,
+        "status" => Put::Status,
+        "type" => Put::Type,
+        "created_date" => Put::CreatedDate,
+        "court_date" => Put::CourtDate,
+        "end_date" => Put::EndDate,
+        "is_obo" => Put::IsObo,
+        "opt_out_voice_calls" => Put::OptOutVoiceCalls,
+        _ => Put::Other,
+    }
+}
+
+/// [`Put`] for every field index of `mapping::field_at`.
+fn puts() -> &'static [Put] {
+    static PUTS: std::sync::OnceLock<Vec<Put>> = std::sync::OnceLock::new();
+    PUTS.get_or_init(|| {
+        (0..field_count())
+            .map(|i| put_of(field_at(i).name))
+            .collect()
+    })
+}
+
+fn put_string(case: &mut Case, put: Put, v: String) {
+    match put {
+        Put::CaseNumber => case.case_number = v,
+        Put::ExternalSource => case.external_source = v,
+        Put::ExternalSourceId => case.external_source_id = v,
+        Put::Name => case.name = Some(v),
+        Put::CourtName => case.court_name = Some(v),
+        Put::Jurisdiction => case.jurisdiction = Some(v),
+        Put::Description => case.description = Some(v),
+        Put::Status => case.status = v,
+        Put::Type => case.case_type = v,
         _ => {}
     }
 }
 
-fn put_date(case: &mut Case, name: &str, v: chrono::NaiveDate) {
-    match name {
-        "created_date" => case.created_date = Some(v),
-        "court_date" => case.court_date = Some(v),
-        "end_date" => case.end_date = Some(v),
+fn put_date(case: &mut Case, put: Put, v: chrono::NaiveDate) {
+    match put {
+        Put::CreatedDate => case.created_date = Some(v),
+        Put::CourtDate => case.court_date = Some(v),
+        Put::EndDate => case.end_date = Some(v),
         _ => {}
     }
 }
 
-fn put_bool(case: &mut Case, name: &str, v: bool) {
-    match name {
-        "is_obo" => case.is_obo = Some(v),
-        "opt_out_voice_calls" => case.opt_out_voice_calls = Some(v),
+fn put_bool(case: &mut Case, put: Put, v: bool) {
+    match put {
+        Put::IsObo => case.is_obo = Some(v),
+        Put::OptOutVoiceCalls => case.opt_out_voice_calls = Some(v),
         _ => {}
     }
 }
@@ -217,8 +287,11 @@ impl Checker {
         let mut case = Case::default();
         let mut object: Option<Map<String, Value>> = None;
         let mut columns = [None; 2]; // of case_number and external_source_id
+        let puts = puts();
+        let id_index = field_count() - 1;
         for i in 0..field_count() {
             let f = field_at(i);
+            let put = puts.get(i).copied().unwrap_or(Put::Other);
             let slot = row.values.get(i).copied().flatten();
             let Some(slot) = slot.filter(|s| !s.cell.is_blank()) else {
                 if f.required {
@@ -227,10 +300,13 @@ impl Checker {
                 }
                 continue;
             };
-            if cell_error(slot.cell).is_some() {
-                continue; // reported with the cell's address already
+            if slot.column.is_some()
+                && !row.cell_errors.is_empty()
+                && row.cell_errors.iter().any(|e| e.column == slot.column)
+            {
+                continue; // an error cell, reported with its address already
             }
-            if f.name == ID_FIELD.name {
+            if i == id_index {
                 match parse_id(slot.cell) {
                     Ok(id) => case.id = Some(id),
                     Err(e) => errors.push(bad(f.name, slot, e)),
@@ -240,16 +316,16 @@ impl Checker {
             match f.ty {
                 FieldType::String => {
                     let v = text(slot.cell).into_owned();
-                    match f.name {
-                        "case_number" => columns[0] = slot.column,
-                        "external_source_id" => columns[1] = slot.column,
+                    match put {
+                        Put::CaseNumber => columns[0] = slot.column,
+                        Put::ExternalSourceId => columns[1] = slot.column,
                         _ => {}
                     }
-                    let (allowed, tally, what) = match f.name {
-                        "status" => (&self.rules.allowed_status, &mut self.statuses, "status"),
-                        "type" => (&self.rules.allowed_type, &mut self.types, "type"),
+                    let (allowed, tally, what) = match put {
+                        Put::Status => (&self.rules.allowed_status, &mut self.statuses, "status"),
+                        Put::Type => (&self.rules.allowed_type, &mut self.types, "type"),
                         _ => {
-                            put_string(&mut case, f.name, v);
+                            put_string(&mut case, put, v);
                             continue;
                         }
                     };
@@ -257,22 +333,22 @@ impl Checker {
                         Some(list) => match allowed_value(list, &v, what) {
                             Ok(canon) => {
                                 tally.add(&canon);
-                                put_string(&mut case, f.name, canon);
+                                put_string(&mut case, put, canon);
                             }
                             Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
                         },
                         None => {
                             tally.add(&v);
-                            put_string(&mut case, f.name, v);
+                            put_string(&mut case, put, v);
                         }
                     }
                 }
                 FieldType::Date => match parse_date(slot.cell, self.rules.date_order) {
-                    Ok(d) => put_date(&mut case, f.name, d),
+                    Ok(d) => put_date(&mut case, put, d),
                     Err(e) => errors.push(bad(f.name, slot, e)),
                 },
                 FieldType::Bool => match parse_bool(slot.cell) {
-                    Ok(b) => put_bool(&mut case, f.name, b),
+                    Ok(b) => put_bool(&mut case, put, b),
                     Err(e) => errors.push(bad(f.name, slot, e)),
                 },
                 FieldType::IdList => match parse_id_list(slot.cell) {
@@ -417,6 +493,7 @@ fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
             let (a, b) = (&folded[i], &folded[j]);
             let same = a == b
                 || (a.len().min(b.len()) >= 4
+                    && a.len().max(b.len()) <= 40
                     && a.len().abs_diff(b.len()) <= 1
                     && levenshtein(&a.iter().collect::<String>(), &b.iter().collect::<String>())
                         <= 1);
@@ -758,6 +835,36 @@ mod tests {
     }
 
     #[test]
+    fn defaults_and_set_values_are_checked_too() {
+        let opts = MapOptions {
+            set: vec![("is_obo".into(), "perhaps".into())],
+            file: crate::mapping::MappingFile {
+                defaults: [("created_date".to_string(), "someday".to_string())].into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let m = mapping(&opts);
+        let mut ch = Checker::new(Rules::default());
+        let raw = RawRow {
+            source_row: 3,
+            cells: cells(&[(4, t("  "))]),
+        };
+        let errs = ch.check(&m.apply(&raw)).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "type: is required",
+                "is_obo: not a yes/no value; use true/false, yes/no, y/n or 1/0 (value 'perhaps')",
+                "created_date: not a date; use YYYY-MM-DD (value 'someday')",
+            ]
+        );
+        assert_eq!(errs[0].column, Some(4), "the empty required cell is marked");
+        assert_eq!(errs[1].column, None, "a --set value has no cell to mark");
+    }
+
+    #[test]
     fn tally_is_capped() {
         let mut t = Tally::default();
         for i in 0..MAX_DISTINCT + 5 {
@@ -767,6 +874,14 @@ mod tests {
         assert_eq!(t.counts.len(), MAX_DISTINCT);
         assert_eq!(t.overflow, 5);
         assert_eq!(t.counts["s0"], 2);
+        let mut long = Tally::default();
+        long.add(&"x".repeat(1_000_000));
+        long.add(&format!("{}y", "x".repeat(200)));
+        assert_eq!(long.counts.len(), 1);
+        assert_eq!(
+            long.counts.keys().next().map(|k| k.chars().count()),
+            Some(101)
+        );
     }
 
     #[test]

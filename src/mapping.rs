@@ -476,6 +476,9 @@ impl Mapping {
                     "--set id=... would point every row at the same case; put ids in a column"
                         .into(),
                 ),
+                Some(i) if field_at(i).required && value.trim().is_empty() => problems.push(
+                    format!("--set {name}= gives the required field {name} an empty value"),
+                ),
                 Some(i) => set[i] = Some(Cell::Text(value.clone())),
                 None => problems.push(format!("--set: {}", unknown_field(name.trim()))),
             }
@@ -554,12 +557,14 @@ impl Mapping {
             }
         }
         for list in [&data_cols, &extra_cols] {
-            for (a, (key, ca)) in list.iter().enumerate() {
-                if let Some((_, cb)) = list[..a].iter().find(|(k, _)| k == key) {
+            let mut first: HashMap<&str, usize> = HashMap::new();
+            for (key, ca) in list {
+                if let Some(cb) = first.insert(key.as_str(), *ca) {
+                    first.insert(key.as_str(), cb);
                     problems.push(format!(
                         "columns '{}' ({}) and '{}' ({}) both go to external_source_data.{key}; rename or ignore one",
-                        headers[*cb].trim(),
-                        column_letter(*cb),
+                        headers[cb].trim(),
+                        column_letter(cb),
                         headers[*ca].trim(),
                         column_letter(*ca)
                     ));
@@ -1192,6 +1197,14 @@ mod tests {
                 "--set id=... would point every row at the same case; put ids in a column",
             ),
             (
+                with(&[]),
+                MapOptions {
+                    set: vec![("status".into(), " ".into())],
+                    ..Default::default()
+                },
+                "--set status= gives the required field status an empty value",
+            ),
+            (
                 with(&["external_source_data.a", "Source Data.a"]),
                 d.clone(),
                 "columns 'external_source_data.a' (F) and 'Source Data.a' (G) both go to external_source_data.a; rename or ignore one",
@@ -1209,6 +1222,65 @@ mod tests {
         let many = err(&hs(&["case_number"]), &d);
         assert_eq!(many.matches("no column for required field").count(), 4);
         assert!(!many.contains('\n'));
+    }
+
+    #[test]
+    fn short_rows_numbers_and_describe() {
+        let opts = file("[values.status]\n1 = \"active\"\n[defaults]\nname = \"Untitled\"");
+        let m = build(&with(&["name"]), &opts);
+        // A short row: missing cells read as empty, so the default fills name.
+        let r = row(vec![t("A"), t("s"), t("1"), Cell::Int(1)]);
+        let mr = m.apply(&r);
+        assert_eq!(
+            mr.get("status").map(|s| s.cell),
+            Some(&t("active")),
+            "Int cells translate"
+        );
+        assert_eq!(
+            mr.get("type"),
+            Some(Slot {
+                column: Some(4),
+                cell: &Cell::Empty
+            })
+        );
+        assert_eq!(
+            mr.get("name"),
+            Some(Slot {
+                column: None,
+                cell: &t("Untitled")
+            })
+        );
+        // A filled cell is not replaced by the default.
+        let r2 = row(vec![t("A"), t("s"), t("1"), t("x"), t("y"), t("Real")]);
+        assert_eq!(m.apply(&r2).get("name").map(|s| s.cell), Some(&t("Real")));
+        let d = m.describe();
+        assert_eq!(d[0], "'case_number' → case_number");
+        assert_eq!(d.last().map(String::as_str), Some("'name' → name"));
+        let set = MapOptions {
+            set: vec![("type".into(), "civil".into())],
+            ..Default::default()
+        };
+        let m2 = build(
+            &hs(&[
+                "case_number",
+                "external_source",
+                "external_source_id",
+                "status",
+                "x",
+            ]),
+            &set,
+        );
+        assert_eq!(
+            m2.describe(),
+            [
+                "'case_number' → case_number",
+                "'external_source' → external_source",
+                "'external_source_id' → external_source_id",
+                "'status' → status",
+                "'x' → (not mapped)",
+                "--set type = 'civil'",
+            ]
+        );
     }
 
     #[test]

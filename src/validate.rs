@@ -190,6 +190,15 @@ impl Prepared {
         Some(Ok(Scanned::Row { raw, result }))
     }
 
+    /// Under `-v`, say which column feeds which field.
+    pub fn describe_mapping(&self, g: &Global) {
+        if g.verbose && !g.quiet {
+            for line in self.mapping.describe() {
+                eprintln!("mapping: {line}");
+            }
+        }
+    }
+
     /// A summary with the input's facts filled in.
     pub fn new_summary(&self, command: &str, args: &InputArgs) -> Summary {
         let mut s = Summary {
@@ -207,6 +216,7 @@ impl Prepared {
                     .into(),
             );
         }
+        s.warnings.extend(self.mapping.notes.iter().cloned());
         if !self.mapping.unmapped.is_empty() {
             s.warnings.push(format!(
                 "columns not mapped to any field (ignored; --extra-columns data keeps them): {}",
@@ -288,6 +298,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
 /// Validate every row and write the results file. `import --dry-run` calls this too.
 pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
     let mut p = prepare(args)?;
+    p.describe_mapping(g);
     let mut writer = ResultsWriter::create(&p.results_path, &p.table.headers, &[])
         .map_err(|e| Fatal::usage(e.to_string()))?;
     let mut summary = p.new_summary(command, args);

@@ -97,8 +97,10 @@ fn sample_csv_gives_the_same_verdicts_and_json_summary() {
     let rows = csv_rows(&out);
     assert_eq!(rows.len(), 26);
     assert_eq!(rows[1][1], "valid");
-    assert_eq!(rows[22][1], "invalid");
-    assert!(rows[22][3].contains("02/30/2025"), "{:?}", rows[22]);
+    // rows[21] is source row 22, the impossible date
+    assert_eq!(rows[21][0], "22");
+    assert_eq!(rows[21][1], "invalid");
+    assert!(rows[21][3].contains("02/30/2025"), "{:?}", rows[21]);
 }
 
 #[test]
