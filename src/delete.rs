@@ -268,7 +268,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             let conn = client::connect(&args.conn, g).await?;
             let sig_stop = Arc::new(StopSignal::default());
             let client = Client::new(&conn, &args.pacing, sig_stop.clone())?;
-            let (sig, flag) = watch_ctrl_c(sig_stop, g.quiet);
+            let (sig, flag) = watch_ctrl_c(sig_stop, g.quiet, args.conn.timeout);
             let mut journal = match earlier {
                 Some((mut j, _)) => {
                     let _ = j.note("resumed");
@@ -280,7 +280,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             if backup_gets > 0
                 && let Some(path) = &args.backup
             {
-                let f = export::fetch(&client, &todo, args.pacing.concurrency as usize, None, g.quiet).await;
+                let f = export::fetch(&client, &todo, args.pacing.concurrency as usize, None, g.quiet, "backup").await;
                 if let Some(s) = f.stop {
                     sig.abort();
                     return Err(Fatal::stopped(format!("the backup stopped ({s}); nothing was deleted")));

@@ -22,6 +22,7 @@ use crate::cli::Global;
 use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 use crate::exit::{CmdResult, ExitCode, Fatal};
 use crate::export::{self, earlier_journal, runtime, watch_ctrl_c};
+use crate::import::progress::{Progress, Tally};
 use crate::journal::{Fingerprint, Header, Journal, Record, RowRecord};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::read::{self, ReadOptions};
@@ -454,7 +455,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             let conn = client::connect(&a.conn, g).await?;
             let sig_stop = Arc::new(StopSignal::default());
             let client = Client::new(&conn, &a.pacing, sig_stop.clone())?;
-            let (sig, flag) = watch_ctrl_c(sig_stop, g.quiet);
+            let (sig, flag) = watch_ctrl_c(sig_stop, g.quiet, a.conn.timeout);
             let mut sendable = todo.clone();
             if !a.no_opt_out_check {
                 let f = export::fetch(
@@ -463,6 +464,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     a.pacing.concurrency as usize,
                     None,
                     g.quiet,
+                    "opt-out check",
                 )
                 .await;
                 if let Some(s) = f.stop {
@@ -558,15 +560,15 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     (row, Some((batch, r)))
                 })
                 .buffer_unordered(a.pacing.concurrency.max(1) as usize);
-            let total = todo.len();
-            let mut done = 0usize;
-            let mut last_log = std::time::Instant::now();
+            let mut progress =
+                Progress::new(channel.name(), todo.len() as u64, g.quiet, client.rate(), 1);
+            let mut tally = Tally {
+                done: 0,
+                counts: vec![("sent", 0), ("unknown", 0), ("failed", 0)],
+            };
             while let Some((row, r)) = stream.next().await {
-                done += 1;
-                if !g.quiet && last_log.elapsed().as_secs() >= 10 {
-                    last_log = std::time::Instant::now();
-                    eprintln!("{done} of {total} {noun} handled");
-                }
+                tally.done += 1;
+                progress.update(&tally, &client.pacer().view());
                 let Some((batch, r)) = r else { continue };
                 let (o, e) = match r {
                     Ok(_) => (Outcome::Sent, None),
@@ -614,8 +616,16 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     stop.get_or_insert(e);
                     client.pacer().stop_signal().stop();
                 }
+                let k = match o {
+                    Outcome::Sent => 0,
+                    Outcome::Unknown => 1,
+                    _ => 2,
+                };
+                tally.counts[k].1 += 1;
+                progress.update(&tally, &client.pacer().view());
                 outcomes.insert(row, (o, e));
             }
+            progress.finish();
             drop(stream);
             sig.abort();
             interrupted = flag.load(Ordering::SeqCst);

@@ -17,6 +17,7 @@ use crate::case::CaseRecord;
 use crate::cli::Global;
 use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::import::progress::{Progress, Tally};
 use crate::journal::{Fingerprint, Header, Journal, JournalError, JournalState, Record, RowRecord};
 use crate::outcome::Outcome;
 use crate::read::{self, ReadOptions};
@@ -58,29 +59,14 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
         .map_err(|e| Fatal::usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// Ctrl-C: the first raises `stop` (no new requests; those in flight finish) and sets the flag;
-/// the second exits at once (the journal is already synced).
+/// Ctrl-C: the first raises `stop` (no new requests; those in flight finish within the answer
+/// timeout) and sets the flag; the second exits at once (the journal is already synced).
 pub(crate) fn watch_ctrl_c(
     stop: Arc<StopSignal>,
     quiet: bool,
+    timeout_secs: u64,
 ) -> (tokio::task::JoinHandle<()>, Arc<AtomicBool>) {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    let h = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            f.store(true, Ordering::SeqCst);
-            stop.stop();
-            if !quiet {
-                eprintln!(
-                    "\nstopping: letting requests in flight finish (Ctrl-C again quits at once; the journal is safe)"
-                );
-            }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    (h, flag)
+    client::on_ctrl_c(stop, quiet, std::time::Duration::from_secs(timeout_secs))
 }
 
 /// The journal of an earlier run, checked: `None` for a fresh run (refused if one exists, since
@@ -215,11 +201,14 @@ pub async fn fetch(
     concurrency: usize,
     mut journal: Option<&mut Journal>,
     quiet: bool,
+    label: &'static str,
 ) -> Fetched {
     let mut out = Fetched::default();
-    let total = ids.len();
-    let mut done = 0usize;
-    let mut last_log = std::time::Instant::now();
+    let mut progress = Progress::new(label, ids.len() as u64, quiet, client.rate(), 1);
+    let mut tally = Tally {
+        done: 0,
+        counts: vec![("fetched", 0), ("not found", 0), ("failed", 0)],
+    };
     let mut stream = futures::stream::iter(ids.iter().copied())
         .map(|id| async move { (id, client.get_case(id).await) })
         .buffer_unordered(concurrency.max(1));
@@ -265,12 +254,16 @@ pub async fn fetch(
             client.pacer().stop_signal().stop();
         }
         absorb(&mut out, &rec);
-        done += 1;
-        if !quiet && last_log.elapsed().as_secs() >= 10 {
-            last_log = std::time::Instant::now();
-            eprintln!("fetched {done} of {total} cases");
-        }
+        tally.done += 1;
+        let k = match rec.outcome {
+            Outcome::Valid => 0,
+            Outcome::NotFound => 1,
+            _ => 2,
+        };
+        tally.counts[k].1 += 1;
+        progress.update(&tally, &client.pacer().view());
     }
+    progress.finish();
     out
 }
 
@@ -409,7 +402,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         let conn = client::connect(&args.conn, g).await?;
         let stop = Arc::new(StopSignal::default());
         let client = Client::new(&conn, &args.pacing, stop.clone())?;
-        let (sig, flag) = watch_ctrl_c(stop, g.quiet);
+        let (sig, flag) = watch_ctrl_c(stop, g.quiet, args.conn.timeout);
         let mut journal = match earlier {
             Some((mut j, _)) => {
                 let _ = j.note("resumed");
@@ -427,6 +420,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             args.pacing.concurrency as usize,
             Some(&mut journal),
             g.quiet,
+            "export",
         )
         .await;
         sig.abort();
