@@ -311,10 +311,52 @@ pub fn plan(n: u64, pacing: &PacingArgs) -> String {
     if let Some(b) = pacing.budget {
         s.push_str(&format!("; budget {b} requests"));
     }
-    if n > u64::from(pacing.rate_limit.requests) {
-        s.push_str("; if it stops or is interrupted, run again with --resume");
+    let rate = pacing.rate_limit;
+    if n > u64::from(rate.requests) {
+        let budget_secs = n as f64 / f64::from(rate.requests) * rate.window.as_secs_f64();
+        s.push_str(&format!(
+            "; that is {} of the key's budget at {rate}; if it stops or is interrupted, run again with --resume",
+            validate::human_duration(budget_secs)
+        ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pacing(budget: Option<u64>) -> PacingArgs {
+        PacingArgs {
+            rate_limit: crate::rate::RateSpec::KAYSE,
+            concurrency: 4,
+            budget,
+            retry_base_ms: None,
+        }
+    }
+
+    #[test]
+    fn plan_lines_state_the_cost() {
+        let p = plan(2000, &pacing(None));
+        assert!(
+            p.starts_with("2000 cases to fetch, one GET each; 2000 requests"),
+            "{p}"
+        );
+        assert!(p.contains("4.0 hours of the key's budget at 500/h"), "{p}");
+        assert!(p.contains("--resume"), "{p}");
+        let p = plan(20, &pacing(Some(10)));
+        assert!(
+            p.contains("fits in the current window") && p.ends_with("budget 10 requests"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn id_fingerprints_follow_order_and_content() {
+        assert_eq!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[1, 2]));
+        assert_ne!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[2, 1]));
+        assert_eq!(fingerprint_ids(&[1, 2, 3]).size, 3);
+    }
 }
 
 pub fn run(args: Args, g: &Global) -> CmdResult {
