@@ -322,43 +322,6 @@ pub fn plan(n: u64, pacing: &PacingArgs) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pacing(budget: Option<u64>) -> PacingArgs {
-        PacingArgs {
-            rate_limit: crate::rate::RateSpec::KAYSE,
-            concurrency: 4,
-            budget,
-            retry_base_ms: None,
-        }
-    }
-
-    #[test]
-    fn plan_lines_state_the_cost() {
-        let p = plan(2000, &pacing(None));
-        assert!(
-            p.starts_with("2000 cases to fetch, one GET each; 2000 requests"),
-            "{p}"
-        );
-        assert!(p.contains("4.0 hours of the key's budget at 500/h"), "{p}");
-        assert!(p.contains("--resume"), "{p}");
-        let p = plan(20, &pacing(Some(10)));
-        assert!(
-            p.contains("fits in the current window") && p.ends_with("budget 10 requests"),
-            "{p}"
-        );
-    }
-
-    #[test]
-    fn id_fingerprints_follow_order_and_content() {
-        assert_eq!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[1, 2]));
-        assert_ne!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[2, 1]));
-        assert_eq!(fingerprint_ids(&[1, 2, 3]).size, 3);
-    }
-}
-
 pub fn run(args: Args, g: &Global) -> CmdResult {
     let started = std::time::Instant::now();
     match args
@@ -542,5 +505,42 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             fetched.stop.unwrap_or_default()
         ))),
         c => Ok(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pacing(budget: Option<u64>) -> PacingArgs {
+        PacingArgs {
+            rate_limit: crate::rate::RateSpec::KAYSE,
+            concurrency: 4,
+            budget,
+            retry_base_ms: None,
+        }
+    }
+
+    #[test]
+    fn plan_lines_state_the_cost() {
+        let p = plan(2000, &pacing(None));
+        assert!(
+            p.starts_with("2000 cases to fetch, one GET each; 2000 requests"),
+            "{p}"
+        );
+        assert!(p.contains("4.0 hours of the key's budget at 500/h"), "{p}");
+        assert!(p.contains("--resume"), "{p}");
+        let p = plan(20, &pacing(Some(10)));
+        assert!(
+            p.contains("fits in the current window") && p.ends_with("budget 10 requests"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn id_fingerprints_follow_order_and_content() {
+        assert_eq!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[1, 2]));
+        assert_ne!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[2, 1]));
+        assert_eq!(fingerprint_ids(&[1, 2, 3]).size, 3);
     }
 }
