@@ -293,3 +293,35 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     texts.dedup();
     assert_eq!(texts.len(), 60);
 }
+
+#[test]
+fn email_checks_the_email_flag_not_the_sms_one() {
+    let sb = Sandbox::start(&[]);
+    let mut c = case(1);
+    c["email_opted_out"] = json!(true);
+    let ids = sb.seed(vec![c]);
+    let dir = tempfile::tempdir().unwrap();
+    sheet_csv(
+        dir.path(),
+        "e.csv",
+        &format!(
+            "case_id,client_id,subject,message\n{},5,Hello,Body\n",
+            ids[0]
+        ),
+    );
+    let o = sb.run(
+        dir.path(),
+        &["email", "e.csv", "--yes", "--results", "e.csv.results.csv"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let res = csv_rows(&dir.path().join("e.csv.results.csv"));
+    assert_eq!(results_column(&res, "kayse_result"), vec!["opted_out"]);
+    let o = sb.run(
+        dir.path(),
+        &["sms", "e.csv", "--yes", "--results", "s.results.xlsx"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let msgs = sb.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0]["channel"], "sms");
+}
