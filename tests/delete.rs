@@ -160,3 +160,46 @@ fn lost_answers_are_unknown_never_wrongly_not_found() {
     assert!(results[600] == "not_found" || results[600] == "unknown");
     assert_eq!(code(&o), 1);
 }
+
+#[test]
+fn kill_nine_mid_request_then_resume() {
+    let sb = Sandbox::start(&["--latency", "1500"]);
+    let ids = sb.seed((0..10).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    write_ids(dir.path(), "del.csv", "id", &list);
+    let mut child = sb
+        .cmd(dir.path())
+        .args(["delete", "del.csv", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = dir.path().join("del.results.xlsx.journal");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|t| t.contains("\"t\":\"sent\"")) {
+        assert!(start.elapsed().as_secs() < 20, "no request was journaled");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
+    let res = sheet(&dir.path().join("del.results.xlsx"), None);
+    let results = results_column(&res, "kayse_result");
+    let errors = results_column(&res, "kayse_errors");
+    for (r, e) in results.iter().zip(&errors) {
+        // The chunk was in flight at the kill: only ids the resent answer lists are `deleted`.
+        assert!(r == "deleted" || r == "unknown", "{r}: {e} {}", show(&o));
+        if r == "unknown" {
+            assert!(e.contains("never existed"), "{e}");
+        }
+    }
+    assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 0);
+    // Resuming again sends nothing.
+    let before = sb.stats()["requests"].as_u64().unwrap();
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
+    assert!(code(&o) == 0 || code(&o) == 1, "{}", show(&o));
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap(), before);
+}
