@@ -1,0 +1,197 @@
+//! Case id lists for `export`, `delete` and the message commands: `--ids 1001-1050,1060` specs,
+//! one id per cell, the id column of a spreadsheet, and first-seen de-duplication. Pure: no I/O.
+
+use std::collections::HashSet;
+
+use crate::cell::Cell;
+
+/// The most ids one range may expand to: a typo such as `1-99999999` must not allocate gigabytes.
+pub const MAX_RANGE: u64 = 1_000_000;
+
+/// Column names that hold a case id, in the order they are preferred.
+pub const ID_COLUMNS: &[&str] = &["kayse_id", "id", "case_id"];
+
+/// Parse `1001-1050,1060` (spaces allowed, also as separators) into ids in the given order.
+/// Every problem names the offending piece.
+pub fn parse_spec(spec: &str) -> Result<Vec<u64>, String> {
+    let mut out = Vec::new();
+    let pieces = spec
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|p| !p.is_empty());
+    let mut any = false;
+    for piece in pieces {
+        any = true;
+        match piece.split_once('-') {
+            Some((a, b)) if !a.is_empty() => {
+                let lo = parse_one(a).map_err(|e| format!("range '{piece}': {e}"))?;
+                let hi = parse_one(b).map_err(|e| format!("range '{piece}': {e}"))?;
+                if hi < lo {
+                    return Err(format!(
+                        "range '{piece}' is reversed: write the smaller id first ({hi}-{lo})"
+                    ));
+                }
+                if hi - lo >= MAX_RANGE {
+                    return Err(format!(
+                        "range '{piece}' holds {} ids; at most {MAX_RANGE} per range",
+                        hi - lo + 1
+                    ));
+                }
+                out.extend(lo..=hi);
+            }
+            _ => out.push(parse_one(piece)?),
+        }
+    }
+    if !any {
+        return Err("no ids given: expected e.g. 1001-1050,1060".into());
+    }
+    Ok(out)
+}
+
+/// One positive integer id from text.
+pub fn parse_one(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!("'{t}' is negative; ids are positive whole numbers"));
+    }
+    match t.parse::<u64>() {
+        Ok(0) => Err("'0' is not an id; ids start at 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{t}' is not an id (a positive whole number)")),
+    }
+}
+
+/// One id from a spreadsheet cell. `Ok(None)` for a blank cell; numbers stored by Excel as
+/// `1001.0` count as `1001`, but `1001.5` does not.
+pub fn from_cell(c: &Cell) -> Result<Option<u64>, String> {
+    match c {
+        Cell::Empty => Ok(None),
+        Cell::Text(s) if s.trim().is_empty() => Ok(None),
+        Cell::Text(s) => parse_one(s).map(Some),
+        Cell::Int(i) => parse_one(&i.to_string()).map(Some),
+        Cell::Float(f) => Err(format!("'{f}' is not a whole number")),
+        other => Err(format!(
+            "'{}' is not an id (a positive whole number)",
+            other.to_text()
+        )),
+    }
+}
+
+/// The index of the id column: `name` when given (exact, then case-insensitive and trimmed),
+/// else the first of [`ID_COLUMNS`] the headers hold.
+pub fn find_column(headers: &[String], name: Option<&str>) -> Result<usize, String> {
+    let find = |want: &str| {
+        headers.iter().position(|h| h == want).or_else(|| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(want.trim()))
+        })
+    };
+    match name {
+        Some(n) => find(n)
+            .ok_or_else(|| format!("no column '{n}'; the columns are: {}", headers.join(", "))),
+        None => ID_COLUMNS.iter().find_map(|n| find(n)).ok_or_else(|| {
+            format!(
+                "no id column: expected one named {} (or pass --id-column); the columns are: {}",
+                ID_COLUMNS.join(", "),
+                headers.join(", ")
+            )
+        }),
+    }
+}
+
+/// Remove repeats, keeping each id where it first appeared.
+pub fn dedupe(ids: impl IntoIterator<Item = u64>) -> Vec<u64> {
+    let mut seen = HashSet::new();
+    ids.into_iter().filter(|i| seen.insert(*i)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn specs() {
+        let ok: &[(&str, &[u64])] = &[
+            ("1", &[1]),
+            ("1001-1003,1060", &[1001, 1002, 1003, 1060]),
+            (" 5 , 7-8 ", &[5, 7, 8]),
+            ("3 4;5", &[3, 4, 5]),
+            ("9-9", &[9]),
+        ];
+        for (s, want) in ok {
+            assert_eq!(parse_spec(s).unwrap(), *want, "{s}");
+        }
+        let bad: &[(&str, &str)] = &[
+            ("", "no ids"),
+            ("0", "not an id"),
+            ("-5", "negative"),
+            ("abc", "'abc' is not an id"),
+            ("10-5", "reversed"),
+            ("1-2000000", "at most 1000000"),
+            ("1-x", "range '1-x'"),
+            ("1.5", "not an id"),
+            ("7 - 8", "'-' is negative"),
+        ];
+        for (s, frag) in bad {
+            let e = parse_spec(s).unwrap_err();
+            assert!(e.contains(frag), "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn cells() {
+        assert_eq!(from_cell(&Cell::Empty), Ok(None));
+        assert_eq!(from_cell(&Cell::Text(" ".into())), Ok(None));
+        assert_eq!(from_cell(&Cell::Int(7)), Ok(Some(7)));
+        assert_eq!(from_cell(&Cell::Text(" 42 ".into())), Ok(Some(42)));
+        assert!(from_cell(&Cell::Int(0)).is_err());
+        assert!(from_cell(&Cell::Int(-3)).is_err());
+        assert!(from_cell(&Cell::Float(1.5)).is_err());
+        assert!(from_cell(&Cell::Bool(true)).is_err());
+        assert!(from_cell(&Cell::Text("12a".into())).is_err());
+    }
+
+    #[test]
+    fn columns() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(find_column(&h(&["x", "id", "kayse_id"]), None), Ok(2));
+        assert_eq!(find_column(&h(&["x", " Case_ID "]), None), Ok(1));
+        assert_eq!(find_column(&h(&["x", "Matter"]), Some("matter")), Ok(1));
+        let e = find_column(&h(&["x"]), None).unwrap_err();
+        assert!(
+            e.contains("kayse_id, id, case_id") && e.contains("columns are: x"),
+            "{e}"
+        );
+        assert!(find_column(&h(&["x"]), Some("y")).is_err());
+    }
+
+    #[test]
+    fn dedupe_keeps_first() {
+        assert_eq!(dedupe([3, 1, 3, 2, 1]), vec![3, 1, 2]);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in ".{0,40}") {
+            let _ = parse_spec(&s);
+        }
+
+        #[test]
+        fn ranges_expand(lo in 1u64..1_000_000, len in 0u64..50) {
+            let ids = parse_spec(&format!("{lo}-{}", lo + len)).unwrap();
+            prop_assert_eq!(ids.len() as u64, len + 1);
+            prop_assert_eq!(ids[0], lo);
+        }
+
+        #[test]
+        fn dedupe_is_a_set_in_order(v in proptest::collection::vec(1u64..20, 0..50)) {
+            let d = dedupe(v.clone());
+            let mut s = d.clone();
+            s.sort();
+            s.dedup();
+            prop_assert_eq!(s.len(), d.len());
+            for x in &v { prop_assert!(d.contains(x)); }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `kayse-bulk delete` end to end against the sandbox binary: chunking, unknown ids, the
+//! confirmation gate without a terminal, invalid rows, backup and dry run.
+
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+fn write_ids(dir: &Path, name: &str, header: &str, ids: &[String]) {
+    let mut s = format!("{header},note\n");
+    for i in ids {
+        s.push_str(&format!("{i},x\n"));
+    }
+    std::fs::write(dir.join(name), s).unwrap();
+}
+
+#[test]
+fn twelve_hundred_ids_in_three_requests() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..1200).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    write_ids(dir.path(), "del.csv", "kayse_id", &list);
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let stats = sb.stats();
+    assert_eq!(sb.route_count("POST /v1/cases/bulk_delete"), 3, "{stats}");
+    let sizes: Vec<u64> = stats["bulk_delete_sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), 1200, "{sizes:?}");
+    assert!(sizes.iter().all(|s| *s <= 500), "{sizes:?}");
+    assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 0);
+    let res = sheet(&dir.path().join("del.results.xlsx"), None);
+    assert_eq!(res.len(), 1201);
+    assert!(
+        results_column(&res, "kayse_result")
+            .iter()
+            .all(|r| r == "deleted")
+    );
+}
+
+#[test]
+fn unknown_and_invalid_ids_are_reported() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..3).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let list = vec![
+        ids[0].to_string(),
+        "777777".to_string(),
+        "abc".to_string(),
+        ids[1].to_string(),
+        ids[0].to_string(),
+    ];
+    write_ids(dir.path(), "del.csv", "case_id", &list);
+    let o = sb.run(
+        dir.path(),
+        &[
+            "delete",
+            "del.csv",
+            "--yes",
+            "--results",
+            "out.csv",
+            "--backup",
+            "backup.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let res = csv_rows(&dir.path().join("out.csv"));
+    assert_eq!(
+        results_column(&res, "kayse_result"),
+        vec!["deleted", "not_found", "invalid", "deleted", "deleted"]
+    );
+    let errs = results_column(&res, "kayse_errors");
+    assert!(errs[2].contains("'abc' is not an id"), "{errs:?}");
+    assert!(errs[4].contains("same id as row 2"), "{errs:?}");
+    // The backup holds the cases as they were.
+    let b = sheet(&dir.path().join("backup.xlsx"), Some("Cases"));
+    assert_eq!(b.len(), 3);
+    assert_eq!(b[1][col(&b, "case_number")], "LC-0000");
+    let left: Vec<u64> = sb.state()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(left, vec![ids[2]]);
+}
+
+#[test]
+fn nothing_is_deleted_without_yes_off_a_terminal() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..3).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    write_ids(dir.path(), "del.csv", "id", &[ids[0].to_string()]);
+    let o = sb.run(dir.path(), &["delete", "del.csv"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--yes"),
+        "{}",
+        show(&o)
+    );
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let res = sheet(&dir.path().join("del.results.xlsx"), None);
+    assert_eq!(results_column(&res, "kayse_result"), vec!["valid"]);
+    assert_eq!(
+        sb.stats()["requests"].as_u64().unwrap_or(0),
+        0,
+        "{}",
+        sb.stats()
+    );
+    assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 3);
+    // A missing id column is exit 2 too.
+    write_ids(dir.path(), "bad.csv", "matter", &["1".to_string()]);
+    let o = sb.run(dir.path(), &["delete", "bad.csv", "--yes"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let o = sb.run(
+        dir.path(),
+        &["delete", "bad.csv", "--yes", "--id-column", "Matter"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+}
+
+#[test]
+fn lost_answers_are_unknown_never_wrongly_not_found() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..600).map(case).collect());
+    let mut list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    list.push("888888".into());
+    sb.config(serde_json::json!({"faults": "commit-drop:0.5", "seed": 3}));
+    let dir = tempfile::tempdir().unwrap();
+    write_ids(dir.path(), "del.csv", "kayse_id", &list);
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes"]);
+    let res = sheet(&dir.path().join("del.results.xlsx"), None);
+    let results = results_column(&res, "kayse_result");
+    let errors = results_column(&res, "kayse_errors");
+    // Every case is gone; a real id is never reported not_found or failed.
+    assert_eq!(
+        sb.state()["cases"].as_array().unwrap().len(),
+        0,
+        "{}",
+        show(&o)
+    );
+    for (r, e) in results[..600].iter().zip(&errors) {
+        assert!(r == "deleted" || r == "unknown", "{r}: {e}");
+        if r == "unknown" {
+            assert!(e.contains("never existed"), "{e}");
+        }
+    }
+    assert!(
+        results.iter().any(|r| r == "unknown"),
+        "the faults should have hit: {}",
+        sb.stats()
+    );
+    assert!(results[600] == "not_found" || results[600] == "unknown");
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn kill_nine_mid_request_then_resume() {
+    let sb = Sandbox::start(&["--latency", "1500"]);
+    let ids = sb.seed((0..10).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    write_ids(dir.path(), "del.csv", "id", &list);
+    let mut child = sb
+        .cmd(dir.path())
+        .args(["delete", "del.csv", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = dir.path().join("del.results.xlsx.journal");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|t| t.contains("\"t\":\"sent\"")) {
+        assert!(start.elapsed().as_secs() < 20, "no request was journaled");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
+    let res = sheet(&dir.path().join("del.results.xlsx"), None);
+    let results = results_column(&res, "kayse_result");
+    let errors = results_column(&res, "kayse_errors");
+    for (r, e) in results.iter().zip(&errors) {
+        // The chunk was in flight at the kill: only ids the resent answer lists are `deleted`.
+        assert!(r == "deleted" || r == "unknown", "{r}: {e} {}", show(&o));
+        if r == "unknown" {
+            assert!(e.contains("never existed"), "{e}");
+        }
+    }
+    assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 0);
+    // Resuming again sends nothing.
+    let before = sb.stats()["requests"].as_u64().unwrap();
+    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
+    assert!(code(&o) == 0 || code(&o) == 1, "{}", show(&o));
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap(), before);
+}

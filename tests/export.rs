@@ -1,0 +1,219 @@
+//! `kayse-bulk export` end to end against the sandbox binary: XLSX and CSV layouts read back cell
+//! by cell, a missing id on the Errors sheet, and the round trip through import.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::*;
+
+fn seeded(sb: &Sandbox) -> Vec<u64> {
+    let mut a = case(1);
+    a["name"] = json!("Smith v. Jones");
+    a["created_date"] = json!("2024-03-05");
+    a["court_date"] = json!("2025-01-31");
+    a["is_obo"] = json!(true);
+    a["client_ids"] = json!([11, 12]);
+    a["external_source_data"] = json!({"matter": "A-1", "n": 2});
+    a["sms_opted_out"] = json!(true);
+    let mut b = case(2);
+    b["description"] = json!("Rear-end, I-85");
+    b["opt_out_voice_calls"] = json!(false);
+    sb.seed(vec![a, b, case(3)])
+}
+
+#[test]
+fn xlsx_export_with_a_missing_id() {
+    let sb = Sandbox::start(&[]);
+    let ids = seeded(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("{}-{},999999,{}", ids[0], ids[2], ids[0]);
+    let o = sb.run(dir.path(), &["export", "--ids", &spec, "--out", "out.xlsx"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    // One GET per distinct id: 3 cases + the missing one.
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 4, "{}", sb.stats());
+    let rows = sheet(&dir.path().join("out.xlsx"), Some("Cases"));
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0][0], "id");
+    assert_eq!(rows[0][1], "case_number");
+    assert_eq!(rows[0].last().unwrap(), "update_origin");
+    let r = &rows[1];
+    assert_eq!(r[col(&rows, "id")], ids[0].to_string());
+    assert_eq!(r[col(&rows, "case_number")], "LC-0001");
+    assert_eq!(r[col(&rows, "created_date")], "2024-03-05");
+    assert_eq!(r[col(&rows, "client_ids")], "11;12");
+    assert_eq!(r[col(&rows, "is_obo")], "true");
+    assert_eq!(r[col(&rows, "sms_opted_out")], "true");
+    assert_eq!(r[col(&rows, "origin")], "public_api");
+    let data: Value = serde_json::from_str(&r[col(&rows, "external_source_data")]).unwrap();
+    assert_eq!(data, json!({"matter": "A-1", "n": 2}));
+    // Dates are real date cells.
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(dir.path().join("out.xlsx")).unwrap();
+    use calamine::Reader;
+    let range = wb.worksheet_range("Cases").unwrap();
+    let c = col(&rows, "created_date");
+    assert!(
+        matches!(range.get((1, c)), Some(calamine::Data::DateTime(_))),
+        "{:?}",
+        range.get((1, c))
+    );
+    let errs = sheet(&dir.path().join("out.xlsx"), Some("Errors"));
+    assert_eq!(errs[0], vec!["id", "error"]);
+    assert_eq!(errs[1][0], "999999");
+    assert!(errs[1][1].contains("not found"), "{:?}", errs[1]);
+    assert!(!dir.path().join("out.xlsx.journal").exists());
+}
+
+#[test]
+fn csv_export_and_ids_from_a_file() {
+    let sb = Sandbox::start(&[]);
+    let ids = seeded(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("list.csv"),
+        format!(
+            "kayse_id,note\n{},a\n,blank\n{},b\nx1,junk\n",
+            ids[1], ids[0]
+        ),
+    )
+    .unwrap();
+    let o = sb.run(
+        dir.path(),
+        &["export", "--ids-from", "list.csv", "--out", "out.csv"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let bytes = std::fs::read(dir.path().join("out.csv")).unwrap();
+    assert!(bytes.starts_with("\u{feff}".as_bytes()));
+    let rows = csv_rows(&dir.path().join("out.csv"));
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1][0], ids[1].to_string());
+    assert_eq!(rows[1][col(&rows, "description")], "Rear-end, I-85");
+    assert_eq!(rows[2][col(&rows, "created_date")], "2024-03-05");
+    assert_eq!(
+        rows[2][col(&rows, "external_source_data")],
+        r#"{"matter":"A-1","n":2}"#
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("x1"),
+        "{}",
+        show(&o)
+    );
+    assert!(!dir.path().join("out.csv.errors.csv").exists());
+
+    // A missing id goes to <out>.errors.csv.
+    let o = sb.run(
+        dir.path(),
+        &["export", "--ids", "424242", "--out", "miss.csv"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let errs = csv_rows(&dir.path().join("miss.csv.errors.csv"));
+    assert_eq!(errs[1][0], "424242");
+}
+
+#[test]
+fn dry_run_and_bad_ids_send_nothing() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let o = sb.run(dir.path(), &["export", "--ids", "1-2000", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("2000 cases to fetch") && err.contains("hours at 500/h"),
+        "{err}"
+    );
+    for bad in ["5-1", "0", "abc", "1-5000000"] {
+        let o = sb.run(dir.path(), &["export", "--ids", bad]);
+        assert_eq!(code(&o), 2, "{bad}: {}", show(&o));
+    }
+    assert_eq!(
+        sb.stats()["requests"].as_u64().unwrap_or(0),
+        0,
+        "{}",
+        sb.stats()
+    );
+}
+
+/// Every case with update_origin left out (an import is an update, so it changes that).
+fn cases_without_update_origin(sb: &Sandbox) -> Value {
+    let mut st = sb.state()["cases"].clone();
+    for c in st.as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("update_origin");
+    }
+    st
+}
+
+fn round_trip(out: &str) {
+    let sb = Sandbox::start(&[]);
+    let ids = seeded(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("{}-{}", ids[0], ids[2]);
+    let o = sb.run(dir.path(), &["export", "--ids", &spec, "--out", out]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let before = cases_without_update_origin(&sb);
+    let o = sb.run(
+        dir.path(),
+        &[
+            "import",
+            out,
+            "--update-blanks",
+            "clear",
+            "--results",
+            "back.results.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let res = sheet(&dir.path().join("back.results.xlsx"), None);
+    assert_eq!(results_column(&res, "kayse_result"), vec!["updated"; 3]);
+    assert_eq!(cases_without_update_origin(&sb), before);
+}
+
+#[test]
+fn round_trip_xlsx_changes_nothing() {
+    round_trip("export.xlsx");
+}
+
+#[test]
+fn round_trip_csv_changes_nothing() {
+    round_trip("export.csv");
+}
+
+#[test]
+fn a_budget_stop_then_resume_fetches_each_case_once() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..6).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("{}-{}", ids[0], ids[5]);
+    let args = [
+        "export",
+        "--ids",
+        &spec,
+        "--out",
+        "out.xlsx",
+        "--concurrency",
+        "1",
+    ];
+    let mut first = args.to_vec();
+    first.extend(["--budget", "4"]);
+    let o = sb.run(dir.path(), &first);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    assert!(dir.path().join("out.xlsx.journal").exists());
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 4);
+    let errs = sheet(&dir.path().join("out.xlsx"), Some("Errors"));
+    assert_eq!(errs.len(), 3, "{errs:?}");
+    assert_eq!(
+        errs[1][1],
+        "not fetched: the --budget is spent; run again with --resume"
+    );
+    // Without --resume a second run is refused rather than starting over.
+    let o = sb.run(dir.path(), &args);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let mut again = args.to_vec();
+    again.push("--resume");
+    let o = sb.run(dir.path(), &again);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 6, "{}", sb.stats());
+    let rows = sheet(&dir.path().join("out.xlsx"), Some("Cases"));
+    let got: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+    let want: Vec<String> = ids.iter().map(u64::to_string).collect();
+    assert_eq!(got, want);
+    assert!(!dir.path().join("out.xlsx.journal").exists());
+}

@@ -1,0 +1,208 @@
+//! Helpers for the export, delete and message integration tests: a sandbox process on a loopback
+//! port, the tool run against it, and its admin routes for the server's truth.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use calamine::{Data, Reader, open_workbook_auto};
+use serde_json::{Value, json};
+
+pub const KEY: &str = "test-key-Lf27q";
+
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("kayse-bulk")
+}
+
+/// A sandbox process, killed on drop.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+}
+
+impl Sandbox {
+    pub fn start(extra: &[&str]) -> Sandbox {
+        let mut child = Command::new(bin())
+            .args([
+                "--quiet",
+                "sandbox",
+                "--listen",
+                "127.0.0.1:0",
+                "--api-key",
+                KEY,
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the sandbox");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        Sandbox { child, url }
+    }
+
+    pub fn http(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let c = reqwest::Client::new();
+            let url = format!("{}{}", self.url, path);
+            let req = match method {
+                "GET" => c.get(url),
+                _ => c.post(url).json(&body.unwrap_or(json!({}))),
+            };
+            req.send()
+                .await
+                .expect("admin request")
+                .json::<Value>()
+                .await
+                .unwrap_or(Value::Null)
+        })
+    }
+
+    pub fn state(&self) -> Value {
+        self.http("GET", "/sandbox/state", None)
+    }
+
+    pub fn stats(&self) -> Value {
+        self.http("GET", "/sandbox/stats", None)
+    }
+
+    pub fn route_count(&self, route: &str) -> u64 {
+        self.stats()["by_route"][route].as_u64().unwrap_or(0)
+    }
+
+    /// Seed cases; returns their ids.
+    pub fn seed(&self, cases: Vec<Value>) -> Vec<u64> {
+        let v = self.http("POST", "/sandbox/seed", Some(json!({ "cases": cases })));
+        v["ids"]
+            .as_array()
+            .unwrap_or_else(|| panic!("seed failed: {v}"))
+            .iter()
+            .map(|i| i.as_u64().unwrap())
+            .collect()
+    }
+
+    pub fn config(&self, body: Value) {
+        self.http("POST", "/sandbox/config", Some(body));
+    }
+
+    pub fn messages(&self) -> Vec<Value> {
+        self.state()["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The tool, pointed at this sandbox, in `dir`.
+    pub fn cmd(&self, dir: &Path) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(dir)
+            .env("KAYSE_API_KEY", KEY)
+            .env("KAYSE_BASE_URL", &self.url)
+            .env("KAYSE_BULK_RETRY_BASE_MS", "5")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        self.cmd(dir).args(args).output().expect("run kayse-bulk")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A case as the sandbox seeds it.
+pub fn case(n: usize) -> Value {
+    json!({
+        "case_number": format!("LC-{n:04}"),
+        "external_source": "other",
+        "external_source_id": format!("ext-{n}"),
+        "status": "active",
+        "type": "civil",
+    })
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+pub fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Every row of a sheet as text cells.
+pub fn sheet(path: &Path, name: Option<&str>) -> Vec<Vec<String>> {
+    let mut wb = open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = match name {
+        Some(s) => s.to_string(),
+        None => wb.sheet_names()[0].clone(),
+    };
+    let range = wb
+        .worksheet_range(&name)
+        .unwrap_or_else(|e| panic!("sheet {name}: {e}"));
+    range.rows().map(|r| r.iter().map(text).collect()).collect()
+}
+
+pub fn text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => dt
+            .as_datetime()
+            .map(|d| d.date().format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+/// A CSV file as rows of strings (BOM stripped).
+pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// Column index of a header in the first row.
+pub fn col(rows: &[Vec<String>], header: &str) -> usize {
+    rows[0]
+        .iter()
+        .position(|h| h == header)
+        .unwrap_or_else(|| panic!("no column {header} in {:?}", rows[0]))
+}
+
+/// The `kayse_result` column of a results sheet, data rows only.
+pub fn results_column(rows: &[Vec<String>], header: &str) -> Vec<String> {
+    let c = col(rows, header);
+    rows[1..].iter().map(|r| r[c].clone()).collect()
+}
