@@ -212,11 +212,15 @@ out.append("*lost*: rows with no case on the server; *duplicated*: cases created
            "batch was applied but whose answer was dropped (commit-drop): the case exists, and the row says so.\n")
 
 out.append("## Installing qsv\n")
-out.append("qsv 16.1.0 as published does not compile: `src/cmd/json.rs` calls `.preserve_key_order(true)`, which the "
-           "published json-objects-to-csv lacks. Copy the registry source (`cargo install qsv@16.1.0` fails, but "
-           "leaves it under `~/.cargo/registry/src/*/qsv-16.1.0`), delete that call, then run "
-           "`cargo install --path . --locked --features lite` in the copy (about 25 minutes on two cores). "
-           "It installs `qsvlite`, which has both `validate` and `excel`.\n")
+out.append("qsv 16.1.0 as published on crates.io does not compile: `src/cmd/json.rs` calls "
+           "`.preserve_key_order(true)`, which the published json-objects-to-csv lacks. To build it: in a "
+           "throwaway Cargo project, add `qsv = \"=16.1.0\"` to `[dependencies]` and run `cargo fetch`; unpack "
+           "`~/.cargo/registry/cache/*/qsv-16.1.0.crate` (a tar.gz) somewhere; delete the "
+           "`.preserve_key_order(true)` line from `src/cmd/json.rs`; then run "
+           "`cargo install --path . --locked --features lite` in the unpacked folder (25–35 minutes on two "
+           "cores). It installs `qsvlite`, which has both `validate` and `excel`; put it on PATH and run "
+           "`scripts/bench` again. The JSON Schema given to `qsvlite validate` is in `scripts/bench.py` "
+           "(`SCHEMA`): the same required fields, and patterns for the dates, booleans and id lists.\n")
 
 with open(a.out, "w") as f:
     f.write("\n".join(out) + "\n")

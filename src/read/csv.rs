@@ -377,6 +377,50 @@ pub fn undo_formula_guard(field: &str) -> &str {
 }
 
 /// One CSV field as a cell: empty → `Empty`, anything else → `Text`, untrimmed.
+/// Whether the file may hold an empty line (`\n\n`, `\n\r\n`) or a line ending in a bare CR,
+/// the two things that need `BlankLineKeeper` for Excel's row numbers. SIMD searches over the raw
+/// bytes; a false "yes" (say, an empty line inside a quoted field) only costs speed. UTF-16 files
+/// always say yes: their bytes are not the text's.
+fn may_hold_blank_lines(path: &Path, enc: TextEncoding) -> io::Result<bool> {
+    if matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be) {
+        return Ok(true);
+    }
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(enc.bom_len()))?;
+    let lf_lf = memchr::memmem::Finder::new(b"\n\n");
+    let lf_cr_lf = memchr::memmem::Finder::new(b"\n\r\n");
+    let mut buf = vec![0u8; CHUNK + 2];
+    let mut kept = 0usize; // the last bytes of the previous chunk, so no pattern is split
+    loop {
+        let n = match file.read(&mut buf[kept..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let end = n == 0;
+        let data = &buf[..kept + n];
+        if lf_lf.find(data).is_some() || lf_cr_lf.find(data).is_some() {
+            return Ok(true);
+        }
+        // A CR must be followed by LF; one at the very end of a chunk is judged with the next.
+        let judged = if end {
+            data.len()
+        } else {
+            data.len().saturating_sub(1)
+        };
+        if memchr::memchr_iter(b'\r', &data[..judged]).any(|i| data.get(i + 1) != Some(&b'\n')) {
+            return Ok(true);
+        }
+        if end {
+            return Ok(false);
+        }
+        let tail = data.len().min(2);
+        let start = data.len() - tail;
+        buf.copy_within(start..start + tail, 0);
+        kept = tail;
+    }
+}
+
 pub(crate) fn field_cell(field: &str) -> Cell {
     if field.is_empty() {
         Cell::Empty
@@ -557,7 +601,7 @@ impl<R: Read> Read for BlankLineKeeper<R> {
 /// Streams records, numbering them as Excel numbers rows (see `BlankLineKeeper`).
 struct Records {
     path: std::path::PathBuf,
-    reader: ::csv::Reader<BlankLineKeeper<Box<dyn Read + Send>>>,
+    reader: ::csv::Reader<Box<dyn Read + Send>>,
     record: ::csv::StringRecord,
     /// Row number of the last record read.
     last_row: usize,
@@ -646,14 +690,19 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
         .or(sep_line)
         .unwrap_or_else(|| sniff_delimiter(&head));
 
+    let text = text_reader(path, encoding).map_err(io_err)?;
+    // The keeper costs a table lookup per byte; a file with no empty line and no bare CR (most
+    // exports) has nothing for it to keep, and its records are its rows as they are.
+    let source: Box<dyn Read + Send> = if may_hold_blank_lines(path, encoding).map_err(io_err)? {
+        Box::new(BlankLineKeeper::new(text, delimiter))
+    } else {
+        text
+    };
     let reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(BlankLineKeeper::new(
-            text_reader(path, encoding).map_err(io_err)?,
-            delimiter,
-        ));
+        .from_reader(source);
     let mut records = Records {
         path: path.to_path_buf(),
         reader,
@@ -803,6 +852,37 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(undo_formula_guard(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn blank_line_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: &[(&[u8], bool)] = &[
+            (b"a,b\n1,2\n", false),
+            (b"a,b\r\n1,2\r\n", false),
+            (b"a,b\n\n1,2\n", true),
+            (b"a,b\r\n\r\n1,2\r\n", true),
+            (b"a,b\r1,2\r", true),
+            (b"a,b\n1,2\r", true),
+            (b"a,b\n\"x\ny\",2\n", false),
+            (b"", false),
+        ];
+        for (i, (bytes, want)) in cases.iter().enumerate() {
+            let p = dir.path().join(format!("{i}.csv"));
+            std::fs::write(&p, bytes).unwrap();
+            let got = may_hold_blank_lines(&p, TextEncoding::Utf8).unwrap();
+            assert_eq!(got, *want, "{:?}", String::from_utf8_lossy(bytes));
+        }
+        // a pattern split across the chunk boundary is still seen
+        let mut big = vec![b'x'; CHUNK - 1];
+        big.extend_from_slice(b"\n\nz\n");
+        let p = dir.path().join("big.csv");
+        std::fs::write(&p, &big).unwrap();
+        assert!(may_hold_blank_lines(&p, TextEncoding::Utf8).unwrap());
+        let mut cr = vec![b'x'; CHUNK + 1];
+        cr.extend_from_slice(b"\ry\n");
+        std::fs::write(&p, &cr).unwrap();
+        assert!(may_hold_blank_lines(&p, TextEncoding::Utf8).unwrap());
     }
 
     #[test]
