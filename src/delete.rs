@@ -13,12 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use reqwest::Method;
-use serde_json::{Value, json};
-
 use crate::cell::Cell;
 use crate::cli::Global;
-use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, Resend, StopSignal};
+use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 use crate::exit::{CmdResult, ExitCode, Fatal};
 use crate::export::{self, earlier_journal, runtime, watch_ctrl_c};
 use crate::journal::{Fingerprint, Header, Journal, Record, RowRecord};
@@ -80,36 +77,6 @@ enum Row {
         cells: Vec<Cell>,
         id: u64,
     },
-}
-
-/// `POST /v1/cases/bulk_delete`, keeping whether an earlier attempt lost its answer (the engine's
-/// typed `bulk_delete` drops that flag).
-async fn bulk_delete(
-    client: &Client,
-    ids: &[u64],
-    with_clients: bool,
-) -> Result<(BTreeSet<u64>, bool), CallError> {
-    let body = json!({ "ids": ids, "with_clients": with_clients });
-    let a = client
-        .call(
-            Method::POST,
-            "v1/cases/bulk_delete",
-            Some(&body),
-            Resend::Always,
-        )
-        .await?;
-    let list = a
-        .body
-        .get("deleted_ids")
-        .and_then(Value::as_array)
-        .ok_or_else(|| CallError::BadAnswer {
-            message: "the answer has no deleted_ids".into(),
-            lost_before: a.lost_before,
-        })?;
-    Ok((
-        list.iter().filter_map(Value::as_u64).collect(),
-        a.lost_before,
-    ))
 }
 
 const LOST: &str = "an earlier attempt of this request lost its answer, and the case is not in the resent request's deleted_ids: it was either deleted by that attempt or never existed. Either way it is no longer in Kayse";
@@ -321,8 +288,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                         break;
                     }
                 };
-                let judged = match bulk_delete(&client, &chunk, args.with_clients).await {
-                    Ok((deleted, lost)) => judge(&chunk, &deleted, doubt || lost),
+                let judged = match client.bulk_delete(&chunk, args.with_clients).await {
+                    Ok((deleted, lost)) => {
+                        judge(&chunk, &deleted.into_iter().collect(), doubt || lost)
+                    }
                     Err(e @ (CallError::KeyRejected { .. } | CallError::Halted { .. })) => {
                         if !e.maybe_applied() && !doubt {
                             let _ = journal.append(&[Record::Released { batch, rows }]);

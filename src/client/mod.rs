@@ -579,12 +579,14 @@ impl Client {
         })
     }
 
-    /// `POST /v1/cases/bulk_delete` (at most 500 ids; the caller chunks). Returns `deleted_ids`.
+    /// `POST /v1/cases/bulk_delete` (at most 500 ids; the caller chunks). Returns `deleted_ids`,
+    /// and whether an earlier attempt lost its answer: then an id absent from the list may have
+    /// been deleted by that attempt rather than never have existed.
     pub async fn bulk_delete(
         &self,
         ids: &[u64],
         with_clients: bool,
-    ) -> Result<Vec<u64>, CallError> {
+    ) -> Result<(Vec<u64>, bool), CallError> {
         let body = json!({ "ids": ids, "with_clients": with_clients });
         let a = self
             .call(
@@ -602,7 +604,10 @@ impl Client {
                 message: "the answer has no deleted_ids".into(),
                 lost_before: a.lost_before,
             })?;
-        Ok(ids.iter().filter_map(Value::as_u64).collect())
+        Ok((
+            ids.iter().filter_map(Value::as_u64).collect(),
+            a.lost_before,
+        ))
     }
 
     /// `POST /v1/cases/communication/sms`, at most once.
