@@ -63,6 +63,26 @@ pub struct Args {
     pub resume: bool,
 }
 
+/// Fault injection for the kill tests: when `KAYSE_BULK_CRASH_AT` names this point (optionally
+/// `point:N` for its Nth passage), the process aborts on the spot, as a `kill -9` or a power cut
+/// would stop it, with no cleanup. Read once; unset in normal use, where it costs one comparison.
+fn crash_point(point: &str) {
+    use std::sync::atomic::{AtomicU32, Ordering as O};
+    static SPEC: std::sync::OnceLock<Option<(String, u32)>> = std::sync::OnceLock::new();
+    static HITS: AtomicU32 = AtomicU32::new(0);
+    let spec = SPEC.get_or_init(|| {
+        let v = std::env::var("KAYSE_BULK_CRASH_AT").ok()?;
+        let (name, n) = v.split_once(':').unwrap_or((v.as_str(), "1"));
+        Some((name.to_string(), n.parse().unwrap_or(1)))
+    });
+    if let Some((name, n)) = spec
+        && name == point
+        && HITS.fetch_add(1, O::SeqCst) + 1 >= *n
+    {
+        std::process::abort();
+    }
+}
+
 pub fn run(args: Args, g: &Global) -> CmdResult {
     if args.dry_run {
         return validate::run_checks(&args.input, g, "import");
@@ -321,8 +341,10 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
                 Journal::create(&journal_path, h).map_err(|e| Fatal::usage(e.to_string()))?
             }
         };
+        crash_point("before-first-request");
         send_all(&args, g, conn, journal, work, total, prior, prior_doubt).await?
     };
+    crash_point("before-results");
     let interrupted = sent.interrupted;
     write_results(&args, g, &plan, keep, sent, interrupted, started)
 }
@@ -409,6 +431,8 @@ async fn send_all(
                         }
                     }
                     Event::Done(recs) => {
+                        // An answer is in hand and not yet on disk: the worst moment to die.
+                        crash_point("answer-not-journaled");
                         let lines: Vec<Record> = recs.iter().cloned().map(Record::Row).collect();
                         if let Err(e) = journal.append(&lines) {
                             // Not on disk, so not done: these rows stay in doubt.
