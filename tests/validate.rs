@@ -161,3 +161,118 @@ fn usage_errors_are_one_line_and_exit_2() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// Run `validate` on a fixture into an XLSX results workbook; returns (exit code, rows, summary).
+fn validate_fixture(name: &str) -> (i32, Vec<Vec<Data>>, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.xlsx");
+    let o = bin()
+        .args(["-q", "--json", "validate"])
+        .arg(fixture(name))
+        .arg("--results")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let summary = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        o.status.code().unwrap_or(-1),
+        sheet_rows(&out, None),
+        summary,
+    )
+}
+
+fn by_source_row<'a>(rows: &'a [Vec<Data>], n: &str) -> &'a Vec<Data> {
+    rows[1..]
+        .iter()
+        .find(|r| text(&r[0]) == n)
+        .unwrap_or_else(|| panic!("no row {n}"))
+}
+
+#[test]
+fn excel_style_workbook_cell_by_cell() {
+    let (code, rows, summary) = validate_fixture("excel_style.xlsx");
+    assert_eq!(code, 1);
+    assert_eq!(summary["blank_rows"], 3, "rows 4, 7 and 8");
+    assert_eq!(summary["counts"]["valid"], 4);
+    assert_eq!(summary["counts"]["invalid"], 3);
+    let (result, errors) = (col(&rows, "kayse_result"), col(&rows, "kayse_errors"));
+    let (number, created) = (col(&rows, "case_number"), col(&rows, "created_date"));
+    let r2 = by_source_row(&rows, "2");
+    assert_eq!(text(&r2[result]), "valid");
+    assert!(
+        matches!(r2[number], Data::Float(_) | Data::Int(_)),
+        "a number stays a number"
+    );
+    assert_eq!(text(&r2[number]), "2024001");
+    assert!(
+        matches!(r2[created], Data::DateTime(_)),
+        "a date stays a date"
+    );
+    let r3 = by_source_row(&rows, "3");
+    assert_eq!(
+        r3[number],
+        Data::String("007".into()),
+        "leading zeros kept as text"
+    );
+    let e6 = text(&by_source_row(&rows, "6")[errors]);
+    assert!(e6.contains("cell D6 holds the error #N/A"), "{e6}");
+    assert!(
+        e6.contains("'maybe'") && e6.contains("'02/30/2025'"),
+        "{e6}"
+    );
+    let e9 = text(&by_source_row(&rows, "9")[errors]);
+    assert!(e9.contains("external_source: is required"), "{e9}");
+    let e10 = text(&by_source_row(&rows, "10")[errors]);
+    assert!(e10.contains("cell J10 holds the error #DIV/0!"), "{e10}");
+    assert_eq!(text(&by_source_row(&rows, "11")[result]), "valid");
+    assert!(
+        summary["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("'actve'")),
+        "{summary}"
+    );
+}
+
+#[test]
+fn windows_1252_semicolon_csv_reads_accents_and_says_so() {
+    let (code, rows, summary) = validate_fixture("win1252_semicolon.csv");
+    assert_eq!(code, 1, "row 6 is short: no status or type");
+    assert_eq!(summary["encoding"], "Windows-1252");
+    assert!(
+        summary["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("Windows-1252")
+    );
+    let name = col(&rows, "name");
+    assert_eq!(text(&by_source_row(&rows, "2")[name]), "Müller v. Peña");
+    assert_eq!(
+        text(&by_source_row(&rows, "5")[name]),
+        "O’Brien v. Zoë’s Café"
+    );
+    assert_eq!(
+        text(&by_source_row(&rows, "3")[col(&rows, "case_number")]),
+        "00123"
+    );
+    let e6 = text(&by_source_row(&rows, "6")[col(&rows, "kayse_errors")]);
+    assert_eq!(e6, "status: is required; type: is required");
+    assert_eq!(summary["blank_rows"], 1);
+}
+
+#[test]
+fn utf16_ods_and_xls_fixtures_are_all_valid() {
+    for (name, n, first) in [
+        ("utf16.csv", 3, "Zoë Łukasz v. 東京 Ltd"),
+        ("cases.ods", 3, "Garcia v. Metro"),
+        ("cases.xls", 3, "Garcia v. Metro"),
+    ] {
+        let (code, rows, summary) = validate_fixture(name);
+        assert_eq!(code, 0, "{name}: {summary}");
+        assert_eq!(summary["counts"]["valid"], n, "{name}");
+        assert_eq!(text(&rows[1][7]), first, "{name}: first name cell");
+    }
+    let (_, rows, _) = validate_fixture("cases.xls");
+    assert_eq!(text(&by_source_row(&rows, "3")[4]), "0042");
+}
