@@ -117,7 +117,7 @@ if big[3]:
     out.append(f"- Goal, at least as fast as qsv at {big[0]:,} rows: **{'met' if r <= 1.0 else 'not met'}** "
                f"(ours takes {r:.2f}× qsv's time). The two do different work: kayse-bulk parses every date "
                "as a real calendar date, checks duplicates across the file, and writes a results file "
-               "repeating every input column, then fsyncs it; qsv checks patterns and writes only the "
+               "repeating every input column; qsv checks patterns and writes only the "
                "invalid rows.")
 out.append("")
 
