@@ -20,7 +20,7 @@ use futures::StreamExt;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
-use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::exit::{CmdResult, Fatal};
 use crate::export::{self, earlier_journal, runtime, watch_ctrl_c};
 use crate::import::progress::{Progress, Tally};
 use crate::journal::{Fingerprint, Header, Journal, Record, RowRecord};
@@ -731,30 +731,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
         s.elapsed_secs = started.elapsed().as_secs_f64();
         summary.requests = Some(s);
     }
-    let code = if interrupted {
-        ExitCode::Interrupted
-    } else if stop.is_some() {
-        ExitCode::Stopped
-    } else if summary.has_problems() {
-        ExitCode::RowsFailed
-    } else {
-        ExitCode::Ok
-    };
-    summary.exit_code = code as i32;
-    writer
-        .finish(&summary)
-        .map_err(|e| Fatal::stopped(e.to_string()))?;
-    validate::emit(&summary, g);
-    match code {
-        ExitCode::Interrupted => Err(Fatal::interrupted(
-            "interrupted: the journal and results are written; run again with --resume to continue",
-        )),
-        ExitCode::Stopped => Err(Fatal::stopped(format!(
-            "{}; the journal and results are written: run again with --resume to continue",
-            stop.unwrap_or_default()
-        ))),
-        c => Ok(c),
-    }
+    validate::finish_run(summary, writer, g, interrupted, stop)
 }
 
 #[cfg(test)]

@@ -329,6 +329,41 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
+/// End a run that talks to the API: choose the exit code, finish the results file, print the
+/// summary, and turn an interruption or a stop into its one line. `stop` says why the run stopped
+/// early, when it did.
+pub fn finish_run(
+    mut summary: Summary,
+    writer: ResultsWriter,
+    g: &Global,
+    interrupted: bool,
+    stop: Option<String>,
+) -> CmdResult {
+    let code = if interrupted {
+        ExitCode::Interrupted
+    } else if stop.is_some() {
+        ExitCode::Stopped
+    } else if summary.has_problems() {
+        ExitCode::RowsFailed
+    } else {
+        ExitCode::Ok
+    };
+    summary.exit_code = code as i32;
+    writer
+        .finish(&summary)
+        .map_err(|e| Fatal::stopped(e.to_string()))?;
+    emit(&summary, g);
+    match (code, stop) {
+        (ExitCode::Interrupted, _) => Err(Fatal::interrupted(
+            "interrupted: the journal and results are written; run again with --resume to continue",
+        )),
+        (ExitCode::Stopped, Some(why)) => Err(Fatal::stopped(format!(
+            "{why}; the journal and results are written: run again with --resume to continue"
+        ))),
+        (c, _) => Ok(c),
+    }
+}
+
 /// Print the summary: people's text on stderr unless quiet, JSON on stdout with `--json`.
 pub fn emit(summary: &Summary, g: &Global) {
     if !g.quiet {

@@ -18,7 +18,7 @@ use crate::case::Case;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::client::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
-use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::exit::{CmdResult, Fatal};
 use crate::journal::{Fingerprint, Header, Journal, JournalState, Record, RowRecord};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::results::ResultsWriter;
@@ -575,30 +575,6 @@ fn write_results(
     let mut stats = sent.stats.unwrap_or_default();
     stats.elapsed_secs = started.elapsed().as_secs_f64();
     summary.requests = Some(stats);
-    let code = if interrupted {
-        ExitCode::Interrupted
-    } else if sent.stop.is_some() {
-        ExitCode::Stopped
-    } else if summary.has_problems() {
-        ExitCode::RowsFailed
-    } else {
-        ExitCode::Ok
-    };
-    summary.exit_code = code as i32;
-    writer
-        .finish(&summary)
-        .map_err(|e| Fatal::stopped(e.to_string()))?;
-    validate::emit(&summary, g);
-    if interrupted {
-        return Err(Fatal::interrupted(
-            "interrupted: the journal and results are written; run again with --resume to continue",
-        ));
-    }
-    if let Some(r) = sent.stop {
-        return Err(Fatal::stopped(format!(
-            "{}; the journal and results are written: run again with --resume to continue",
-            r.message()
-        )));
-    }
-    Ok(code)
+    let stop = sent.stop.map(|r| r.message().to_string());
+    validate::finish_run(summary, writer, g, interrupted, stop)
 }
