@@ -3,123 +3,15 @@
 //! cell; the server's truth comes from `/sandbox/state` and `/sandbox/stats`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const KEY: &str = "test-key-Zq81x";
+mod support;
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("kayse-bulk")
-}
-
-/// A sandbox process on a free loopback port, killed on drop.
-struct Sandbox {
-    child: Child,
-    url: String,
-}
-
-impl Sandbox {
-    fn start(extra: &[&str]) -> Sandbox {
-        let mut child = Command::new(bin())
-            .args([
-                "--quiet",
-                "sandbox",
-                "--listen",
-                "127.0.0.1:0",
-                "--api-key",
-                KEY,
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the sandbox");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the sandbox's first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_string();
-        Sandbox { child, url }
-    }
-
-    fn http(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let c = reqwest::Client::new();
-            let url = format!("{}{}", self.url, path);
-            let req = match method {
-                "GET" => c.get(url),
-                _ => c.post(url).json(&body.unwrap_or(json!({}))),
-            };
-            let resp = req.send().await.expect("admin request");
-            resp.json::<Value>().await.unwrap_or(Value::Null)
-        })
-    }
-
-    fn stats(&self) -> Value {
-        self.http("GET", "/sandbox/stats", None)
-    }
-
-    fn bulk_requests(&self) -> u64 {
-        self.stats()["by_route"]["POST /v1/cases/bulk"]
-            .as_u64()
-            .unwrap_or(0)
-    }
-
-    /// case_number → every id the server holds for it.
-    fn cases(&self) -> BTreeMap<String, Vec<u64>> {
-        let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        for c in self.http("GET", "/sandbox/state", None)["cases"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            let n = c["case_number"].as_str().unwrap_or("").to_string();
-            out.entry(n)
-                .or_default()
-                .push(c["id"].as_u64().unwrap_or(0));
-        }
-        out
-    }
-
-    fn case(&self, id: u64) -> Value {
-        self.http("GET", "/sandbox/state", None)["cases"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .find(|c| c["id"].as_u64() == Some(id))
-            .unwrap_or(Value::Null)
-    }
-
-    fn seed(&self, cases: Value) -> Vec<u64> {
-        self.http("POST", "/sandbox/seed", Some(json!({ "cases": cases })))["ids"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Value::as_u64)
-            .collect()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{KEY, Sandbox, bin};
 
 const HEADER: &str = "case_number,external_source,external_source_id,status,type,name,description";
 
@@ -366,7 +258,7 @@ fn commit_drop_never_gives_a_wrong_id_and_explains_every_doubt() {
 fn server_rejection_is_bisected_to_the_bad_row() {
     let dir = tempfile::tempdir().unwrap();
     let sb = Sandbox::start(&[]);
-    sb.seed(json!([{
+    sb.seed_json(json!([{
         "case_number": "C-00007", "external_source": "other", "external_source_id": "x",
         "status": "active", "type": "civil"
     }]));
@@ -440,7 +332,7 @@ fn update_input(dir: &Path, id: u64) -> PathBuf {
 }
 
 fn seed_one(sb: &Sandbox) -> u64 {
-    sb.seed(json!([{
+    sb.seed_json(json!([{
         "case_number": "U-1", "external_source": "other", "external_source_id": "u-1",
         "status": "active", "type": "civil", "name": "Old", "description": "keep me",
         "court_name": "Court A"

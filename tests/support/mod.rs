@@ -1,4 +1,4 @@
-//! Helpers for the export, delete and message integration tests: a sandbox process on a loopback
+//! Helpers for the import, export, delete and message integration tests: a sandbox process on a loopback
 //! port, the tool run against it, and its admin routes for the server's truth.
 #![allow(dead_code)]
 
@@ -91,6 +91,42 @@ impl Sandbox {
             .iter()
             .map(|i| i.as_u64().unwrap())
             .collect()
+    }
+
+    /// Seed cases given as one JSON array; returns their ids.
+    pub fn seed_json(&self, cases: Value) -> Vec<u64> {
+        self.seed(cases.as_array().cloned().unwrap_or_default())
+    }
+
+    pub fn bulk_requests(&self) -> u64 {
+        self.route_count("POST /v1/cases/bulk")
+    }
+
+    /// case_number → every id the server holds for it.
+    pub fn cases(&self) -> std::collections::BTreeMap<String, Vec<u64>> {
+        let mut out: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        for c in self.state()["cases"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let n = c["case_number"].as_str().unwrap_or("").to_string();
+            out.entry(n)
+                .or_default()
+                .push(c["id"].as_u64().unwrap_or(0));
+        }
+        out
+    }
+
+    /// The server's record of one case, or null.
+    pub fn case(&self, id: u64) -> Value {
+        self.state()["cases"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c["id"].as_u64() == Some(id))
+            .unwrap_or(Value::Null)
     }
 
     pub fn config(&self, body: Value) {
