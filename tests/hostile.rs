@@ -1,19 +1,19 @@
 //! Hostile inputs: every one ends with exit 1 or 2, one clear line on stderr, quickly, and never a
 //! panic. Inputs are generated here so nothing large is committed.
 
-mod common;
+mod support;
 
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use support::*;
 
 /// Run `validate` on `path` and check the promises; returns stderr.
 fn check(path: &Path, extra: &[&str]) -> (i32, String) {
     let dir = path.parent().unwrap();
     let start = Instant::now();
-    let out = bin()
+    let out = cli()
         .arg("validate")
         .arg(path)
         .args(extra)

@@ -1,17 +1,17 @@
 //! `kayse-bulk validate` end to end: the real binary on the samples and fixtures, results read back
 //! cell by cell.
 
-mod common;
+mod support;
 
 use calamine::Data;
-use common::*;
 use predicates::str::contains;
+use support::*;
 
 #[test]
 fn sample_workbook_results_name_every_problem() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.xlsx");
-    bin()
+    cli()
         .args(["validate"])
         .arg(sample("cases.xlsx"))
         .arg("--results")
@@ -25,10 +25,10 @@ fn sample_workbook_results_name_every_problem() {
     );
     assert_eq!(text(&rows[0][4]), "Case #");
     assert_eq!(rows.len(), 26, "header + 25 rows");
-    let result = col(&rows, "kayse_result");
-    let errors = col(&rows, "kayse_errors");
-    let source = col(&rows, "source_row");
-    let opened = col(&rows, "Date Opened");
+    let result = data_col(&rows, "kayse_result");
+    let errors = data_col(&rows, "kayse_errors");
+    let source = data_col(&rows, "source_row");
+    let opened = data_col(&rows, "Date Opened");
     // first data row: valid, its date cell still a date
     assert_eq!(text(&rows[1][source]), "2");
     assert_eq!(text(&rows[1][result]), "valid");
@@ -76,7 +76,7 @@ fn sample_workbook_results_name_every_problem() {
 fn sample_csv_gives_the_same_verdicts_and_json_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.csv");
-    let assert = bin()
+    let assert = cli()
         .args(["validate", "--json"])
         .arg(sample("cases.csv"))
         .arg("--results")
@@ -112,7 +112,7 @@ fn a_missing_required_column_stops_before_any_row_with_exit_2() {
         "case_number,external_source,External Ref,status,type\nA-1,clio,x,active,civil\n",
     )
     .unwrap();
-    bin()
+    cli()
         .arg("validate")
         .arg(&input)
         .assert()
@@ -130,7 +130,7 @@ fn set_and_defaults_fill_a_missing_column() {
         "case_number,external_source_id,status,type\nA-1,x1,active,civil\nA-2,x2,closed,civil\n",
     )
     .unwrap();
-    bin()
+    cli()
         .arg("validate")
         .arg(&input)
         .args(["--set", "external_source=clio", "-q"])
@@ -149,7 +149,7 @@ fn usage_errors_are_one_line_and_exit_2() {
         vec!["validate", "samples/cases.csv", "--results", "x.txt"],
         vec!["validate", "samples/cases.xlsx", "--sheet", "Nope"],
     ] {
-        let out = bin()
+        let out = cli()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(&args)
             .env("TMPDIR", dir.path())
@@ -166,7 +166,7 @@ fn usage_errors_are_one_line_and_exit_2() {
 fn validate_fixture(name: &str) -> (i32, Vec<Vec<Data>>, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.xlsx");
-    let o = bin()
+    let o = cli()
         .args(["-q", "--json", "validate"])
         .arg(fixture(name))
         .arg("--results")
@@ -195,8 +195,14 @@ fn excel_style_workbook_cell_by_cell() {
     assert_eq!(summary["blank_rows"], 3, "rows 4, 7 and 8");
     assert_eq!(summary["counts"]["valid"], 4);
     assert_eq!(summary["counts"]["invalid"], 3);
-    let (result, errors) = (col(&rows, "kayse_result"), col(&rows, "kayse_errors"));
-    let (number, created) = (col(&rows, "case_number"), col(&rows, "created_date"));
+    let (result, errors) = (
+        data_col(&rows, "kayse_result"),
+        data_col(&rows, "kayse_errors"),
+    );
+    let (number, created) = (
+        data_col(&rows, "case_number"),
+        data_col(&rows, "created_date"),
+    );
     let r2 = by_source_row(&rows, "2");
     assert_eq!(text(&r2[result]), "valid");
     assert!(
@@ -246,17 +252,17 @@ fn windows_1252_semicolon_csv_reads_accents_and_says_so() {
             .unwrap()
             .contains("Windows-1252")
     );
-    let name = col(&rows, "name");
+    let name = data_col(&rows, "name");
     assert_eq!(text(&by_source_row(&rows, "2")[name]), "Müller v. Peña");
     assert_eq!(
         text(&by_source_row(&rows, "5")[name]),
         "O’Brien v. Zoë’s Café"
     );
     assert_eq!(
-        text(&by_source_row(&rows, "3")[col(&rows, "case_number")]),
+        text(&by_source_row(&rows, "3")[data_col(&rows, "case_number")]),
         "00123"
     );
-    let e6 = text(&by_source_row(&rows, "6")[col(&rows, "kayse_errors")]);
+    let e6 = text(&by_source_row(&rows, "6")[data_col(&rows, "kayse_errors")]);
     assert_eq!(e6, "status: is required; type: is required");
     assert_eq!(summary["blank_rows"], 1);
 }

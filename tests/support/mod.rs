@@ -1,5 +1,5 @@
-//! Helpers for the import, export, delete and message integration tests: a sandbox process on a loopback
-//! port, the tool run against it, and its admin routes for the server's truth.
+//! Helpers for the integration tests: the binary, samples and fixtures, results read back cell by
+//! cell, and a sandbox process on a loopback port with its admin routes for the server's truth.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -187,8 +187,27 @@ pub fn show(o: &Output) -> String {
     )
 }
 
-/// Every row of a sheet as text cells.
-pub fn sheet(path: &Path, name: Option<&str>) -> Vec<Vec<String>> {
+/// The tool as an `assert_cmd` command, with no key or base URL from the environment.
+pub fn cli() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(bin());
+    c.env_remove("KAYSE_API_KEY").env_remove("KAYSE_BASE_URL");
+    c
+}
+
+pub fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Every row of a sheet as calamine cells, for tests that check a cell's type.
+pub fn sheet_rows(path: &Path, name: Option<&str>) -> Vec<Vec<Data>> {
     let mut wb = open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let name = match name {
         Some(s) => s.to_string(),
@@ -197,7 +216,15 @@ pub fn sheet(path: &Path, name: Option<&str>) -> Vec<Vec<String>> {
     let range = wb
         .worksheet_range(&name)
         .unwrap_or_else(|e| panic!("sheet {name}: {e}"));
-    range.rows().map(|r| r.iter().map(text).collect()).collect()
+    range.rows().map(|r| r.to_vec()).collect()
+}
+
+/// Every row of a sheet as text cells.
+pub fn sheet(path: &Path, name: Option<&str>) -> Vec<Vec<String>> {
+    sheet_rows(path, name)
+        .iter()
+        .map(|r| r.iter().map(text).collect())
+        .collect()
 }
 
 pub fn text(d: &Data) -> String {
@@ -227,6 +254,14 @@ pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
         .records()
         .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect()
+}
+
+/// Column index of a header in the first row of calamine cells.
+pub fn data_col(rows: &[Vec<Data>], header: &str) -> usize {
+    rows[0]
+        .iter()
+        .position(|h| text(h) == header)
+        .unwrap_or_else(|| panic!("no column {header}"))
 }
 
 /// Column index of a header in the first row.
