@@ -935,7 +935,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     let path = dir.path().join("state.json");
     let api = Api::start(Config {
         state: Some(path.clone()),
-        api_key: KEY.into(),
+        api_key: kayse_bulk::client::ApiKey::new(KEY),
         ..Config::default()
     })
     .await;
@@ -996,7 +996,7 @@ async fn embedded_sandbox_uses_the_real_limit_and_persists() {
     let client = Client::new();
     let resp = client
         .post(format!("{}/v1/cases", emb.base_url))
-        .header("X-API-KEY", &emb.api_key)
+        .header("X-API-KEY", emb.api_key.expose())
         .json(&case("E-1"))
         .send()
         .await

@@ -82,7 +82,8 @@ impl ApiKey {
         ApiKey(key.into())
     }
 
-    fn expose(&self) -> &str {
+    /// The key itself, for the one header that carries it (or the sandbox's comparison).
+    pub fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -121,7 +122,7 @@ pub async fn connect(args: &ConnectionArgs, g: &Global) -> Result<Connection, Fa
         let e = crate::sandbox::start_embedded(state).await?;
         return Ok(Connection {
             base_url: parse_base_url(&e.base_url)?,
-            key: ApiKey::new(e.api_key),
+            key: e.api_key,
             embedded: true,
             timeout,
         });

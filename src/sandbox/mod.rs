@@ -27,6 +27,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::cli::Global;
+use crate::client::ApiKey;
 use crate::exit::{CmdResult, ExitCode, Fatal};
 use crate::rate::RateSpec;
 use crate::schema::FIELDS;
@@ -36,15 +37,15 @@ pub use faults::{Fault, FaultSpec, Latency};
 /// The key the sandbox accepts unless told otherwise; not a secret.
 pub const DEFAULT_KEY: &str = "sandbox";
 
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Address to listen on. Keep it on loopback: the sandbox has no real security.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
     /// The key clients must send in X-API-KEY [default: sandbox, printed at start; a key given
     /// here is never printed].
-    #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true)]
-    pub api_key: String,
+    #[arg(long, default_value = DEFAULT_KEY, hide_default_value = true, value_parser = parse_key)]
+    pub api_key: ApiKey,
     /// Requests per fixed window per key: N/h, N/m, N/s or N/<k>s.
     #[arg(long, default_value = "500/h", value_name = "N/h|N/m|N/s")]
     pub rate_limit: RateSpec,
@@ -68,29 +69,14 @@ pub struct Args {
     pub seed: u64,
 }
 
-impl fmt::Debug for Args {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Args")
-            .field("listen", &self.listen)
-            .field("api_key", &"<redacted>")
-            .field("rate_limit", &self.rate_limit)
-            .field("max_bulk", &self.max_bulk)
-            .field("latency", &self.latency)
-            .field("faults", &self.faults)
-            .field("slow_ms", &self.slow_ms)
-            .field("state", &self.state)
-            .field("seed", &self.seed)
-            .finish()
-    }
-}
-
 /// Everything a sandbox server starts with. `/sandbox/config` can change the rate, bulk size,
 /// latency, faults, slow delay and seed later.
-#[derive(Clone)]
+/// Debug shows the key as `***` (it is an `ApiKey`).
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
-    pub api_key: String,
+    pub api_key: ApiKey,
     pub rate: RateSpec,
     pub max_bulk: usize,
     pub latency: Latency,
@@ -109,7 +95,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            api_key: DEFAULT_KEY.to_string(),
+            api_key: ApiKey::new(DEFAULT_KEY),
             rate: RateSpec::KAYSE,
             max_bulk: 500,
             latency: Latency::default(),
@@ -119,23 +105,6 @@ impl Default for Config {
             seed: 0,
             log: false,
         }
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("listen", &self.listen)
-            .field("api_key", &"<redacted>")
-            .field("rate", &self.rate)
-            .field("max_bulk", &self.max_bulk)
-            .field("latency", &self.latency)
-            .field("faults", &self.faults)
-            .field("slow_ms", &self.slow_ms)
-            .field("state", &self.state)
-            .field("seed", &self.seed)
-            .field("log", &self.log)
-            .finish()
     }
 }
 
@@ -199,21 +168,20 @@ impl Handle {
 }
 
 /// A sandbox running in this process, started by the global `--sandbox`.
+#[derive(Debug)]
 pub struct Embedded {
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
-    pub api_key: String,
+    pub api_key: ApiKey,
     /// The server; keep it or drop it, the server runs as long as the runtime does.
     pub handle: Handle,
 }
 
-impl fmt::Debug for Embedded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Embedded")
-            .field("base_url", &self.base_url)
-            .field("api_key", &"<redacted>")
-            .finish()
+fn parse_key(s: &str) -> Result<ApiKey, String> {
+    if s.trim().is_empty() {
+        return Err("the key must not be empty".into());
     }
+    Ok(ApiKey::new(s))
 }
 
 /// Where the embedded sandbox keeps its data: `--sandbox-state`, else `kayse-sandbox.json` in
@@ -297,7 +265,7 @@ pub async fn start_embedded(state: PathBuf) -> Result<Embedded, Fatal> {
     .await?;
     Ok(Embedded {
         base_url: handle.base_url(),
-        api_key: DEFAULT_KEY.to_string(),
+        api_key: ApiKey::new(DEFAULT_KEY),
         handle,
     })
 }
@@ -333,7 +301,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             let _ = writeln!(out, "listening on {}", handle.base_url());
             let _ = out.flush();
         }
-        if args.api_key == DEFAULT_KEY {
+        if args.api_key.expose() == DEFAULT_KEY {
             eprintln!("API key: {DEFAULT_KEY}");
         } else {
             eprintln!("API key: the one given with --api-key");
@@ -407,7 +375,7 @@ mod tests {
     #[test]
     fn debug_hides_the_key() {
         let c = Config {
-            api_key: "s3cret-key".into(),
+            api_key: ApiKey::new("s3cret-key"),
             ..Config::default()
         };
         assert!(!format!("{c:?}").contains("s3cret"));

@@ -116,7 +116,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn new(config: &Config, store: Store) -> Shared {
         Shared {
-            api_key: config.api_key.clone(),
+            api_key: config.api_key.expose().to_string(),
             log: config.log,
             state_path: config.state.clone(),
             store: Mutex::new(store),
