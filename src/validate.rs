@@ -98,13 +98,9 @@ pub fn default_results_path(input: &Path) -> PathBuf {
 
 /// Check that a results path names a format we write.
 pub fn check_results_path(path: &Path) -> Result<(), Fatal> {
-    match path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("xlsx") | Some("csv") => Ok(()),
-        _ => Err(Fatal::usage(format!(
+    match crate::results::ResultsFormat::from_path(path) {
+        Some(_) => Ok(()),
+        None => Err(Fatal::usage(format!(
             "results file {} must end in .xlsx or .csv",
             path.display()
         ))),
