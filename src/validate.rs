@@ -12,8 +12,8 @@ use crate::exit::{CmdResult, ExitCode, Fatal};
 use crate::mapping::{ExtraColumns, MapOptions, Mapping, MappingFile};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::rate::RateSpec;
-use crate::read::{self, RawRow, ReadOptions, Table};
-use crate::results::ResultsWriter;
+use crate::read::{self, RawRow, ReadAhead, ReadOptions, Table};
+use crate::results::{ResultsWriter, WriteBehind};
 use crate::rules::DateOrder;
 use crate::summary::Summary;
 
@@ -159,7 +159,10 @@ impl Echo {
 
 /// An input opened and mapped, ready to scan.
 pub struct Prepared {
+    /// The input's facts and header; its rows have moved to `rows`.
     pub table: Table,
+    /// The input's rows, read ahead on their own thread.
+    rows: ReadAhead,
     pub mapping: Mapping,
     pub checker: Checker,
     pub results_path: PathBuf,
@@ -206,7 +209,7 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
         header_row: args.header_row,
         delimiter: args.delimiter,
     };
-    let table = read::open(&args.file, &opts).map_err(|e| Fatal::usage(e.to_string()))?;
+    let mut table = read::open(&args.file, &opts).map_err(|e| Fatal::usage(e.to_string()))?;
     let map_opts = MapOptions {
         file,
         set: args.set.clone(),
@@ -214,8 +217,10 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
     };
     let mapping =
         Mapping::build(&table.headers, &map_opts).map_err(|e| Fatal::usage(e.to_string()))?;
+    let rows = std::mem::replace(&mut table.rows, Box::new(std::iter::empty()));
     Ok(Prepared {
         table,
+        rows: ReadAhead::spawn(rows, &args.file),
         mapping,
         checker: Checker::new(rules),
         results_path,
@@ -225,7 +230,7 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
 impl Prepared {
     /// Read, map and check the next row. A read error mid-file is fatal (exit 2).
     pub fn next_row(&mut self) -> Option<Result<Scanned, Fatal>> {
-        let raw = match self.table.rows.next()? {
+        let raw = match self.rows.next()? {
             Ok(raw) => raw,
             Err(e) => return Some(Err(Fatal::usage(e.to_string()))),
         };
@@ -382,8 +387,10 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
     let mut p = prepare(args)?;
     p.describe_mapping(g);
     let echo = Echo::new(&p.table.headers);
-    let mut writer = ResultsWriter::create(&p.results_path, &echo.headers(&p.table.headers), &[])
+    let writer = ResultsWriter::create(&p.results_path, &echo.headers(&p.table.headers), &[])
         .map_err(|e| Fatal::usage(e.to_string()))?;
+    let mut writer =
+        WriteBehind::spawn(writer, p.rows.recycler()).map_err(|e| Fatal::usage(e.to_string()))?;
     let mut summary = p.new_summary(command, args);
     let mut valid_creates = 0u64;
     while let Some(item) = p.next_row() {
@@ -410,7 +417,7 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
         };
         summary.count(outcome);
         writer
-            .write(&ResultRow {
+            .write(ResultRow {
                 source_row: raw.source_row,
                 outcome,
                 kayse_id: id,

@@ -2,6 +2,7 @@
 //! cells. They know nothing of the case schema: no field names, no validation, no trimming of values.
 //! Every failure is one `ReadError` line naming the file; no input bytes may make them panic.
 
+mod ahead;
 mod csv;
 mod workbook;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use crate::cell::Cell;
 
+pub use self::ahead::{ReadAhead, Recycler};
 pub use self::csv::{sniff_delimiter, undo_formula_guard};
 
 /// How to read the input.

@@ -3,6 +3,7 @@
 //! Summary sheet) or CSV (UTF-8 with BOM, formula-guarded). This module owns the column layout,
 //! the format choice and the atomic replace; it never decides outcomes or reads inputs.
 
+mod behind;
 mod csv;
 mod xlsx;
 
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::outcome::ResultRow;
 use crate::summary::Summary;
+
+pub use self::behind::WriteBehind;
 
 /// The columns kayse-bulk writes before the command's extra columns and the input columns.
 pub const LEAD_COLUMNS: &[&str] = crate::schema::OUTPUT_COLUMNS;
