@@ -282,3 +282,32 @@ fn utf16_ods_and_xls_fixtures_are_all_valid() {
     let (_, rows, _) = validate_fixture("cases.xls");
     assert_eq!(text(&by_source_row(&rows, "3")[4]), "0042");
 }
+
+#[test]
+fn a_killed_runs_partial_file_is_swept_and_a_live_runs_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    // No process ever has a pid above 2^22 (Linux's largest pid_max): that run is dead.
+    let dead = dir.path().join(".r.csv.4194305.partial");
+    // This test's own process is alive: a run of that pid may still be writing.
+    let live = dir
+        .path()
+        .join(format!(".r.csv.{}.partial", std::process::id()));
+    let other = dir.path().join(".notes.csv.4194305.partial");
+    for p in [&dead, &live, &other] {
+        std::fs::write(p, "half a file").unwrap();
+    }
+    cli()
+        .args(["validate"])
+        .arg(sample("cases.csv"))
+        .arg("--results")
+        .arg(&out)
+        .assert()
+        .code(1);
+    assert!(out.exists());
+    if cfg!(target_os = "linux") {
+        assert!(!dead.exists(), "a dead run's partial file is left behind");
+    }
+    assert!(live.exists(), "a live run's partial file was removed");
+    assert!(other.exists(), "another file's partial was removed");
+}

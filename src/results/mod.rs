@@ -223,12 +223,50 @@ impl Drop for ResultsWriter {
 }
 
 /// The temporary sibling of `target`: same folder (so the rename is atomic), distinct per process.
+/// Partial files of `target` that a killed run left behind are removed first.
 pub(crate) fn temp_path(target: &Path) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "results".to_string());
+    sweep_dead_partials(target, &name);
     target.with_file_name(format!(".{name}.{}.partial", std::process::id()))
+}
+
+/// The pid in a partial file's name `.{name}.{pid}.partial`, when it is one of `name`'s.
+fn partial_pid(file: &str, name: &str) -> Option<u32> {
+    file.strip_prefix('.')?
+        .strip_prefix(name)?
+        .strip_prefix('.')?
+        .strip_suffix(".partial")?
+        .parse()
+        .ok()
+}
+
+/// Remove the partial files of `target` whose process is gone: a run killed outright (power cut,
+/// `kill -9`) cannot clean up after itself. A partial file of a live process is another run's
+/// work in progress and is left alone. Only Linux can tell a live pid without a system call
+/// crate (`/proc`); elsewhere nothing is removed. Best effort: failures are ignored.
+fn sweep_dead_partials(target: &Path, name: &str) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file.to_str().and_then(|f| partial_pid(f, name)) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Move a finished file over the target. On failure the finished file stays where it is and the

@@ -631,3 +631,19 @@ fn flat_memory_for_200k_rows() {
         assert!(grown < 64 * 1024, "{name}: peak grew by {grown} KiB");
     }
 }
+
+#[test]
+fn partial_file_names_give_their_pid() {
+    let cases: &[(&str, &str, Option<u32>)] = &[
+        (".r.csv.123.partial", "r.csv", Some(123)),
+        (".r.csv.x.partial", "r.csv", None),
+        (".r.csv.123.partial", "s.csv", None),
+        (".r.csv.123", "r.csv", None),
+        ("r.csv.123.partial", "r.csv", None),
+        (".a.b.xlsx.9.partial", "a.b.xlsx", Some(9)),
+        (".r.csv.1.2.partial", "r.csv", None),
+    ];
+    for (file, name, want) in cases {
+        assert_eq!(super::partial_pid(file, name), *want, "{file} of {name}");
+    }
+}
