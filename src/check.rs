@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 
 use serde_json::{Map, Value};
@@ -272,6 +273,110 @@ fn row_u32(source_row: usize) -> u32 {
     u32::try_from(source_row).unwrap_or(u32::MAX)
 }
 
+/// A row judged on its own: its payload as far as it goes, and its errors so far. The checks that
+/// need earlier rows come after, in `Checker::settle`. Pure, so rows can be judged on another
+/// thread than the one that settles them.
+#[derive(Debug)]
+pub struct Checked {
+    source_row: usize,
+    case: Case,
+    errors: Vec<RowError>,
+    /// The columns of case_number and external_source_id, where duplicates are marked.
+    columns: [Option<usize>; 2],
+}
+
+/// Judge one row on its own: every field's value, every error.
+pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
+    let mut errors: Vec<RowError> = row.cell_errors.clone();
+    let mut case = Case::default();
+    let mut object: Option<Map<String, Value>> = None;
+    let mut columns = [None; 2]; // of case_number and external_source_id
+    let puts = puts();
+    let id_index = field_count() - 1;
+    for i in 0..field_count() {
+        let f = field_at(i);
+        let put = puts.get(i).copied().unwrap_or(Put::Other);
+        let slot = row.values.get(i).copied().flatten();
+        let Some(slot) = slot.filter(|s| !s.cell.is_blank()) else {
+            if f.required {
+                let col = slot.and_then(|s| s.column);
+                errors.push(RowError::new(f.name, "is required").at(col));
+            }
+            continue;
+        };
+        if slot.column.is_some()
+            && !row.cell_errors.is_empty()
+            && row.cell_errors.iter().any(|e| e.column == slot.column)
+        {
+            continue; // an error cell, reported with its address already
+        }
+        if i == id_index {
+            match parse_id(slot.cell) {
+                Ok(id) => case.id = Some(id),
+                Err(e) => errors.push(bad(f.name, slot, e)),
+            }
+            continue;
+        }
+        match f.ty {
+            FieldType::String => {
+                let v = text(slot.cell).into_owned();
+                match put {
+                    Put::CaseNumber => columns[0] = slot.column,
+                    Put::ExternalSourceId => columns[1] = slot.column,
+                    _ => {}
+                }
+                let (allowed, what) = match put {
+                    Put::Status => (&rules.allowed_status, "status"),
+                    Put::Type => (&rules.allowed_type, "type"),
+                    _ => {
+                        put_string(&mut case, put, v);
+                        continue;
+                    }
+                };
+                match allowed {
+                    Some(list) => match allowed_value(list, &v, what) {
+                        Ok(canon) => put_string(&mut case, put, canon),
+                        Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
+                    },
+                    None => put_string(&mut case, put, v),
+                }
+            }
+            FieldType::Date => match parse_date(slot.cell, rules.date_order) {
+                Ok(d) => put_date(&mut case, put, d),
+                Err(e) => errors.push(bad(f.name, slot, e)),
+            },
+            FieldType::Bool => match parse_bool(slot.cell) {
+                Ok(b) => put_bool(&mut case, put, b),
+                Err(e) => errors.push(bad(f.name, slot, e)),
+            },
+            FieldType::IdList => match parse_id_list(slot.cell) {
+                Ok(ids) => case.client_ids = Some(ids),
+                Err(e) => errors.push(bad(f.name, slot, e)),
+            },
+            FieldType::Object => match parse_object(slot.cell) {
+                Ok(m) => object = Some(m),
+                Err(e) => errors.push(bad(f.name, slot, e)),
+            },
+        }
+    }
+    for item in &row.data {
+        let map = object.get_or_insert_with(Map::new);
+        let v = Value::String(text(item.cell).into_owned());
+        if item.explicit {
+            map.insert(item.key.to_string(), v);
+        } else {
+            map.entry(item.key.to_string()).or_insert(v);
+        }
+    }
+    case.external_source_data = object;
+    Checked {
+        source_row: row.source_row,
+        case,
+        errors,
+        columns,
+    }
+}
+
 impl Checker {
     pub fn new(rules: Rules) -> Self {
         Checker {
@@ -283,95 +388,27 @@ impl Checker {
     /// Validate one row: its payload, or every error it has. Later rows are judged against the
     /// keys of earlier ones, so call this in file order.
     pub fn check(&mut self, row: &MappedRow) -> Result<Case, Vec<RowError>> {
-        let mut errors: Vec<RowError> = row.cell_errors.clone();
-        let mut case = Case::default();
-        let mut object: Option<Map<String, Value>> = None;
-        let mut columns = [None; 2]; // of case_number and external_source_id
-        let puts = puts();
-        let id_index = field_count() - 1;
-        for i in 0..field_count() {
-            let f = field_at(i);
-            let put = puts.get(i).copied().unwrap_or(Put::Other);
-            let slot = row.values.get(i).copied().flatten();
-            let Some(slot) = slot.filter(|s| !s.cell.is_blank()) else {
-                if f.required {
-                    let col = slot.and_then(|s| s.column);
-                    errors.push(RowError::new(f.name, "is required").at(col));
-                }
-                continue;
-            };
-            if slot.column.is_some()
-                && !row.cell_errors.is_empty()
-                && row.cell_errors.iter().any(|e| e.column == slot.column)
-            {
-                continue; // an error cell, reported with its address already
-            }
-            if i == id_index {
-                match parse_id(slot.cell) {
-                    Ok(id) => case.id = Some(id),
-                    Err(e) => errors.push(bad(f.name, slot, e)),
-                }
-                continue;
-            }
-            match f.ty {
-                FieldType::String => {
-                    let v = text(slot.cell).into_owned();
-                    match put {
-                        Put::CaseNumber => columns[0] = slot.column,
-                        Put::ExternalSourceId => columns[1] = slot.column,
-                        _ => {}
-                    }
-                    let (allowed, tally, what) = match put {
-                        Put::Status => (&self.rules.allowed_status, &mut self.statuses, "status"),
-                        Put::Type => (&self.rules.allowed_type, &mut self.types, "type"),
-                        _ => {
-                            put_string(&mut case, put, v);
-                            continue;
-                        }
-                    };
-                    match allowed {
-                        Some(list) => match allowed_value(list, &v, what) {
-                            Ok(canon) => {
-                                tally.add(&canon);
-                                put_string(&mut case, put, canon);
-                            }
-                            Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
-                        },
-                        None => {
-                            tally.add(&v);
-                            put_string(&mut case, put, v);
-                        }
-                    }
-                }
-                FieldType::Date => match parse_date(slot.cell, self.rules.date_order) {
-                    Ok(d) => put_date(&mut case, put, d),
-                    Err(e) => errors.push(bad(f.name, slot, e)),
-                },
-                FieldType::Bool => match parse_bool(slot.cell) {
-                    Ok(b) => put_bool(&mut case, put, b),
-                    Err(e) => errors.push(bad(f.name, slot, e)),
-                },
-                FieldType::IdList => match parse_id_list(slot.cell) {
-                    Ok(ids) => case.client_ids = Some(ids),
-                    Err(e) => errors.push(bad(f.name, slot, e)),
-                },
-                FieldType::Object => match parse_object(slot.cell) {
-                    Ok(m) => object = Some(m),
-                    Err(e) => errors.push(bad(f.name, slot, e)),
-                },
-            }
+        let checked = check_row(&self.rules, row);
+        self.settle(checked)
+    }
+
+    /// The checks that need earlier rows (duplicates) and the value tallies, on a row that
+    /// `check_row` judged on its own. Call it in file order.
+    pub fn settle(&mut self, checked: Checked) -> Result<Case, Vec<RowError>> {
+        let Checked {
+            source_row,
+            case,
+            mut errors,
+            columns,
+        } = checked;
+        // A status or type is set on the payload exactly when it was given and accepted.
+        if !case.status.is_empty() {
+            self.statuses.add(&case.status);
         }
-        for item in &row.data {
-            let map = object.get_or_insert_with(Map::new);
-            let v = Value::String(text(item.cell).into_owned());
-            if item.explicit {
-                map.insert(item.key.to_string(), v);
-            } else {
-                map.entry(item.key.to_string()).or_insert(v);
-            }
+        if !case.case_type.is_empty() {
+            self.types.add(&case.case_type);
         }
-        case.external_source_data = object;
-        self.duplicates(row.source_row, &case, columns, &mut errors);
+        self.duplicates(source_row, &case, columns, &mut errors);
         if errors.is_empty() {
             Ok(case)
         } else {
@@ -390,38 +427,40 @@ impl Checker {
         let here = row_u32(source_row);
         if !case.case_number.is_empty() {
             let k = key_hash(&[&case.case_number]);
-            match self.case_numbers.get(&k) {
-                Some(&r) => errors.push(
+            match self.case_numbers.entry(k) {
+                Entry::Occupied(r) => errors.push(
                     RowError::new(
                         "case_number",
                         format!(
-                            "case_number '{}' already used on row {r}",
-                            short(&case.case_number)
+                            "case_number '{}' already used on row {}",
+                            short(&case.case_number),
+                            r.get()
                         ),
                     )
                     .at(columns[0]),
                 ),
-                None => {
-                    self.case_numbers.insert(k, here);
+                Entry::Vacant(v) => {
+                    v.insert(here);
                 }
             }
         }
         if !case.external_source.is_empty() && !case.external_source_id.is_empty() {
             let k = key_hash(&[&case.external_source, &case.external_source_id]);
-            match self.source_pairs.get(&k) {
-                Some(&r) => errors.push(
+            match self.source_pairs.entry(k) {
+                Entry::Occupied(r) => errors.push(
                     RowError::new(
                         "external_source_id",
                         format!(
-                            "external_source '{}' with external_source_id '{}' already used on row {r}",
+                            "external_source '{}' with external_source_id '{}' already used on row {}",
                             short(&case.external_source),
-                            short(&case.external_source_id)
+                            short(&case.external_source_id),
+                            r.get()
                         ),
                     )
                     .at(columns[1]),
                 ),
-                None => {
-                    self.source_pairs.insert(k, here);
+                Entry::Vacant(v) => {
+                    v.insert(here);
                 }
             }
         }

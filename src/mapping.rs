@@ -304,6 +304,8 @@ pub fn cell_error(cell: &Cell) -> Option<&str> {
     ];
     match cell {
         Cell::Error(e) => Some(e.as_str()),
+        // Checked for every cell of every row: most text starts with a plain letter or digit.
+        Cell::Text(s) if s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric) => None,
         Cell::Text(s) if s.trim_start().starts_with('#') => {
             let t = s.trim();
             LITERALS
@@ -1124,8 +1126,19 @@ mod tests {
         ] {
             assert_eq!(column_letter(c), want);
         }
-        assert_eq!(cell_error(&t("#n/a")), Some("#n/a"));
-        assert_eq!(cell_error(&t("#1 client")), None);
+        for (text, want) in [
+            ("#n/a", Some("#n/a")),
+            (" #N/A ", Some("#N/A")),
+            ("\u{a0}#REF!", Some("#REF!")),
+            ("#GETTING_DATA", Some("#GETTING_DATA")),
+            ("#1 client", None),
+            ("N/A", None),
+            ("a#N/A", None),
+            ("7#N/A", None),
+            ("", None),
+        ] {
+            assert_eq!(cell_error(&t(text)), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! a dry run and an import see exactly the same rows.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::case::Case;
 use crate::cell::Cell;
-use crate::check::{Checker, Rules};
+use crate::check::{Checked, Checker, Rules, check_row};
 use crate::cli::Global;
 use crate::exit::{CmdResult, ExitCode, Fatal};
 use crate::mapping::{ExtraColumns, MapOptions, Mapping, MappingFile};
@@ -157,13 +158,20 @@ impl Echo {
     }
 }
 
+/// A row as the reading thread hands it over: judged on its own, not yet against earlier rows.
+#[allow(clippy::large_enum_variant)]
+enum Prechecked {
+    Blank,
+    Row(RawRow, Checked),
+}
+
 /// An input opened and mapped, ready to scan.
 pub struct Prepared {
     /// The input's facts and header; its rows have moved to `rows`.
     pub table: Table,
-    /// The input's rows, read ahead on their own thread.
-    rows: ReadAhead,
-    pub mapping: Mapping,
+    /// The input's rows, read ahead, mapped and checked on their own thread.
+    rows: ReadAhead<Prechecked>,
+    pub mapping: Arc<Mapping>,
     pub checker: Checker,
     pub results_path: PathBuf,
 }
@@ -217,10 +225,23 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
     };
     let mapping =
         Mapping::build(&table.headers, &map_opts).map_err(|e| Fatal::usage(e.to_string()))?;
-    let rows = std::mem::replace(&mut table.rows, Box::new(std::iter::empty()));
+    let mapping = Arc::new(mapping);
+    let rows = {
+        let mapping = Arc::clone(&mapping);
+        let rules = rules.clone();
+        let rows = std::mem::replace(&mut table.rows, Box::new(read::NoRows));
+        ReadAhead::spawn(rows, &args.file, move |raw| {
+            if raw.is_blank() {
+                Prechecked::Blank
+            } else {
+                let checked = check_row(&rules, &mapping.apply(&raw));
+                Prechecked::Row(raw, checked)
+            }
+        })
+    };
     Ok(Prepared {
         table,
-        rows: ReadAhead::spawn(rows, &args.file),
+        rows,
         mapping,
         checker: Checker::new(rules),
         results_path,
@@ -230,15 +251,12 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
 impl Prepared {
     /// Read, map and check the next row. A read error mid-file is fatal (exit 2).
     pub fn next_row(&mut self) -> Option<Result<Scanned, Fatal>> {
-        let raw = match self.rows.next()? {
-            Ok(raw) => raw,
+        let (raw, checked) = match self.rows.next()? {
+            Ok(Prechecked::Row(raw, checked)) => (raw, checked),
+            Ok(Prechecked::Blank) => return Some(Ok(Scanned::Blank)),
             Err(e) => return Some(Err(Fatal::usage(e.to_string()))),
         };
-        if raw.is_blank() {
-            return Some(Ok(Scanned::Blank));
-        }
-        let mapped = self.mapping.apply(&raw);
-        let result = self.checker.check(&mapped);
+        let result = self.checker.settle(checked);
         Some(Ok(Scanned::Row { raw, result }))
     }
 

@@ -1,6 +1,7 @@
 //! Read-ahead: a table's rows are read on a second thread, in batches, so decoding the file
-//! overlaps mapping, checking and writing on the caller's thread (the tool's work splits about
-//! one third reading, two thirds the rest, and machines have at least two cores).
+//! overlaps the rest of the work on the caller's thread. A caller's `prepare` function runs on
+//! the reading thread too, for per-row work that needs no other row (mapping and checking a
+//! row on its own), so the two threads share the work about evenly.
 //!
 //! Spent cells travel back to the reading thread and are freed there. Memory freed on another
 //! thread than the one that allocated it goes through glibc's arena locks; a read-ahead that let
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
-use super::{RawRow, ReadError};
+use super::{RawRow, ReadError, Rows};
 use crate::cell::Cell;
 
 /// Rows per batch: large enough that the channel costs nothing per row, small enough that a
@@ -21,11 +22,13 @@ use crate::cell::Cell;
 const BATCH: usize = 512;
 /// Batches waiting to be taken.
 const DEPTH: usize = 4;
+/// Spent rows kept for reuse: about what is in flight between reading and writing.
+const SPARE_ROWS: usize = BATCH * (DEPTH + 4);
 
-type Item = Result<RawRow, ReadError>;
+type Item<T> = Result<T, ReadError>;
 
-enum Msg {
-    Rows(Vec<Item>),
+enum Msg<T> {
+    Rows(Vec<Item<T>>),
     /// The rows ended (or the reader stopped at an error, which was the last item sent).
     End,
 }
@@ -41,27 +44,31 @@ impl Recycler {
     }
 }
 
-/// The rows of a table, read ahead on their own thread. Yields exactly what the wrapped iterator
-/// yields, in the same order; stops after the first error, as every reader does.
-pub struct ReadAhead {
-    rx: Receiver<Msg>,
+/// The rows of a table, read ahead on their own thread and prepared there. Yields each row's
+/// prepared value, in file order; stops after the first error, as every reader does.
+pub struct ReadAhead<T> {
+    rx: Receiver<Msg<T>>,
     back: Sender<Vec<Vec<Cell>>>,
-    current: std::vec::IntoIter<Item>,
+    current: std::vec::IntoIter<Item<T>>,
     ended: bool,
     thread: Option<JoinHandle<()>>,
     path: PathBuf,
 }
 
-impl ReadAhead {
-    /// Start reading `rows` on a new thread. `path` names the file in the one error a reader
-    /// thread that died could cause.
-    pub fn spawn(rows: Box<dyn Iterator<Item = Item> + Send>, path: &Path) -> ReadAhead {
+impl<T: Send + 'static> ReadAhead<T> {
+    /// Start reading `rows` on a new thread, passing each through `prepare` there. `path` names
+    /// the file in the one error a reader thread that died could cause.
+    pub fn spawn(
+        rows: Box<dyn Rows>,
+        path: &Path,
+        prepare: impl FnMut(RawRow) -> T + Send + 'static,
+    ) -> ReadAhead<T> {
         let (tx, rx) = sync_channel(DEPTH);
         // Unbounded, yet bounded in practice: only rows that came through `tx` come back.
         let (back, back_rx) = channel::<Vec<Vec<Cell>>>();
         let thread = std::thread::Builder::new()
             .name("read-ahead".into())
-            .spawn(move || read_batches(rows, &tx, &back_rx))
+            .spawn(move || read_batches(rows, prepare, &tx, &back_rx))
             .ok();
         let mut ahead = ReadAhead {
             rx,
@@ -89,10 +96,10 @@ impl ReadAhead {
     }
 }
 
-impl Iterator for ReadAhead {
-    type Item = Item;
+impl<T> Iterator for ReadAhead<T> {
+    type Item = Item<T>;
 
-    fn next(&mut self) -> Option<Item> {
+    fn next(&mut self) -> Option<Item<T>> {
         loop {
             if let Some(item) = self.current.next() {
                 return Some(item);
@@ -123,22 +130,26 @@ impl Iterator for ReadAhead {
 
 /// The reading thread: send batches until the rows end, an error, or the caller hangs up;
 /// free whatever comes back.
-fn read_batches(
-    mut rows: Box<dyn Iterator<Item = Item> + Send>,
-    tx: &SyncSender<Msg>,
+fn read_batches<T>(
+    mut rows: Box<dyn Rows>,
+    mut prepare: impl FnMut(RawRow) -> T,
+    tx: &SyncSender<Msg<T>>,
     back: &Receiver<Vec<Vec<Cell>>>,
 ) {
+    let mut spare: Vec<Vec<Cell>> = Vec::new();
     loop {
         while let Ok(spent) = back.try_recv() {
-            drop(spent);
+            // Kept for the reader to fill again, up to what can be in flight at once.
+            let room = SPARE_ROWS.saturating_sub(spare.len());
+            spare.extend(spent.into_iter().take(room));
         }
         let mut batch = Vec::with_capacity(BATCH);
         let mut last = false;
         while batch.len() < BATCH {
-            match rows.next() {
+            match rows.next_reusing(&mut spare) {
                 Some(item) => {
                     last = item.is_err();
-                    batch.push(item);
+                    batch.push(item.map(&mut prepare));
                     if last {
                         break;
                     }
@@ -158,6 +169,7 @@ fn read_batches(
         }
     }
     drop(rows);
+    drop(spare);
     // Keep freeing spent rows until the caller is done with the last of them.
     while let Ok(spent) = back.recv() {
         drop(spent);
@@ -175,8 +187,24 @@ mod tests {
         }
     }
 
-    fn ahead(items: Vec<Item>) -> ReadAhead {
-        ReadAhead::spawn(Box::new(items.into_iter()), Path::new("x.csv"))
+    type Row = Item<RawRow>;
+
+    /// Any iterator of rows, as a reader that cannot reuse cells.
+    struct Plain<I>(I);
+    impl<I: Iterator<Item = Row>> Iterator for Plain<I> {
+        type Item = Row;
+        fn next(&mut self) -> Option<Row> {
+            self.0.next()
+        }
+    }
+    impl<I: Iterator<Item = Row> + Send> Rows for Plain<I> {}
+
+    fn ahead(items: Vec<Row>) -> ReadAhead<RawRow> {
+        ReadAhead::spawn(
+            Box::new(Plain(items.into_iter())),
+            Path::new("x.csv"),
+            |r| r,
+        )
     }
 
     #[test]
@@ -196,6 +224,20 @@ mod tests {
     }
 
     #[test]
+    fn prepares_each_row_on_the_reading_thread() {
+        let main = std::thread::current().id();
+        let items = (0..3).map(|i| Ok(row(i))).collect::<Vec<_>>();
+        let a = ReadAhead::spawn(
+            Box::new(Plain(items.into_iter())),
+            Path::new("x.csv"),
+            |r| (r.source_row * 10, std::thread::current().id()),
+        );
+        let got: Vec<_> = a.map(Result::unwrap).collect();
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [0, 10, 20]);
+        assert!(got.iter().all(|g| g.1 != main));
+    }
+
+    #[test]
     fn stops_after_the_first_error() {
         let items = vec![
             Ok(row(1)),
@@ -212,14 +254,15 @@ mod tests {
     fn a_reader_that_panics_is_an_error_not_the_end_of_the_file() {
         struct Dies(usize);
         impl Iterator for Dies {
-            type Item = Item;
-            fn next(&mut self) -> Option<Item> {
+            type Item = Row;
+            fn next(&mut self) -> Option<Row> {
                 self.0 += 1;
                 assert!(self.0 < 3, "reader bug");
                 Some(Ok(row(self.0)))
             }
         }
-        let got: Vec<_> = ReadAhead::spawn(Box::new(Dies(0)), Path::new("x.csv")).collect();
+        impl Rows for Dies {}
+        let got: Vec<_> = ReadAhead::spawn(Box::new(Dies(0)), Path::new("x.csv"), |r| r).collect();
         let last = got.last().unwrap().as_ref().unwrap_err().to_string();
         assert!(last.contains("reading stopped unexpectedly"), "{last}");
     }
@@ -230,11 +273,11 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let read = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&read);
-        let endless = Box::new((0..).map(move |i| {
+        let endless = Box::new(Plain((0..).map(move |i| {
             counter.fetch_add(1, Ordering::Relaxed);
             Ok(row(i))
-        }));
-        let mut a = ReadAhead::spawn(endless, Path::new("x.csv"));
+        })));
+        let mut a = ReadAhead::spawn(endless, Path::new("x.csv"), |r| r);
         assert_eq!(a.next().unwrap().unwrap().source_row, 0);
         let thread = a.thread.take().unwrap();
         drop(a);

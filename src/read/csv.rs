@@ -651,24 +651,44 @@ impl Iterator for CsvRows {
     type Item = Result<RawRow, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        super::Rows::next_reusing(self, &mut Vec::new())
+    }
+}
+
+impl super::Rows for CsvRows {
+    /// Text cells of a spare row keep their memory: a field is copied into the string that held
+    /// the same column of an earlier row, so a steady stream of rows allocates almost nothing.
+    fn next_reusing(&mut self, spare: &mut Vec<Vec<Cell>>) -> Option<Self::Item> {
         let row = match self.records.next_record()? {
             Ok(row) => row,
             Err(e) => return Some(Err(e)),
         };
+        let mut cells = spare.pop().unwrap_or_default();
         // Fields beyond the header's width are dropped: no column name can carry them to a
         // field, and the row is still read. Short rows are padded with empty cells.
-        let mut cells: Vec<Cell> = self
-            .records
-            .record
-            .iter()
-            .take(self.width)
-            .map(field_cell)
-            .collect();
         cells.resize(self.width, Cell::Empty);
+        let mut fields = self.records.record.iter();
+        for cell in &mut cells {
+            match fields.next() {
+                Some(field) => fill_cell(cell, field),
+                None => *cell = Cell::Empty,
+            }
+        }
         Some(Ok(RawRow {
             source_row: row,
             cells,
         }))
+    }
+}
+
+/// `field_cell(field)`, written into `cell`, reusing its string when it holds one.
+fn fill_cell(cell: &mut Cell, field: &str) {
+    match cell {
+        Cell::Text(s) if !field.is_empty() => {
+            s.clear();
+            s.push_str(undo_formula_guard(field));
+        }
+        _ => *cell = field_cell(field),
     }
 }
 
@@ -883,6 +903,39 @@ mod tests {
         cr.extend_from_slice(b"\ry\n");
         std::fs::write(&p, &cr).unwrap();
         assert!(may_hold_blank_lines(&p, TextEncoding::Utf8).unwrap());
+    }
+
+    #[test]
+    fn reused_rows_read_exactly_as_fresh_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        let text = "a,b,c\nx,,=\"z\"\n,yy,\n1,2\n1,2,3,4\n\"q,\"\"q\",'+,t\n";
+        std::fs::write(&path, text).unwrap();
+        let fresh: Vec<RawRow> = open(&path, &ReadOptions::default())
+            .unwrap()
+            .rows
+            .map(Result::unwrap)
+            .collect();
+        // Spare rows of every shape: longer, shorter, text where the field is empty, a number
+        // where it is text.
+        let spares = [
+            vec![],
+            vec![Cell::Text("old long text".into()); 6],
+            vec![Cell::Empty],
+            vec![Cell::Int(7), Cell::Text("p".into()), Cell::Text("q".into())],
+        ];
+        for spare in spares {
+            let mut rows = open(&path, &ReadOptions::default()).unwrap().rows;
+            let mut got = Vec::new();
+            loop {
+                let mut pool = vec![spare.clone()];
+                match rows.next_reusing(&mut pool) {
+                    Some(r) => got.push(r.unwrap()),
+                    None => break,
+                }
+            }
+            assert_eq!(got, fresh, "spare {spare:?}");
+        }
     }
 
     #[test]

@@ -60,8 +60,30 @@ pub struct Table {
     pub headers: Vec<String>,
     /// 1-based row number of the header.
     pub header_row: usize,
-    pub rows: Box<dyn Iterator<Item = Result<RawRow, ReadError>> + Send>,
+    pub rows: Box<dyn Rows>,
 }
+
+/// A reader's rows. `next_reusing` lets a reader fill the cells of rows that are done with
+/// instead of allocating new ones (see `ReadAhead`); a reader that cannot simply drops them.
+pub trait Rows: Iterator<Item = Result<RawRow, ReadError>> + Send {
+    /// The next row, made from one of `spare`'s rows where the reader can.
+    fn next_reusing(&mut self, spare: &mut Vec<Vec<Cell>>) -> Option<Self::Item> {
+        let _ = spare;
+        self.next()
+    }
+}
+
+/// No rows: what a table holds once its rows have moved elsewhere.
+pub struct NoRows;
+
+impl Iterator for NoRows {
+    type Item = Result<RawRow, ReadError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        None
+    }
+}
+
+impl Rows for NoRows {}
 
 /// Why a file cannot be read. Its Display is one line that starts with the file's path, so the
 /// command can print it as is.

@@ -214,6 +214,8 @@ struct SheetRows {
     width: usize,
 }
 
+impl super::Rows for SheetRows {}
+
 impl Iterator for SheetRows {
     type Item = Result<RawRow, ReadError>;
 
