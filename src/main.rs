@@ -3,6 +3,11 @@
 use clap::Parser;
 use kayse_bulk::cli::{Cli, run};
 
+/// Rows are made on the reading thread and freed on the others; mimalloc frees across threads
+/// without the arena locks and consolidation passes glibc's allocator spends its time in there.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -1,16 +1,21 @@
 //! Read-ahead: a table's rows are read on a second thread, in batches, so decoding the file
-//! overlaps the rest of the work on the caller's thread. A caller's `prepare` function runs on
-//! the reading thread too, for per-row work that needs no other row (mapping and checking a
-//! row on its own), so the two threads share the work about evenly.
+//! overlaps the rest of the work on the caller's thread. A caller's `prepare` function does the
+//! per-row work that needs no other row (mapping and checking a row on its own), on whichever
+//! thread is free: the reader prepares each batch itself while the caller has batches waiting,
+//! and hands it over raw when the caller has nothing to do, so neither thread idles for long
+//! whatever the split of the work.
 //!
-//! Spent cells travel back to the reading thread and are freed there. Memory freed on another
-//! thread than the one that allocated it goes through glibc's arena locks; a read-ahead that let
-//! the caller free the rows was measured slower than no read-ahead at all.
+//! Spent cells, and whatever else `prepare` allocated, travel back to the reading thread and are
+//! freed there. Memory freed on another thread than the one that allocated it goes through
+//! glibc's arena locks: a read-ahead that let the caller free the rows was measured slower than
+//! no read-ahead at all, and so was one that let it free the checked payloads.
 //!
 //! Memory stays bounded: at most `DEPTH` batches wait in the channel. Dropping the read-ahead
 //! does not wait for the thread: it ends at its next send, once nobody takes its rows.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -27,20 +32,38 @@ const SPARE_ROWS: usize = BATCH * (DEPTH + 4);
 
 type Item<T> = Result<T, ReadError>;
 
+type Prepare<T> = Arc<dyn Fn(RawRow) -> T + Send + Sync>;
+
 enum Msg<T> {
+    /// Rows still to be prepared (the caller was keeping up).
+    Raw(Vec<Item<RawRow>>),
+    /// Rows prepared on the reading thread.
     Rows(Vec<Item<T>>),
     /// The rows ended (or the reader stopped at an error, which was the last item sent).
     End,
 }
 
-/// Takes spent cells back to the reading thread, from any thread.
+/// What goes back to the reading thread.
+enum Back {
+    /// Rows' cells, to be filled again.
+    Cells(Vec<Vec<Cell>>),
+    /// Anything else the reading thread allocated, to be freed there.
+    Garbage(#[allow(dead_code)] /* held only to be dropped here */ Box<dyn Send>),
+}
+
+/// Takes spent rows back to the reading thread, from any thread.
 #[derive(Clone)]
-pub struct Recycler(Sender<Vec<Vec<Cell>>>);
+pub struct Recycler(Sender<Back>);
 
 impl Recycler {
     /// Give back cells that are done with. If the reader is gone, they are freed here.
     pub fn give(&self, spent: Vec<Vec<Cell>>) {
-        let _ = self.0.send(spent);
+        let _ = self.0.send(Back::Cells(spent));
+    }
+
+    /// Have the reading thread free what it made (a batch at a time: one message per call).
+    pub fn discard<T: Send + 'static>(&self, garbage: T) {
+        let _ = self.0.send(Back::Garbage(Box::new(garbage)));
     }
 }
 
@@ -48,7 +71,10 @@ impl Recycler {
 /// prepared value, in file order; stops after the first error, as every reader does.
 pub struct ReadAhead<T> {
     rx: Receiver<Msg<T>>,
-    back: Sender<Vec<Vec<Cell>>>,
+    /// Batches sent and not yet taken.
+    queued: Arc<AtomicUsize>,
+    prepare: Prepare<T>,
+    back: Sender<Back>,
     current: std::vec::IntoIter<Item<T>>,
     ended: bool,
     thread: Option<JoinHandle<()>>,
@@ -61,17 +87,23 @@ impl<T: Send + 'static> ReadAhead<T> {
     pub fn spawn(
         rows: Box<dyn Rows>,
         path: &Path,
-        prepare: impl FnMut(RawRow) -> T + Send + 'static,
+        prepare: impl Fn(RawRow) -> T + Send + Sync + 'static,
     ) -> ReadAhead<T> {
+        let prepare: Prepare<T> = Arc::new(prepare);
+        let theirs = Arc::clone(&prepare);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let their_queue = Arc::clone(&queued);
         let (tx, rx) = sync_channel(DEPTH);
         // Unbounded, yet bounded in practice: only rows that came through `tx` come back.
-        let (back, back_rx) = channel::<Vec<Vec<Cell>>>();
+        let (back, back_rx) = channel::<Back>();
         let thread = std::thread::Builder::new()
             .name("read-ahead".into())
-            .spawn(move || read_batches(rows, prepare, &tx, &back_rx))
+            .spawn(move || read_batches(rows, &*theirs, &their_queue, &tx, &back_rx))
             .ok();
         let mut ahead = ReadAhead {
             rx,
+            queued,
+            prepare,
             back,
             current: Vec::new().into_iter(),
             ended: false,
@@ -96,7 +128,7 @@ impl<T: Send + 'static> ReadAhead<T> {
     }
 }
 
-impl<T> Iterator for ReadAhead<T> {
+impl<T: Send + 'static> Iterator for ReadAhead<T> {
     type Item = Item<T>;
 
     fn next(&mut self) -> Option<Item<T>> {
@@ -107,8 +139,17 @@ impl<T> Iterator for ReadAhead<T> {
             if self.ended {
                 return None;
             }
-            match self.rx.recv() {
+            let msg = self.rx.recv();
+            if matches!(msg, Ok(Msg::Rows(_) | Msg::Raw(_))) {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            match msg {
                 Ok(Msg::Rows(batch)) => self.current = batch.into_iter(),
+                Ok(Msg::Raw(batch)) => {
+                    let prepare = &*self.prepare;
+                    let done: Vec<Item<T>> = batch.into_iter().map(|i| i.map(prepare)).collect();
+                    self.current = done.into_iter();
+                }
                 Ok(Msg::End) => self.ended = true,
                 Err(_) => {
                     // The reader hung up without saying it was done: it died. Never pass that
@@ -132,16 +173,19 @@ impl<T> Iterator for ReadAhead<T> {
 /// free whatever comes back.
 fn read_batches<T>(
     mut rows: Box<dyn Rows>,
-    mut prepare: impl FnMut(RawRow) -> T,
+    prepare: &(dyn Fn(RawRow) -> T + Send + Sync),
+    queued: &AtomicUsize,
     tx: &SyncSender<Msg<T>>,
-    back: &Receiver<Vec<Vec<Cell>>>,
+    back: &Receiver<Back>,
 ) {
     let mut spare: Vec<Vec<Cell>> = Vec::new();
     loop {
         while let Ok(spent) = back.try_recv() {
-            // Kept for the reader to fill again, up to what can be in flight at once.
-            let room = SPARE_ROWS.saturating_sub(spare.len());
-            spare.extend(spent.into_iter().take(room));
+            if let Back::Cells(cells) = spent {
+                // Kept for the reader to fill again, up to what can be in flight at once.
+                let room = SPARE_ROWS.saturating_sub(spare.len());
+                spare.extend(cells.into_iter().take(room));
+            }
         }
         let mut batch = Vec::with_capacity(BATCH);
         let mut last = false;
@@ -149,7 +193,7 @@ fn read_batches<T>(
             match rows.next_reusing(&mut spare) {
                 Some(item) => {
                     last = item.is_err();
-                    batch.push(item.map(&mut prepare));
+                    batch.push(item);
                     if last {
                         break;
                     }
@@ -160,8 +204,18 @@ fn read_batches<T>(
                 }
             }
         }
-        if !batch.is_empty() && tx.send(Msg::Rows(batch)).is_err() {
-            return;
+        if !batch.is_empty() {
+            // The caller has work waiting: prepare this batch here. It has none: hand the batch
+            // over raw at once, so it does not sit idle.
+            let msg = if queued.load(Ordering::Relaxed) > 0 {
+                Msg::Rows(batch.into_iter().map(|i| i.map(prepare)).collect())
+            } else {
+                Msg::Raw(batch)
+            };
+            queued.fetch_add(1, Ordering::Relaxed);
+            if tx.send(msg).is_err() {
+                return;
+            }
         }
         if last {
             let _ = tx.send(Msg::End);
@@ -224,17 +278,29 @@ mod tests {
     }
 
     #[test]
-    fn prepares_each_row_on_the_reading_thread() {
-        let main = std::thread::current().id();
-        let items = (0..3).map(|i| Ok(row(i))).collect::<Vec<_>>();
+    fn prepares_every_row_once_in_order_on_either_thread() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let n = BATCH * (DEPTH + 2) * 3 + 5;
+        let items = (0..n).map(|i| Ok(row(i))).collect::<Vec<_>>();
         let a = ReadAhead::spawn(
             Box::new(Plain(items.into_iter())),
             Path::new("x.csv"),
-            |r| (r.source_row * 10, std::thread::current().id()),
+            move |r| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                r.source_row * 10
+            },
         );
-        let got: Vec<_> = a.map(Result::unwrap).collect();
-        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [0, 10, 20]);
-        assert!(got.iter().all(|g| g.1 != main));
+        let mut got = Vec::new();
+        for (k, item) in a.enumerate() {
+            got.push(item.unwrap());
+            if k % BATCH == 0 {
+                // A slow caller now and then, so the reader prepares some batches itself.
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+        assert_eq!(got, (0..n).map(|i| i * 10).collect::<Vec<_>>());
+        assert_eq!(calls.load(Ordering::Relaxed), n);
     }
 
     #[test]
@@ -269,8 +335,6 @@ mod tests {
 
     #[test]
     fn dropping_early_stops_the_reader() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let read = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&read);
         let endless = Box::new(Plain((0..).map(move |i| {
