@@ -224,7 +224,7 @@ fn put_bool(case: &mut Case, put: Put, v: bool) {
 }
 
 /// A JSON object cell for external_source_data.
-fn parse_object(cell: &Cell) -> Result<Map<String, Value>, String> {
+pub(crate) fn parse_object(cell: &Cell) -> Result<Map<String, Value>, String> {
     const HINT: &str = "write {\"key\": \"value\"} or use external_source_data.KEY columns";
     let Cell::Text(s) = cell else {
         return Err(format!("not a JSON object; {HINT}"));

@@ -13,6 +13,8 @@ pub mod confirm;
 pub mod delete;
 pub mod exit;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod import;
 pub mod journal;

@@ -67,7 +67,7 @@ impl MappingFile {
     }
 
     /// Parse mapping-file text; the error reads ` line N: message`.
-    fn parse(text: &str) -> Result<MappingFile, String> {
+    pub(crate) fn parse(text: &str) -> Result<MappingFile, String> {
         toml::from_str(text).map_err(|e| {
             let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
             match e.span() {

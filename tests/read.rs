@@ -298,6 +298,32 @@ fn explicit_delimiter_and_header_row_in_csv() {
     assert!(got[0].is_blank());
 }
 
+/// Found by the `csv_decode` fuzz target (input `\n` then byte 0x8A): one empty first line and no
+/// other empty line left the file on the fast path without the blank-line keeper, so the csv
+/// crate skipped that line and every row number came out one lower than Excel shows.
+#[test]
+fn single_empty_first_line_is_row_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("first_line_empty.csv");
+    let cases: [(&[u8], &str, Cell); 3] = [
+        (b"\n\x8A", "\u{160}", E),
+        (b"\ncase_number\n7\n", "case_number", t("7")),
+        (b"\r\ncase_number\r\n7\r\n", "case_number", t("7")),
+    ];
+    for (bytes, header, cell) in cases {
+        std::fs::write(&path, bytes).unwrap();
+        let table = open(&path).unwrap();
+        assert_eq!(table.header_row, 2, "{bytes:?}");
+        assert_eq!(table.headers, [header], "{bytes:?}");
+        let got = rows(table);
+        if cell == E {
+            assert!(got.is_empty(), "{got:?}");
+        } else {
+            assert_rows(&got, &[(3, vec![cell])]);
+        }
+    }
+}
+
 #[test]
 fn excel_sep_line_sets_the_delimiter_and_is_not_a_row() {
     let dir = tempfile::tempdir().unwrap();

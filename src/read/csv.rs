@@ -376,11 +376,10 @@ pub fn undo_formula_guard(field: &str) -> &str {
     }
 }
 
-/// One CSV field as a cell: empty → `Empty`, anything else → `Text`, untrimmed.
-/// Whether the file may hold an empty line (`\n\n`, `\n\r\n`) or a line ending in a bare CR,
-/// the two things that need `BlankLineKeeper` for Excel's row numbers. SIMD searches over the raw
-/// bytes; a false "yes" (say, an empty line inside a quoted field) only costs speed. UTF-16 files
-/// always say yes: their bytes are not the text's.
+/// Whether the file may hold an empty line (`\n\n`, `\n\r\n`, or a first line that is empty) or
+/// a line ending in a bare CR, the two things that need `BlankLineKeeper` for Excel's row numbers.
+/// SIMD searches over the raw bytes; a false "yes" (say, an empty line inside a quoted field) only
+/// costs speed. UTF-16 files always say yes: their bytes are not the text's.
 fn may_hold_blank_lines(path: &Path, enc: TextEncoding) -> io::Result<bool> {
     if matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be) {
         return Ok(true);
@@ -390,7 +389,10 @@ fn may_hold_blank_lines(path: &Path, enc: TextEncoding) -> io::Result<bool> {
     let lf_lf = memchr::memmem::Finder::new(b"\n\n");
     let lf_cr_lf = memchr::memmem::Finder::new(b"\n\r\n");
     let mut buf = vec![0u8; CHUNK + 2];
-    let mut kept = 0usize; // the last bytes of the previous chunk, so no pattern is split
+    // The start of the text counts as a line end, so an empty first line (text starting `\n` or
+    // `\r\n`) is found like any other; the csv crate would skip it and number every row one low.
+    buf[0] = b'\n';
+    let mut kept = 1usize; // the last bytes of the previous chunk, so no pattern is split
     loop {
         let n = match file.read(&mut buf[kept..]) {
             Ok(n) => n,
@@ -421,6 +423,7 @@ fn may_hold_blank_lines(path: &Path, enc: TextEncoding) -> io::Result<bool> {
     }
 }
 
+/// One CSV field as a cell: empty → `Empty`, anything else → `Text`, untrimmed.
 pub(crate) fn field_cell(field: &str) -> Cell {
     if field.is_empty() {
         Cell::Empty
@@ -886,6 +889,10 @@ mod tests {
             (b"a,b\n1,2\r", true),
             (b"a,b\n\"x\ny\",2\n", false),
             (b"", false),
+            // An empty first line (found by the csv_decode fuzz target).
+            (b"\na,b\n", true),
+            (b"\r\na,b\r\n", true),
+            (b"\n", true),
         ];
         for (i, (bytes, want)) in cases.iter().enumerate() {
             let p = dir.path().join(format!("{i}.csv"));
