@@ -3,7 +3,9 @@
 //! Every failure is one `ReadError` line naming the file; no input bytes may make them panic.
 
 mod csv;
+mod sheet;
 mod workbook;
+mod xlsx_stream;
 
 use std::path::Path;
 
