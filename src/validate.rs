@@ -229,7 +229,7 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
     let rows = {
         let mapping = Arc::clone(&mapping);
         let rules = rules.clone();
-        let rows = std::mem::replace(&mut table.rows, Box::new(read::NoRows));
+        let rows = std::mem::replace(&mut table.rows, Box::new(read::Plain(std::iter::empty())));
         ReadAhead::spawn(rows, &args.file, move |raw| {
             if raw.is_blank() {
                 Prechecked::Blank

@@ -184,3 +184,88 @@ fn a_directory_and_a_missing_file_exit_2() {
     assert_eq!(check(&sub, &[]).0, 2);
     assert_eq!(check(&d.path().join("missing.xlsx"), &[]).0, 2);
 }
+
+/// A workbook whose sheet breaks after thousands of good rows (the rows stream, so the damage
+/// shows only when reading reaches it): exit 2, one line naming the row reached, no panic, and
+/// no results file, CSV or XLSX, left behind.
+#[test]
+fn workbook_damaged_mid_sheet_exits_2_with_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    let dp = d.path();
+    let cell = |addr: String, text: &str| {
+        format!("<c r=\"{addr}\" t=\"inlineStr\"><is><t>{text}</t></is></c>")
+    };
+    let mut rows = String::from("<row r=\"1\">");
+    for (c, h) in HEADER.split(',').enumerate() {
+        rows.push_str(&cell(format!("{}1", (b'A' + c as u8) as char), h));
+    }
+    rows.push_str("</row>");
+    for r in 2..=3000 {
+        rows.push_str(&format!("<row r=\"{r}\">"));
+        let values = [
+            &format!("H-{r}"),
+            "bench",
+            &format!("src-{r}"),
+            "active",
+            "civil",
+        ];
+        for (c, v) in values.iter().enumerate() {
+            rows.push_str(&cell(format!("{}{r}", (b'A' + c as u8) as char), v));
+        }
+        rows.push_str("</row>");
+    }
+    let whole = sheet_xml(&rows);
+    let good = xlsx_with_sheet_xml(&whole, &[]);
+    let fine = write(dp, "fine.xlsx", &good);
+    assert_eq!(check(&fine, &[]).0, 0, "the undamaged workbook is valid");
+    std::fs::remove_file(dp.join("out.results.csv")).unwrap();
+
+    let cut = whole.find("<row r=\"2500\">").unwrap() + 30;
+    let truncated = write(
+        dp,
+        "truncated.xlsx",
+        &xlsx_with_sheet_xml(&whole[..cut], &[]),
+    );
+    let mut corrupt = good.clone();
+    {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&good)).unwrap();
+        let entry = zip.by_name("xl/worksheets/sheet1.xml").unwrap();
+        let at = entry.header_start() as usize + 30 + entry.compressed_size() as usize * 2 / 3;
+        for b in &mut corrupt[at..at + 16] {
+            *b ^= 0xA5;
+        }
+    }
+    let corrupt = write(dp, "corrupt.xlsx", &corrupt);
+    for (path, want) in [
+        (
+            &truncated,
+            "sheet 'Cases' cannot be read past row 2498: the file is damaged",
+        ),
+        (&corrupt, "sheet 'Cases'"),
+    ] {
+        let (code, err) = check(path, &[]);
+        assert_eq!(code, 2, "{}: {err}", path.display());
+        assert!(err.contains(want), "{err}");
+        assert!(!dp.join("out.results.csv").exists());
+        let results = dp.join("out.results.xlsx");
+        let out = cli()
+            .arg("validate")
+            .arg(path)
+            .arg("--results")
+            .arg(&results)
+            .arg("-q")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!results.exists());
+        let left: Vec<_> = std::fs::read_dir(dp)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("results"))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}

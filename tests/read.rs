@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use kayse_bulk::cell::Cell;
 use kayse_bulk::read::{self, RawRow, ReadOptions, Table};
 
+mod support;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -159,6 +161,57 @@ fn title_rows_xlsx_skips_hidden_sheet_and_title() {
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].cells, [t("closed")]);
     }
+}
+
+/// Written by openpyxl (see tests/fixtures/README.md): a hidden first sheet, a title at B2, the
+/// header at B4, rows missing and sparse, formatted empty cells, error cells, dates.
+#[test]
+fn openpyxl_sparse_xlsx() {
+    let opts = ReadOptions {
+        header_row: Some(4),
+        ..ReadOptions::default()
+    };
+    let table = open_with(&fixture("openpyxl_sparse.xlsx"), &opts).unwrap();
+    assert_eq!(table.info.sheet.as_deref(), Some("Cases"));
+    assert_eq!(table.header_row, 4);
+    assert_eq!(
+        table.headers,
+        [
+            "case_number",
+            "status",
+            "created_date",
+            "court_date",
+            "note"
+        ]
+    );
+    let when = NaiveDate::from_ymd_opt(2024, 3, 5)
+        .unwrap()
+        .and_hms_opt(9, 30, 0)
+        .unwrap();
+    let blank = vec![E; 5];
+    #[rustfmt::skip]
+    let want = vec![
+        (5, vec![Cell::Int(2024501), t("active"), d(2024, 3, 5), Cell::DateTime(when),
+                 Cell::Error("#N/A".into())]),
+        (6, blank.clone()),
+        (7, blank.clone()),
+        (8, vec![E, E, d(2023, 12, 31), E, E]),
+        // Row 9 holds only a formatted empty cell; row 10's H10 lies past the header.
+        (9, blank.clone()),
+        (10, vec![E, Cell::Bool(true), E, E, E]),
+        (11, blank),
+        (12, vec![t("0042"), t("closed"), E, E, Cell::Error("#DIV/0!".into())]),
+        // Row 14 holds only a formatted empty cell: the rows end at 12.
+    ];
+    assert_rows(&rows(table), &want);
+
+    // Without --header-row the title is the first non-blank row, so it is the header.
+    let table = open(&fixture("openpyxl_sparse.xlsx")).unwrap();
+    assert_eq!(
+        (table.header_row, table.headers.clone()),
+        (2, vec!["Case export".to_string()])
+    );
+    assert_eq!(rows(table).len(), 10);
 }
 
 #[test]
@@ -661,6 +714,332 @@ fn six_megabyte_cell() {
     assert_eq!(got[0].cells[1].to_text().len(), big.len());
     assert_eq!(got[1].source_row, 3);
     assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// XLSX sheets are streamed: cells and rows in XML written by hand, including what no writer
+// library produces (rows and cells without addresses, broken XML, rows out of order).
+
+/// An inline-string cell.
+fn is(addr: &str, text: &str) -> String {
+    format!("<c r=\"{addr}\" t=\"inlineStr\"><is><t>{text}</t></is></c>")
+}
+
+fn row(r: usize, cells: &[String]) -> String {
+    format!("<row r=\"{r}\">{}</row>", cells.concat())
+}
+
+/// Write a hand-made workbook whose sheet data is `rows`.
+fn hand_made(dir: &Path, name: &str, rows: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, support::xlsx_with_sheet(rows, SHARED)).unwrap();
+    path
+}
+
+const SHARED: &[&str] = &["shared one", "  padded  ", "Case #"];
+
+#[test]
+fn streamed_xlsx_rows_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let dt = |h, mi| {
+        Cell::DateTime(
+            NaiveDate::from_ymd_opt(2024, 3, 5)
+                .unwrap()
+                .and_hms_opt(h, mi, 0)
+                .unwrap(),
+        )
+    };
+    struct Case {
+        what: &'static str,
+        rows: String,
+        header_row: Option<usize>,
+        headers: &'static [&'static str],
+        at: usize,
+        want: Vec<(usize, Vec<Cell>)>,
+    }
+    let cases = vec![
+        Case {
+            what: "rows and cells without addresses, shared strings",
+            rows: "<row><c t=\"inlineStr\"><is><t>a</t></is></c><c t=\"s\"><v>2</v></c></row>\
+                   <row><c><v>1</v></c><c t=\"s\"><v>0</v></c></row>\
+                   <row></row>\
+                   <row><c t=\"b\"><v>1</v></c></row>"
+                .to_string(),
+            header_row: None,
+            headers: &["a", "Case #"],
+            at: 1,
+            want: vec![
+                (2, vec![Cell::Int(1), t("shared one")]),
+                (3, vec![E, E]),
+                (4, vec![Cell::Bool(true), E]),
+            ],
+        },
+        Case {
+            what: "sparse rows in a used range from C3; formatted empty cells make no row",
+            rows: [
+                row(3, &[is("C3", "case_number"), is("D3", "status"), is("E3", "note")]),
+                row(5, &[is("D5", "active")]),
+                row(7, &["<c r=\"C7\" s=\"3\"/>".to_string()]),
+                // Left of the header and past its width: dropped, so the row is blank.
+                row(8, &[is("B8", "left"), is("F8", "right")]),
+                // Columns out of order; an empty inline string.
+                row(9, &[is("E9", ""), "<c r=\"C9\"><v>42</v></c>".to_string()]),
+                row(12, &["<c r=\"C12\" s=\"3\"/>".to_string()]),
+            ]
+            .concat(),
+            header_row: None,
+            headers: &["case_number", "status", "note"],
+            at: 3,
+            want: vec![
+                (4, vec![E, E, E]),
+                (5, vec![E, t("active"), E]),
+                (6, vec![E, E, E]),
+                (7, vec![E, E, E]),
+                (8, vec![E, E, E]),
+                (9, vec![Cell::Int(42), E, E]),
+            ],
+        },
+        Case {
+            what: "booleans, errors, dates by style, formulas' cached values, rich and shared text",
+            rows: [
+                row(
+                    1,
+                    &["A1", "B1", "C1", "D1", "E1", "F1", "G1", "H1", "I1", "J1", "K1"]
+                        .map(|a| is(a, &a[..1])),
+                ),
+                row(
+                    2,
+                    &[
+                        "<c r=\"A2\" t=\"b\"><v>0</v></c>",
+                        "<c r=\"B2\" t=\"e\"><f>NA()</f><v>#N/A</v></c>",
+                        "<c r=\"C2\" s=\"1\"><v>45356</v></c>",
+                        "<c r=\"D2\" s=\"2\"><v>45356.5</v></c>",
+                        "<c r=\"E2\" t=\"str\"><f>\"x\"&amp;\"y\"</f><v>xy</v></c>",
+                        "<c r=\"F2\"><f>1+1</f><v>2</v></c>",
+                        "<c r=\"G2\" t=\"inlineStr\"><is><r><t>Smith</t></r><r><t xml:space=\"preserve\"> &amp; Co</t></r></is></c>",
+                        "<c r=\"H2\" t=\"s\"><v>1</v></c>",
+                        "<c r=\"I2\" t=\"d\"><v>2024-03-05T09:30:00</v></c>",
+                        "<c r=\"J2\" t=\"e\"><v>#DIV/0!</v></c>",
+                        "<c r=\"K2\"><v>2024007.5</v></c>",
+                    ]
+                    .map(str::to_string),
+                ),
+                row(
+                    3,
+                    &[
+                        "<c r=\"A3\" t=\"n\"><v>-3</v></c>",
+                        "<c r=\"B3\" s=\"1\"><v>0.75</v></c>",
+                        "<c r=\"C3\" s=\"1\"><v>-5</v></c>",
+                    ]
+                    .map(str::to_string),
+                ),
+            ]
+            .concat(),
+            header_row: None,
+            headers: &["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"],
+            at: 1,
+            want: vec![
+                (
+                    2,
+                    vec![
+                        Cell::Bool(false),
+                        Cell::Error("#N/A".into()),
+                        d(2024, 3, 5),
+                        dt(12, 0),
+                        t("xy"),
+                        Cell::Int(2),
+                        t("Smith & Co"),
+                        t("  padded  "),
+                        dt(9, 30),
+                        Cell::Error("#DIV/0!".into()),
+                        Cell::Float(2024007.5),
+                    ],
+                ),
+                (
+                    3,
+                    vec![Cell::Int(-3), t("18:00:00"), Cell::Int(-5), E, E, E, E, E, E, E, E],
+                ),
+            ],
+        },
+        Case {
+            what: "--header-row below a title",
+            rows: [
+                row(1, &[is("A1", "Export")]),
+                row(3, &[is("A3", "a"), is("B3", "b")]),
+                row(4, &["<c r=\"B4\"><v>1</v></c>".to_string()]),
+            ]
+            .concat(),
+            header_row: Some(3),
+            headers: &["a", "b"],
+            at: 3,
+            want: vec![(4, vec![E, Cell::Int(1)])],
+        },
+        Case {
+            what: "without --header-row the title is the header",
+            rows: [
+                row(1, &[is("A1", "Export")]),
+                row(3, &[is("A3", "a"), is("B3", "b")]),
+                row(4, &["<c r=\"B4\"><v>1</v></c>".to_string()]),
+            ]
+            .concat(),
+            header_row: None,
+            headers: &["Export"],
+            at: 1,
+            want: vec![(2, vec![E]), (3, vec![t("a")]), (4, vec![E])],
+        },
+    ];
+    for (i, c) in cases.into_iter().enumerate() {
+        let path = hand_made(dir.path(), &format!("case{i}.xlsx"), &c.rows);
+        let opts = ReadOptions {
+            header_row: c.header_row,
+            ..ReadOptions::default()
+        };
+        let table = open_with(&path, &opts).unwrap_or_else(|e| panic!("{}: {e}", c.what));
+        assert_eq!(table.info.format, "xlsx", "{}", c.what);
+        assert_eq!(table.info.sheet.as_deref(), Some("Cases"), "{}", c.what);
+        assert_eq!(table.headers, c.headers, "{}", c.what);
+        assert_eq!(table.header_row, c.at, "{}", c.what);
+        assert_rows(&rows(table), &c.want);
+    }
+}
+
+#[test]
+fn streamed_xlsx_damage_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = row(1, &[is("A1", "a"), is("B1", "b")]);
+    let good = |r: usize| {
+        row(
+            r,
+            &[
+                is(&format!("A{r}"), "x"),
+                format!("<c r=\"B{r}\"><v>{r}</v></c>"),
+            ],
+        )
+    };
+    let many: String = (2..=700).map(good).collect();
+    // Cut inside row 600, after a few batches of rows were handed over.
+    let whole = support::sheet_xml(&format!("{header}{many}"));
+    let cut = whole.find("<row r=\"600\">").unwrap() + 20;
+    let truncated = dir.path().join("truncated.xlsx");
+    std::fs::write(
+        &truncated,
+        support::xlsx_with_sheet_xml(&whole[..cut], SHARED),
+    )
+    .unwrap();
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            truncated,
+            "sheet 'Cases' cannot be read past row 598: the file is damaged (",
+        ),
+        (
+            hand_made(
+                dir.path(),
+                "bad_shared.xlsx",
+                &format!(
+                    "{header}{}{}",
+                    good(2),
+                    row(3, &["<c r=\"A3\" t=\"s\"><v>99</v></c>".into()])
+                ),
+            ),
+            // Row 2 was still being gathered (a row ends where the next begins), so it is not
+            // handed over half-read.
+            "sheet 'Cases' cannot be read past row 1: the file is damaged (Cell string index",
+        ),
+        (
+            hand_made(
+                dir.path(),
+                "out_of_order.xlsx",
+                &format!("{header}{}{}{}", good(2), good(5), good(3)),
+            ),
+            "sheet 'Cases' cannot be read past row 5: the file is damaged (row 3 comes after row 5)",
+        ),
+        (
+            hand_made(
+                dir.path(),
+                "off_grid.xlsx",
+                &format!("{header}{}", row(1_048_577, &[is("A1048577", "x")])),
+            ),
+            "lies outside Excel's grid",
+        ),
+        (
+            hand_made(
+                dir.path(),
+                "bad_type.xlsx",
+                &format!(
+                    "{header}{}",
+                    row(2, &["<c r=\"A2\" t=\"zz\"><v>1</v></c>".into()])
+                ),
+            ),
+            "the file is damaged (",
+        ),
+        (
+            hand_made(
+                dir.path(),
+                "bad_bool.xlsx",
+                &format!(
+                    "{header}{}",
+                    row(2, &["<c r=\"A2\" t=\"b\"><v>maybe</v></c>".into()])
+                ),
+            ),
+            "the file is damaged (",
+        ),
+        (
+            hand_made(
+                dir.path(),
+                "bad_header.xlsx",
+                &row(1, &["<c r=\"A1\" t=\"s\"><v>99</v></c>".into()]),
+            ),
+            "sheet 'Cases': the file is damaged (",
+        ),
+    ];
+    for (path, want) in &cases {
+        assert_one_line_err(path, &ReadOptions::default(), want);
+    }
+    // The rows before the damage are read, then the error ends the stream.
+    let table = open(&cases[0].0).unwrap();
+    let got: Vec<Result<RawRow, String>> =
+        table.rows.map(|r| r.map_err(|e| e.to_string())).collect();
+    assert_eq!(got.len(), 598);
+    assert!(got[..597].iter().all(Result::is_ok));
+    assert_eq!(got[596].as_ref().unwrap().source_row, 598);
+    assert!(got[597].is_err());
+}
+
+/// Compressed bytes of the sheet changed in the middle of its zip entry: the zip directory is
+/// intact, so the workbook opens and the damage shows only while the rows stream.
+#[test]
+fn streamed_xlsx_with_corrupt_compressed_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = std::iter::once(row(1, &[is("A1", "a"), is("B1", "b")]))
+        .chain((2..=3000).map(|r| {
+            row(
+                r,
+                &[
+                    is(&format!("A{r}"), &format!("value {}", r * 7919 % 10007)),
+                    format!("<c r=\"B{r}\"><v>{r}</v></c>"),
+                ],
+            )
+        }))
+        .collect();
+    let good = support::xlsx_with_sheet(&rows, SHARED);
+    let (start, size) = {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&good)).unwrap();
+        let entry = zip.by_name("xl/worksheets/sheet1.xml").unwrap();
+        (
+            entry.header_start() as usize,
+            entry.compressed_size() as usize,
+        )
+    };
+    for (i, at) in [size / 3, size / 2, size * 4 / 5].into_iter().enumerate() {
+        let mut bad = good.clone();
+        for k in 0..8 {
+            let p = start + 30 + at + k;
+            bad[p] ^= 0x5A;
+        }
+        let path = dir.path().join(format!("corrupt{i}.xlsx"));
+        std::fs::write(&path, &bad).unwrap();
+        assert_one_line_err(&path, &ReadOptions::default(), "sheet 'Cases'");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

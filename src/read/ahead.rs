@@ -233,6 +233,7 @@ fn read_batches<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read::Plain;
 
     fn row(n: usize) -> RawRow {
         RawRow {
@@ -242,16 +243,6 @@ mod tests {
     }
 
     type Row = Item<RawRow>;
-
-    /// Any iterator of rows, as a reader that cannot reuse cells.
-    struct Plain<I>(I);
-    impl<I: Iterator<Item = Row>> Iterator for Plain<I> {
-        type Item = Row;
-        fn next(&mut self) -> Option<Row> {
-            self.0.next()
-        }
-    }
-    impl<I: Iterator<Item = Row> + Send> Rows for Plain<I> {}
 
     fn ahead(items: Vec<Row>) -> ReadAhead<RawRow> {
         ReadAhead::spawn(

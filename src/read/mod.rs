@@ -5,7 +5,9 @@
 mod ahead;
 // The CSV pieces are crate-visible for `crate::fuzzing`, which hands them to the fuzz targets.
 pub(crate) mod csv;
+mod sheet;
 mod workbook;
+mod xlsx_stream;
 
 use std::path::Path;
 
@@ -74,17 +76,17 @@ pub trait Rows: Iterator<Item = Result<RawRow, ReadError>> + Send {
     }
 }
 
-/// No rows: what a table holds once its rows have moved elsewhere.
-pub struct NoRows;
+/// Any iterator of rows, as a reader that does not reuse cells.
+pub struct Plain<I>(pub I);
 
-impl Iterator for NoRows {
+impl<I: Iterator<Item = Result<RawRow, ReadError>>> Iterator for Plain<I> {
     type Item = Result<RawRow, ReadError>;
     fn next(&mut self) -> Option<Self::Item> {
-        None
+        self.0.next()
     }
 }
 
-impl Rows for NoRows {}
+impl<I: Iterator<Item = Result<RawRow, ReadError>> + Send> Rows for Plain<I> {}
 
 /// Why a file cannot be read. Its Display is one line that starts with the file's path, so the
 /// command can print it as is.

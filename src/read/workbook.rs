@@ -1,5 +1,6 @@
-//! Workbook reading (XLSX, XLSM, XLS, ODS) through calamine: sheet choice, header detection, and
-//! the conversion of calamine's values into `Cell`s (integral numbers as integers, dates as dates,
+//! Workbook reading (XLSX, XLSM, XLS, ODS) through calamine: opening by content, sheet choice,
+//! the XLS and ODS whole-sheet path (XLSX streams: `xlsx_stream`; both build rows with `sheet`),
+//! and the conversion of calamine's values into `Cell`s (integral numbers as integers, dates as dates,
 //! errors with Excel's spelling). It must not interpret values for the case schema.
 
 use std::io::Cursor;
@@ -7,11 +8,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use calamine::{
-    Data, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsx, open_workbook_from_rs,
+    Data, DataRef, ExcelDateTime, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsx,
+    open_workbook_from_rs,
 };
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
-use super::{InputInfo, RawRow, ReadError, ReadOptions, Table, header_names};
+use super::sheet::{DenseRows, Header, Placed, SparseRows, find_header};
+use super::{InputInfo, RawRow, ReadError, ReadOptions, Table, xlsx_stream};
 use crate::cell::Cell;
 
 /// Excel's date serials run from 0 (1899-12-30/31) to 2958465 (9999-12-31); outside that a
@@ -80,24 +83,22 @@ fn open_book(bytes: Vec<u8>, format: &str) -> Result<(Book, &'static str), Strin
 }
 
 /// Open a workbook, pick the sheet, find the header, and return its rows. The whole file is read
-/// into memory: calamine loads a whole sheet anyway, so this costs at most the file's size again.
+/// into memory. XLSX and XLSM sheets are then streamed (`xlsx_stream`); calamine can only load
+/// XLS and ODS sheets whole, so those are loaded and their rows built from the loaded range.
 pub(crate) fn open(path: &Path, format: &str, opts: &ReadOptions) -> Result<Table, ReadError> {
     let fail = |m: String| ReadError::new(path, m);
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the file ({e})")))?;
-    let (mut book, format) = open_book(bytes, format).map_err(fail)?;
+    let (book, format) = open_book(bytes, format).map_err(fail)?;
     let sheets: Vec<calamine::Sheet> = book.sheets_metadata().to_vec();
     if sheets.is_empty() {
         return Err(fail("the workbook has no sheets".to_string()));
     }
     let sheet = choose_sheet(&sheets, opts.sheet.as_deref()).map_err(fail)?;
-    let range = guarded(|| book.worksheet_range(&sheet).ok()).ok_or_else(|| {
-        fail(format!(
-            "sheet '{sheet}' cannot be read (the file is damaged or the sheet is not a worksheet)"
-        ))
-    })?;
-    drop(book);
-    let (headers, header_row, data_start) =
-        find_header(&range, opts.header_row).map_err(|m| fail(format!("sheet '{sheet}': {m}")))?;
+    let (header, rows) = match book {
+        calamine::Sheets::Xlsx(xlsx) => xlsx_stream::start(xlsx, &sheet, opts.header_row, path),
+        book => loaded_rows(book, &sheet, opts.header_row, path),
+    }
+    .map_err(fail)?;
     let info = InputInfo {
         format: format.to_string(),
         encoding: None,
@@ -105,19 +106,41 @@ pub(crate) fn open(path: &Path, format: &str, opts: &ReadOptions) -> Result<Tabl
         delimiter: None,
         sheet: Some(sheet),
     };
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    let width = headers.len();
     Ok(Table {
         info,
-        headers,
-        header_row,
-        rows: Box::new(SheetRows {
-            range,
-            next: data_start,
-            first_row,
-            width,
-        }),
+        headers: header.names,
+        header_row: header.row,
+        rows: Box::new(super::Plain(rows)),
     })
+}
+
+/// A sheet's header and the rows after it.
+pub(super) type SheetRows = (
+    Header,
+    Box<dyn Iterator<Item = Result<RawRow, ReadError>> + Send>,
+);
+
+/// Load a whole XLS or ODS sheet and build its rows from the loaded range. Errors are the message
+/// for a `ReadError`, without the path.
+fn loaded_rows(
+    mut book: Book,
+    sheet: &str,
+    header_row: Option<usize>,
+    path: &Path,
+) -> Result<SheetRows, String> {
+    let range = guarded(|| book.worksheet_range(sheet).ok()).ok_or_else(|| {
+        format!(
+            "sheet '{sheet}' cannot be read (the file is damaged or the sheet is not a worksheet)"
+        )
+    })?;
+    drop(book);
+    let mut rows = SparseRows::new(RangeCells { range, next: 0 });
+    let header = find_header(&mut rows, header_row).map_err(|m| format!("sheet '{sheet}': {m}"))?;
+    let shown = path.to_path_buf();
+    let name = sheet.to_string();
+    let dense = DenseRows::new(rows, &header)
+        .map(move |r| r.map_err(|m| ReadError::new(&shown, format!("sheet '{name}': {m}"))));
+    Ok((header, Box::new(dense)))
 }
 
 /// Choose the sheet: by exact name, then by name ignoring case, then by 0-based index; by default
@@ -162,78 +185,32 @@ pub(crate) fn choose_sheet(
     ))
 }
 
-/// Find the header row: the first row with any non-blank cell, or the 1-based Excel row given.
-/// Returns the column names, the header's Excel row number, and the range index of the first
-/// data row.
-fn find_header(
-    range: &Range<Data>,
-    header_row: Option<usize>,
-) -> Result<(Vec<String>, usize, usize), String> {
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    let first_col = range.start().map_or(0, |(_, c)| c as usize);
-    let index = match header_row {
-        None => range
-            .rows()
-            .position(|row| row.iter().any(|d| !to_cell(d).is_blank()))
-            .ok_or_else(|| "the sheet is empty: no header row found".to_string())?,
-        Some(n) => {
-            let blank =
-                || format!("row {n} is blank, so it cannot be the header (--header-row {n})");
-            let i = n.checked_sub(1 + first_row).ok_or_else(blank)?;
-            let row = range.rows().nth(i).ok_or_else(|| {
-                format!(
-                    "no header on row {n}: the sheet ends at row {}",
-                    first_row + range.height()
-                )
-            })?;
-            if row.iter().all(|d| to_cell(d).is_blank()) {
-                return Err(blank());
-            }
-            i
-        }
-    };
-    let texts: Vec<String> = range
-        .rows()
-        .nth(index)
-        .map(|row| row.iter().map(|d| to_cell(d).to_text()).collect())
-        .unwrap_or_default();
-    Ok((
-        header_names(&texts, first_col),
-        first_row + index + 1,
-        index + 1,
-    ))
-}
-
-/// The rows after the header, converted one at a time from the range calamine loaded.
-struct SheetRows {
+/// The cells of a loaded range that hold something, in row order, at their sheet positions.
+struct RangeCells {
     range: Range<Data>,
-    /// Index within the range of the next row to yield.
+    /// Index in the range (row-major) of the next cell to look at.
     next: usize,
-    /// 0-based sheet row where the range starts.
-    first_row: usize,
-    width: usize,
 }
 
-impl super::Rows for SheetRows {}
-
-impl Iterator for SheetRows {
-    type Item = Result<RawRow, ReadError>;
+impl Iterator for RangeCells {
+    type Item = Result<Placed, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.range.height() {
-            return None;
+        let (first_row, first_col) = self.range.start()?;
+        let width = self.range.width();
+        while width > 0 && self.next < width.saturating_mul(self.range.height()) {
+            let (r, c) = (self.next / width, self.next % width);
+            self.next += 1;
+            match self.range.get((r, c)) {
+                None | Some(Data::Empty) => continue,
+                Some(d) => {
+                    let row = first_row.saturating_add(r as u32);
+                    let col = first_col.saturating_add(c as u32);
+                    return Some(Ok((row, col, to_cell(d))));
+                }
+            }
         }
-        let i = self.next;
-        self.next += 1;
-        // Cells are addressed relative to the range, as the header was; `get` is O(1) where
-        // `rows().nth(i)` would walk from the top on every call.
-        let cells: Vec<Cell> = (0..self.width)
-            .map(|c| self.range.get((i, c)).map_or(Cell::Empty, to_cell))
-            .collect();
-        Some(Ok(RawRow {
-            source_row: self.first_row + i + 1,
-            cells,
-        }))
+        None
     }
 }
 
@@ -241,28 +218,56 @@ impl Iterator for SheetRows {
 pub(crate) fn to_cell(data: &Data) -> Cell {
     match data {
         Data::Empty => Cell::Empty,
-        Data::String(s) if s.is_empty() => Cell::Empty,
-        Data::String(s) => Cell::Text(s.clone()),
+        Data::String(s) => text_cell(s),
         Data::Int(i) => Cell::Int(*i),
         Data::Float(f) => Cell::from_f64(*f),
         Data::Bool(b) => Cell::Bool(*b),
         Data::Error(e) => Cell::Error(e.to_string()),
-        Data::DateTime(dt) => {
-            let v = dt.as_f64();
-            if dt.is_duration() {
-                duration_text(v).map_or_else(|| Cell::from_f64(v), Cell::Text)
-            } else if (0.0..1.0).contains(&v) {
-                // A time of day with no date: show it as Excel does.
-                duration_text(v).map_or_else(|| Cell::from_f64(v), Cell::Text)
-            } else if (0.0..MAX_SERIAL).contains(&v) {
-                dt.as_datetime()
-                    .map_or_else(|| Cell::from_f64(v), date_or_datetime)
-            } else {
-                Cell::from_f64(v)
-            }
-        }
+        Data::DateTime(dt) => datetime_cell(dt),
         Data::DateTimeIso(s) => iso_cell(s),
         Data::DurationIso(s) => Cell::Text(s.clone()),
+    }
+}
+
+/// Convert one value of calamine's XLSX cell reader into a cell, exactly as `to_cell` converts
+/// the same value loaded whole.
+pub(crate) fn data_ref_cell(data: &DataRef<'_>) -> Cell {
+    match data {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) => text_cell(s),
+        DataRef::SharedString(s) => text_cell(s),
+        DataRef::Int(i) => Cell::Int(*i),
+        DataRef::Float(f) => Cell::from_f64(*f),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
+        DataRef::DateTime(dt) => datetime_cell(dt),
+        DataRef::DateTimeIso(s) => iso_cell(s),
+        DataRef::DurationIso(s) => Cell::Text(s.clone()),
+    }
+}
+
+/// Empty text is an empty cell.
+fn text_cell(s: &str) -> Cell {
+    if s.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(s.to_string())
+    }
+}
+
+/// A date, a date-time, a time of day or a duration, as Excel shows it.
+fn datetime_cell(dt: &ExcelDateTime) -> Cell {
+    let v = dt.as_f64();
+    if dt.is_duration() {
+        duration_text(v).map_or_else(|| Cell::from_f64(v), Cell::Text)
+    } else if (0.0..1.0).contains(&v) {
+        // A time of day with no date: show it as Excel does.
+        duration_text(v).map_or_else(|| Cell::from_f64(v), Cell::Text)
+    } else if (0.0..MAX_SERIAL).contains(&v) {
+        dt.as_datetime()
+            .map_or_else(|| Cell::from_f64(v), date_or_datetime)
+    } else {
+        Cell::from_f64(v)
     }
 }
 
@@ -309,7 +314,7 @@ fn duration_text(days: f64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use calamine::{CellErrorType, ExcelDateTime, ExcelDateTimeType};
+    use calamine::{CellErrorType, ExcelDateTimeType};
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -371,12 +376,36 @@ mod tests {
             (Data::DateTimeIso("junk".into()), Cell::Text("junk".into())),
             (Data::DurationIso("PT1H".into()), Cell::Text("PT1H".into())),
         ];
+        let same = |got: &Cell, want: &Cell| match (got, want) {
+            (Cell::Float(a), Cell::Float(b)) => a.to_bits() == b.to_bits(),
+            _ => got == want,
+        };
         for (data, want) in cases {
             let got = to_cell(&data);
-            match (&got, &want) {
-                (Cell::Float(a), Cell::Float(b)) if a.is_nan() && b.is_nan() => {}
-                _ => assert_eq!(got, want, "{data:?}"),
-            }
+            assert!(same(&got, &want), "{data:?}: {got:?}");
+            // The XLSX stream's values convert the same way.
+            let streamed = data_ref_cell(&as_data_ref(&data));
+            assert!(same(&streamed, &want), "streamed {data:?}: {streamed:?}");
+        }
+        assert_eq!(
+            data_ref_cell(&DataRef::SharedString("shared")),
+            Cell::Text("shared".into())
+        );
+        assert_eq!(data_ref_cell(&DataRef::SharedString("")), Cell::Empty);
+    }
+
+    /// The value calamine's cell reader gives for what its whole-sheet read gives as `data`.
+    fn as_data_ref(data: &Data) -> DataRef<'static> {
+        match data.clone() {
+            Data::Empty => DataRef::Empty,
+            Data::String(s) => DataRef::String(s),
+            Data::Int(i) => DataRef::Int(i),
+            Data::Float(f) => DataRef::Float(f),
+            Data::Bool(b) => DataRef::Bool(b),
+            Data::Error(e) => DataRef::Error(e),
+            Data::DateTime(dt) => DataRef::DateTime(dt),
+            Data::DateTimeIso(s) => DataRef::DateTimeIso(s),
+            Data::DurationIso(s) => DataRef::DurationIso(s),
         }
     }
 
@@ -433,42 +462,69 @@ mod tests {
         range
     }
 
+    /// The header and rows of a loaded range, as the XLS and ODS readers build them.
+    fn read_range(
+        range: Range<Data>,
+        header_row: Option<usize>,
+    ) -> Result<(Header, Vec<RawRow>), String> {
+        let mut rows = SparseRows::new(RangeCells { range, next: 0 });
+        let header = find_header(&mut rows, header_row)?;
+        let dense = DenseRows::new(rows, &header).collect::<Result<Vec<_>, String>>()?;
+        Ok((header, dense))
+    }
+
     #[test]
-    fn finds_headers() {
+    fn reads_loaded_ranges() {
         let s = |x: &str| Data::String(x.to_string());
         // Sheet starts at B3 (row index 2, column 1): a title, a blank row, then the header.
-        let range = range_at(
-            (2, 1),
-            &[
-                &[s("Case list"), Data::Empty],
-                &[Data::Empty, Data::Empty],
-                &[s("case_number"), s(""), s("status")],
-                &[Data::Float(1.0), Data::Empty, s("open")],
-            ],
-        );
-        type Want<'a> = Result<(Vec<&'a str>, usize, usize), &'a str>;
+        let range = || {
+            range_at(
+                (2, 1),
+                &[
+                    &[s("Case list"), Data::Empty],
+                    &[Data::Empty, Data::Empty],
+                    &[s("case_number"), s(""), s("status")],
+                    &[Data::Float(1.0), Data::Empty, s("open")],
+                    &[Data::Empty, Data::Empty, Data::Empty],
+                    &[Data::Empty, s("x"), Data::Empty],
+                ],
+            )
+        };
+        type Want<'a> = Result<(Vec<&'a str>, usize, Vec<usize>), &'a str>;
         let cases: &[(Option<usize>, Want)] = &[
-            (None, Ok((vec!["Case list"], 3, 1))),
+            (None, Ok((vec!["Case list"], 3, vec![4, 5, 6, 7, 8]))),
             (
                 Some(5),
-                Ok((vec!["case_number", "column_C", "status"], 5, 3)),
+                Ok((vec!["case_number", "column_C", "status"], 5, vec![6, 7, 8])),
             ),
             (Some(4), Err("row 4 is blank")),
             (Some(1), Err("row 1 is blank")),
-            (Some(9), Err("no header on row 9: the sheet ends at row 6")),
+            (Some(9), Err("no header on row 9: the sheet ends at row 8")),
         ];
         for (hr, want) in cases {
-            let got = find_header(&range, *hr);
-            match (got, want) {
-                (Ok((h, row, start)), Ok((wh, wrow, wstart))) => {
-                    assert_eq!(h, *wh, "{hr:?}");
-                    assert_eq!((row, start), (*wrow, *wstart), "{hr:?}");
+            match (read_range(range(), *hr), want) {
+                (Ok((h, rows)), Ok((names, row, numbers))) => {
+                    assert_eq!(h.names, *names, "{hr:?}");
+                    assert_eq!((h.row, h.first_col), (*row, 1), "{hr:?}");
+                    let got: Vec<usize> = rows.iter().map(|r| r.source_row).collect();
+                    assert_eq!(got, *numbers, "{hr:?}");
+                    assert!(rows.iter().all(|r| r.cells.len() == names.len()));
                 }
                 (Err(g), Err(w)) => assert!(g.contains(w), "{hr:?}: {g}"),
                 (g, w) => panic!("{hr:?}: got {g:?}, want {w:?}"),
             }
         }
+        let (_, rows) = read_range(range(), Some(5)).unwrap();
+        assert_eq!(
+            rows[0].cells,
+            [Cell::Int(1), Cell::Empty, Cell::Text("open".into())]
+        );
+        assert!(rows[1].is_blank());
+        assert_eq!(
+            rows[2].cells,
+            [Cell::Empty, Cell::Text("x".into()), Cell::Empty]
+        );
         let empty: Range<Data> = Range::empty();
-        assert!(find_header(&empty, None).unwrap_err().contains("empty"));
+        assert!(read_range(empty, None).unwrap_err().contains("empty"));
     }
 }

@@ -94,6 +94,11 @@ pub fn guard_formula(s: &str) -> Cow<'_, str> {
 /// Cut text longer than Excel's cell limit, ending it with a marker that says how long it was, so
 /// one oversized cell never aborts a run. Lengths are counted in UTF-16 units, as Excel counts.
 pub fn clip_for_excel(s: &str, max: usize) -> Cow<'_, str> {
+    // A character never takes more UTF-16 units than UTF-8 bytes, so text within the limit in
+    // bytes (nearly all of it) needs no counting.
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
     let units = s.encode_utf16().count();
     if units <= max {
         return Cow::Borrowed(s);

@@ -164,6 +164,16 @@ fn guard_prefixes_formula_starters_only() {
 #[test]
 fn clip_keeps_short_text_and_marks_long_text() {
     assert_eq!(clip_for_excel("abc", 10), "abc");
+    // More bytes than the limit but not more UTF-16 units: kept whole.
+    for kept in [
+        "é".repeat(20),
+        "東".repeat(30),
+        format!("{}😀", "a".repeat(28)),
+    ] {
+        assert_eq!(clip_for_excel(&kept, 30), kept.as_str());
+    }
+    let one_over = format!("{}😀", "a".repeat(29));
+    assert!(clip_for_excel(&one_over, 30).ends_with(" [cut: 31 characters]"));
     let long = long_text();
     let clipped = clip_for_excel(&long, MAX_CELL_CHARS);
     assert_eq!(clipped.encode_utf16().count(), MAX_CELL_CHARS);

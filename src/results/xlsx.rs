@@ -207,7 +207,10 @@ impl XlsxResults {
         let sheet = self.workbook.add_worksheet();
         write_summary(sheet, summary, self.notes, self.notes_skipped)?;
         // Level 1 instead of 6: 200,000 rows x 14 columns took 6.4 s instead of 16.5 s (release
-        // build), for a somewhat bigger file.
+        // build), for a somewhat bigger file. The compressor is zlib-rs (flate2's backend when
+        // rust_xlsxwriter's `zlib` feature, the system zlib, is off): at level 1 it takes 0.43x
+        // the instructions of the system zlib's level 1, for a file about 30% bigger; its level 2
+        // would take 0.72x for a file 7% smaller (20,000 rows, callgrind).
         self.workbook.set_zip_compression_level(1);
         self.workbook.save(temp)
     }

@@ -277,3 +277,99 @@ pub fn results_column(rows: &[Vec<String>], header: &str) -> Vec<String> {
     let c = col(rows, header);
     rows[1..].iter().map(|r| r[c].clone()).collect()
 }
+
+/// A minimal XLSX workbook, zipped in memory: one sheet `Cases` whose `<sheetData>` holds
+/// `rows` (raw XML), the shared strings `shared`, and three cell formats: `s="1"` is a date
+/// (built-in format 14), `s="2"` a date-time (format 22), `s="3"` a plain fill. For reader tests
+/// that need XML no writer library produces: rows or cells without addresses, broken XML, rows
+/// out of order.
+pub fn xlsx_with_sheet(rows: &str, shared: &[&str]) -> Vec<u8> {
+    xlsx_with_sheet_xml(&sheet_xml(rows), shared)
+}
+
+const NS: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+/// The whole XML of a worksheet whose `<sheetData>` holds `rows`.
+pub fn sheet_xml(rows: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"{NS}\" xmlns:r=\"{REL}\">\
+         <sheetData>{rows}</sheetData></worksheet>"
+    )
+}
+
+/// `xlsx_with_sheet` with the worksheet's XML given whole (it may be broken on purpose).
+pub fn xlsx_with_sheet_xml(sheet: &str, shared: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let (ns, rel) = (NS, REL);
+    let strings: String = shared
+        .iter()
+        .map(|s| format!("<si><t xml:space=\"preserve\">{s}</t></si>"))
+        .collect();
+    let parts: [(&str, String); 7] = [
+        (
+            "[Content_Types].xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
+             <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
+             <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+             <Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>\
+             <Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>\
+             <Override PartName=\"/xl/styles.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml\"/>\
+             <Override PartName=\"/xl/sharedStrings.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml\"/>\
+             </Types>"
+                .to_string(),
+        ),
+        (
+            "_rels/.rels",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+                 <Relationship Id=\"rId1\" Type=\"{rel}/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>"
+            ),
+        ),
+        (
+            "xl/workbook.xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><workbook xmlns=\"{ns}\" xmlns:r=\"{rel}\">\
+                 <sheets><sheet name=\"Cases\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"
+            ),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+                 <Relationship Id=\"rId1\" Type=\"{rel}/worksheet\" Target=\"worksheets/sheet1.xml\"/>\
+                 <Relationship Id=\"rId2\" Type=\"{rel}/styles\" Target=\"styles.xml\"/>\
+                 <Relationship Id=\"rId3\" Type=\"{rel}/sharedStrings\" Target=\"sharedStrings.xml\"/></Relationships>"
+            ),
+        ),
+        (
+            "xl/styles.xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><styleSheet xmlns=\"{ns}\">\
+                 <fonts count=\"1\"><font><sz val=\"11\"/></font></fonts>\
+                 <fills count=\"2\"><fill><patternFill patternType=\"none\"/></fill><fill><patternFill patternType=\"gray125\"/></fill></fills>\
+                 <borders count=\"1\"><border/></borders>\
+                 <cellStyleXfs count=\"1\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\"/></cellStyleXfs>\
+                 <cellXfs count=\"4\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\"/>\
+                 <xf numFmtId=\"14\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyNumberFormat=\"1\"/>\
+                 <xf numFmtId=\"22\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyNumberFormat=\"1\"/>\
+                 <xf numFmtId=\"0\" fontId=\"0\" fillId=\"1\" borderId=\"0\" xfId=\"0\" applyFill=\"1\"/></cellXfs>\
+                 </styleSheet>"
+            ),
+        ),
+        (
+            "xl/sharedStrings.xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><sst xmlns=\"{ns}\" count=\"{n}\" uniqueCount=\"{n}\">{strings}</sst>",
+                n = shared.len()
+            ),
+        ),
+        ("xl/worksheets/sheet1.xml", sheet.to_string()),
+    ];
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, body) in parts {
+        z.start_file::<_, ()>(name, Default::default()).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
