@@ -56,6 +56,20 @@ def median_runs(cmd, runs, env=None):
     return statistics.median(r[0] for r in res), statistics.median(r[1] for r in res), res[-1][2]
 
 
+def paired_runs(ours, theirs, runs):
+    """Run ours and theirs alternately, so a burst of load on this shared machine hits both alike.
+    Returns (ours, theirs): each (median seconds, median peak MiB, last exit code), and the median
+    of the per-pair time ratios. theirs may be None (qsv not installed)."""
+    a, b = [], []
+    for _ in range(runs):
+        a.append(timed(ours))
+        if theirs:
+            b.append(timed(theirs))
+    med = lambda rs: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), rs[-1][2])
+    ratio = statistics.median(x[0] / y[0] for x, y in zip(a, b)) if b else None
+    return med(a), (med(b) if b else None), ratio
+
+
 SCHEMA = {
     "type": "object",
     "required": ["case_number", "external_source", "external_source_id", "status", "type"],
@@ -85,6 +99,7 @@ if not QSV:
 
 # 1. CSV validate, scaling
 out.append("## 1. CSV validate (14 columns, CSV results)\n")
+out.append("Each run of ours is followed by one of qsv's; the ratio is the median of those pairs' ratios.\n")
 out.append("| rows | kayse-bulk time | rows/s | peak RSS | qsv validate time | qsv peak RSS | time ratio (ours / qsv) |")
 out.append("|---:|---:|---:|---:|---:|---:|---:|")
 schema_path = os.path.join(DATA, "schema.json")
@@ -95,15 +110,16 @@ for n in sorted({10_000, 100_000, a.rows}):
     src = os.path.join(DATA, f"cases-{n}.csv")
     gen_csv(src, n)
     res = os.path.join(DATA, f"cases-{n}.results.csv")
-    t, m, rc = median_runs([BIN, "-q", "validate", src, "--results", res], a.runs)
+    (t, m, rc), q, ratio = paired_runs([BIN, "-q", "validate", src, "--results", res],
+                                       [QSV, "validate", src, schema_path] if QSV else None, a.runs)
     row = f"| {n:,} | {t:.2f} s | {n / t:,.0f} | {m:.0f} MiB |"
     qt = None
-    if QSV:
-        qt, qm, _ = median_runs([QSV, "validate", src, schema_path], a.runs)
-        row += f" {qt:.2f} s | {qm:.0f} MiB | {t / qt:.2f} |"
+    if q:
+        qt, qm, _ = q
+        row += f" {qt:.2f} s | {qm:.0f} MiB | {ratio:.2f} |"
     else:
         row += " – | – | – |"
-    scaling.append((n, t, m, qt))
+    scaling.append((n, t, m, ratio))
     out.append(row)
     print(row, file=sys.stderr)
 out.append("")
@@ -113,7 +129,7 @@ out.append(f"- Scaling: {', '.join(per_row)}; peak memory {', '.join(f'{m:.0f}' 
            "(the duplicate check keeps a few bytes per row; everything else streams).")
 out.append(f"- Goal, under 200 MiB peak at {big[0]:,} rows: **{'met' if big[2] < 200 else 'not met'}** ({big[2]:.0f} MiB).")
 if big[3]:
-    r = big[1] / big[3]
+    r = big[3]
     out.append(f"- Goal, at least as fast as qsv at {big[0]:,} rows: **{'met' if r <= 1.0 else 'not met'}** "
                f"(ours takes {r:.2f}× qsv's time). The two do different work: kayse-bulk parses every date "
                "as a real calendar date, checks duplicates across the file, and writes a results file "
@@ -129,20 +145,23 @@ xsrc = os.path.join(DATA, f"cases-{a.xrows}.xlsx")
 if not os.path.exists(xsrc):
     # our own CSV → XLSX results writer makes the input workbook; its extra columns are ignored on input
     subprocess.call([BIN, "-q", "validate", xsrc_csv, "--results", xsrc])
-t, m, rc = median_runs([BIN, "-q", "validate", xsrc, "--results", os.path.join(DATA, "x.results.xlsx")], a.runs)
+(t, m, rc), q, ratio = paired_runs(
+    [BIN, "-q", "validate", xsrc, "--results", os.path.join(DATA, "x.results.xlsx")],
+    [QSV, "excel", xsrc, "--output", os.path.join(DATA, "q.csv")] if QSV else None, a.runs)
 out.append("| rows | kayse-bulk time | peak RSS | qsv excel (XLSX → CSV) time | qsv peak RSS | time ratio (ours / qsv) |")
 out.append("|---:|---:|---:|---:|---:|---:|")
 row = f"| {a.xrows:,} | {t:.2f} s | {m:.0f} MiB |"
-if QSV:
-    qt, qm, _ = median_runs([QSV, "excel", xsrc, "--output", os.path.join(DATA, "q.csv")], a.runs)
-    row += f" {qt:.2f} s | {qm:.0f} MiB | {t / qt:.2f} |"
+if q:
+    qt, qm, _ = q
+    row += f" {qt:.2f} s | {qm:.0f} MiB | {ratio:.2f} |"
 else:
     row += " – | – | – |"
 out.append(row)
 out.append("")
-if QSV:
-    out.append(f"- Goal, within 2× of qsv's plain XLSX → CSV conversion: **{'met' if t / qt <= 2 else 'not met'}** "
-               f"({t / qt:.2f}×). Workbook memory grows with the sheet: calamine loads a whole sheet.\n")
+if q:
+    out.append(f"- Goal, within 2× of qsv's plain XLSX → CSV conversion: **{'met' if ratio <= 2 else 'not met'}** "
+               f"({ratio:.2f}×). The sheet is streamed, so memory stays flat; calamine's XML parsing, the "
+               "same work qsv does, sets the pace.\n")
 print(row, file=sys.stderr)
 
 
