@@ -160,7 +160,7 @@ out.append(row)
 out.append("")
 if q:
     out.append(f"- Goal, within 2× of qsv's plain XLSX → CSV conversion: **{'met' if ratio <= 2 else 'not met'}** "
-               f"({ratio:.2f}×). The sheet is streamed, so memory stays flat; calamine's XML parsing, the "
+               f"({ratio:.2f}×). XLSX sheets are streamed, so memory stays flat; calamine's XML parsing, the "
                "same work qsv does, sets the pace.\n")
 print(row, file=sys.stderr)
 

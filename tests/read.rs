@@ -984,6 +984,16 @@ fn streamed_xlsx_damage_is_one_line() {
             "the file is damaged (",
         ),
         (
+            // calamine's address arithmetic overflows: a panic in a debug build (caught on the
+            // reading thread), an address far outside the grid in a release build.
+            hand_made(
+                dir.path(),
+                "overflow.xlsx",
+                &format!("{header}{}{}", good(2), row(3, &[is("AAAAAAAAAAAA3", "x")])),
+            ),
+            "the file is damaged",
+        ),
+        (
             hand_made(
                 dir.path(),
                 "bad_header.xlsx",

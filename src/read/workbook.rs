@@ -3,7 +3,8 @@
 //! and the conversion of calamine's values into `Cell`s (integral numbers as integers, dates as dates,
 //! errors with Excel's spelling). It must not interpret values for the case schema.
 
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -42,38 +43,47 @@ fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
-type Book = calamine::Sheets<Cursor<Vec<u8>>>;
+type Book = calamine::Sheets<BufReader<File>>;
 
 /// Open the workbook by what its bytes are rather than by its name, so an `.xls` that is really
-/// an `.xlsx` (a common renaming) still reads. Returns the book and its real format name.
-fn open_book(bytes: Vec<u8>, format: &str) -> Result<(Book, &'static str), String> {
-    let try_xlsx = |b: Vec<u8>| {
-        guarded(|| open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(b)).ok())
-            .map(calamine::Sheets::Xlsx)
+/// an `.xlsx` (a common renaming) still reads. Returns the book and its real format name. The
+/// file is read through a buffer, not loaded: calamine reads the parts it needs, and an XLSX
+/// sheet is then streamed from the file, so memory does not grow with the file's size.
+fn open_book(path: &Path, format: &str) -> Result<(Book, &'static str), String> {
+    let cannot = |e: std::io::Error| format!("cannot read the file ({e})");
+    // Each attempt gets the file afresh: a failed one leaves its reader anywhere.
+    let file = || File::open(path).map(BufReader::new).map_err(cannot);
+    let try_xlsx = |f: BufReader<File>| {
+        guarded(|| open_workbook_from_rs::<Xlsx<_>, _>(f).ok()).map(calamine::Sheets::Xlsx)
     };
-    let try_ods = |b: Vec<u8>| {
-        guarded(|| open_workbook_from_rs::<Ods<_>, _>(Cursor::new(b)).ok())
-            .map(calamine::Sheets::Ods)
+    let try_ods = |f: BufReader<File>| {
+        guarded(|| open_workbook_from_rs::<Ods<_>, _>(f).ok()).map(calamine::Sheets::Ods)
     };
-    let try_xls = |b: Vec<u8>| {
-        guarded(|| open_workbook_from_rs::<Xls<_>, _>(Cursor::new(b)).ok())
-            .map(calamine::Sheets::Xls)
+    let try_xls = |f: BufReader<File>| {
+        guarded(|| open_workbook_from_rs::<Xls<_>, _>(f).ok()).map(calamine::Sheets::Xls)
     };
-    if bytes.starts_with(ZIP_MAGIC) {
+    let mut magic = Vec::with_capacity(CFB_MAGIC.len());
+    file()?
+        .take(CFB_MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .map_err(cannot)?;
+    if magic.starts_with(ZIP_MAGIC) {
         let xlsx_name = if format == "xlsm" { "xlsm" } else { "xlsx" };
         let found = if format == "ods" {
-            try_ods(bytes.clone())
-                .map(|b| (b, "ods"))
-                .or_else(|| try_xlsx(bytes).map(|b| (b, xlsx_name)))
+            match try_ods(file()?) {
+                Some(b) => Some((b, "ods")),
+                None => try_xlsx(file()?).map(|b| (b, xlsx_name)),
+            }
         } else {
-            try_xlsx(bytes.clone())
-                .map(|b| (b, xlsx_name))
-                .or_else(|| try_ods(bytes).map(|b| (b, "ods")))
+            match try_xlsx(file()?) {
+                Some(b) => Some((b, xlsx_name)),
+                None => try_ods(file()?).map(|b| (b, "ods")),
+            }
         };
         return found.ok_or_else(|| unreadable(format).to_string());
     }
-    if bytes.starts_with(CFB_MAGIC) {
-        return try_xls(bytes).map(|b| (b, "xls")).ok_or_else(|| {
+    if magic.starts_with(CFB_MAGIC) {
+        return try_xls(file()?).map(|b| (b, "xls")).ok_or_else(|| {
             "is password-protected or damaged (it cannot be opened without Excel); remove the \
              password in Excel and save it again"
                 .to_string()
@@ -82,13 +92,12 @@ fn open_book(bytes: Vec<u8>, format: &str) -> Result<(Book, &'static str), Strin
     Err(unreadable(format).to_string())
 }
 
-/// Open a workbook, pick the sheet, find the header, and return its rows. The whole file is read
-/// into memory. XLSX and XLSM sheets are then streamed (`xlsx_stream`); calamine can only load
-/// XLS and ODS sheets whole, so those are loaded and their rows built from the loaded range.
+/// Open a workbook, pick the sheet, find the header, and return its rows. XLSX and XLSM sheets
+/// are streamed (`xlsx_stream`); calamine can only load XLS and ODS sheets whole, so those are
+/// loaded and their rows built from the loaded range.
 pub(crate) fn open(path: &Path, format: &str, opts: &ReadOptions) -> Result<Table, ReadError> {
     let fail = |m: String| ReadError::new(path, m);
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the file ({e})")))?;
-    let (book, format) = open_book(bytes, format).map_err(fail)?;
+    let (book, format) = open_book(path, format).map_err(fail)?;
     let sheets: Vec<calamine::Sheet> = book.sheets_metadata().to_vec();
     if sheets.is_empty() {
         return Err(fail("the workbook has no sheets".to_string()));
