@@ -407,11 +407,8 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
     let echo = Echo::new(&p.table.headers);
     let writer = ResultsWriter::create(&p.results_path, &echo.headers(&p.table.headers), &[])
         .map_err(|e| Fatal::usage(e.to_string()))?;
-    let recycler = p.rows.recycler();
     let mut writer =
-        WriteBehind::spawn(writer, recycler.clone()).map_err(|e| Fatal::usage(e.to_string()))?;
-    // Payloads were made on the reading thread; they are freed there, a batch at a time.
-    let mut spent_cases: Vec<Case> = Vec::new();
+        WriteBehind::spawn(writer, p.rows.recycler()).map_err(|e| Fatal::usage(e.to_string()))?;
     let mut summary = p.new_summary(command, args);
     let mut valid_creates = 0u64;
     while let Some(item) = p.next_row() {
@@ -432,12 +429,7 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
                     summary.creates += 1;
                     valid_creates += 1;
                 }
-                let id = case.id;
-                spent_cases.push(case);
-                if spent_cases.len() >= 512 {
-                    recycler.discard(std::mem::take(&mut spent_cases));
-                }
-                (Outcome::Valid, Vec::new(), id)
+                (Outcome::Valid, Vec::new(), case.id)
             }
             Err(errors) => (Outcome::Invalid, errors, None),
         };

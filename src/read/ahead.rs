@@ -5,10 +5,10 @@
 //! and hands it over raw when the caller has nothing to do, so neither thread idles for long
 //! whatever the split of the work.
 //!
-//! Spent cells, and whatever else `prepare` allocated, travel back to the reading thread and are
-//! freed there. Memory freed on another thread than the one that allocated it goes through
-//! glibc's arena locks: a read-ahead that let the caller free the rows was measured slower than
-//! no read-ahead at all, and so was one that let it free the checked payloads.
+//! Spent cells travel back to the reading thread (`Recycler`), which fills their strings again
+//! instead of allocating new ones. Everything else is freed wherever it ends: the binary's
+//! allocator (mimalloc) frees across threads cheaply, where glibc's made this design slower than
+//! a single thread.
 //!
 //! Memory stays bounded: at most `DEPTH` batches wait in the channel. Dropping the read-ahead
 //! does not wait for the thread: it ends at its next send, once nobody takes its rows.
@@ -43,27 +43,13 @@ enum Msg<T> {
     End,
 }
 
-/// What goes back to the reading thread.
-enum Back {
-    /// Rows' cells, to be filled again.
-    Cells(Vec<Vec<Cell>>),
-    /// Anything else the reading thread allocated, to be freed there.
-    Garbage(#[allow(dead_code)] /* held only to be dropped here */ Box<dyn Send>),
-}
-
 /// Takes spent rows back to the reading thread, from any thread.
-#[derive(Clone)]
-pub struct Recycler(Sender<Back>);
+pub struct Recycler(Sender<Vec<Vec<Cell>>>);
 
 impl Recycler {
     /// Give back cells that are done with. If the reader is gone, they are freed here.
     pub fn give(&self, spent: Vec<Vec<Cell>>) {
-        let _ = self.0.send(Back::Cells(spent));
-    }
-
-    /// Have the reading thread free what it made (a batch at a time: one message per call).
-    pub fn discard<T: Send + 'static>(&self, garbage: T) {
-        let _ = self.0.send(Back::Garbage(Box::new(garbage)));
+        let _ = self.0.send(spent);
     }
 }
 
@@ -74,7 +60,7 @@ pub struct ReadAhead<T> {
     /// Batches sent and not yet taken.
     queued: Arc<AtomicUsize>,
     prepare: Prepare<T>,
-    back: Sender<Back>,
+    back: Sender<Vec<Vec<Cell>>>,
     current: std::vec::IntoIter<Item<T>>,
     ended: bool,
     thread: Option<JoinHandle<()>>,
@@ -95,7 +81,7 @@ impl<T: Send + 'static> ReadAhead<T> {
         let their_queue = Arc::clone(&queued);
         let (tx, rx) = sync_channel(DEPTH);
         // Unbounded, yet bounded in practice: only rows that came through `tx` come back.
-        let (back, back_rx) = channel::<Back>();
+        let (back, back_rx) = channel::<Vec<Vec<Cell>>>();
         let thread = std::thread::Builder::new()
             .name("read-ahead".into())
             .spawn(move || read_batches(rows, &*theirs, &their_queue, &tx, &back_rx))
@@ -176,16 +162,14 @@ fn read_batches<T>(
     prepare: &(dyn Fn(RawRow) -> T + Send + Sync),
     queued: &AtomicUsize,
     tx: &SyncSender<Msg<T>>,
-    back: &Receiver<Back>,
+    back: &Receiver<Vec<Vec<Cell>>>,
 ) {
     let mut spare: Vec<Vec<Cell>> = Vec::new();
     loop {
-        while let Ok(spent) = back.try_recv() {
-            if let Back::Cells(cells) = spent {
-                // Kept for the reader to fill again, up to what can be in flight at once.
-                let room = SPARE_ROWS.saturating_sub(spare.len());
-                spare.extend(cells.into_iter().take(room));
-            }
+        while let Ok(cells) = back.try_recv() {
+            // Kept for the reader to fill again, up to what can be in flight at once.
+            let room = SPARE_ROWS.saturating_sub(spare.len());
+            spare.extend(cells.into_iter().take(room));
         }
         let mut batch = Vec::with_capacity(BATCH);
         let mut last = false;

@@ -3,8 +3,8 @@
 //! comes back to the caller's thread for `finish`, which adds the summary and moves the file
 //! into place exactly as a plain `ResultsWriter` does.
 //!
-//! Written rows are handed to a `Recycler`, so they are freed (or their cells filled again) on
-//! the thread that made them (see `read::ReadAhead`).
+//! The cells of written rows go to a `Recycler`, so the reading thread fills them again (see
+//! `read::ReadAhead`).
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -38,24 +38,11 @@ impl WriteBehind {
                 let mut writer = writer;
                 for batch in rx {
                     let mut spent = Vec::with_capacity(batch.len());
-                    let mut garbage = Vec::new();
                     for row in batch {
                         writer.write(&row)?;
-                        let ResultRow {
-                            cells,
-                            errors,
-                            extra,
-                            ..
-                        } = row;
-                        spent.push(cells);
-                        if !errors.is_empty() || !extra.is_empty() {
-                            garbage.push((errors, extra));
-                        }
+                        spent.push(row.cells);
                     }
                     recycler.give(spent);
-                    if !garbage.is_empty() {
-                        recycler.discard(garbage);
-                    }
                 }
                 Ok(writer)
             })
