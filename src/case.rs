@@ -94,7 +94,7 @@ pub struct CaseRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::FIELDS;
+    use crate::entity::FIELDS;
 
     #[test]
     fn case_json_keys_follow_the_schema_table() {
@@ -136,7 +136,7 @@ impl Case {
     /// The optional schema fields this payload leaves out: under PUT each becomes null.
     pub fn omitted_fields(&self) -> Vec<&'static str> {
         let v = serde_json::to_value(self).unwrap_or(Value::Null);
-        crate::schema::FIELDS
+        crate::entity::FIELDS
             .iter()
             .filter(|f| !f.required && v.get(f.name).is_none())
             .map(|f| f.name)

@@ -45,19 +45,19 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check every row of a spreadsheet without any network and write a results workbook.
-    Validate(crate::validate::Args),
+    Validate(crate::commands::validate::Args),
     /// Send the valid rows to Kayse as bulk upserts.
-    Import(crate::import::Args),
+    Import(crate::commands::import::Args),
     /// Write cases, fetched by id, to XLSX or CSV.
-    Export(crate::export::Args),
+    Export(crate::commands::export::Args),
     /// Delete the cases whose ids a spreadsheet lists.
-    Delete(crate::delete::Args),
+    Delete(crate::commands::delete::Args),
     /// Send one SMS per row to the client of a case.
-    Sms(crate::message::SmsArgs),
+    Sms(crate::commands::message::SmsArgs),
     /// Send one email per row to the client of a case.
-    Email(crate::message::EmailArgs),
+    Email(crate::commands::message::EmailArgs),
     /// Write a starter workbook with every field, notes and an example row.
-    Template(crate::template::Args),
+    Template(crate::commands::template::Args),
     /// Run a local stand-in for the Kayse API.
     Sandbox(crate::sandbox::Args),
 }
@@ -66,13 +66,13 @@ pub enum Command {
 pub fn run(cli: Cli) -> CmdResult {
     let g = &cli.global;
     match cli.command {
-        Command::Validate(a) => crate::validate::run(a, g),
-        Command::Import(a) => crate::import::run(a, g),
-        Command::Export(a) => crate::export::run(a, g),
-        Command::Delete(a) => crate::delete::run(a, g),
-        Command::Sms(a) => crate::message::run_sms(a, g),
-        Command::Email(a) => crate::message::run_email(a, g),
-        Command::Template(a) => crate::template::run(a, g),
+        Command::Validate(a) => crate::commands::validate::run(a, g),
+        Command::Import(a) => crate::commands::import::run(a, g),
+        Command::Export(a) => crate::commands::export::run(a, g),
+        Command::Delete(a) => crate::commands::delete::run(a, g),
+        Command::Sms(a) => crate::commands::message::run_sms(a, g),
+        Command::Email(a) => crate::commands::message::run_email(a, g),
+        Command::Template(a) => crate::commands::template::run(a, g),
         Command::Sandbox(a) => crate::sandbox::run(a, g),
     }
 }

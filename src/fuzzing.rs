@@ -10,7 +10,7 @@ use std::io::{self, Read};
 use serde_json::{Map, Value};
 
 use crate::cell::Cell;
-use crate::mapping::MappingFile;
+use crate::map::MappingFile;
 use crate::read::csv::{self, TextEncoding};
 
 pub use crate::read::{sniff_delimiter, undo_formula_guard};

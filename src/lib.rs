@@ -1,34 +1,25 @@
 //! kayse-bulk: move case records between spreadsheets and the Kayse API.
 //!
-//! Data flows one way: `read` → `mapping` → `check` → (batch → send → `journal`) → `results`.
-//! The pure core (schema, cell, mapping, rules, check, pacing policy) does no I/O; readers,
-//! writers, the HTTP client and the sandbox sit at the edges.
+//! Data flows one way, and the folders say so: `read` → `map` → `check` → `plan` → `send` →
+//! `record` → `report`. `entity` holds the one table per entity that every stage reads. The pure
+//! core (entity, cell, map, check, plan, the pacing policy) does no I/O; readers, writers, the
+//! HTTP client and the sandbox sit at the edges. `commands` holds one module per command, each
+//! saying only what is particular to it; `engine` runs every networked command the same way.
 
 pub mod case;
 pub mod cell;
 pub mod check;
 pub mod cli;
-pub mod client;
-pub mod confirm;
-pub mod delete;
+pub mod commands;
+pub mod engine;
+pub mod entity;
 pub mod exit;
-pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod ids;
-pub mod import;
-pub mod journal;
-pub mod mapping;
-pub mod message;
+pub mod map;
 pub mod outcome;
-pub mod rate;
 pub mod read;
-pub mod results;
-pub mod rules;
+pub mod record;
+pub mod report;
 pub mod sandbox;
-pub mod schema;
-pub mod sms;
-pub mod summary;
-pub mod template;
-pub mod template_text;
-pub mod validate;
+pub mod send;

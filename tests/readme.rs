@@ -1,7 +1,7 @@
 //! Keeps README.md true to the code: the alias table lists every alias of the schema table, and
 //! every command has a section.
 
-use kayse_bulk::schema::{FIELDS, ID_FIELD};
+use kayse_bulk::entity::{FIELDS, ID_FIELD};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()

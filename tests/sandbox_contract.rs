@@ -586,8 +586,8 @@ async fn metadata_comes_from_the_schema_table() {
     assert_eq!(s, 200);
     assert_eq!(m[0]["name"], "cases");
     let fields = m[0]["fields"].as_array().unwrap();
-    assert_eq!(fields.len(), kayse_bulk::schema::FIELDS.len());
-    for (f, v) in kayse_bulk::schema::FIELDS.iter().zip(fields) {
+    assert_eq!(fields.len(), kayse_bulk::entity::FIELDS.len());
+    for (f, v) in kayse_bulk::entity::FIELDS.iter().zip(fields) {
         assert_eq!(v["name"], f.name);
         assert_eq!(v["type"], f.ty.api_name());
         assert_eq!(v["required"], f.required);
@@ -935,7 +935,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     let path = dir.path().join("state.json");
     let api = Api::start(Config {
         state: Some(path.clone()),
-        api_key: kayse_bulk::client::ApiKey::new(KEY),
+        api_key: kayse_bulk::send::ApiKey::new(KEY),
         ..Config::default()
     })
     .await;

@@ -183,7 +183,7 @@ fn the_key_is_not_a_flag() {
 
 #[test]
 fn debug_output_of_the_key_type_hides_it() {
-    let key = kayse_bulk::client::ApiKey::new("s3cret-Debug".to_string());
+    let key = kayse_bulk::send::ApiKey::new("s3cret-Debug".to_string());
     assert!(!format!("{key:?}").contains("s3cret"));
     assert!(!format!("{key}").contains("s3cret"));
 }

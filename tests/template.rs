@@ -7,7 +7,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
 use chrono::NaiveDate;
-use kayse_bulk::schema::{FIELDS, FieldType, ID_FIELD};
+use kayse_bulk::entity::{FIELDS, FieldType, ID_FIELD};
 
 fn bin() -> Command {
     Command::cargo_bin("kayse-bulk").unwrap()

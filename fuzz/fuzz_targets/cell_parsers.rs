@@ -9,8 +9,8 @@ use arbitrary::Arbitrary;
 use chrono::NaiveDate;
 use kayse_bulk::cell::Cell;
 use kayse_bulk::fuzzing;
-use kayse_bulk::mapping::cell_error;
-use kayse_bulk::rules::{
+use kayse_bulk::map::cell_error;
+use kayse_bulk::check::rules::{
     DateOrder, format_date, format_id_list, normalize_header, parse_bool, parse_date, parse_id,
     parse_id_list, short,
 };

@@ -5,7 +5,7 @@
 #![no_main]
 
 use kayse_bulk::fuzzing;
-use kayse_bulk::mapping::{MapOptions, Mapping};
+use kayse_bulk::map::{MapOptions, Mapping};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

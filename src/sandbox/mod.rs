@@ -27,10 +27,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::cli::Global;
-use crate::client::ApiKey;
+use crate::entity::FIELDS;
 use crate::exit::{CmdResult, ExitCode, Fatal};
-use crate::rate::RateSpec;
-use crate::schema::FIELDS;
+use crate::send::ApiKey;
+use crate::send::rate::RateSpec;
 
 pub use faults::{Fault, FaultSpec, Latency};
 

@@ -1,11 +1,11 @@
 //! Kayse's request rules as the sandbox enforces them: strict JSON types read from the one schema
-//! table (`crate::schema::FIELDS`), unknown fields rejected. Pure functions over `serde_json`
+//! table (`crate::entity::FIELDS`), unknown fields rejected. Pure functions over `serde_json`
 //! values; no state (uniqueness and existence are checked by the store).
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::schema::{FIELDS, FieldType};
+use crate::entity::{FIELDS, FieldType};
 
 /// A case body that passed every type rule: all schema fields present (null where the request
 /// left an optional field out), plus the `id` a bulk entry may carry.

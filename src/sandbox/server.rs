@@ -31,7 +31,7 @@ use super::Config;
 use super::faults::{Fault, FaultSpec, Latency};
 use super::rules::{brief, check_case, positive_int};
 use super::state::{ApiError, SentMessage, Store, save_atomic};
-use crate::rate::RateSpec;
+use crate::send::rate::RateSpec;
 
 /// Largest request body accepted (a 500-case bulk is well under 1 MB).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;

@@ -380,7 +380,7 @@ impl Store {
                     .ok_or_else(|| format!("cases[{i}].id must be a positive integer"))?,
             };
             let flag = |k: &str| obj.get(k).and_then(Value::as_bool).unwrap_or(false);
-            let fields = crate::schema::FIELDS
+            let fields = crate::entity::FIELDS
                 .iter()
                 .map(|f| {
                     let v = obj.get(f.name).cloned().unwrap_or(Value::Null);

@@ -10,9 +10,9 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::answer::{self, Item};
-use crate::client::{CallError, Client, Halt};
-use crate::journal::RowRecord;
 use crate::outcome::Outcome;
+use crate::record::journal::RowRecord;
+use crate::send::{CallError, Client, Halt};
 
 /// Why a run stopped before its work was done. The first reason wins.
 #[derive(Debug, Clone, PartialEq)]

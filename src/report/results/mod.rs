@@ -11,12 +11,12 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::outcome::ResultRow;
-use crate::summary::Summary;
+use crate::report::summary::Summary;
 
 pub use self::behind::WriteBehind;
 
 /// The columns kayse-bulk writes before the command's extra columns and the input columns.
-pub const LEAD_COLUMNS: &[&str] = crate::schema::OUTPUT_COLUMNS;
+pub const LEAD_COLUMNS: &[&str] = crate::entity::OUTPUT_COLUMNS;
 
 /// Excel's limit on the characters (UTF-16 units) of one cell.
 pub const MAX_CELL_CHARS: usize = 32_767;

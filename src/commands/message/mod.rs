@@ -10,6 +10,9 @@
 //! advise retrying 5xx, and we follow them). A row whose send was journaled but has no outcome
 //! (kill -9 mid-request) is `unknown` on resume and never resent.
 
+pub mod sms;
+pub mod text;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -19,17 +22,17 @@ use futures::StreamExt;
 
 use crate::cell::Cell;
 use crate::cli::Global;
-use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
+use crate::commands::export::{self, earlier_journal, runtime, watch_ctrl_c};
+use crate::commands::message::text::{Template, find_header};
+use crate::commands::validate;
+use crate::engine::progress::{Progress, Tally};
 use crate::exit::{CmdResult, Fatal};
-use crate::export::{self, earlier_journal, runtime, watch_ctrl_c};
-use crate::import::progress::{Progress, Tally};
-use crate::journal::{Fingerprint, Header, Journal, Record, RowRecord};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::read::{self, ReadOptions};
-use crate::results::ResultsWriter;
-use crate::summary::Summary;
-use crate::template_text::{Template, find_header};
-use crate::validate;
+use crate::record::journal::{Fingerprint, Header, Journal, Record, RowRecord};
+use crate::report::results::ResultsWriter;
+use crate::report::summary::Summary;
+use crate::send::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 
 /// Options both message commands share.
 #[derive(Debug, clap::Args)]
@@ -173,7 +176,7 @@ pub fn check_row(
     subject: Option<&str>,
 ) -> Result<Ready, Vec<RowError>> {
     let mut errors = Vec::new();
-    let mut id = |(c, col): (&Cell, usize), name: &str| match crate::ids::from_cell(c) {
+    let mut id = |(c, col): (&Cell, usize), name: &str| match crate::check::ids::from_cell(c) {
         Ok(Some(v)) => Some(v),
         Ok(None) => {
             errors.push(RowError::new(name, "is required").at(Some(col)));
@@ -188,7 +191,7 @@ pub fn check_row(
     let client = id(client_id, "client_id");
     match channel {
         Channel::Sms => {
-            if let Err(e) = crate::sms::check(message) {
+            if let Err(e) = crate::commands::message::sms::check(message) {
                 errors.push(RowError::new("message", e));
             }
         }
@@ -296,7 +299,9 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             Ok(r) => match dedupe.first_row(&r, raw.source_row) {
                 Some(first) => State::Duplicate(first),
                 None => {
-                    if channel == Channel::Sms && crate::sms::segments(&r.message).parts > 1 {
+                    if channel == Channel::Sms
+                        && crate::commands::message::sms::segments(&r.message).parts > 1
+                    {
                         multipart += 1;
                     }
                     State::Ready(r)
@@ -354,7 +359,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             _ => None,
         })
         .collect();
-    let cases: Vec<u64> = crate::ids::dedupe(todo.iter().map(|(_, m)| m.case_id));
+    let cases: Vec<u64> = crate::check::ids::dedupe(todo.iter().map(|(_, m)| m.case_id));
     let gets = if a.no_opt_out_check {
         0
     } else {
@@ -415,7 +420,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     .unwrap_or_default(),
                 format_args!("  {}", first.message)
             );
-            crate::confirm::confirm_action(a.yes, &what, todo.len() as u64, command)?;
+            crate::engine::confirm::confirm_action(a.yes, &what, todo.len() as u64, command)?;
         }
         let rt = runtime()?;
         rt.block_on(async {
@@ -452,7 +457,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             if todo.is_empty() {
                 return Ok(());
             }
-            let conn = client::connect(&a.conn, g).await?;
+            let conn = send::connect(&a.conn, g).await?;
             let sig_stop = Arc::new(StopSignal::default());
             let client = Client::new(&conn, &a.pacing, sig_stop.clone())?;
             let (sig, flag) = watch_ctrl_c(sig_stop, g.quiet, a.conn.timeout);
@@ -708,7 +713,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
         };
         summary.rows_read += 1;
         summary.count(outcome);
-        let case_id = match r.cells.get(case_col).map(crate::ids::from_cell) {
+        let case_id = match r.cells.get(case_col).map(crate::check::ids::from_cell) {
             Some(Ok(Some(id))) => Some(id),
             _ => None,
         };

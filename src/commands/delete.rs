@@ -15,15 +15,15 @@ use std::sync::atomic::Ordering;
 
 use crate::cell::Cell;
 use crate::cli::Global;
-use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
+use crate::commands::export::{self, earlier_journal, runtime, watch_ctrl_c};
+use crate::commands::validate;
 use crate::exit::{CmdResult, Fatal};
-use crate::export::{self, earlier_journal, runtime, watch_ctrl_c};
-use crate::journal::{Fingerprint, Header, Journal, Record, RowRecord};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::read::{self, ReadOptions};
-use crate::results::ResultsWriter;
-use crate::summary::Summary;
-use crate::validate;
+use crate::record::journal::{Fingerprint, Header, Journal, Record, RowRecord};
+use crate::report::results::ResultsWriter;
+use crate::report::summary::Summary;
+use crate::send::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 
 /// The API's documented maximum of ids per `bulk_delete`.
 pub const MAX_IDS: usize = 500;
@@ -118,7 +118,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     };
     let table = read::open(&args.file, &opts).map_err(|e| Fatal::usage(e.to_string()))?;
     let headers = table.headers.clone();
-    let col = crate::ids::find_column(&headers, args.id_column.as_deref())
+    let col = crate::check::ids::find_column(&headers, args.id_column.as_deref())
         .map_err(|e| Fatal::usage(format!("{}: {e}", args.file.display())))?;
     let mut rows: Vec<(usize, Row)> = Vec::new();
     for raw in table.rows {
@@ -127,7 +127,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             rows.push((raw.source_row, Row::Blank));
             continue;
         }
-        let r = match crate::ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty)) {
+        let r = match crate::check::ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty)) {
             Ok(Some(id)) => Row::Id {
                 cells: raw.cells,
                 id,
@@ -140,7 +140,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         };
         rows.push((raw.source_row, r));
     }
-    let ids = crate::ids::dedupe(rows.iter().filter_map(|(_, r)| match r {
+    let ids = crate::check::ids::dedupe(rows.iter().filter_map(|(_, r)| match r {
         Row::Id { id, .. } => Some(*id),
         _ => None,
     }));
@@ -229,10 +229,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         eprintln!("dry run: {what}");
     }
     if !args.dry_run && !todo.is_empty() {
-        crate::confirm::confirm_action(args.yes, &what, todo.len() as u64, "delete")?;
+        crate::engine::confirm::confirm_action(args.yes, &what, todo.len() as u64, "delete")?;
         let rt = runtime()?;
         rt.block_on(async {
-            let conn = client::connect(&args.conn, g).await?;
+            let conn = send::connect(&args.conn, g).await?;
             let sig_stop = Arc::new(StopSignal::default());
             let client = Client::new(&conn, &args.pacing, sig_stop.clone())?;
             let (sig, flag) = watch_ctrl_c(sig_stop, g.quiet, args.conn.timeout);
@@ -262,7 +262,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 }
                 let cases: Vec<_> = todo.iter().filter_map(|id| f.cases.get(id).cloned()).collect();
                 let errs: Vec<_> = f.errors.into_iter().collect();
-                export::writer::write(path, &cases, &errs).map_err(Fatal::stopped)?;
+                crate::report::sheet::write(path, &cases, &errs).map_err(Fatal::stopped)?;
                 if !g.quiet {
                     eprintln!("backup: {} cases written to {}", cases.len(), path.display());
                 }

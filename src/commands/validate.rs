@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use crate::case::Case;
 use crate::cell::Cell;
+use crate::check::rules::DateOrder;
 use crate::check::{Checked, Checker, Rules, check_row};
 use crate::cli::Global;
 use crate::exit::{CmdResult, ExitCode, Fatal};
-use crate::mapping::{ExtraColumns, MapOptions, Mapping, MappingFile};
+use crate::map::{ExtraColumns, MapOptions, Mapping, MappingFile};
 use crate::outcome::{Outcome, ResultRow, RowError};
-use crate::rate::RateSpec;
 use crate::read::{self, RawRow, ReadAhead, ReadOptions, Table};
-use crate::results::{ResultsWriter, WriteBehind};
-use crate::rules::DateOrder;
-use crate::summary::Summary;
+use crate::report::results::{ResultsWriter, WriteBehind};
+use crate::report::summary::Summary;
+use crate::send::rate::RateSpec;
 
 /// Options shared by every command that reads a case spreadsheet.
 #[derive(Debug, Clone, clap::Args)]
@@ -82,7 +82,7 @@ pub fn parse_set(s: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("--set expects FIELD=VALUE, got '{s}'"))?;
     let k = k.trim();
-    if crate::schema::field(k).is_none() {
+    if crate::entity::field(k).is_none() {
         return Err(format!("--set names an unknown field '{k}'"));
     }
     Ok((k.to_string(), v.trim().to_string()))
@@ -99,7 +99,7 @@ pub fn default_results_path(input: &Path) -> PathBuf {
 
 /// Check that a results path names a format we write.
 pub fn check_results_path(path: &Path) -> Result<(), Fatal> {
-    match crate::results::ResultsFormat::from_path(path) {
+    match crate::report::results::ResultsFormat::from_path(path) {
         Some(_) => Ok(()),
         None => Err(Fatal::usage(format!(
             "results file {} must end in .xlsx or .csv",
@@ -125,7 +125,7 @@ impl Echo {
         let mut map = vec![None; headers.len()];
         for (i, h) in headers.iter().enumerate() {
             let h = h.trim();
-            if is_results && crate::schema::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
+            if is_results && crate::entity::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
                 dropped.push(h);
                 continue;
             }

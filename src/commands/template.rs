@@ -12,9 +12,9 @@ use rust_xlsxwriter::{
 };
 
 use crate::cli::Global;
+use crate::entity::{FIELDS, Field, FieldType, ID_FIELD};
 use crate::exit::{CmdResult, ExitCode, Fatal};
-use crate::results::{replace, temp_path};
-use crate::schema::{FIELDS, Field, FieldType, ID_FIELD};
+use crate::report::results::{replace, temp_path};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -61,7 +61,7 @@ pub enum TemplateError {
     #[error("cannot write template {path}: {message}")]
     Write { path: String, message: String },
     #[error(transparent)]
-    Replace(#[from] crate::results::ResultsError),
+    Replace(#[from] crate::report::results::ResultsError),
 }
 
 /// Build the template and move it into place at `path` (through a temporary sibling, so a failed

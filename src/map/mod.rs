@@ -9,7 +9,7 @@
 //!    API's response-only fields are ignored;
 //! 3. `external_source_data.KEY` goes into the object under KEY;
 //! 4. a field's exact name, then its name normalised (case, spaces, `_`, `-`, `.`), then its
-//!    aliases (`schema::FIELDS[..].aliases`, `schema::ID_FIELD.aliases`, plus `id`), normalised.
+//!    aliases (`entity::FIELDS[..].aliases`, `entity::ID_FIELD.aliases`, plus `id`), normalised.
 //!
 //! `kayse_id` is both an alias of `id` and a column the tool writes. In a results file (a sheet
 //! with a `kayse_result` column) the first `kayse_id` column is the tool's own and is ignored, so
@@ -25,10 +25,10 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 
 use crate::cell::Cell;
+use crate::check::rules::{levenshtein, normalize_header};
+use crate::entity::{self, FIELDS, Field};
 use crate::outcome::RowError;
 use crate::read::RawRow;
-use crate::rules::{levenshtein, normalize_header};
-use crate::schema::{self, FIELDS, Field};
 
 /// `--mapping FILE.toml`: how a firm's own spreadsheet maps onto the schema.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -164,12 +164,12 @@ pub fn field_count() -> usize {
 
 /// The field at an index of [`field_count`]'s space.
 pub fn field_at(i: usize) -> &'static Field {
-    FIELDS.get(i).unwrap_or(&schema::ID_FIELD)
+    FIELDS.get(i).unwrap_or(&entity::ID_FIELD)
 }
 
 /// The index of a field (or `id`) by exact name.
 pub fn field_index(name: &str) -> Option<usize> {
-    if name == schema::ID_FIELD.name {
+    if name == entity::ID_FIELD.name {
         return Some(FIELDS.len());
     }
     FIELDS.iter().position(|f| f.name == name)
@@ -332,7 +332,7 @@ fn closest_field(name: &str) -> &'static str {
                 .fold(own, usize::min)
         })
         .map(|f| f.name)
-        .unwrap_or(schema::ID_FIELD.name)
+        .unwrap_or(entity::ID_FIELD.name)
 }
 
 fn unknown_field(name: &str) -> String {
@@ -438,9 +438,9 @@ impl Mapping {
                 });
                 continue;
             }
-            let is_output = schema::OUTPUT_COLUMNS
+            let is_output = entity::OUTPUT_COLUMNS
                 .iter()
-                .chain(schema::RESPONSE_ONLY)
+                .chain(entity::RESPONSE_ONLY)
                 .any(|c| normalize_header(c) == norm);
             let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
             if is_output && (norm != "kayseid" || tool_kayse_id) {

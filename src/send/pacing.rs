@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::rate::RateSpec;
+use crate::send::rate::RateSpec;
 
 /// Below this, a Reset header is read as seconds from now; above, as epoch seconds.
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::time::Instant;
 
-use crate::client::PacerView;
-use crate::rate::RateSpec;
+use crate::send::PacerView;
+use crate::send::rate::RateSpec;
 
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -105,7 +105,7 @@ impl Progress {
         if eta > 0.0 {
             s.push_str(&format!(
                 " · about {} left",
-                crate::validate::human_duration(eta)
+                crate::commands::validate::human_duration(eta)
             ));
         }
         s

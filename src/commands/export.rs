@@ -3,8 +3,6 @@
 //! commands reuse: the runtime, Ctrl-C, the journal checks, and `fetch` for `delete --backup`.
 //! The file layout lives in `writer`; this module never formats cells.
 
-pub mod writer;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,14 +13,17 @@ use sha2::{Digest, Sha256};
 
 use crate::case::CaseRecord;
 use crate::cli::Global;
-use crate::client::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
+use crate::commands::validate;
+use crate::engine::progress::{Progress, Tally};
 use crate::exit::{CmdResult, ExitCode, Fatal};
-use crate::import::progress::{Progress, Tally};
-use crate::journal::{Fingerprint, Header, Journal, JournalError, JournalState, Record, RowRecord};
 use crate::outcome::Outcome;
 use crate::read::{self, ReadOptions};
-use crate::summary::Summary;
-use crate::validate;
+use crate::record::journal::{
+    Fingerprint, Header, Journal, JournalError, JournalState, Record, RowRecord,
+};
+use crate::report::sheet;
+use crate::report::summary::Summary;
+use crate::send::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -66,7 +67,7 @@ pub(crate) fn watch_ctrl_c(
     quiet: bool,
     timeout_secs: u64,
 ) -> (tokio::task::JoinHandle<()>, Arc<AtomicBool>) {
-    client::on_ctrl_c(stop, quiet, std::time::Duration::from_secs(timeout_secs))
+    send::on_ctrl_c(stop, quiet, std::time::Duration::from_secs(timeout_secs))
 }
 
 /// The journal of an earlier run, checked: `None` for a fresh run (refused if one exists, since
@@ -118,7 +119,7 @@ pub(crate) fn earlier_journal(
 pub(crate) fn stop_reason(e: &CallError) -> String {
     match e {
         CallError::Halted {
-            halt: crate::client::Halt::Budget,
+            halt: crate::send::Halt::Budget,
             ..
         } => "the --budget is spent".into(),
         CallError::Halted { .. } => "the run was stopped".into(),
@@ -141,16 +142,20 @@ pub fn collect_ids(specs: &[String], files: &[PathBuf]) -> Result<(Vec<u64>, Vec
     let mut all = Vec::new();
     let mut warnings = Vec::new();
     for s in specs {
-        all.extend(crate::ids::parse_spec(s).map_err(|e| Fatal::usage(format!("--ids: {e}")))?);
+        all.extend(
+            crate::check::ids::parse_spec(s).map_err(|e| Fatal::usage(format!("--ids: {e}")))?,
+        );
     }
     for f in files {
         let t = read::open(f, &ReadOptions::default()).map_err(|e| Fatal::usage(e.to_string()))?;
-        let col = crate::ids::find_column(&t.headers, None)
+        let col = crate::check::ids::find_column(&t.headers, None)
             .map_err(|e| Fatal::usage(format!("{}: {e}", f.display())))?;
         let mut bad = 0usize;
         for raw in t.rows {
             let raw = raw.map_err(|e| Fatal::usage(e.to_string()))?;
-            match crate::ids::from_cell(raw.cells.get(col).unwrap_or(&crate::cell::Cell::Empty)) {
+            match crate::check::ids::from_cell(
+                raw.cells.get(col).unwrap_or(&crate::cell::Cell::Empty),
+            ) {
                 Ok(Some(id)) => all.push(id),
                 Ok(None) => {}
                 Err(e) => {
@@ -179,7 +184,7 @@ pub fn collect_ids(specs: &[String], files: &[PathBuf]) -> Result<(Vec<u64>, Vec
             "which cases? give --ids 1001-1050,1060 and/or --ids-from FILE (Kayse cannot list cases)",
         ));
     }
-    Ok((crate::ids::dedupe(all), warnings))
+    Ok((crate::check::ids::dedupe(all), warnings))
 }
 
 /// What fetching came to.
@@ -388,13 +393,17 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         .pacing
         .budget
         .unwrap_or(u64::from(args.pacing.rate_limit.requests));
-    if todo.len() as u64 > left && !args.yes && crate::confirm::on_terminal() {
+    if todo.len() as u64 > left && !args.yes && crate::engine::confirm::on_terminal() {
         let q = format!(
             "This export needs {} requests and will not fit in the budget left ({left}). Start now? (run again with --resume if it stops)",
             todo.len()
         );
-        let ok = crate::confirm::ask_yes(&mut std::io::stdin().lock(), &mut std::io::stderr(), &q)
-            .unwrap_or(false);
+        let ok = crate::engine::confirm::ask_yes(
+            &mut std::io::stdin().lock(),
+            &mut std::io::stderr(),
+            &q,
+        )
+        .unwrap_or(false);
         if !ok {
             return Err(Fatal::usage("export cancelled; nothing was fetched"));
         }
@@ -404,7 +413,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         if todo.is_empty() {
             return Ok::<_, Fatal>((Fetched::default(), None, false));
         }
-        let conn = client::connect(&args.conn, g).await?;
+        let conn = send::connect(&args.conn, g).await?;
         let stop = Arc::new(StopSignal::default());
         let client = Client::new(&conn, &args.pacing, stop.clone())?;
         let (sig, flag) = watch_ctrl_c(stop, g.quiet, args.conn.timeout);
@@ -460,7 +469,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             summary.count(Outcome::Skipped);
         }
     }
-    writer::write(&args.out, &cases, &errors).map_err(Fatal::stopped)?;
+    sheet::write(&args.out, &cases, &errors).map_err(Fatal::stopped)?;
     if let Some(mut s) = stats {
         s.elapsed_secs = started.elapsed().as_secs_f64();
         summary.requests = Some(s);
@@ -474,7 +483,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
             {
-                writer::errors_csv_path(&args.out).display().to_string()
+                sheet::errors_csv_path(&args.out).display().to_string()
             } else {
                 format!("the Errors sheet of {}", args.out.display())
             }
@@ -514,7 +523,7 @@ mod tests {
 
     fn pacing(budget: Option<u64>) -> PacingArgs {
         PacingArgs {
-            rate_limit: crate::rate::RateSpec::KAYSE,
+            rate_limit: crate::send::rate::RateSpec::KAYSE,
             concurrency: 4,
             budget,
             retry_base_ms: None,

@@ -10,8 +10,8 @@ use rust_xlsxwriter::{Format, FormatBorder, Workbook, XlsxError};
 use serde_json::Value;
 
 use crate::case::CaseRecord;
-use crate::results::guard_formula;
-use crate::schema::{FIELDS, FieldType};
+use crate::entity::{FIELDS, FieldType};
+use crate::report::results::guard_formula;
 
 /// Columns that follow the schema fields: what only an answer carries.
 pub const TAIL_COLUMNS: &[&str] = &[
@@ -59,7 +59,7 @@ pub fn row(case: &CaseRecord) -> Vec<Out> {
     columns()
         .into_iter()
         .map(|name| {
-            let ty = crate::schema::field(name).map(|f| f.ty);
+            let ty = crate::entity::field(name).map(|f| f.ty);
             value(v.get(name).unwrap_or(&Value::Null), ty)
         })
         .collect()
@@ -104,7 +104,7 @@ pub fn write(out: &Path, cases: &[CaseRecord], errors: &[(u64, String)]) -> Resu
     let csv = out
         .extension()
         .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("csv"));
-    let temp = crate::results::temp_path(out);
+    let temp = crate::report::results::temp_path(out);
     let done = if csv {
         write_csv(&temp, cases)
     } else {
@@ -114,16 +114,16 @@ pub fn write(out: &Path, cases: &[CaseRecord], errors: &[(u64, String)]) -> Resu
         let _ = std::fs::remove_file(&temp);
         return Err(format!("cannot write {}: {e}", out.display()));
     }
-    crate::results::replace(&temp, out).map_err(|e| e.to_string())?;
+    crate::report::results::replace(&temp, out).map_err(|e| e.to_string())?;
     if csv {
         let ep = errors_csv_path(out);
         if errors.is_empty() {
             let _ = std::fs::remove_file(&ep);
         } else {
-            let t = crate::results::temp_path(&ep);
+            let t = crate::report::results::temp_path(&ep);
             write_errors_csv(&t, errors)
                 .map_err(|e| format!("cannot write {}: {e}", ep.display()))?;
-            crate::results::replace(&t, &ep).map_err(|e| e.to_string())?;
+            crate::report::results::replace(&t, &ep).map_err(|e| e.to_string())?;
         }
     }
     Ok(())
@@ -183,7 +183,7 @@ fn write_xlsx(
             match v {
                 Out::Empty => {}
                 Out::Text(s) => {
-                    sheet.write_string(r, i, crate::results::clip_for_excel(s, 32_767))?;
+                    sheet.write_string(r, i, crate::report::results::clip_for_excel(s, 32_767))?;
                 }
                 Out::Int(n) => {
                     sheet.write_number(r, i, *n as f64)?;

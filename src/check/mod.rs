@@ -7,6 +7,9 @@
 //! keys sharing a hash is a 1-in-10^7 event on a million rows; it would report a false duplicate,
 //! never miss a real one. The status/type tallies stop growing after `MAX_DISTINCT` values.
 
+pub mod ids;
+pub mod rules;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -16,12 +19,12 @@ use serde_json::{Map, Value};
 
 use crate::case::Case;
 use crate::cell::Cell;
-use crate::mapping::{MappedRow, Slot, field_at, field_count};
-use crate::outcome::RowError;
-use crate::rules::{
+use crate::check::rules::{
     DateOrder, levenshtein, parse_bool, parse_date, parse_id, parse_id_list, short,
 };
-use crate::schema::FieldType;
+use crate::entity::FieldType;
+use crate::map::{MappedRow, Slot, field_at, field_count};
+use crate::outcome::RowError;
 
 /// How values are judged, from the command line and the mapping file.
 #[derive(Debug, Clone, Default)]
@@ -574,9 +577,9 @@ fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{ExtraColumns, MapOptions, Mapping};
+    use crate::entity::FIELDS;
+    use crate::map::{ExtraColumns, MapOptions, Mapping};
     use crate::read::RawRow;
-    use crate::schema::FIELDS;
     use chrono::NaiveDate;
 
     fn t(s: &str) -> Cell {
@@ -877,7 +880,7 @@ mod tests {
     fn defaults_and_set_values_are_checked_too() {
         let opts = MapOptions {
             set: vec![("is_obo".into(), "perhaps".into())],
-            file: crate::mapping::MappingFile {
+            file: crate::map::MappingFile {
                 defaults: [("created_date".to_string(), "someday".to_string())].into(),
                 ..Default::default()
             },

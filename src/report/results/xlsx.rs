@@ -17,7 +17,7 @@ use rust_xlsxwriter::{Color, Format, FormatBorder, Note, Workbook, Worksheet, Xl
 use super::{MAX_CELL_CHARS, MAX_SHEET_ROWS, clip_for_excel};
 use crate::cell::Cell;
 use crate::outcome::{ResultRow, join_errors};
-use crate::summary::Summary;
+use crate::report::summary::Summary;
 
 /// Notes kept before falling back to fill only. rust_xlsxwriter 0.102 holds each note in memory
 /// until the save (about 4 KiB each) and builds the drawing XML for all of them at once (about

@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use crate::case::{Case, CaseRecord};
-use crate::journal::RowRecord;
+use crate::entity::FIELDS;
 use crate::outcome::Outcome;
-use crate::schema::FIELDS;
+use crate::record::journal::RowRecord;
 
 /// A row of the input as sent: its source row and its payload.
 pub type Item = (usize, Case);

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::*;
 use crate::cell::Cell;
 use crate::outcome::{Outcome, ResultRow, RowError};
-use crate::summary::Summary;
+use crate::report::summary::Summary;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()

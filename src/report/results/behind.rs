@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use super::{ResultsError, ResultsWriter};
 use crate::outcome::ResultRow;
 use crate::read::Recycler;
-use crate::summary::Summary;
+use crate::report::summary::Summary;
 
 const BATCH: usize = 512;
 const DEPTH: usize = 4;

@@ -7,6 +7,7 @@
 //! one `Client` (it is cheap to clone) between workers.
 
 pub mod pacing;
+pub mod rate;
 pub mod retry;
 
 use std::path::{Path, PathBuf};
@@ -21,8 +22,8 @@ use serde_json::{Value, json};
 use crate::case::{Case, CaseRecord};
 use crate::cli::Global;
 use crate::exit::Fatal;
-use crate::rate::RateSpec;
-use crate::summary::RequestStats;
+use crate::report::summary::RequestStats;
+use crate::send::rate::RateSpec;
 
 pub use pacing::{Halt, Pacer, PacerView, RateHeaders, StopSignal};
 pub use retry::RetryPolicy;

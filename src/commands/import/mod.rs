@@ -4,7 +4,6 @@
 //! `answer`; this file wires them together and owns the run's one collector.
 
 mod answer;
-pub mod progress;
 mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,16 +16,16 @@ use tokio::sync::mpsc;
 use crate::case::Case;
 use crate::cell::Cell;
 use crate::cli::Global;
-use crate::client::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
+use crate::commands::validate::{self, InputArgs, Prepared, Scanned};
 use crate::exit::{CmdResult, Fatal};
-use crate::journal::{Fingerprint, Header, Journal, JournalState, Record, RowRecord};
 use crate::outcome::{Outcome, ResultRow, RowError};
-use crate::results::ResultsWriter;
-use crate::summary::RequestStats;
-use crate::validate::{self, InputArgs, Prepared, Scanned};
+use crate::record::journal::{Fingerprint, Header, Journal, JournalState, Record, RowRecord};
+use crate::report::results::ResultsWriter;
+use crate::report::summary::RequestStats;
+use crate::send::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
 
+use crate::engine::progress::{Progress, Tally};
 use answer::Item;
-use progress::{Progress, Tally};
 use worker::{Event, Job, Queue, StopReason, Worker};
 
 /// How long the first Ctrl-C waits for requests in flight.
@@ -257,7 +256,7 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
     let fp = Fingerprint::of_file(&args.input.file).map_err(|e| Fatal::usage(e.to_string()))?;
     let resumed = if args.resume {
         let (j, st) = Journal::resume(&journal_path).map_err(|e| match e {
-            crate::journal::JournalError::Io { .. } if !journal_path.exists() => {
+            crate::record::journal::JournalError::Io { .. } if !journal_path.exists() => {
                 Fatal::usage(format!(
                     "nothing to resume: no journal at {}",
                     journal_path.display()
@@ -327,7 +326,7 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
             interrupted: false,
         }
     } else {
-        let conn = client::connect(&args.conn, g).await?;
+        let conn = send::connect(&args.conn, g).await?;
         let journal = match journal {
             Some(j) => j,
             None => {
@@ -353,7 +352,7 @@ async fn run_async(args: Args, g: &Global) -> CmdResult {
 async fn send_all(
     args: &Args,
     g: &Global,
-    conn: client::Connection,
+    conn: send::Connection,
     mut journal: Journal,
     work: Scan,
     total: u64,
@@ -366,7 +365,7 @@ async fn send_all(
     let queue = Arc::new(Queue::new(batch, work.doubtful, work.creates, work.updates));
     let (tx, mut rx) = mpsc::channel::<Event>(256);
 
-    let (sig, interrupted) = client::on_ctrl_c(stop.clone(), g.quiet, DRAIN);
+    let (sig, interrupted) = send::on_ctrl_c(stop.clone(), g.quiet, DRAIN);
     let workers = (args.pacing.concurrency as usize)
         .min(queue.left().div_ceil(batch))
         .max(1);

@@ -1,0 +1,9 @@
+//! One module per command, dispatched by `cli::run`. A command module never imports another:
+//! what two of them share lives in a library module (`engine`, `read`, `map`, `check`, `report`).
+
+pub mod delete;
+pub mod export;
+pub mod import;
+pub mod message;
+pub mod template;
+pub mod validate;

@@ -1,0 +1,3 @@
+//! What the tool remembers of a run: the journal beside each results file.
+
+pub mod journal;

@@ -1,0 +1,5 @@
+//! What people read: the results file, the run summary, and the sheet layout of exported cases.
+
+pub mod results;
+pub mod sheet;
+pub mod summary;
