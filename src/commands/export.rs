@@ -119,7 +119,7 @@ pub(crate) fn earlier_journal(
 pub(crate) fn stop_reason(e: &CallError) -> String {
     match e {
         CallError::Halted {
-            halt: crate::send::Halt::Budget,
+            halt: send::Halt::Budget,
             ..
         } => "the --budget is spent".into(),
         CallError::Halted { .. } => "the run was stopped".into(),
@@ -523,7 +523,7 @@ mod tests {
 
     fn pacing(budget: Option<u64>) -> PacingArgs {
         PacingArgs {
-            rate_limit: crate::send::rate::RateSpec::KAYSE,
+            rate_limit: send::rate::RateSpec::KAYSE,
             concurrency: 4,
             budget,
             retry_base_ms: None,

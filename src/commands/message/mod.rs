@@ -191,7 +191,7 @@ pub fn check_row(
     let client = id(client_id, "client_id");
     match channel {
         Channel::Sms => {
-            if let Err(e) = crate::commands::message::sms::check(message) {
+            if let Err(e) = sms::check(message) {
                 errors.push(RowError::new("message", e));
             }
         }
@@ -299,9 +299,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             Ok(r) => match dedupe.first_row(&r, raw.source_row) {
                 Some(first) => State::Duplicate(first),
                 None => {
-                    if channel == Channel::Sms
-                        && crate::commands::message::sms::segments(&r.message).parts > 1
-                    {
+                    if channel == Channel::Sms && sms::segments(&r.message).parts > 1 {
                         multipart += 1;
                     }
                     State::Ready(r)

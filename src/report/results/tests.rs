@@ -654,6 +654,6 @@ fn partial_file_names_give_their_pid() {
         (".r.csv.1.2.partial", "r.csv", None),
     ];
     for (file, name, want) in cases {
-        assert_eq!(super::partial_pid(file, name), *want, "{file} of {name}");
+        assert_eq!(partial_pid(file, name), *want, "{file} of {name}");
     }
 }

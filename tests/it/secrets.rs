@@ -3,11 +3,9 @@
 //! state. Every command that talks to the API runs here with a known key, and everything it
 //! leaves behind is searched for it.
 
-mod support;
-
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 /// Every file under `dir`, searched for the key as bytes (and as UTF-16, which Excel may use).
 fn assert_no_key_in_files(dir: &Path, key: &str) {

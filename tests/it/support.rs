@@ -373,3 +373,12 @@ pub fn xlsx_with_sheet_xml(sheet: &str, shared: &[&str]) -> Vec<u8> {
     }
     z.finish().unwrap().into_inner()
 }
+
+/// Send a signal to a process (the kill and Ctrl-C tests). The one place the tests use `unsafe`.
+#[allow(unsafe_code)]
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}

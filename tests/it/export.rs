@@ -1,10 +1,8 @@
 //! `kayse-bulk export` end to end against the sandbox binary: XLSX and CSV layouts read back cell
 //! by cell, a missing id on the Errors sheet, and the round trip through import.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn seeded(sb: &Sandbox) -> Vec<u64> {
     let mut a = case(1);

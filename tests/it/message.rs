@@ -2,13 +2,11 @@
 //! templates, the confirmation gate, commit-drop faults and kill -9 then `--resume`, counted on
 //! the server's own list of messages.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 fn sheet_csv(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
@@ -195,9 +193,7 @@ fn kill_nine_then_resume_sends_nothing_twice() {
     while sb.messages().len() < 10 && start.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGKILL);
-    }
+    signal(child.id(), libc::SIGKILL);
     let _ = child.wait();
     let before = sb.messages().len();
     assert!((10..60).contains(&before), "{before}");
@@ -269,9 +265,7 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     while sb.messages().len() < 10 && start.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
+    signal(child.id(), libc::SIGINT);
     let o = child.wait_with_output().unwrap();
     assert_eq!(code(&o), 130, "{}", show(&o));
     let res = sheet(&dir.path().join("m.results.xlsx"), None);

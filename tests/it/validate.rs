@@ -1,11 +1,9 @@
 //! `kayse-bulk validate` end to end: the real binary on the samples and fixtures, results read back
 //! cell by cell.
 
-mod support;
-
+use crate::support::*;
 use calamine::Data;
 use predicates::str::contains;
-use support::*;
 
 #[test]
 fn sample_workbook_results_name_every_problem() {

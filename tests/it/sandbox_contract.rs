@@ -1040,11 +1040,7 @@ fn start_binary(args: &[&str]) -> (Child, String) {
 }
 
 fn stop(child: &mut Child, signal: i32) -> (std::process::ExitStatus, String) {
-    let pid = i32::try_from(child.id()).unwrap();
-    // SAFETY: sending a signal to our own child process by its pid.
-    unsafe {
-        libc::kill(pid, signal);
-    }
+    crate::support::signal(child.id(), signal);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait().unwrap() {

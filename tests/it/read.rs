@@ -8,8 +8,6 @@ use chrono::NaiveDate;
 use kayse_bulk::cell::Cell;
 use kayse_bulk::read::{self, RawRow, ReadOptions, Table};
 
-mod support;
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -732,7 +730,7 @@ fn row(r: usize, cells: &[String]) -> String {
 /// Write a hand-made workbook whose sheet data is `rows`.
 fn hand_made(dir: &Path, name: &str, rows: &str) -> PathBuf {
     let path = dir.join(name);
-    std::fs::write(&path, support::xlsx_with_sheet(rows, SHARED)).unwrap();
+    std::fs::write(&path, crate::support::xlsx_with_sheet(rows, SHARED)).unwrap();
     path
 }
 
@@ -918,12 +916,12 @@ fn streamed_xlsx_damage_is_one_line() {
     };
     let many: String = (2..=700).map(good).collect();
     // Cut inside row 600, after a few batches of rows were handed over.
-    let whole = support::sheet_xml(&format!("{header}{many}"));
+    let whole = crate::support::sheet_xml(&format!("{header}{many}"));
     let cut = whole.find("<row r=\"600\">").unwrap() + 20;
     let truncated = dir.path().join("truncated.xlsx");
     std::fs::write(
         &truncated,
-        support::xlsx_with_sheet_xml(&whole[..cut], SHARED),
+        crate::support::xlsx_with_sheet_xml(&whole[..cut], SHARED),
     )
     .unwrap();
     let cases: Vec<(PathBuf, &str)> = vec![
@@ -1031,7 +1029,7 @@ fn streamed_xlsx_with_corrupt_compressed_data() {
             )
         }))
         .collect();
-    let good = support::xlsx_with_sheet(&rows, SHARED);
+    let good = crate::support::xlsx_with_sheet(&rows, SHARED);
     let (start, size) = {
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&good)).unwrap();
         let entry = zip.by_name("xl/worksheets/sheet1.xml").unwrap();
@@ -1053,7 +1051,7 @@ fn streamed_xlsx_with_corrupt_compressed_data() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The generator. Run with `cargo test --test read generate_fixtures -- --ignored`, then make the
+// The generator. Run with `cargo test --test it read::generate_fixtures -- --ignored`, then make the
 // LibreOffice files as tests/fixtures/README.md says.
 
 #[test]

@@ -1,11 +1,9 @@
 //! `kayse-bulk delete` end to end against the sandbox binary: chunking, unknown ids, the
 //! confirmation gate without a terminal, invalid rows, backup and dry run.
 
-mod support;
-
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 fn write_ids(dir: &Path, name: &str, header: &str, ids: &[String]) {
     let mut s = format!("{header},note\n");
@@ -181,9 +179,7 @@ fn kill_nine_mid_request_then_resume() {
         assert!(start.elapsed().as_secs() < 20, "no request was journaled");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGKILL);
-    }
+    signal(child.id(), libc::SIGKILL);
     let _ = child.wait();
     let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
     let res = sheet(&dir.path().join("del.results.xlsx"), None);

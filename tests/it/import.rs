@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{KEY, Sandbox, bin};
+use crate::support::{KEY, Sandbox, bin};
 
 const HEADER: &str = "case_number,external_source,external_source_id,status,type,name,description";
 

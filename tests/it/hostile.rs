@@ -1,13 +1,11 @@
 //! Hostile inputs: every one ends with exit 1 or 2, one clear line on stderr, quickly, and never a
 //! panic. Inputs are generated here so nothing large is committed.
 
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// Run `validate` on `path` and check the promises; returns stderr.
 fn check(path: &Path, extra: &[&str]) -> (i32, String) {

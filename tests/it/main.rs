@@ -1,0 +1,16 @@
+//! The integration tests: one binary (linking the crate once), one module per command or area.
+//! Each test runs the real `kayse-bulk` binary, mostly against a sandbox on a loopback port, in a
+//! temp folder, and reads what users read (results workbooks cell by cell, stderr, exit codes).
+
+mod delete;
+mod export;
+mod hostile;
+mod import;
+mod message;
+mod read;
+mod readme;
+mod sandbox_contract;
+mod secrets;
+mod support;
+mod template;
+mod validate;
