@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::exit::CmdResult;
+use crate::error::CmdResult;
 
 #[derive(Debug, Parser)]
 #[command(

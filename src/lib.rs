@@ -13,7 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod entity;
-pub mod exit;
+pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod map;

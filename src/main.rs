@@ -20,7 +20,7 @@ fn main() -> std::process::ExitCode {
     let code = match run(cli) {
         Ok(code) => code,
         Err(fatal) => {
-            eprintln!("error: {}", fatal.message);
+            eprintln!("error: {}", fatal.render());
             fatal.code
         }
     };

@@ -17,7 +17,7 @@ use crate::cell::Cell;
 use crate::cli::Global;
 use crate::commands::export::{self, earlier_journal, runtime, watch_ctrl_c};
 use crate::commands::validate;
-use crate::exit::{CmdResult, Fatal};
+use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::read::{self, ReadOptions};
 use crate::record::journal::{Fingerprint, Header, Journal, Record, RowRecord};

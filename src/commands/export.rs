@@ -15,7 +15,7 @@ use crate::case::CaseRecord;
 use crate::cli::Global;
 use crate::commands::validate;
 use crate::engine::progress::{Progress, Tally};
-use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::read::{self, ReadOptions};
 use crate::record::journal::{

@@ -13,7 +13,7 @@ use rust_xlsxwriter::{
 
 use crate::cli::Global;
 use crate::entity::{FIELDS, Field, FieldType, ID_FIELD};
-use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::report::results::{replace, temp_path};
 
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,7 @@ use crate::cell::Cell;
 use crate::check::rules::DateOrder;
 use crate::check::{Checked, Checker, Rules, check_row};
 use crate::cli::Global;
-use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::map::{ExtraColumns, MapOptions, Mapping, MappingFile};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::read::{self, RawRow, ReadAhead, ReadOptions, Table};

@@ -79,10 +79,10 @@ pub fn confirm_action(
     what: &str,
     count: u64,
     command: &str,
-) -> Result<(), crate::exit::Fatal> {
+) -> Result<(), crate::error::Fatal> {
     match decide(yes, on_terminal()) {
         Gate::Go => Ok(()),
-        Gate::Refuse => Err(crate::exit::Fatal::usage(format!(
+        Gate::Refuse => Err(crate::error::Fatal::usage(format!(
             "{command}: nothing was sent; confirm with --yes (there is no terminal to ask on), or try --dry-run first"
         ))),
         Gate::Ask => {
@@ -91,7 +91,7 @@ pub fn confirm_action(
             let mut err = std::io::stderr();
             match ask_count(&mut input, &mut err, what, count) {
                 Ok(true) => Ok(()),
-                _ => Err(crate::exit::Fatal::usage(format!(
+                _ => Err(crate::error::Fatal::usage(format!(
                     "{command}: cancelled; nothing was sent"
                 ))),
             }

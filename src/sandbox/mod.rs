@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use crate::cli::Global;
 use crate::entity::FIELDS;
-use crate::exit::{CmdResult, ExitCode, Fatal};
+use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::send::ApiKey;
 use crate::send::rate::RateSpec;
 

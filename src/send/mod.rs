@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::case::{Case, CaseRecord};
 use crate::cli::Global;
-use crate::exit::Fatal;
+use crate::error::Fatal;
 use crate::report::summary::RequestStats;
 use crate::send::rate::RateSpec;
 

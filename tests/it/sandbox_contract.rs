@@ -974,7 +974,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     })
     .await
     .expect_err("corrupt state refused");
-    assert_eq!(err.code, kayse_bulk::exit::ExitCode::Usage);
+    assert_eq!(err.code, kayse_bulk::error::ExitCode::Usage);
     assert!(err.message.contains("not valid"), "{}", err.message);
 
     let err = sandbox::spawn(Config {
@@ -983,7 +983,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     })
     .await
     .expect_err("missing folder refused");
-    assert_eq!(err.code, kayse_bulk::exit::ExitCode::Usage);
+    assert_eq!(err.code, kayse_bulk::error::ExitCode::Usage);
     assert!(err.message.contains("does not exist"), "{}", err.message);
 }
 

@@ -17,7 +17,7 @@ use crate::case::Case;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::commands::validate::{self, InputArgs, Prepared, Scanned};
-use crate::exit::{CmdResult, Fatal};
+use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::{Fingerprint, Header, Journal, JournalState, Record, RowRecord};
 use crate::report::results::ResultsWriter;

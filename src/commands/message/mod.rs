@@ -26,7 +26,7 @@ use crate::commands::export::{self, earlier_journal, runtime, watch_ctrl_c};
 use crate::commands::message::text::{Template, find_header};
 use crate::commands::validate;
 use crate::engine::progress::{Progress, Tally};
-use crate::exit::{CmdResult, Fatal};
+use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::read::{self, ReadOptions};
 use crate::record::journal::{Fingerprint, Header, Journal, Record, RowRecord};
