@@ -15,6 +15,16 @@ use super::{
     Found, Id, Known, Ledger, LedgerError, Run, RunId, Status, Unknown, parse_stamp, sql_id, stamp,
 };
 
+/// The records holding a key: the key's index first, then each record by its id. CROSS JOIN
+/// fixes that order, and the sort is on the key's own column: sorted by `r.kayse_id`, the
+/// planner walked every record of the entity instead (5 ms a look-up at 5,000 records, measured).
+/// A test checks the plan.
+pub(super) const FIND_SQL: &str =
+    "SELECT r.entity, r.kayse_id, r.status, r.sent_state, r.sent_at, r.seen_state, r.seen_at,
+            r.run_id, r.source_file, r.source_row
+     FROM record_keys k CROSS JOIN records r ON r.entity = k.entity AND r.kayse_id = k.kayse_id
+     WHERE k.entity = ?1 AND k.key = ?2 AND k.value = ?3 ORDER BY k.kayse_id";
+
 const KNOWN_COLUMNS: &str = "entity, kayse_id, status, sent_state, sent_at, seen_state, seen_at, \
                              run_id, source_file, source_row";
 
@@ -156,19 +166,9 @@ impl Ledger {
     /// Everything the ledger holds for a key: the records that have it (several only for a
     /// non-unique key, or when some are deleted or gone) and the creates in doubt that sent it.
     pub fn find(&self, entity: &str, key: &Key) -> Result<Found, LedgerError> {
-        let sql = format!(
-            "SELECT {} FROM record_keys k JOIN records r
-                 ON r.entity = k.entity AND r.kayse_id = k.kayse_id
-             WHERE k.entity = ?1 AND k.key = ?2 AND k.value = ?3 ORDER BY r.kayse_id",
-            KNOWN_COLUMNS
-                .split(", ")
-                .map(|c| format!("r.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
         let records = self
             .conn
-            .prepare_cached(&sql)
+            .prepare_cached(FIND_SQL)
             .and_then(|mut s| {
                 s.query_map(params![entity, key.rule, key.value], known)?
                     .collect()
@@ -574,7 +574,8 @@ impl Ledger {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT r.kayse_id, r.status, coalesce(r.seen_state, r.sent_state), s.status, s.state
+                "SELECT r.kayse_id, r.status, coalesce(r.seen_state, r.sent_state), s.status, s.state,
+                     coalesce(r.seen_state, r.sent_state) IS s.state
                  FROM records r LEFT JOIN snapshots s
                    ON s.report = ?1 AND s.entity = r.entity AND s.kayse_id = r.kayse_id
                  WHERE r.entity = ?2 ORDER BY r.kayse_id",
@@ -582,41 +583,41 @@ impl Ledger {
             .map_err(self.sql())?;
         let mut rows = stmt.query(params![report, entity]).map_err(self.sql())?;
         while let Some(row) = rows.next().map_err(self.sql())? {
-            let read = || -> rusqlite::Result<_> {
-                let was: Option<String> = row.get(3)?;
-                let was = match was {
+            let read = || -> rusqlite::Result<Option<Change>> {
+                let id = get_id(row, 0)?;
+                let now = get_status(row, 1)?;
+                let was = match row.get::<_, Option<String>>(3)? {
                     None => None,
                     Some(s) => Some(
                         Status::parse(&s)
                             .ok_or_else(|| bad(3, format!("an unknown status {s:?}")))?,
                     ),
                 };
-                Ok((
-                    get_id(row, 0)?,
-                    get_status(row, 1)?,
-                    get_json(row, 2)?,
-                    was,
-                    get_json(row, 4)?,
-                ))
+                let live_now = now == Status::Live;
+                let live_then = was == Some(Status::Live);
+                Ok(match (live_then, live_now) {
+                    (false, true) => Some(Change::New {
+                        id,
+                        state: get_json(row, 2)?,
+                    }),
+                    (true, false) => Some(Change::Gone { id, status: now }),
+                    // The same text is the same state: most records of a nightly report are
+                    // unchanged, and this spares parsing them.
+                    (true, true) if row.get::<_, bool>(5)? => None,
+                    (true, true) => {
+                        let null = Value::Null;
+                        let fields = changes(
+                            get_json(row, 4)?.as_ref().unwrap_or(&null),
+                            get_json(row, 2)?.as_ref().unwrap_or(&null),
+                            ignore,
+                            Blanks::Clear,
+                        );
+                        (!fields.is_empty()).then_some(Change::Changed { id, fields })
+                    }
+                    (false, false) => None,
+                })
             };
-            let (id, now, state, was, old) = read().map_err(self.sql())?;
-            let live_now = now == Status::Live;
-            let live_then = was == Some(Status::Live);
-            let change = match (live_then, live_now) {
-                (false, true) => Some(Change::New { id, state }),
-                (true, false) => Some(Change::Gone { id, status: now }),
-                (true, true) => {
-                    let null = Value::Null;
-                    let fields = changes(
-                        old.as_ref().unwrap_or(&null),
-                        state.as_ref().unwrap_or(&null),
-                        ignore,
-                        Blanks::Clear,
-                    );
-                    (!fields.is_empty()).then_some(Change::Changed { id, fields })
-                }
-                (false, false) => None,
-            };
+            let change = read().map_err(self.sql())?;
             if let Some(c) = change {
                 f(c)?;
             }

@@ -394,6 +394,37 @@ fn two_processes_opening_a_new_ledger_at_once_create_it_once() {
     assert_eq!(v, schema_version());
 }
 
+#[test]
+fn hot_queries_use_an_index_even_on_a_ledger_without_statistics() {
+    let f = Fixture::new();
+    let table = vec![
+        (query::FIND_SQL, 3),
+        (write::CLAIM_SQL, 4),
+        (
+            "SELECT unknown_id FROM unknown_keys WHERE entity = ?1 AND key = ?2 AND value = ?3",
+            3,
+        ),
+    ];
+    for (sql, params) in table {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut stmt = f.ledger.conn.prepare(&explain).unwrap();
+        let args: Vec<String> = (0..params).map(|i| i.to_string()).collect();
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().all(|step| step.starts_with("SEARCH")),
+            "{sql}\n{plan:?}"
+        );
+        assert!(
+            plan[0].contains("k USING PRIMARY KEY") || plan[0].contains("unknown_keys_by_value"),
+            "{plan:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- recording outcomes
 
 #[test]

@@ -11,6 +11,12 @@ use serde_json::Value;
 use super::keys::{Key, KeyRule, keys_of};
 use super::{Conflict, Id, Ledger, LedgerError, RunId, Source, Status, classify, sql_id};
 
+/// The other records holding a key, key index first (see `query::FIND_SQL` for why CROSS JOIN).
+pub(super) const CLAIM_SQL: &str = "SELECT k.kayse_id, r.status FROM record_keys k
+     CROSS JOIN records r ON r.entity = k.entity AND r.kayse_id = k.kayse_id
+     WHERE k.entity = ?1 AND k.key = ?2 AND k.value = ?3 AND k.kayse_id != ?4
+     ORDER BY k.kayse_id";
+
 /// A create or update that Kayse answered.
 #[derive(Debug, Clone, Copy)]
 pub struct Written<'a> {
@@ -479,12 +485,7 @@ impl Batch<'_> {
         }
         let holders: Vec<(i64, String)> = self
             .tx
-            .prepare_cached(
-                "SELECT k.kayse_id, r.status FROM record_keys k
-                 JOIN records r ON r.entity = k.entity AND r.kayse_id = k.kayse_id
-                 WHERE k.entity = ?1 AND k.key = ?2 AND k.value = ?3 AND k.kayse_id != ?4
-                 ORDER BY k.kayse_id",
-            )
+            .prepare_cached(CLAIM_SQL)
             .and_then(|mut s| {
                 s.query_map(params![entity, key.rule, key.value, sql_id(id)], |r| {
                     Ok((r.get(0)?, r.get(1)?))
