@@ -33,6 +33,7 @@ use crate::send::ApiKey;
 use crate::send::rate::RateSpec;
 
 pub use faults::{Fault, FaultSpec, Latency};
+pub use server::Clock;
 
 /// The key the sandbox accepts unless told otherwise; not a secret.
 pub const DEFAULT_KEY: &str = "sandbox";
@@ -88,6 +89,8 @@ pub struct Config {
     pub seed: u64,
     /// One line per request on stderr.
     pub log: bool,
+    /// The time the rate windows read: the system clock, or tokio's for tests.
+    pub clock: Clock,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             state: None,
             seed: 0,
             log: false,
+            clock: Clock::System,
         }
     }
 }
@@ -121,6 +125,7 @@ impl From<&Args> for Config {
             state: a.state.clone(),
             seed: a.seed,
             log: true,
+            clock: Clock::System,
         }
     }
 }
