@@ -384,11 +384,11 @@ pub fn signal(pid: u32, sig: i32) {
 }
 
 /// Holds tokio's paused clock still while real loopback I/O is in flight. A paused clock jumps to
-/// the next timer whenever the runtime has nothing to run, and waiting on a socket counts as
-/// nothing to run, so a client's own timers (a timeout, an idle pool's expiry) would move time
-/// mid-request. Tokio does not auto-advance while a blocking task runs: this keeps one blocked
-/// until it is dropped, and time moves only by `tokio::time::advance`. Create it inside a
-/// `#[tokio::test(start_paused = true)]`.
+/// the next pending timer whenever the runtime finds nothing to run, and an answer that has not
+/// reached its socket yet (a busy machine delays it) counts as nothing to run, so a client's own
+/// timers (its idle pool's expiry, a request timeout) could move time mid-request. Tokio does not
+/// auto-advance while a blocking task runs: this keeps one blocked until it is dropped, and time
+/// moves only by `tokio::time::advance`. Create it inside `#[tokio::test(start_paused = true)]`.
 pub struct HeldClock(Option<std::sync::mpsc::Sender<()>>);
 
 impl HeldClock {
