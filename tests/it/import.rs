@@ -534,7 +534,7 @@ fn resume_refuses_a_different_input() {
 #[test]
 fn killed_mid_run_then_resume_puts_every_row_in_once() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = Sandbox::start(&["--latency", "100-200"]);
+    let sb = Sandbox::start(&["--latency", "20-40"]);
     let rows: Vec<String> = (1..=300).map(row).collect();
     let input = write_csv(dir.path(), "cases.csv", HEADER, &rows);
     let args = [
