@@ -75,6 +75,12 @@ fn import_summary_against_the_sandbox() {
     settings(dir.path()).bind(|| insta::assert_snapshot!(stderr(&o)));
 }
 
+/// A command line, and the environment variables it runs with.
+type Run = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 const VALID_CSV: &str =
     "case_number,external_source,external_source_id,status,type\nC-1,other,e-1,active,civil\n";
 
@@ -87,7 +93,7 @@ fn usage_errors_are_one_line() {
     std::fs::write(d.join("cases.csv"), VALID_CSV).unwrap();
     std::fs::write(d.join("headers.csv"), "a,b\n1,2\n").unwrap();
     std::fs::write(d.join("notes.pdf"), "%PDF-1.4\n").unwrap();
-    let cases: &[(&[&str], &[(&str, &str)])] = &[
+    let cases: &[Run] = &[
         (&["validate", "nosuch.csv"], &[]),
         (&["validate", "notes.pdf"], &[]),
         (&["validate", "headers.csv"], &[]),
@@ -111,7 +117,7 @@ fn import_refuses_its_connection_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("cases.csv"), VALID_CSV).unwrap();
-    let cases: &[(&[&str], &[(&str, &str)])] = &[
+    let cases: &[Run] = &[
         (&["import", "cases.csv"], &[]),
         (
             &["import", "cases.csv", "--base-url", "http://example.com"],
@@ -133,11 +139,7 @@ fn import_refuses_its_connection_before_any_request() {
 
 /// Run each command in `dir` (exit 2, nothing on stdout, then `check`) and write a transcript:
 /// the command line, then its stderr.
-fn transcript(
-    dir: &Path,
-    cases: &[(&[&str], &[(&str, &str)])],
-    check: impl Fn(&[&str], &Output),
-) -> String {
+fn transcript(dir: &Path, cases: &[Run], check: impl Fn(&[&str], &Output)) -> String {
     let mut out = String::new();
     for (args, env) in cases {
         let o = tool(dir)
