@@ -1159,6 +1159,22 @@ fn binary_keeps_state_across_a_restart_and_never_writes_the_key() {
     );
 }
 
+/// "listening on" is the signal that the sandbox is ready, for signals too: one sent the moment
+/// the line is read stops it cleanly. (Before the handlers were installed ahead of that line,
+/// about half of these attempts killed it.)
+#[test]
+fn binary_stops_cleanly_on_a_signal_sent_as_soon_as_it_listens() {
+    for (attempt, sig) in [libc::SIGTERM, libc::SIGINT]
+        .repeat(4)
+        .into_iter()
+        .enumerate()
+    {
+        let (mut child, _) = start_binary(&["--quiet"]);
+        let (status, stderr) = stop(&mut child, sig);
+        assert!(status.success(), "attempt {attempt}: {status:?} {stderr}");
+    }
+}
+
 #[test]
 fn binary_refuses_a_corrupt_state_file_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
