@@ -883,10 +883,15 @@ async fn requests_held_open_count_as_in_flight() {
         held.push(conn);
     }
     // Each is past the gate once counted. No deadline: a hang is the harness's to catch.
-    while api.admin_get("/sandbox/stats").await["requests"] != 2 {
+    let stats = loop {
+        let stats = api.admin_get("/sandbox/stats").await;
+        if stats["requests"].as_u64().unwrap() >= 2 {
+            break stats;
+        }
         tokio::task::yield_now().await;
-    }
-    assert_eq!(api.admin_get("/sandbox/stats").await["max_in_flight"], 2);
+    };
+    assert_eq!(stats["requests"], 2, "{stats}");
+    assert_eq!(stats["max_in_flight"], 2, "{stats}");
     // The bodies arrive: each is answered (an empty case is refused) and leaves the count.
     for mut conn in held {
         conn.write_all(b"{}").await.unwrap();
