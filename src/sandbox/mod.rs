@@ -33,6 +33,7 @@ use crate::send::ApiKey;
 use crate::send::rate::RateSpec;
 
 pub use faults::{Fault, FaultSpec, Latency};
+pub use server::Clock;
 
 /// The key the sandbox accepts unless told otherwise; not a secret.
 pub const DEFAULT_KEY: &str = "sandbox";
@@ -88,6 +89,8 @@ pub struct Config {
     pub seed: u64,
     /// One line per request on stderr.
     pub log: bool,
+    /// The time the rate windows read: the system clock, or tokio's for tests.
+    pub clock: Clock,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             state: None,
             seed: 0,
             log: false,
+            clock: Clock::System,
         }
     }
 }
@@ -121,6 +125,7 @@ impl From<&Args> for Config {
             state: a.state.clone(),
             seed: a.seed,
             log: true,
+            clock: Clock::System,
         }
     }
 }
@@ -295,6 +300,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         .build()
         .map_err(|e| Fatal::usage(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {
+        // Before the first line: whoever reads "listening on" may signal at once.
+        let stop = stop_signals();
         let handle = spawn(config).await?;
         {
             let mut out = std::io::stdout().lock();
@@ -315,7 +322,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         if let Some(p) = &args.state {
             eprintln!("state: {}", p.display());
         }
-        wait_for_stop().await;
+        stop.await;
         if !g.quiet {
             eprintln!("stopping; saving state");
         }
@@ -324,26 +331,36 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     })
 }
 
-/// Ctrl-C or SIGTERM.
-async fn wait_for_stop() {
+/// Ctrl-C or SIGTERM. The handlers are in place when this returns, not when the future is first
+/// polled, so a signal that comes right after "listening on" stops the sandbox cleanly (state
+/// saved, exit 0) instead of killing it.
+fn stop_signals() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let handlers = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            match handlers {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -848,14 +848,54 @@ mod tests {
             assert_eq!(hits.load(Ordering::SeqCst), 6);
         }
 
-        #[tokio::test]
+        /// Keeps tokio's paused clock from jumping to the next timer (the request timeout) while
+        /// an answer is on its way over loopback: tokio does not auto-advance while a blocking
+        /// task runs, so one stays blocked until this is dropped. Time then moves only by
+        /// `tokio::time::advance`.
+        struct HeldClock(Option<std::sync::mpsc::Sender<()>>);
+
+        impl HeldClock {
+            fn new() -> HeldClock {
+                let (release, wait) = std::sync::mpsc::channel::<()>();
+                tokio::task::spawn_blocking(move || {
+                    let _ = wait.recv();
+                });
+                HeldClock(Some(release))
+            }
+        }
+
+        impl Drop for HeldClock {
+            fn drop(&mut self) {
+                self.0.take();
+            }
+        }
+
+        /// On a paused clock: each time the call waits for the pacer, time jumps to the end of
+        /// that wait, so two Retry-After: 1 answers cost exactly two seconds of tokio's time and
+        /// none of the machine's.
+        #[tokio::test(start_paused = true)]
         async fn a_429_waits_and_resends_without_counting_an_attempt() {
+            let _held = HeldClock::new();
             let limited = vec![("retry-after", "1".to_string())];
             let (url, _, hits) = serve(vec![(429, limited.clone()), (429, limited)]).await;
             let c = client(&url, Some(10));
-            let t0 = std::time::Instant::now();
-            c.get_case(1).await.unwrap();
-            assert!(t0.elapsed() >= Duration::from_secs(2));
+            let t0 = tokio::time::Instant::now();
+            let call = c.get_case(1);
+            tokio::pin!(call);
+            let answer = loop {
+                tokio::select! {
+                    biased;
+                    r = &mut call => break r,
+                    _ = tokio::task::yield_now() => {
+                        if let Some(until) = c.pacer().view().waiting_until {
+                            tokio::time::advance(until - tokio::time::Instant::now()).await;
+                        }
+                    }
+                }
+            };
+            answer.unwrap();
+            assert_eq!(t0.elapsed(), Duration::from_secs(2), "Retry-After, twice");
+            assert_eq!(c.pacer().view().waited, Duration::from_secs(2));
             assert_eq!(hits.load(Ordering::SeqCst), 3);
             let st = c.stats();
             assert_eq!((st.rate_limited, st.retries), (2, 0));

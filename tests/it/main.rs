@@ -4,9 +4,11 @@
 
 mod delete;
 mod export;
+mod help;
 mod hostile;
 mod import;
 mod message;
+mod output;
 mod read;
 mod readme;
 mod sandbox_contract;

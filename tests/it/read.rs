@@ -688,14 +688,12 @@ fn twenty_thousand_columns() {
         row.join(",")
     );
     std::fs::write(&path, text).unwrap();
-    let start = std::time::Instant::now();
     let table = open(&path).unwrap();
     assert_eq!(table.info.delimiter, Some(','));
     assert_eq!(table.headers.len(), 20_000);
     let got = rows(table);
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].cells[19_999], t("19999"));
-    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
 }
 
 #[test]
@@ -704,14 +702,12 @@ fn six_megabyte_cell() {
     let path = dir.path().join("big.csv");
     let big = "x".repeat(6 * 1024 * 1024);
     std::fs::write(&path, format!("case_number;notes\n1;\"{big}\"\n2;y\n")).unwrap();
-    let start = std::time::Instant::now();
     let table = open(&path).unwrap();
     assert_eq!(table.info.delimiter, Some(';'));
     let got = rows(table);
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].cells[1].to_text().len(), big.len());
     assert_eq!(got[1].source_row, 3);
-    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------------

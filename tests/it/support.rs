@@ -382,3 +382,28 @@ pub fn signal(pid: u32, sig: i32) {
         libc::kill(pid as i32, sig);
     }
 }
+
+/// Holds tokio's paused clock still while real loopback I/O is in flight. A paused clock jumps to
+/// the next pending timer whenever the runtime finds nothing to run, and an answer that has not
+/// reached its socket yet (a busy machine delays it) counts as nothing to run, so a client's own
+/// timers (its idle pool's expiry, a request timeout) could move time mid-request. Tokio does not
+/// auto-advance while a blocking task runs: this keeps one blocked until it is dropped, and time
+/// moves only by `tokio::time::advance`. Create it inside `#[tokio::test(start_paused = true)]`.
+pub struct HeldClock(Option<std::sync::mpsc::Sender<()>>);
+
+impl HeldClock {
+    pub fn new() -> HeldClock {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        tokio::task::spawn_blocking(move || {
+            let _ = wait.recv();
+        });
+        HeldClock(Some(release))
+    }
+}
+
+impl Drop for HeldClock {
+    /// Ends the blocking task, which the runtime would otherwise wait for when it shuts down.
+    fn drop(&mut self) {
+        self.0.take();
+    }
+}
