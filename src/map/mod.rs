@@ -389,6 +389,40 @@ fn auto_field(header: &str, norm: &str) -> Option<usize> {
     })
 }
 
+/// Whether a header names something this mapping would use: a `[columns]` entry of the mapping
+/// file, a field's name, normalised name or alias, an `external_source_data.KEY` column, or a
+/// column the tool writes. The readers take it to find the header row below a title
+/// (`read::HeaderMatcher`), so a header is judged by the same rules that map it.
+pub fn header_matcher(opts: &MapOptions) -> crate::read::HeaderMatcher {
+    // Every name normalised once: a sheet may have 20,000 header cells to judge.
+    let mut names: std::collections::HashSet<String> = opts
+        .file
+        .columns
+        .keys()
+        .map(|h| normalize_header(h))
+        .collect();
+    for i in 0..field_count() {
+        let f = field_at(i);
+        names.extend(
+            std::iter::once(f.name)
+                .chain(f.aliases.iter().copied())
+                .map(normalize_header),
+        );
+    }
+    names.extend(
+        entity::OUTPUT_COLUMNS
+            .iter()
+            .chain(entity::RESPONSE_ONLY)
+            .map(|c| normalize_header(c)),
+    );
+    names.remove("");
+    crate::read::HeaderMatcher::new(move |header| {
+        // A 6 MB cell is no header: do not copy it to find out.
+        header.len() <= 1024
+            && (names.contains(&normalize_header(header)) || data_key(header).is_some())
+    })
+}
+
 /// `external_source_data.KEY` (or an alias of the object field before the dot).
 fn data_key(header: &str) -> Option<String> {
     let (left, key) = header.split_once('.')?;
@@ -1358,6 +1392,33 @@ mod tests {
             e.matches("external_source_id").count(),
             2,
             "named once, explained once: {e}"
+        );
+    }
+
+    #[test]
+    fn the_header_matcher_knows_fields_aliases_mapping_columns_and_tool_columns() {
+        let opts = file("[columns]\n\"Matter Ref\" = \"case_number\"\n\"Scratch\" = \"\"");
+        let m = header_matcher(&opts);
+        let cases: &[(&str, bool)] = &[
+            ("case_number", true),
+            ("Case Number", true),
+            ("Case #", true),
+            ("matter ref", true),
+            ("Scratch", true),
+            ("external_source_data.referral", true),
+            ("kayse_result", true),
+            ("origin", true),
+            ("Smith & Alvarez Injury Law — Open Matters", false),
+            ("Attorney", false),
+            ("", false),
+            ("#", false),
+        ];
+        for (h, want) in cases {
+            assert_eq!(m.score([*h]) == 1, *want, "{h}");
+        }
+        assert_eq!(
+            header_matcher(&MapOptions::default()).score(["Matter Ref"]),
+            0
         );
     }
 

@@ -561,9 +561,9 @@ fn hostile_inputs_give_one_line() {
         (p("missing.csv"), &default, "no such file"),
         (dir.path().join("folder.csv"), &default, "is a folder"),
         (
-            put("cases.txt", b"a,b\n"),
+            put("cases.pdf", b"a,b\n"),
             &default,
-            "unsupported file type ('.txt')",
+            "unsupported file type ('.pdf'); use a .csv, .txt, .tab, .tsv, .xlsx, .xlsm, .xlsb, .xls or .ods file",
         ),
         (
             put("cases", b"a,b\n"),
