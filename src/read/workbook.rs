@@ -155,9 +155,11 @@ pub(crate) fn open(path: &Path, format: &str, opts: &ReadOptions) -> Result<Tabl
         .filter(|&i| i < width)
         .map(|i| i as usize)
         .collect();
+    // A results workbook fed back in: its own Summary sheet is no data left unread.
+    let ours = |name: &str| sheet == "Results" && name == "Summary";
     let other_sheets = sheets
         .iter()
-        .filter(|s| s.name != sheet)
+        .filter(|s| s.name != sheet && !ours(&s.name))
         .map(|s| match s.visible {
             SheetVisible::Visible => s.name.clone(),
             _ => format!("{} (hidden)", s.name),

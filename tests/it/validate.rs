@@ -456,11 +456,16 @@ fn firm_export_title_filter_hidden_ssn_and_total_row_end_to_end() {
     );
 
     // The results workbook fed back in keeps SSN hidden again.
-    let (code, err, _) = json_run(
+    let (code, err, s) = json_run(
         dir.path(),
         &["validate", "firm.results.xlsx", "--results", "again.xlsx"],
     );
     assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        s["reading"]["other_sheets"],
+        serde_json::json!([]),
+        "the results' own Summary sheet is not listed: {s}"
+    );
     let again = dir.path().join("again.xlsx");
     assert_eq!(hidden_columns_of(&again), [(9, 9)]);
     let rows = sheet_rows(&again, Some("Results"));
