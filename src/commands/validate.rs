@@ -14,21 +14,24 @@ use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::map::{ExtraColumns, MapOptions, Mapping, MappingFile};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::read::{self, RawRow, ReadAhead, ReadOptions, Table};
-use crate::report::results::{ResultsWriter, WriteBehind};
+use crate::report::results::{ResultsError, ResultsFormat, ResultsWriter, WriteBehind};
 use crate::report::summary::Summary;
 use crate::send::rate::RateSpec;
 
 /// Options shared by every command that reads a case spreadsheet.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InputArgs {
-    /// The spreadsheet to read: .csv, .xlsx, .xlsm, .xls or .ods.
+    /// The spreadsheet to read: .csv, .txt, .tab, .tsv, .xlsx, .xlsm, .xlsb, .xls or .ods.
     pub file: PathBuf,
     /// Workbook sheet to read, by name or 0-based index [default: the first sheet].
     #[arg(long, value_name = "NAME|INDEX")]
     pub sheet: Option<String>,
-    /// Row number of the header [default: the first non-empty row].
+    /// Row number of the header [default: of the first 30 rows, the one naming the most fields].
     #[arg(long, value_name = "N")]
     pub header_row: Option<usize>,
+    /// Leave out rows hidden in the workbook, e.g. by a filter (XLSX and XLSM) [default: read them].
+    #[arg(long)]
+    pub skip_hidden_rows: bool,
     /// CSV delimiter: ',', ';', 'tab' or '|' [default: sniffed].
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
@@ -99,7 +102,7 @@ pub fn default_results_path(input: &Path) -> PathBuf {
 
 /// Check that a results path names a format we write.
 pub fn check_results_path(path: &Path) -> Result<(), Fatal> {
-    match crate::report::results::ResultsFormat::from_path(path) {
+    match ResultsFormat::from_path(path) {
         Some(_) => Ok(()),
         None => Err(Fatal::usage(format!(
             "results file {} must end in .xlsx or .csv",
@@ -155,6 +158,14 @@ impl Echo {
             e.column = e.column.and_then(|c| self.map.get(c).copied().flatten());
         }
         errors
+    }
+
+    /// Input columns as results input columns (those not repeated are dropped).
+    pub fn columns(&self, input: &[usize]) -> Vec<usize> {
+        input
+            .iter()
+            .filter_map(|&c| self.map.get(c).copied().flatten())
+            .collect()
     }
 }
 
@@ -212,19 +223,29 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
         allowed_status: pick(&args.allowed_status, &file.allowed.status),
         allowed_type: pick(&args.allowed_type, &file.allowed.case_type),
     };
-    let opts = ReadOptions {
-        sheet: args.sheet.clone(),
-        header_row: args.header_row,
-        delimiter: args.delimiter,
-    };
-    let mut table = read::open(&args.file, &opts).map_err(|e| Fatal::usage(e.to_string()))?;
     let map_opts = MapOptions {
         file,
         set: args.set.clone(),
         extra_columns: args.extra_columns,
     };
-    let mapping =
-        Mapping::build(&table.headers, &map_opts).map_err(|e| Fatal::usage(e.to_string()))?;
+    let opts = ReadOptions {
+        sheet: args.sheet.clone(),
+        header_row: args.header_row,
+        delimiter: args.delimiter,
+        skip_hidden_rows: args.skip_hidden_rows,
+        header_matcher: Some(crate::map::header_matcher(&map_opts)),
+    };
+    let mut table = read::open(&args.file, &opts).map_err(|e| Fatal::usage(e.to_string()))?;
+    let mapping = Mapping::build(&table.headers, &map_opts).map_err(|e| {
+        let row = table.header_row;
+        let hint = match args.header_row {
+            Some(_) => String::new(),
+            None => {
+                format!(" (the header was read from row {row}; --header-row N reads another row)")
+            }
+        };
+        Fatal::usage(format!("{e}{hint}"))
+    })?;
     let mapping = Arc::new(mapping);
     let rows = {
         let mapping = Arc::clone(&mapping);
@@ -269,6 +290,18 @@ impl Prepared {
         }
     }
 
+    /// Start the results file: the input columns as `echo` repeats them, with the columns hidden
+    /// in the workbook hidden again (XLSX) or left out (CSV, which cannot hide one).
+    pub fn results_writer(&self, echo: &Echo) -> Result<ResultsWriter, ResultsError> {
+        let hidden = echo.columns(&self.table.info.hidden_columns);
+        ResultsWriter::create_hiding(
+            &self.results_path,
+            &echo.headers(&self.table.headers),
+            &[],
+            &hidden,
+        )
+    }
+
     /// A summary with the input's facts filled in.
     pub fn new_summary(&self, command: &str, args: &InputArgs) -> Summary {
         let mut s = Summary {
@@ -286,6 +319,29 @@ impl Prepared {
                     .into(),
             );
         }
+        let info = &self.table.info;
+        s.reading.header_below = info.header_below;
+        s.reading.header_row = info.header_below.map(|_| self.table.header_row);
+        s.reading.other_sheets = info.other_sheets.clone();
+        s.reading.hidden_columns = info
+            .hidden_columns
+            .iter()
+            .filter_map(|&c| self.table.headers.get(c).cloned())
+            .collect();
+        let csv_results = ResultsFormat::from_path(&self.results_path) == Some(ResultsFormat::Csv);
+        s.reading.hidden_columns_left_out = csv_results;
+        if csv_results && !s.reading.hidden_columns.is_empty() {
+            s.warnings.push(format!(
+                "hidden columns left out of the CSV results (a CSV cannot hide a column): {}",
+                s.reading.hidden_columns.join(", ")
+            ));
+        }
+        if args.skip_hidden_rows && info.hidden_unseen {
+            s.warnings.push(format!(
+                "--skip-hidden-rows: hidden rows cannot be seen in .{} files, so every row was read; save the sheet as .xlsx to leave them out",
+                info.format
+            ));
+        }
         s.warnings.extend(self.mapping.notes.iter().cloned());
         if !self.mapping.unmapped.is_empty() {
             s.warnings.push(format!(
@@ -296,8 +352,20 @@ impl Prepared {
         s
     }
 
-    /// Copy what the checker learned about statuses and types into the summary.
+    /// Copy what the checker learned about statuses and types, and what the reader noticed
+    /// while reading the rows, into the summary. Call it once every row has been read.
     pub fn finish_summary(&self, s: &mut Summary) {
+        let noticed = self.table.facts.snapshot();
+        let skipped = noticed.hidden_rows_skipped.count > 0;
+        s.reading.hidden_rows_skipped = skipped;
+        s.reading.hidden_rows = if skipped {
+            noticed.hidden_rows_skipped
+        } else {
+            noticed.hidden_rows_read
+        };
+        s.reading.filtered = noticed.filtered;
+        s.reading.total_row = noticed.total_row.map(|t| (t.row, t.label));
+        s.warnings.extend(noticed.warnings);
         let report = self.checker.report();
         s.statuses = report.statuses;
         s.types = report.types;
@@ -405,7 +473,8 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
     let mut p = prepare(args)?;
     p.describe_mapping(g);
     let echo = Echo::new(&p.table.headers);
-    let writer = ResultsWriter::create(&p.results_path, &echo.headers(&p.table.headers), &[])
+    let writer = p
+        .results_writer(&echo)
         .map_err(|e| Fatal::usage(e.to_string()))?;
     let mut writer =
         WriteBehind::spawn(writer, p.rows.recycler()).map_err(|e| Fatal::usage(e.to_string()))?;

@@ -389,6 +389,40 @@ fn auto_field(header: &str, norm: &str) -> Option<usize> {
     })
 }
 
+/// Whether a header names something this mapping would use: a `[columns]` entry of the mapping
+/// file, a field's name, normalised name or alias, an `external_source_data.KEY` column, or a
+/// column the tool writes. The readers take it to find the header row below a title
+/// (`read::HeaderMatcher`), so a header is judged by the same rules that map it.
+pub fn header_matcher(opts: &MapOptions) -> crate::read::HeaderMatcher {
+    // Every name normalised once: a sheet may have 20,000 header cells to judge.
+    let mut names: std::collections::HashSet<String> = opts
+        .file
+        .columns
+        .keys()
+        .map(|h| normalize_header(h))
+        .collect();
+    for i in 0..field_count() {
+        let f = field_at(i);
+        names.extend(
+            std::iter::once(f.name)
+                .chain(f.aliases.iter().copied())
+                .map(normalize_header),
+        );
+    }
+    names.extend(
+        entity::OUTPUT_COLUMNS
+            .iter()
+            .chain(entity::RESPONSE_ONLY)
+            .map(|c| normalize_header(c)),
+    );
+    names.remove("");
+    crate::read::HeaderMatcher::new(move |header| {
+        // A 6 MB cell is no header: do not copy it to find out.
+        header.len() <= 1024
+            && (names.contains(&normalize_header(header)) || data_key(header).is_some())
+    })
+}
+
 /// `external_source_data.KEY` (or an alias of the object field before the dot).
 fn data_key(header: &str) -> Option<String> {
     let (left, key) = header.split_once('.')?;
@@ -575,6 +609,7 @@ impl Mapping {
         }
 
         // Where each field's value comes from; required fields must have one.
+        let mut missing: Vec<&'static Field> = Vec::new();
         let mut sources = Vec::with_capacity(n);
         for i in 0..n {
             let col = roles
@@ -588,9 +623,12 @@ impl Mapping {
             };
             let f = field_at(i);
             if f.required && matches!(source, Source::Absent) {
-                problems.push(missing_required(f, headers, &roles));
+                missing.push(f);
             }
             sources.push(source);
+        }
+        if !missing.is_empty() {
+            problems.push(missing_required(&missing, headers, &roles));
         }
 
         if !problems.is_empty() {
@@ -748,32 +786,95 @@ fn two_columns(headers: &[String], cols: &[usize], field: &str) -> String {
     }
 }
 
-fn missing_required(f: &Field, headers: &[String], roles: &[Role]) -> String {
+/// What a person needs to know about a required field they have no column for: what it is, when
+/// its name alone may not say.
+fn plain_words(field: &str) -> Option<&'static str> {
+    match field {
+        "external_source" => Some(
+            "external_source is the system the cases come from (for example clio), the same for every row",
+        ),
+        "external_source_id" => {
+            Some("external_source_id is each case's own id in that system (a matter number or id)")
+        }
+        _ => None,
+    }
+}
+
+/// Fields whose one value often suits every row, so `--set` is a sensible way to give them.
+fn settable(field: &str) -> bool {
+    matches!(field, "external_source" | "status" | "type")
+}
+
+/// The one problem line for every required field that has no column, default or `--set`: the
+/// fields once, what the less obvious ones are, the closest unmapped header where one is really
+/// close, and the ways to give them.
+fn missing_required(missing: &[&Field], headers: &[String], roles: &[Role]) -> String {
+    let names: Vec<&str> = missing.iter().map(|f| f.name).collect();
+    let noun = if names.len() == 1 { "field" } else { "fields" };
+    let mut out = format!("no column for the required {noun} {}", names.join(", "));
+    let hints: Vec<String> = missing
+        .iter()
+        .filter_map(|f| closest_header(f, headers, roles).map(|h| format!("'{h}' for {}", f.name)))
+        .collect();
+    match hints.len() {
+        0 => {}
+        1 => out.push_str(&format!(" (closest header: {})", hints[0])),
+        _ => out.push_str(&format!(" (closest headers: {})", hints.join(", "))),
+    }
+    let words: Vec<&str> = names.iter().filter_map(|n| plain_words(n)).collect();
+    if !words.is_empty() {
+        out.push_str(&format!(". {}", words.join("; ")));
+    }
+    let sets: Vec<String> = names
+        .iter()
+        .filter(|n| settable(n))
+        .map(|n| match *n {
+            "external_source" => "--set external_source=clio".to_string(),
+            n => format!("--set {n}=..."),
+        })
+        .collect();
+    let ways = if sets.is_empty() {
+        "add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")".to_string()
+    } else {
+        format!(
+            "add the columns, give one value for every row with {}, or use a mapping file (--mapping FILE.toml: [columns] to map a header, [defaults] for a value)",
+            sets.join(" ")
+        )
+    };
+    out.push_str(&format!(". To fix: {ways}"));
+    out
+}
+
+/// The unmapped header most like a field's name or aliases, when it is really alike: at most one
+/// edit in three characters of the longer name. A header that is merely the nearest of many
+/// unrelated ones (`LastName` for `external_source`) is no hint.
+fn closest_header<'h>(f: &Field, headers: &'h [String], roles: &[Role]) -> Option<&'h str> {
     let names: Vec<String> = std::iter::once(f.name)
         .chain(f.aliases.iter().copied())
         .map(normalize_header)
         .collect();
-    let best = headers
+    headers
         .iter()
         .zip(roles)
         .filter(|(h, r)| matches!(r, Role::Unmapped | Role::Extra(_)) && !h.trim().is_empty())
-        .min_by_key(|(h, _)| {
+        .filter_map(|(h, _)| {
             let hn = normalize_header(h);
             names
                 .iter()
+                .filter(|n| alike(&hn, n))
                 .map(|n| levenshtein(&hn, n))
                 .min()
-                .unwrap_or(usize::MAX)
+                .map(|d| (d, h.trim()))
         })
-        .map(|(h, _)| h.trim());
-    let hint = match best {
-        Some(h) => format!(" (closest header: '{h}')"),
-        None => String::new(),
-    };
-    format!(
-        "no column for required field '{name}'{hint}; add a column, --set {name}=..., or map it in --mapping",
-        name = f.name
-    )
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, h)| h)
+}
+
+/// Two normalised names are alike when they differ by at most one edit per three characters of
+/// the longer one.
+fn alike(a: &str, b: &str) -> bool {
+    let longer = a.chars().count().max(b.chars().count());
+    longer > 0 && 3 * levenshtein(a, b) <= longer
 }
 
 #[cfg(test)]
@@ -1154,7 +1255,7 @@ mod tests {
                     "type",
                 ]),
                 d.clone(),
-                "no column for required field 'external_source_id' (closest header: 'External Ref'); add a column, --set external_source_id=..., or map it in --mapping",
+                "no column for the required field external_source_id (closest header: 'External Ref' for external_source_id). external_source_id is each case's own id in that system (a matter number or id). To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")",
             ),
             (
                 hs(&[
@@ -1164,7 +1265,7 @@ mod tests {
                     "type",
                 ]),
                 d.clone(),
-                "no column for required field 'status'; add a column, --set status=..., or map it in --mapping",
+                "no column for the required field status. To fix: add the columns, give one value for every row with --set status=..., or use a mapping file (--mapping FILE.toml: [columns] to map a header, [defaults] for a value)",
             ),
             (
                 with(&["Case #"]),
@@ -1231,10 +1332,94 @@ mod tests {
         for (h, opts, want) in cases {
             assert_eq!(err(&h, &opts), want);
         }
-        // Several problems come back together on one line.
-        let many = err(&hs(&["case_number"]), &d);
-        assert_eq!(many.matches("no column for required field").count(), 4);
+        // Several problems come back together on one line, and the missing fields once.
+        let many = err(&hs(&["case_number", "X", "X"]), &d);
+        assert_eq!(many.matches("no column for").count(), 1, "{many}");
+        assert!(
+            many.starts_with("no column for the required fields external_source, external_source_id, status, type. external_source is the system the cases come from (for example clio), the same for every row; external_source_id is each case's own id in that system"),
+            "{many}"
+        );
+        assert!(
+            many.contains("--set external_source=clio --set status=... --set type=..."),
+            "{many}"
+        );
         assert!(!many.contains('\n'));
+    }
+
+    #[test]
+    fn closest_headers_only_above_a_real_likeness() {
+        // (header, field, offered?)
+        let cases: &[(&str, &str, bool)] = &[
+            ("Stauts", "status", true),
+            ("Case Stat", "status", true),
+            ("Typ", "type", true),
+            ("External Ref", "external_source_id", true),
+            ("Source Ref", "external_source_id", true),
+            ("Extrnal Source", "external_source", true),
+            ("Case Numbr", "case_number", true),
+            ("LastName", "external_source", false),
+            ("FirstName", "external_source_id", false),
+            ("Key", "type", false),
+            ("DeathPenaltyStatus", "status", false),
+            ("Name", "type", false),
+            ("Date", "type", false),
+            ("Lead Source", "external_source", false),
+            ("Matter Type", "type", false),
+            ("ext source", "external_source", true),
+            (
+                "Smith & Alvarez Injury Law — Open Matters (exported 3/1/2024)",
+                "external_source",
+                false,
+            ),
+        ];
+        for (header, field, offered) in cases {
+            let f = field_at(field_index(field).unwrap());
+            let headers = hs(&[header]);
+            let got = closest_header(f, &headers, &[Role::Unmapped]);
+            assert_eq!(got.is_some(), *offered, "{header} for {field}: {got:?}");
+        }
+        // The headers: no hint at all for the source fields.
+        let h = hs(&[
+            "LastName",
+            "FirstName",
+            "Key",
+            "DeathPenaltyStatus",
+            "CaseNo",
+        ]);
+        let e = err(&h, &MapOptions::default());
+        assert!(!e.contains("closest"), "{e}");
+        assert_eq!(
+            e.matches("external_source_id").count(),
+            2,
+            "named once, explained once: {e}"
+        );
+    }
+
+    #[test]
+    fn the_header_matcher_knows_fields_aliases_mapping_columns_and_tool_columns() {
+        let opts = file("[columns]\n\"Matter Ref\" = \"case_number\"\n\"Scratch\" = \"\"");
+        let m = header_matcher(&opts);
+        let cases: &[(&str, bool)] = &[
+            ("case_number", true),
+            ("Case Number", true),
+            ("Case #", true),
+            ("matter ref", true),
+            ("Scratch", true),
+            ("external_source_data.referral", true),
+            ("kayse_result", true),
+            ("origin", true),
+            ("Smith & Alvarez Injury Law — Open Matters", false),
+            ("Attorney", false),
+            ("", false),
+            ("#", false),
+        ];
+        for (h, want) in cases {
+            assert_eq!(m.score([*h]) == 1, *want, "{h}");
+        }
+        assert_eq!(
+            header_matcher(&MapOptions::default()).score(["Matter Ref"]),
+            0
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ fn broken_and_empty_files_exit_2_with_one_line() {
             write(dp, "nul.csv", b"case_number,status\n\0\0\0,x\n"),
             "NUL bytes",
         ),
-        (write(dp, "notes.txt", b"hello"), "unsupported extension"),
+        (write(dp, "notes.pdf", b"hello"), "unsupported extension"),
     ];
     for (p, what) in &cases {
         let (code, err) = check(p, &[]);

@@ -20,7 +20,6 @@ use crate::commands::validate::{self, InputArgs, Prepared, Scanned};
 use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::{Fingerprint, Header, Journal, JournalState, Record, RowRecord};
-use crate::report::results::ResultsWriter;
 use crate::report::summary::RequestStats;
 use crate::send::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
 
@@ -508,7 +507,8 @@ fn write_results(
     let mut p = validate::prepare(&args.input)?;
     // An earlier results file as input: its own kayse_* columns are replaced, not repeated.
     let echo = validate::Echo::new(&p.table.headers);
-    let mut writer = ResultsWriter::create(&p.results_path, &echo.headers(&p.table.headers), &[])
+    let mut writer = p
+        .results_writer(&echo)
         .map_err(|e| Fatal::stopped(e.to_string()))?;
     let mut summary = p.new_summary("import", &args.input);
     let not_sent = match (&sent.stop, interrupted) {
