@@ -8,6 +8,7 @@
 //! never miss a real one. The status/type tallies stop growing after `MAX_DISTINCT` values.
 
 pub mod ids;
+pub mod phone;
 pub mod rules;
 
 use std::borrow::Cow;
