@@ -47,9 +47,16 @@ impl FromStr for Country {
     /// Two letters in any case; `UK` is taken as `GB`, as people write it.
     fn from_str(s: &str) -> Result<Self, String> {
         let upper = s.trim().to_ascii_uppercase();
-        let upper = if upper == "UK" { "GB".to_owned() } else { upper };
+        let upper = if upper == "UK" {
+            "GB".to_owned()
+        } else {
+            upper
+        };
         let refused = || {
-            format!("unknown country {:?}; use two letters such as US, CA, GB", s.trim())
+            format!(
+                "unknown country {:?}; use two letters such as US, CA, GB",
+                s.trim()
+            )
         };
         if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(refused());
@@ -172,7 +179,9 @@ fn is_extension(rest: &str) -> bool {
     let after = after.trim_start_matches(['.', ':', ' ', '\u{a0}', '#']);
     matches!(word, "x" | "ext" | "extn" | "extension")
         && !after.is_empty()
-        && after.chars().all(|c| c.is_ascii_digit() || c.is_whitespace())
+        && after
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_whitespace())
 }
 
 /// One reading of the digits through libphonenumber.
@@ -488,7 +497,11 @@ mod tests {
             ("ca", "CA"),
         ];
         for (s, want) in ok {
-            assert_eq!(s.parse::<Country>().map(|c| c.code().to_owned()), Ok((*want).to_owned()), "{s}");
+            assert_eq!(
+                s.parse::<Country>().map(|c| c.code().to_owned()),
+                Ok((*want).to_owned()),
+                "{s}"
+            );
         }
         for s in ["", "USA", "U", "ZZ", "12", "Ü1", "XX"] {
             assert_eq!(
