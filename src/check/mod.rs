@@ -9,6 +9,7 @@
 
 pub mod email;
 pub mod ids;
+pub mod name;
 pub mod phone;
 pub mod rules;
 
