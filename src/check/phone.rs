@@ -197,10 +197,11 @@ fn read(digits: &str, plus: bool, default: Country) -> Result<Mobile, String> {
         phonenumber::parse(Some(default.0), digits)
     }
     .map_err(refusal)?;
-    if number.code().source() == country::Source::Idd && !plus {
-        if let Some(rest) = after_international_prefix(digits, default) {
-            return read(rest, true, default);
-        }
+    if number.code().source() == country::Source::Idd
+        && !plus
+        && let Some(rest) = after_international_prefix(digits, default)
+    {
+        return read(rest, true, default);
     }
     if number.extension().is_some() {
         return Err(EXTENSION.into());
