@@ -10,6 +10,7 @@
 pub mod email;
 pub mod ids;
 pub mod name;
+pub mod people;
 pub mod phone;
 pub mod rules;
 
