@@ -7,7 +7,12 @@
 //! keys sharing a hash is a 1-in-10^7 event on a million rows; it would report a false duplicate,
 //! never miss a real one. The status/type tallies stop growing after `MAX_DISTINCT` values.
 
+pub mod client_id;
+pub mod email;
 pub mod ids;
+pub mod name;
+pub mod people;
+pub mod phone;
 pub mod rules;
 
 use std::borrow::Cow;
