@@ -135,7 +135,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             Ok(None) => Row::NoId { cells: raw.cells },
             Err(e) => Row::Bad {
                 cells: raw.cells,
-                error: e,
+                error: e.to_string(),
             },
         };
         rows.push((raw.source_row, r));

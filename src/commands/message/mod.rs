@@ -183,7 +183,11 @@ pub fn check_row(
             None
         }
         Err(e) => {
-            errors.push(RowError::new(name, e).at(Some(col)).with_value(c.to_text()));
+            errors.push(
+                RowError::new(name, e.to_string())
+                    .at(Some(col))
+                    .with_value(c.to_text()),
+            );
             None
         }
     };
