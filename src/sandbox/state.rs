@@ -242,8 +242,8 @@ impl Store {
 
     /// `POST /v1/cases`.
     pub fn create(&mut self, c: CheckedCase) -> Result<StoredCase, ApiError> {
-        if self.by_number.contains_key(c.case_number()) {
-            return Err(ApiError::exists(c.case_number()));
+        if self.by_number.contains_key(c.text("case_number")) {
+            return Err(ApiError::exists(c.text("case_number")));
         }
         Ok(self.apply_create(c.fields))
     }
@@ -268,10 +268,10 @@ impl Store {
         if !self.cases.contains_key(&id) {
             return Err(ApiError::no_case(id));
         }
-        if let Some(&owner) = self.by_number.get(c.case_number())
+        if let Some(&owner) = self.by_number.get(c.text("case_number"))
             && owner != id
         {
-            return Err(ApiError::exists(c.case_number()));
+            return Err(ApiError::exists(c.text("case_number")));
         }
         Ok(self.apply_put(id, c.fields))
     }
@@ -333,7 +333,7 @@ impl Store {
         }
         let mut in_batch = HashSet::new();
         for e in &entries {
-            let n = e.case_number();
+            let n = e.text("case_number");
             if !in_batch.insert(n) {
                 return Err(ApiError::invalid(format!(
                     "case_number '{n}' already exists in this request"
@@ -380,7 +380,8 @@ impl Store {
                     .ok_or_else(|| format!("cases[{i}].id must be a positive integer"))?,
             };
             let flag = |k: &str| obj.get(k).and_then(Value::as_bool).unwrap_or(false);
-            let fields = crate::entity::FIELDS
+            let fields = crate::entity::CASES
+                .fields
                 .iter()
                 .map(|f| {
                     let v = obj.get(f.name).cloned().unwrap_or(Value::Null);
@@ -458,7 +459,7 @@ mod tests {
         if let Some(id) = id {
             v["id"] = json!(id);
         }
-        check_case(&v, true).unwrap()
+        check_case(&crate::entity::CASES, &v, true).unwrap()
     }
 
     #[test]
