@@ -9,6 +9,7 @@ mod import;
 mod message;
 mod read;
 mod readme;
+mod roundtrip;
 mod sandbox_contract;
 mod secrets;
 mod support;
