@@ -282,21 +282,23 @@ impl Entity {
             .chain(self.answer_only)
     }
 
-    /// The field list printed at the end of `validate --help` and `import --help`.
+    /// The field list printed at the end of `validate --help` and `import --help`: one line per
+    /// field (name, `*` when required, kind, the other headers accepted), wrapped to 96 columns.
     pub fn help(&self) -> String {
+        const WIDTH: usize = 96;
         let mut out = format!(
-            "{} fields (* required). A header maps onto a field when it is the field's name, the \
+            "{} fields (* required). A header maps onto a field when it is the field's name, the\n\
              same ignoring case, spaces, '_', '-' and '.', or one of the other headers listed:\n",
             capitalised(self.one)
         );
-        let width = self
-            .fields
+        let rows: Vec<&Field> = self.fields.iter().chain([&self.id]).collect();
+        let name_width = rows
             .iter()
-            .chain([&self.id])
             .map(|f| f.name.len() + if f.required { 2 } else { 0 })
             .max()
             .unwrap_or(0);
-        for f in self.fields.iter().chain([&self.id]) {
+        let indent = 2 + name_width + 2 + 11 + 2;
+        for f in rows {
             let name = if f.required {
                 format!("{} *", f.name)
             } else {
@@ -307,16 +309,28 @@ impl Entity {
             } else {
                 f.kind.label()
             };
-            let also = if f.aliases.is_empty() {
-                String::new()
-            } else {
-                format!("  also: {}", f.aliases.join(", "))
-            };
-            out.push_str(&format!("  {name:<width$}  {kind:<11}{also}\n"));
+            let mut line = format!("  {name:<name_width$}  {kind:<11}  ");
+            for (k, alias) in f.aliases.iter().enumerate() {
+                let piece = if k + 1 < f.aliases.len() {
+                    format!("{alias},")
+                } else {
+                    alias.to_string()
+                };
+                if line.len() > indent && line.len() + 1 + piece.len() > WIDTH {
+                    out.push_str(line.trim_end());
+                    out.push('\n');
+                    line = " ".repeat(indent);
+                } else if line.len() > indent {
+                    line.push(' ');
+                }
+                line.push_str(&piece);
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         out.push_str(&format!(
-            "A row with an id updates that {}; without one it creates a new {}.",
-            self.one, self.one
+            "A row with an id updates that {one}; without one it creates a new {one}.",
+            one = self.one
         ));
         out
     }
@@ -480,14 +494,23 @@ pub(crate) mod tests {
     fn help_lists_every_field_with_its_aliases() {
         for e in all() {
             let h = e.help();
+            let lines: Vec<&str> = h.lines().collect();
+            assert!(lines.iter().all(|l| l.len() <= 96), "{h}");
             for f in e.fields.iter().chain([&e.id]) {
-                let line = h
-                    .lines()
-                    .find(|l| l.trim_start().starts_with(&format!("{} ", f.name)))
+                let at = lines
+                    .iter()
+                    .position(|l| l.starts_with(&format!("  {} ", f.name)))
                     .unwrap_or_else(|| panic!("{}: no help line for {}", e.name, f.name));
-                assert_eq!(line.contains(" * "), f.required, "{line}");
+                assert_eq!(lines[at].contains(" * "), f.required, "{}", lines[at]);
+                // The field's line and its continuation lines (indented further).
+                let block: String = lines[at..]
+                    .iter()
+                    .take_while(|l| *l == &lines[at] || l.starts_with("    "))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 for a in f.aliases {
-                    assert!(line.contains(a), "{line} lacks {a}");
+                    assert!(block.contains(a), "{block} lacks {a}");
                 }
             }
             assert!(h.contains(&format!("updates that {}", e.one)));
