@@ -139,7 +139,6 @@ impl Field {
 /// - *fields*: `0..fields.len()`, the create schema, in documented order;
 /// - *slots* (what a sheet column can feed): the fields, then `id` at [`Entity::id_slot`];
 /// - *values* (what a [`Record`] holds): the fields, then the answer-only fields.
-#[derive(Debug)]
 pub struct Entity {
     /// Plural, as in the API path: `cases`.
     pub name: &'static str,
@@ -152,8 +151,16 @@ pub struct Entity {
     /// Fields only answers carry, in export order; ignored when a results file is read back.
     pub answer_only: &'static [Field],
     /// The firm's own keys, each one field or several, that must be unique within a file. The
-    /// first field of the first key is what messages tell users to look up in Kayse.
+    /// first field of the first key is what messages tell users to look up in Kayse ("check
+    /// case_number X in Kayse"), so list first the key a person can find a record by.
     pub keys: &'static [&'static [&'static str]],
+}
+
+/// Just the name: a record's or a mapping's debug output must not repeat the whole table.
+impl std::fmt::Debug for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Entity({})", self.name)
+    }
 }
 
 impl PartialEq for Entity {
@@ -488,6 +495,10 @@ pub(crate) mod tests {
             CASES.field_index("external_source_data")
         );
         assert_eq!(PEOPLE.data_field(), None);
+        assert_eq!(
+            format!("{:?}", Record::new(&CASES).entity()),
+            "Entity(cases)"
+        );
     }
 
     #[test]

@@ -131,6 +131,7 @@ pub struct Record {
 
 impl Record {
     /// A record with no id and no values.
+    #[inline]
     pub fn new(entity: &'static Entity) -> Record {
         Record {
             entity,
@@ -144,12 +145,14 @@ impl Record {
     }
 
     /// The value at a value index (see [`Entity::value_field`]).
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&Value> {
         self.values.get(i).and_then(Option::as_ref)
     }
 
     /// Set the value at a value index. The value's kind must be the field's: a mismatch is a
     /// bug in the caller, caught in debug builds and by the tests.
+    #[inline]
     pub fn set(&mut self, i: usize, v: Value) {
         debug_assert_eq!(
             self.entity.value_field(i).map(|f| f.kind),
@@ -163,6 +166,7 @@ impl Record {
     }
 
     /// Remove and return the value at a value index.
+    #[inline]
     pub fn take(&mut self, i: usize) -> Option<Value> {
         self.values.get_mut(i).and_then(Option::take)
     }

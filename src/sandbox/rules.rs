@@ -10,12 +10,12 @@ use crate::entity::{Entity, Kind};
 /// A request body that passed every type rule: all create fields present (null where the
 /// request left an optional field out), plus the `id` a bulk entry may carry.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckedCase {
+pub struct CheckedRecord {
     pub id: Option<u64>,
     pub fields: Map<String, Value>,
 }
 
-impl CheckedCase {
+impl CheckedRecord {
     /// A text field's value (a required one is always a non-empty string once checked).
     pub fn text(&self, name: &str) -> &str {
         self.fields.get(name).and_then(Value::as_str).unwrap_or("")
@@ -25,7 +25,11 @@ impl CheckedCase {
 /// Check one request body for `entity`. `allow_id` is true for bulk entries only. The message
 /// names the field and the value, never the entry's position (Kayse's bulk errors do not say
 /// which entry failed).
-pub fn check_case(entity: &Entity, body: &Value, allow_id: bool) -> Result<CheckedCase, String> {
+pub fn check_record(
+    entity: &Entity,
+    body: &Value,
+    allow_id: bool,
+) -> Result<CheckedRecord, String> {
     let Some(obj) = body.as_object() else {
         return Err(format!(
             "a {} must be a JSON object, got {}",
@@ -60,7 +64,7 @@ pub fn check_case(entity: &Entity, body: &Value, allow_id: bool) -> Result<Check
         check_value(f.name, f.kind, f.required, value)?;
         fields.insert(f.name.to_string(), value.clone());
     }
-    Ok(CheckedCase { id, fields })
+    Ok(CheckedRecord { id, fields })
 }
 
 fn check_value(name: &str, kind: Kind, required: bool, v: &Value) -> Result<(), String> {
@@ -161,7 +165,7 @@ mod tests {
 
     #[test]
     fn accepts_minimal_and_full_cases() {
-        let c = check_case(&CASES, &base(), false).unwrap();
+        let c = check_record(&CASES, &base(), false).unwrap();
         assert_eq!(c.text("case_number"), "C-1");
         assert_eq!(c.fields.len(), CASES.fields.len());
         assert_eq!(c.fields["name"], Value::Null);
@@ -172,9 +176,9 @@ mod tests {
             "created_date": "2024-02-29", "court_date": null, "end_date": "2025-01-01",
             "client_ids": [1, 2], "opt_out_voice_calls": true
         });
-        assert!(check_case(&CASES, &full, false).is_ok());
+        assert!(check_record(&CASES, &full, false).is_ok());
         let bulk = with("id", json!(1001));
-        assert_eq!(check_case(&CASES, &bulk, true).unwrap().id, Some(1001));
+        assert_eq!(check_record(&CASES, &bulk, true).unwrap().id, Some(1001));
     }
 
     #[test]
@@ -257,14 +261,14 @@ mod tests {
         ];
         for (body, allow_id, want) in cases {
             assert_eq!(
-                check_case(&CASES, &body, allow_id).unwrap_err(),
+                check_record(&CASES, &body, allow_id).unwrap_err(),
                 want,
                 "{body}"
             );
         }
         // Answer-only fields are not part of a request.
         assert_eq!(
-            check_case(&CASES, &with("sms_opted_out", json!(true)), true).unwrap_err(),
+            check_record(&CASES, &with("sms_opted_out", json!(true)), true).unwrap_err(),
             "unknown field 'sms_opted_out'"
         );
     }
@@ -273,7 +277,7 @@ mod tests {
     fn rules_follow_the_entity_given() {
         let person = json!({"first_name": "Ada", "last_name": "L", "external_source": "crm",
                             "external_source_id": "p1", "case_ids": [4]});
-        let c = check_case(&PEOPLE, &person, false).unwrap();
+        let c = check_record(&PEOPLE, &person, false).unwrap();
         assert_eq!(c.fields.len(), PEOPLE.fields.len());
         assert_eq!(c.fields["date_of_birth"], Value::Null);
         let table: &[(Value, &str)] = &[
@@ -291,7 +295,7 @@ mod tests {
         ];
         for (body, want) in table {
             assert_eq!(
-                check_case(&PEOPLE, body, false).unwrap_err(),
+                check_record(&PEOPLE, body, false).unwrap_err(),
                 *want,
                 "{body}"
             );
