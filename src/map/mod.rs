@@ -389,202 +389,272 @@ fn data_key(entity: &'static Entity, header: &str) -> Option<String> {
     (matches && !key.is_empty()).then(|| key.to_string())
 }
 
+/// What `--set`, `[defaults]` and `[values.FIELD]` give each slot.
+struct Fixed {
+    set: Vec<Option<Cell>>,
+    defaults: Vec<Option<Cell>>,
+    translate: Vec<Option<HashMap<String, Cell>>>,
+}
+
+/// The columns that feed the data field, and the headers that feed nothing.
+struct DataColumns {
+    data_cols: Vec<(String, usize)>,
+    extra_cols: Vec<(String, usize)>,
+    unmapped: Vec<String>,
+}
+
+/// Each column's role: the mapping file's `[columns]` first, then the tool's own columns, then
+/// `FIELD.KEY`, then automatic matching. Also the notes about `[columns]` entries naming no header.
+fn column_roles(
+    entity: &'static Entity,
+    headers: &[String],
+    file: &MappingFile,
+    problems: &mut Vec<String>,
+) -> (Vec<Role>, Vec<String>) {
+    // The mapping file's [columns], checked up front.
+    let mut targets: Vec<(&String, String, Target, bool)> = Vec::new();
+    for (header, target) in &file.columns {
+        match parse_target(entity, target) {
+            Ok(t) => targets.push((header, normalize_header(header), t, false)),
+            Err(e) => {
+                problems.push(format!("mapping file [columns] '{header}': {e}"));
+                // Claim the column anyway, so its automatic match adds no second problem.
+                targets.push((header, normalize_header(header), Target::Ignore, false));
+            }
+        }
+    }
+
+    let is_results = headers.iter().any(|h| normalize_header(h) == "kayseresult");
+    let mut output_id_seen = false;
+    let mut roles = Vec::with_capacity(headers.len());
+    for header in headers {
+        let norm = normalize_header(header);
+        let explicit = targets
+            .iter()
+            .position(|t| t.0 == header)
+            .or_else(|| targets.iter().position(|t| !norm.is_empty() && t.1 == norm));
+        if let Some(k) = explicit {
+            targets[k].3 = true;
+            roles.push(match &targets[k].2 {
+                Target::Ignore => Role::Ignored,
+                Target::Field(i) => Role::Field(*i, How::Explicit),
+                Target::DataKey(key) => Role::DataKey(key.clone()),
+            });
+            continue;
+        }
+        let is_output = entity::OUTPUT_COLUMNS
+            .iter()
+            .copied()
+            .chain(entity.answer_only.iter().map(|f| f.name))
+            .any(|c| normalize_header(c) == norm);
+        let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
+        if is_output && (norm != "kayseid" || tool_kayse_id) {
+            output_id_seen |= tool_kayse_id;
+            roles.push(Role::Output);
+            continue;
+        }
+        if let Some(key) = data_key(entity, header) {
+            roles.push(Role::DataKey(key));
+            continue;
+        }
+        roles.push(match auto_field(entity, header, &norm) {
+            Some(i) => Role::Field(i, How::Auto),
+            None => Role::Unmapped,
+        });
+    }
+    // Entries naming no header are notes, not problems: one mapping file often serves
+    // several exports.
+    let notes: Vec<String> = targets
+        .iter()
+        .filter(|t| !t.3)
+        .map(|t| {
+            format!(
+                "mapping file [columns] names '{}', which is not a header of this file",
+                t.0
+            )
+        })
+        .collect();
+    (roles, notes)
+}
+
+/// `--set`, `[defaults]` and `[values.FIELD]`, by slot.
+fn fixed_values(entity: &'static Entity, opts: &MapOptions, problems: &mut Vec<String>) -> Fixed {
+    let n = entity.slot_count();
+    let id = entity.id_slot();
+    let mut set: Vec<Option<Cell>> = vec![None; n];
+    for (name, value) in &opts.set {
+        match entity.slot_index(name.trim()) {
+            Some(i) if i == id => problems.push(format!(
+                "--set id=... would point every row at the same {}; put ids in a column",
+                entity.one
+            )),
+            Some(i) if entity.slot(i).required && value.trim().is_empty() => problems.push(
+                format!("--set {name}= gives the required field {name} an empty value"),
+            ),
+            Some(i) => set[i] = Some(Cell::Text(value.clone())),
+            None => problems.push(format!("--set: {}", unknown_field(entity, name.trim()))),
+        }
+    }
+    let mut defaults: Vec<Option<Cell>> = vec![None; n];
+    for (name, value) in &opts.file.defaults {
+        match entity.slot_index(name.trim()) {
+            Some(i) if i == id => problems.push(format!(
+                "mapping file [defaults] cannot give an id: every row would update the same {}",
+                entity.one
+            )),
+            Some(i) => defaults[i] = Some(Cell::Text(value.clone())),
+            None => problems.push(format!(
+                "mapping file [defaults]: {}",
+                unknown_field(entity, name.trim())
+            )),
+        }
+    }
+    let mut translate: Vec<Option<HashMap<String, Cell>>> = vec![None; n];
+    for (name, table) in &opts.file.values {
+        match entity.slot_index(name.trim()) {
+            Some(i) => {
+                let map = table
+                    .iter()
+                    .map(|(from, to)| (from.trim().to_lowercase(), Cell::Text(to.clone())))
+                    .collect();
+                translate[i] = Some(map);
+            }
+            None => problems.push(format!(
+                "mapping file [values.{name}]: {}",
+                unknown_field(entity, name.trim())
+            )),
+        }
+    }
+    Fixed {
+        set,
+        defaults,
+        translate,
+    }
+}
+
+/// One column per field: an explicit entry beats automatic matches, which become unmapped; two
+/// columns left for one field are a problem unless `--set` fixes the field.
+fn one_column_per_field(
+    entity: &'static Entity,
+    headers: &[String],
+    roles: &mut [Role],
+    set: &[Option<Cell>],
+    problems: &mut Vec<String>,
+) {
+    for (i, fixed) in set.iter().enumerate() {
+        let cols: Vec<usize> = (0..roles.len())
+            .filter(|&c| matches!(roles[c], Role::Field(f, _) if f == i))
+            .collect();
+        if cols
+            .iter()
+            .any(|&c| roles[c] == Role::Field(i, How::Explicit))
+        {
+            for &c in &cols {
+                if roles[c] == Role::Field(i, How::Auto) {
+                    roles[c] = Role::Unmapped;
+                }
+            }
+        }
+        let cols: Vec<usize> = cols
+            .into_iter()
+            .filter(|&c| matches!(roles[c], Role::Field(..)))
+            .collect();
+        if cols.len() > 1 && fixed.is_none() {
+            problems.push(two_columns(headers, &cols, entity.slot(i).name));
+        }
+    }
+}
+
+/// The data field's columns (`FIELD.KEY`, and unmapped ones under `--extra-columns data`), whose
+/// keys must be unique, and the headers left unmapped.
+fn data_columns(
+    entity: &'static Entity,
+    headers: &[String],
+    roles: &mut [Role],
+    extra: ExtraColumns,
+    problems: &mut Vec<String>,
+) -> DataColumns {
+    let data_name = entity.data_field().map(|d| entity.fields[d].name);
+    if extra == ExtraColumns::Data && data_name.is_none() {
+        problems.push(format!(
+            "--extra-columns data: a {} has no field for free data; use --extra-columns warn",
+            entity.one
+        ));
+    }
+    let mut data_cols = Vec::new();
+    let mut extra_cols = Vec::new();
+    let mut unmapped = Vec::new();
+    for (c, role) in roles.iter_mut().enumerate() {
+        let header = headers[c].trim();
+        match role {
+            Role::DataKey(k) => data_cols.push((k.clone(), c)),
+            Role::Unmapped
+                if extra == ExtraColumns::Data && data_name.is_some() && !header.is_empty() =>
+            {
+                *role = Role::Extra(header.to_string());
+                extra_cols.push((header.to_string(), c));
+            }
+            Role::Unmapped if header.is_empty() => {
+                unmapped.push(format!("column {} (no header)", column_letter(c)))
+            }
+            Role::Unmapped => unmapped.push(header.to_string()),
+            _ => {}
+        }
+    }
+    for list in [&data_cols, &extra_cols] {
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (key, ca) in list {
+            if let Some(cb) = first.insert(key.as_str(), *ca) {
+                first.insert(key.as_str(), cb);
+                problems.push(format!(
+                    "columns '{}' ({}) and '{}' ({}) both go to {}.{key}; rename or ignore one",
+                    headers[cb].trim(),
+                    column_letter(cb),
+                    headers[*ca].trim(),
+                    column_letter(*ca),
+                    data_name.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    DataColumns {
+        data_cols,
+        extra_cols,
+        unmapped,
+    }
+}
+
 impl Mapping {
     /// Decide the plan for these headers onto `entity`'s fields. Every problem found is reported
-    /// at once, as one line.
+    /// at once, as one line, in a fixed order: `[columns]`, `--set`, `[defaults]`, `[values]`,
+    /// two columns for one field, data columns, missing required fields.
     pub fn build(
         entity: &'static Entity,
         headers: &[String],
         opts: &MapOptions,
     ) -> Result<Mapping, MappingError> {
         let mut problems: Vec<String> = Vec::new();
-        let file = &opts.file;
-        let n = entity.slot_count();
-        let field_at = |i: usize| entity.slot(i);
-        let field_index = |name: &str| entity.slot_index(name);
-
-        // The mapping file's [columns], checked up front.
-        let mut targets: Vec<(&String, String, Target, bool)> = Vec::new();
-        for (header, target) in &file.columns {
-            match parse_target(entity, target) {
-                Ok(t) => targets.push((header, normalize_header(header), t, false)),
-                Err(e) => {
-                    problems.push(format!("mapping file [columns] '{header}': {e}"));
-                    // Claim the column anyway, so its automatic match adds no second problem.
-                    targets.push((header, normalize_header(header), Target::Ignore, false));
-                }
-            }
-        }
-
-        let is_results = headers.iter().any(|h| normalize_header(h) == "kayseresult");
-        let mut output_id_seen = false;
-        let mut roles = Vec::with_capacity(headers.len());
-        for header in headers {
-            let norm = normalize_header(header);
-            let explicit = targets
-                .iter()
-                .position(|t| t.0 == header)
-                .or_else(|| targets.iter().position(|t| !norm.is_empty() && t.1 == norm));
-            if let Some(k) = explicit {
-                targets[k].3 = true;
-                roles.push(match &targets[k].2 {
-                    Target::Ignore => Role::Ignored,
-                    Target::Field(i) => Role::Field(*i, How::Explicit),
-                    Target::DataKey(key) => Role::DataKey(key.clone()),
-                });
-                continue;
-            }
-            let is_output = entity::OUTPUT_COLUMNS
-                .iter()
-                .copied()
-                .chain(entity.answer_only.iter().map(|f| f.name))
-                .any(|c| normalize_header(c) == norm);
-            let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
-            if is_output && (norm != "kayseid" || tool_kayse_id) {
-                output_id_seen |= tool_kayse_id;
-                roles.push(Role::Output);
-                continue;
-            }
-            if let Some(key) = data_key(entity, header) {
-                roles.push(Role::DataKey(key));
-                continue;
-            }
-            roles.push(match auto_field(entity, header, &norm) {
-                Some(i) => Role::Field(i, How::Auto),
-                None => Role::Unmapped,
-            });
-        }
-        // Entries naming no header are notes, not problems: one mapping file often serves
-        // several exports.
-        let notes: Vec<String> = targets
-            .iter()
-            .filter(|t| !t.3)
-            .map(|t| {
-                format!(
-                    "mapping file [columns] names '{}', which is not a header of this file",
-                    t.0
-                )
-            })
-            .collect();
-
-        // --set and [defaults].
-        let mut set: Vec<Option<Cell>> = vec![None; n];
-        for (name, value) in &opts.set {
-            match field_index(name.trim()) {
-                Some(i) if i == n - 1 => problems.push(format!(
-                    "--set id=... would point every row at the same {}; put ids in a column",
-                    entity.one
-                )),
-                Some(i) if field_at(i).required && value.trim().is_empty() => problems.push(
-                    format!("--set {name}= gives the required field {name} an empty value"),
-                ),
-                Some(i) => set[i] = Some(Cell::Text(value.clone())),
-                None => problems.push(format!("--set: {}", unknown_field(entity, name.trim()))),
-            }
-        }
-        let mut defaults: Vec<Option<Cell>> = vec![None; n];
-        for (name, value) in &file.defaults {
-            match field_index(name.trim()) {
-                Some(i) if i == n - 1 => problems.push(format!(
-                    "mapping file [defaults] cannot give an id: every row would update the same {}",
-                    entity.one
-                )),
-                Some(i) => defaults[i] = Some(Cell::Text(value.clone())),
-                None => problems.push(format!(
-                    "mapping file [defaults]: {}",
-                    unknown_field(entity, name.trim())
-                )),
-            }
-        }
-        let mut translate: Vec<Option<HashMap<String, Cell>>> = vec![None; n];
-        for (name, table) in &file.values {
-            match field_index(name.trim()) {
-                Some(i) => {
-                    let map = table
-                        .iter()
-                        .map(|(from, to)| (from.trim().to_lowercase(), Cell::Text(to.clone())))
-                        .collect();
-                    translate[i] = Some(map);
-                }
-                None => problems.push(format!(
-                    "mapping file [values.{name}]: {}",
-                    unknown_field(entity, name.trim())
-                )),
-            }
-        }
-
-        // One column per field: an explicit entry beats automatic matches, which become unmapped.
-        for (i, fixed) in set.iter().enumerate() {
-            let cols: Vec<usize> = (0..roles.len())
-                .filter(|&c| matches!(roles[c], Role::Field(f, _) if f == i))
-                .collect();
-            if cols
-                .iter()
-                .any(|&c| roles[c] == Role::Field(i, How::Explicit))
-            {
-                for &c in &cols {
-                    if roles[c] == Role::Field(i, How::Auto) {
-                        roles[c] = Role::Unmapped;
-                    }
-                }
-            }
-            let cols: Vec<usize> = cols
-                .into_iter()
-                .filter(|&c| matches!(roles[c], Role::Field(..)))
-                .collect();
-            if cols.len() > 1 && fixed.is_none() {
-                problems.push(two_columns(headers, &cols, field_at(i).name));
-            }
-        }
-
-        // Keys of the data field must be unique across dotted and extra columns.
-        let data_name = entity.data_field().map(|d| entity.fields[d].name);
-        if opts.extra_columns == ExtraColumns::Data && data_name.is_none() {
-            problems.push(format!(
-                "--extra-columns data: a {} has no field for free data; use --extra-columns warn",
-                entity.one
-            ));
-        }
-        let mut data_cols = Vec::new();
-        let mut extra_cols = Vec::new();
-        let mut unmapped = Vec::new();
-        for (c, role) in roles.iter_mut().enumerate() {
-            let header = headers[c].trim();
-            match role {
-                Role::DataKey(k) => data_cols.push((k.clone(), c)),
-                Role::Unmapped
-                    if opts.extra_columns == ExtraColumns::Data
-                        && data_name.is_some()
-                        && !header.is_empty() =>
-                {
-                    *role = Role::Extra(header.to_string());
-                    extra_cols.push((header.to_string(), c));
-                }
-                Role::Unmapped if header.is_empty() => {
-                    unmapped.push(format!("column {} (no header)", column_letter(c)))
-                }
-                Role::Unmapped => unmapped.push(header.to_string()),
-                _ => {}
-            }
-        }
-        for list in [&data_cols, &extra_cols] {
-            let mut first: HashMap<&str, usize> = HashMap::new();
-            for (key, ca) in list {
-                if let Some(cb) = first.insert(key.as_str(), *ca) {
-                    first.insert(key.as_str(), cb);
-                    problems.push(format!(
-                        "columns '{}' ({}) and '{}' ({}) both go to {}.{key}; rename or ignore one",
-                        headers[cb].trim(),
-                        column_letter(cb),
-                        headers[*ca].trim(),
-                        column_letter(*ca),
-                        data_name.unwrap_or_default()
-                    ));
-                }
-            }
-        }
+        let (mut roles, notes) = column_roles(entity, headers, &opts.file, &mut problems);
+        let Fixed {
+            mut set,
+            mut defaults,
+            translate,
+        } = fixed_values(entity, opts, &mut problems);
+        one_column_per_field(entity, headers, &mut roles, &set, &mut problems);
+        let DataColumns {
+            data_cols,
+            extra_cols,
+            unmapped,
+        } = data_columns(
+            entity,
+            headers,
+            &mut roles,
+            opts.extra_columns,
+            &mut problems,
+        );
 
         // Where each field's value comes from; required fields must have one.
+        let n = entity.slot_count();
         let mut sources = Vec::with_capacity(n);
         for i in 0..n {
             let col = roles
@@ -596,7 +666,7 @@ impl Mapping {
                 (None, None, Some(d)) => Source::Default(d),
                 (None, None, None) => Source::Absent,
             };
-            let f = field_at(i);
+            let f = entity.slot(i);
             if f.required && matches!(source, Source::Absent) {
                 problems.push(missing_required(f, headers, &roles));
             }
@@ -1369,5 +1439,76 @@ mod tests {
             },
         );
         assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
+    }
+
+    #[test]
+    fn another_entity_maps_by_its_own_table() {
+        use crate::entity::tests::PEOPLE;
+        let ok = |h: &[&str], opts: &MapOptions| {
+            Mapping::build(&PEOPLE, &hs(h), opts).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let base = [
+            "Given Name",
+            "SURNAME",
+            "external_source",
+            "External Source Id",
+        ];
+        let m = ok(
+            &[
+                &base[..],
+                &["DOB", "Kayse ID", "origin", "case_number", "Notes.x"],
+            ]
+            .concat(),
+            &MapOptions::default(),
+        );
+        let fields: Vec<String> = m.describe();
+        assert_eq!(
+            fields,
+            [
+                "'Given Name' → first_name",
+                "'SURNAME' → last_name",
+                "'external_source' → external_source",
+                "'External Source Id' → external_source_id",
+                "'DOB' → date_of_birth",
+                "'Kayse ID' → (not mapped)", // that alias is the case table's
+                "'origin' → (ignored)",
+                "'case_number' → (not mapped)",
+                "'Notes.x' → (not mapped)",
+            ]
+        );
+        let table: &[(&[&str], MapOptions, &str)] = &[
+            (
+                &["Given Name", "SURNAME", "external_source"],
+                MapOptions::default(),
+                "no column for required field 'external_source_id'; add a column, --set external_source_id=..., or map it in --mapping",
+            ),
+            (
+                &base,
+                MapOptions {
+                    extra_columns: ExtraColumns::Data,
+                    ..Default::default()
+                },
+                "--extra-columns data: a person has no field for free data; use --extra-columns warn",
+            ),
+            (
+                &base,
+                MapOptions {
+                    set: vec![("id".into(), "5".into())],
+                    ..Default::default()
+                },
+                "--set id=... would point every row at the same person; put ids in a column",
+            ),
+            (
+                &base,
+                file("[columns]\n\"Given Name\" = \"external_source_data.x\""),
+                "mapping file [columns] 'Given Name': unknown field 'external_source_data.x' (did you mean 'external_source'?); no column for required field 'first_name'; add a column, --set first_name=..., or map it in --mapping",
+            ),
+        ];
+        for (h, opts, want) in table {
+            match Mapping::build(&PEOPLE, &hs(h), opts) {
+                Ok(m) => panic!("{h:?}: expected an error, got {:?}", m.describe()),
+                Err(e) => assert_eq!(e.to_string(), *want, "{h:?}"),
+            }
+        }
     }
 }
