@@ -405,6 +405,11 @@ pub(crate) mod tests {
             names.sort();
             names.dedup();
             assert_eq!(names.len(), n, "{}: field names repeat", e.name);
+            assert!(
+                e.keys.len() <= crate::check::MAX_KEYS,
+                "{}: more keys than the checker holds",
+                e.name
+            );
             for key in e.keys {
                 assert!(!key.is_empty(), "{}: an empty key", e.name);
                 for k in *key {
