@@ -121,22 +121,39 @@ fn brief(v: &Json) -> String {
 
 /// One record of an entity: its Kayse id, if it has one, and its values by index (create fields,
 /// then answer-only fields; see [`Entity`]).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Built once per input row on the validate path, so it is cheap to make and drop: `values`
+/// holds a slot per create field from the start and grows to the answer-only fields only when one
+/// is set (rows never set them), and nothing is looked up by name.
+#[derive(Debug, Clone)]
 pub struct Record {
     entity: &'static Entity,
     /// The Kayse id: set on a row that updates, and on every answer.
     pub id: Option<u64>,
-    values: Box<[Option<Value>]>,
+    /// By value index; at least one slot per create field, shorter than
+    /// [`Entity::value_count`] while no answer-only field is set.
+    values: Vec<Option<Value>>,
+}
+
+/// Equal when the entity, the id and every value are: trailing unset slots do not count.
+impl PartialEq for Record {
+    fn eq(&self, other: &Record) -> bool {
+        self.entity == other.entity
+            && self.id == other.id
+            && (0..self.entity.value_count()).all(|i| self.get(i) == other.get(i))
+    }
 }
 
 impl Record {
     /// A record with no id and no values.
     #[inline]
     pub fn new(entity: &'static Entity) -> Record {
+        let mut values = Vec::with_capacity(entity.fields.len());
+        values.resize_with(entity.fields.len(), || None);
         Record {
             entity,
             id: None,
-            values: vec![None; entity.value_count()].into_boxed_slice(),
+            values,
         }
     }
 
@@ -152,7 +169,7 @@ impl Record {
 
     /// Set the value at a value index. The value's kind must be the field's: a mismatch is a
     /// bug in the caller, caught in debug builds and by the tests.
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, i: usize, v: Value) {
         debug_assert_eq!(
             self.entity.value_field(i).map(|f| f.kind),
@@ -160,9 +177,13 @@ impl Record {
             "value {i} of {}",
             self.entity.name
         );
-        if let Some(slot) = self.values.get_mut(i) {
-            *slot = Some(v);
+        if i >= self.values.len() {
+            if i >= self.entity.value_count() {
+                return;
+            }
+            self.values.resize_with(i + 1, || None);
         }
+        self.values[i] = Some(v);
     }
 
     /// Remove and return the value at a value index.
@@ -268,11 +289,17 @@ impl Record {
             let Some(f) = entity.value_field(i) else {
                 continue;
             };
-            r.values[i] = Value::from_json(f.kind, value).map_err(|()| AnswerError::WrongKind {
+            let v = Value::from_json(f.kind, value).map_err(|()| AnswerError::WrongKind {
                 field: f.name,
                 expected: expected(f.kind),
                 got: brief(value),
             })?;
+            match v {
+                Some(v) => r.set(i, v),
+                None => {
+                    r.take(i);
+                }
+            }
         }
         Ok(r)
     }
@@ -395,6 +422,11 @@ mod tests {
         assert_eq!(r.text("name"), None);
         assert_eq!(r.flag("sms_opted_out"), Some(false));
         assert_eq!(r.flag("email_opted_out"), None);
+        // A null answer-only field is the same as none at all.
+        assert_eq!(
+            Record::from_json(&CASES, &json!({"origin": null, "update_origin": null})).unwrap(),
+            Record::new(&CASES)
+        );
         let bad: &[(Json, &str)] = &[
             (json!([1]), "a case must be a JSON object, got [1]"),
             (
