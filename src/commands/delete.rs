@@ -135,7 +135,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             Ok(None) => Row::NoId { cells: raw.cells },
             Err(e) => Row::Bad {
                 cells: raw.cells,
-                error: e,
+                error: e.to_string(),
             },
         };
         rows.push((raw.source_row, r));
@@ -262,7 +262,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 }
                 let cases: Vec<_> = todo.iter().filter_map(|id| f.cases.get(id).cloned()).collect();
                 let errs: Vec<_> = f.errors.into_iter().collect();
-                crate::report::sheet::write(path, &cases, &errs).map_err(Fatal::stopped)?;
+                crate::report::sheet::write(path, &crate::entity::CASES, &cases, &errs)
+                    .map_err(|e| Fatal::from_error(crate::error::ExitCode::Stopped, e))?;
                 if !g.quiet {
                     eprintln!("backup: {} cases written to {}", cases.len(), path.display());
                 }

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::case::CaseRecord;
 use crate::cli::Global;
 use crate::commands::validate;
 use crate::engine::progress::{Progress, Tally};
+use crate::entity::{self, CASES};
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::read::{self, ReadOptions};
@@ -190,7 +190,7 @@ pub fn collect_ids(specs: &[String], files: &[PathBuf]) -> Result<(Vec<u64>, Vec
 /// What fetching came to.
 #[derive(Debug, Default)]
 pub struct Fetched {
-    pub cases: BTreeMap<u64, CaseRecord>,
+    pub cases: BTreeMap<u64, entity::Record>,
     /// Ids that could not be fetched, with the reason. `not_found` holds the 404s.
     pub errors: BTreeMap<u64, String>,
     pub not_found: Vec<u64>,
@@ -215,7 +215,7 @@ pub async fn fetch(
         counts: vec![("fetched", 0), ("not found", 0), ("failed", 0)],
     };
     let mut stream = futures::stream::iter(ids.iter().copied())
-        .map(|id| async move { (id, client.get_case(id).await) })
+        .map(|id| async move { (id, client.get(&CASES, id).await) })
         .buffer_unordered(concurrency.max(1));
     while let Some((id, r)) = stream.next().await {
         let rec = match r {
@@ -225,7 +225,7 @@ pub async fn fetch(
                 outcome: Outcome::Valid,
                 id: Some(id),
                 error: None,
-                data: serde_json::to_value(&case).ok(),
+                data: Some(case.to_json()),
             },
             Err(CallError::Rejected { status: 404, .. }) => RowRecord {
                 row: id as usize,
@@ -280,7 +280,7 @@ fn absorb(out: &mut Fetched, rec: &RowRecord) {
             match rec
                 .data
                 .clone()
-                .and_then(|d| serde_json::from_value::<CaseRecord>(d).ok())
+                .and_then(|d| entity::Record::from_json(&CASES, &d).ok())
             {
                 Some(c) => {
                     out.cases.insert(id, c);
@@ -469,7 +469,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             summary.count(Outcome::Skipped);
         }
     }
-    sheet::write(&args.out, &cases, &errors).map_err(Fatal::stopped)?;
+    sheet::write(&args.out, &CASES, &cases, &errors)
+        .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))?;
     if let Some(mut s) = stats {
         s.elapsed_secs = started.elapsed().as_secs_f64();
         summary.requests = Some(s);

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::case::Case;
 use crate::cell::Cell;
 use crate::check::rules::DateOrder;
 use crate::check::{Checked, Checker, Rules, check_row};
 use crate::cli::Global;
+use crate::entity::{self, CASES, Record};
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::map::{ExtraColumns, MapOptions, Mapping, MappingFile};
 use crate::outcome::{Outcome, ResultRow, RowError};
@@ -85,7 +85,7 @@ pub fn parse_set(s: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("--set expects FIELD=VALUE, got '{s}'"))?;
     let k = k.trim();
-    if crate::entity::field(k).is_none() {
+    if !entity::ALL.iter().any(|e| e.slot_index(k).is_some()) {
         return Err(format!("--set names an unknown field '{k}'"));
     }
     Ok((k.to_string(), v.trim().to_string()))
@@ -128,7 +128,7 @@ impl Echo {
         let mut map = vec![None; headers.len()];
         for (i, h) in headers.iter().enumerate() {
             let h = h.trim();
-            if is_results && crate::entity::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
+            if is_results && entity::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
                 dropped.push(h);
                 continue;
             }
@@ -196,7 +196,7 @@ pub enum Scanned {
     /// A row, with its payload or every error it has.
     Row {
         raw: RawRow,
-        result: Result<Case, Vec<RowError>>,
+        result: Result<Record, Vec<RowError>>,
     },
 }
 
@@ -218,11 +218,17 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
             Some(flag.clone())
         }
     };
-    let rules = Rules {
-        date_order: args.date_order,
-        allowed_status: pick(&args.allowed_status, &file.allowed.status),
-        allowed_type: pick(&args.allowed_type, &file.allowed.case_type),
-    };
+    let mut rules = Rules::new(&CASES, args.date_order);
+    for (field, list) in [
+        ("status", pick(&args.allowed_status, &file.allowed.status)),
+        ("type", pick(&args.allowed_type, &file.allowed.case_type)),
+    ] {
+        if let Some(list) = list {
+            rules
+                .allow(field, list)
+                .map_err(|e| Fatal::usage(e.to_string()))?;
+        }
+    }
     let map_opts = MapOptions {
         file,
         set: args.set.clone(),
@@ -233,10 +239,10 @@ pub fn prepare(args: &InputArgs) -> Result<Prepared, Fatal> {
         header_row: args.header_row,
         delimiter: args.delimiter,
         skip_hidden_rows: args.skip_hidden_rows,
-        header_matcher: Some(crate::map::header_matcher(&map_opts)),
+        header_matcher: Some(crate::map::header_matcher(&CASES, &map_opts)),
     };
     let mut table = read::open(&args.file, &opts).map_err(|e| Fatal::usage(e.to_string()))?;
-    let mapping = Mapping::build(&table.headers, &map_opts).map_err(|e| {
+    let mapping = Mapping::build(&CASES, &table.headers, &map_opts).map_err(|e| {
         let row = table.header_row;
         let hint = match args.header_row {
             Some(_) => String::new(),
@@ -367,8 +373,8 @@ impl Prepared {
         s.reading.total_row = noticed.total_row.map(|t| (t.row, t.label));
         s.warnings.extend(noticed.warnings);
         let report = self.checker.report();
-        s.statuses = report.statuses;
-        s.types = report.types;
+        s.statuses = report.of("status");
+        s.types = report.of("type");
         s.warnings.extend(report.warnings);
     }
 }
@@ -493,7 +499,7 @@ pub fn run_checks(args: &InputArgs, g: &Global, command: &str) -> CmdResult {
             Ok(case) => {
                 if case.id.is_some() {
                     summary.updates += 1;
-                    summary.fields_cleared += case.omitted_fields().len() as u64;
+                    summary.fields_cleared += case.omitted().count() as u64;
                 } else {
                     summary.creates += 1;
                     valid_creates += 1;

@@ -29,8 +29,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::Config;
 use super::faults::{Fault, FaultSpec, Latency};
-use super::rules::{brief, check_case, positive_int};
+use super::rules::{brief, check_record, positive_int};
 use super::state::{ApiError, SentMessage, Store, save_atomic};
+use crate::entity::CASES;
 use crate::send::rate::RateSpec;
 
 /// Largest request body accepted (a 500-case bulk is well under 1 MB).
@@ -693,7 +694,8 @@ fn object<'a>(
 
 async fn create_case(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let r = async {
-        let checked = check_case(&parse_body(&body)?, false).map_err(ApiError::invalid)?;
+        let checked =
+            check_record(&CASES, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
         let c = sh.mutate(|s| s.create(checked)).await?;
         Ok(c.to_json(false))
     };
@@ -714,7 +716,8 @@ async fn get_case(State(sh): State<Arc<Shared>>, Path(raw): Path<String>) -> Res
 async fn put_case(State(sh): State<Arc<Shared>>, Path(raw): Path<String>, body: Bytes) -> Response {
     let r = async {
         let id = parse_id(&raw)?;
-        let checked = check_case(&parse_body(&body)?, false).map_err(ApiError::invalid)?;
+        let checked =
+            check_record(&CASES, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
         let c = sh.mutate(|s| s.put(id, checked)).await?;
         Ok(c.to_json(false))
     };
@@ -765,7 +768,7 @@ async fn bulk_upsert(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         }
         let checked = items
             .iter()
-            .map(|c| check_case(c, true))
+            .map(|c| check_record(&CASES, c, true))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::invalid)?;
         let out = sh.mutate(|s| s.bulk(checked)).await?;
@@ -889,7 +892,7 @@ async fn send_message(sh: &Shared, body: &Bytes, channel: &str) -> Result<Value,
 }
 
 async fn metadata() -> Response {
-    ok(super::metadata_json())
+    ok(super::metadata_json(crate::entity::ALL))
 }
 
 // ---------------------------------------------------------------------------------------------

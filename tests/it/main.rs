@@ -11,6 +11,7 @@ mod message;
 mod output;
 mod read;
 mod readme;
+mod roundtrip;
 mod sandbox_contract;
 mod secrets;
 mod support;

@@ -286,7 +286,10 @@ fn utf16_csv() {
 /// Options with the mapping's own header matcher, as `validate` reads.
 fn matching() -> ReadOptions {
     ReadOptions {
-        header_matcher: Some(header_matcher(&MapOptions::default())),
+        header_matcher: Some(header_matcher(
+            &kayse_bulk::entity::CASES,
+            &MapOptions::default(),
+        )),
         ..ReadOptions::default()
     }
 }

@@ -589,10 +589,10 @@ async fn metadata_comes_from_the_schema_table() {
     assert_eq!(s, 200);
     assert_eq!(m[0]["name"], "cases");
     let fields = m[0]["fields"].as_array().unwrap();
-    assert_eq!(fields.len(), kayse_bulk::entity::FIELDS.len());
-    for (f, v) in kayse_bulk::entity::FIELDS.iter().zip(fields) {
+    assert_eq!(fields.len(), kayse_bulk::entity::CASES.fields.len());
+    for (f, v) in kayse_bulk::entity::CASES.fields.iter().zip(fields) {
         assert_eq!(v["name"], f.name);
-        assert_eq!(v["type"], f.ty.api_name());
+        assert_eq!(v["type"], f.kind.api_name());
         assert_eq!(v["required"], f.required);
         assert_eq!(v["description"], f.description);
     }

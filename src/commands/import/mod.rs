@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::case::Case;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::commands::validate::{self, InputArgs, Prepared, Scanned};
+use crate::entity;
 use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::{Fingerprint, Header, Journal, JournalState, Record, RowRecord};
@@ -132,7 +132,7 @@ fn scan(p: &mut Prepared, args: &Args, st: Option<&JournalState>) -> Result<Scan
         .unwrap_or_default();
     let mut out = Scan::default();
     let mut earlier_unknown: Vec<Item> = Vec::new();
-    let mut pending: BTreeMap<usize, Case> = BTreeMap::new();
+    let mut pending: BTreeMap<usize, entity::Record> = BTreeMap::new();
     while let Some(item) = p.next_row() {
         let Scanned::Row { raw, result } = item? else {
             continue;
@@ -548,8 +548,9 @@ fn write_results(
                             Outcome::Unknown,
                             case.id,
                             server(&format!(
-                                "the run stopped while this row's request was in flight; run again with --resume to settle it (check case_number {} in Kayse)",
-                                case.case_number
+                                "the run stopped while this row's request was in flight; run again with --resume to settle it (check {} {} in Kayse)",
+                                case.lookup().0,
+                                case.lookup().1
                             )),
                         ),
                         None => (Outcome::Skipped, case.id, server(&not_sent)),

@@ -196,15 +196,15 @@ impl Worker {
                     kept.push((row, case));
                     continue;
                 };
-                match self.client.get_case(id).await {
-                    Ok(stored) => kept.push((row, answer::fill_blanks(&case, &stored))),
+                match self.client.get(case.entity(), id).await {
+                    Ok(stored) => kept.push((row, case.fill_blanks(&stored))),
                     Err(CallError::Rejected { status: 404, .. }) => {
                         self.done(vec![answer::record(
                             row,
                             None,
                             Outcome::Failed,
                             Some(id),
-                            Some(format!("case {id} was not found in Kayse")),
+                            Some(format!("{} {id} was not found in Kayse", case.entity().one)),
                         )])
                         .await
                     }
@@ -220,7 +220,8 @@ impl Worker {
                             Outcome::Failed,
                             Some(id),
                             Some(format!(
-                                "could not read case {id} to keep its blank fields: {e}"
+                                "could not read {} {id} to keep its blank fields: {e}",
+                                case.entity().one
                             )),
                         )])
                         .await
@@ -253,12 +254,14 @@ impl Worker {
                 return Flow::Stop;
             };
             let cases: Vec<_> = items.iter().map(|(_, c)| c.clone()).collect();
-            let res = self.client.bulk_upsert(&cases).await;
+            let entity = cases[0].entity();
+            let res = self.client.bulk_upsert(entity, &cases).await;
             drop(cases);
             let b = Some(batch);
             match res {
                 Ok(ans) => {
-                    self.done(answer::match_answer(&items, &ans.cases, b)).await;
+                    self.done(answer::match_answer(&items, &ans.records, b))
+                        .await;
                     Flow::Go
                 }
                 Err(e @ CallError::KeyRejected { .. }) => {
@@ -356,16 +359,19 @@ impl Worker {
         }
         let pick = items
             .iter()
-            .position(|(_, c)| !names(&message, &c.case_number))
+            .position(|(_, c)| !names(&message, c.lookup().1))
             .unwrap_or(0);
         let one = vec![items.remove(pick)];
         let Some(pb) = self.sent(&one).await else {
             return Flow::Stop;
         };
-        let res = self.client.bulk_upsert(&[one[0].1.clone()]).await;
+        let res = self
+            .client
+            .bulk_upsert(one[0].1.entity(), &[one[0].1.clone()])
+            .await;
         match res {
             Ok(ans) => {
-                self.done(answer::match_answer(&one, &ans.cases, Some(pb)))
+                self.done(answer::match_answer(&one, &ans.records, Some(pb)))
                     .await;
                 // The lost attempt was not applied: the rest is a plain rejected batch.
                 self.release(batch, &items).await;
@@ -426,7 +432,7 @@ mod tests {
 
     #[test]
     fn queue_cuts_batches_at_take_time() {
-        let item = |r: usize| (r, crate::case::Case::default());
+        let item = |r: usize| (r, crate::entity::Record::new(&crate::entity::CASES));
         let q = Queue::new(
             3,
             vec![Job {

@@ -183,7 +183,11 @@ pub fn check_row(
             None
         }
         Err(e) => {
-            errors.push(RowError::new(name, e).at(Some(col)).with_value(c.to_text()));
+            errors.push(
+                RowError::new(name, e.to_string())
+                    .at(Some(col))
+                    .with_value(c.to_text()),
+            );
             None
         }
     };
@@ -479,8 +483,8 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
                     let verdict = match f.cases.get(&m.case_id) {
                         Some(c) => {
                             let out = match channel {
-                                Channel::Sms => c.sms_opted_out,
-                                Channel::Email => c.email_opted_out,
+                                Channel::Sms => c.flag("sms_opted_out"),
+                                Channel::Email => c.flag("email_opted_out"),
                             };
                             if out == Some(true) {
                                 Some((
