@@ -96,6 +96,7 @@ pub static CASES: Entity = Entity {
             Kind::IdList,
             "Kayse ids of the clients linked to the case, e.g. 123;456 (replaces the case's links)",
         )
+        .links("clients")
         .aliases(&["Client IDs", "Clients", "Client Id"]),
         Field::new(
             "opt_out_voice_calls",
