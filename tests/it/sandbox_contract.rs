@@ -162,6 +162,12 @@ async fn missing_or_wrong_key_gets_401_with_error_body() {
 #[tokio::test]
 async fn create_get_put_delete() {
     let api = Api::default().await;
+    // Linked clients must exist (Kayse refuses unknown ids): seeded with the ids the case names.
+    let people = json!({"clients": [{"id": 1, "first_name": "A", "last_name": "One",
+        "external_source": "other", "external_source_id": "p1"},
+        {"id": 2, "first_name": "B", "last_name": "Two",
+        "external_source": "other", "external_source_id": "p2"}]});
+    assert_eq!(api.admin_post("/sandbox/seed", people).await.0, 200);
     let full = with(
         with(case("C-1"), "name", json!("Smith v. Jones")),
         "client_ids",
@@ -931,7 +937,7 @@ async fn admin_seed_state_config_stats_and_reset() {
     assert_eq!(s, 400);
 
     let state = api.admin_get("/sandbox/state").await;
-    assert_eq!(state["next_id"], 5002);
+    assert_eq!(state["next_ids"]["cases"], 5002);
     assert_eq!(state["cases"][0]["email_opted_out"], true);
 
     let (s, cfg) = api
@@ -945,7 +951,8 @@ async fn admin_seed_state_config_stats_and_reset() {
     assert_eq!(
         cfg,
         json!({"faults": "500:0.1", "latency": "0-5", "rate_limit": "20/5s",
-               "max_bulk": 50, "slow_ms": 2000, "seed": 7})
+               "max_bulk": 50, "slow_ms": 2000, "seed": 7,
+               "allow_duplicate_case_numbers": false, "foreign_writes": 0.0})
     );
     assert_eq!(api.admin_get("/sandbox/config").await, cfg);
     let (s, e) = api
@@ -982,7 +989,11 @@ async fn admin_seed_state_config_stats_and_reset() {
     let (s, _) = api.admin_post("/sandbox/reset", json!({})).await;
     assert_eq!(s, 200);
     let state = api.admin_get("/sandbox/state").await;
-    assert_eq!(state, json!({"cases": [], "messages": [], "next_id": 1001}));
+    assert_eq!(
+        state,
+        json!({"cases": [], "clients": [], "messages": [],
+               "next_ids": {"cases": 1001, "clients": 1_000_001}})
+    );
     assert_eq!(api.admin_get("/sandbox/stats").await["requests"], 0);
 }
 
@@ -1003,7 +1014,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     // Saved before the answer: readable right away, without a shutdown.
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(on_disk["cases"][0]["case_number"], "P-1");
-    assert_eq!(on_disk["next_id"], 1002);
+    assert_eq!(on_disk["next_ids"]["cases"], 1002);
     assert_eq!(api.handle.state_json(), on_disk);
     api.handle.shutdown().await.unwrap();
 
