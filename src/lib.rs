@@ -18,6 +18,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod map;
 pub mod outcome;
+pub mod plan;
 pub mod read;
 pub mod record;
 pub mod report;
