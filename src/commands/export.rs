@@ -134,6 +134,7 @@ pub(crate) fn fingerprint_ids(ids: &[u64]) -> Fingerprint {
     Fingerprint {
         sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
         size: ids.len() as u64,
+        basis: crate::record::journal::Basis::Ids,
     }
 }
 
