@@ -1,0 +1,134 @@
+//! The rows of a delete sheet: read once and classified by their id cell, then written back one
+//! results row each, with what became of their id.
+
+use std::collections::BTreeMap;
+
+use super::Args;
+use crate::cell::Cell;
+use crate::check::ids;
+use crate::engine::finish::Results;
+use crate::engine::input::{FingerprintSlot, Sheet, read_failed};
+use crate::engine::{Sent, Settled};
+use crate::error::Fatal;
+use crate::outcome::{Outcome, ResultRow, RowError};
+
+/// One input row as read.
+pub enum Row {
+    Bad {
+        cells: Vec<Cell>,
+        error: String,
+    },
+    /// The id cell is empty (e.g. an invalid row of an import's results file): nothing to delete.
+    NoId {
+        cells: Vec<Cell>,
+    },
+    Id {
+        cells: Vec<Cell>,
+        id: u64,
+    },
+}
+
+/// The sheet as read: its header, the id column, every non-blank row classified by its id cell,
+/// the blank rows counted, and the journal's fingerprint of it all.
+pub struct IdSheet {
+    pub headers: Vec<String>,
+    pub col: usize,
+    pub rows: Vec<(usize, Row)>,
+    pub blank: u64,
+    pub fingerprint: FingerprintSlot,
+}
+
+pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
+    let Sheet { table, fingerprint } = Sheet::open(&args.input)?;
+    let col = ids::find_column(&table.headers, args.id_column.as_deref())
+        .map_err(|e| Fatal::usage(format!("{}: {e}", args.input.file.display())))?;
+    let mut rows = Vec::new();
+    let mut blank = 0u64;
+    for raw in table.rows {
+        let raw = raw.map_err(read_failed)?;
+        if raw.is_blank() {
+            blank += 1;
+            continue;
+        }
+        let r = match ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty)) {
+            Ok(Some(id)) => Row::Id {
+                cells: raw.cells,
+                id,
+            },
+            Ok(None) => Row::NoId { cells: raw.cells },
+            Err(error) => Row::Bad {
+                cells: raw.cells,
+                error,
+            },
+        };
+        rows.push((raw.source_row, r));
+    }
+    Ok(IdSheet {
+        headers: table.headers,
+        col,
+        rows,
+        blank,
+        fingerprint,
+    })
+}
+
+/// One results row per input row. `sent` is `None` for a dry run.
+pub fn write_rows(
+    results: &mut Results,
+    rows: Vec<(usize, Row)>,
+    header: &str,
+    col: usize,
+    sent: Option<&Sent>,
+) -> Result<(), Fatal> {
+    let not_sent = sent.map(|s| s.not_sent("sent")).unwrap_or_default();
+    let mut first_row: BTreeMap<u64, usize> = BTreeMap::new();
+    for (source_row, r) in rows {
+        let (outcome, id, errors, cells) = match r {
+            Row::NoId { cells } => {
+                let e = RowError::new(header, "no id in this row; nothing to delete").at(Some(col));
+                (Outcome::Skipped, None, vec![e], cells)
+            }
+            Row::Bad { cells, error } => {
+                let value = cells.get(col).map(Cell::to_text).unwrap_or_default();
+                let mut e = RowError::new(header, error).at(Some(col));
+                if !value.trim().is_empty() {
+                    e = e.with_value(value);
+                }
+                (Outcome::Invalid, None, vec![e], cells)
+            }
+            Row::Id { cells, id } => {
+                let mut errors = Vec::new();
+                let first = *first_row.entry(id).or_insert(source_row);
+                if first != source_row {
+                    errors.push(RowError::new(
+                        "id",
+                        format!("same id as row {first}; sent once"),
+                    ));
+                }
+                let o = match sent.map(|s| s.settle(id as usize)) {
+                    None => Outcome::Valid,
+                    Some(Settled::Done(r)) => {
+                        if let Some(e) = &r.error {
+                            errors.insert(0, RowError::new("kayse", e.clone()));
+                        }
+                        r.outcome
+                    }
+                    Some(Settled::InDoubt | Settled::NotSent) => {
+                        errors.insert(0, RowError::new("kayse", not_sent.clone()));
+                        Outcome::Skipped
+                    }
+                };
+                (o, Some(id), errors, cells)
+            }
+        };
+        results.write(ResultRow {
+            source_row,
+            outcome,
+            kayse_id: id,
+            errors,
+            cells,
+            extra: Vec::new(),
+        })?;
+    }
+    Ok(())
+}
