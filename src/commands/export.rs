@@ -7,19 +7,21 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use crate::case::CaseRecord;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
 use crate::engine::input::read_failed;
 use crate::engine::options::RunArgs;
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
-use crate::engine::{View, Work, confirm, finish};
+use crate::engine::{Sent, View, Work, confirm, finish};
 use crate::error::{CmdResult, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
 use crate::read::{self, ReadOptions};
 use crate::record::journal::{Basis, Fingerprint, Journal, hex};
 use crate::report::sheet;
+use crate::report::summary::Summary;
 use crate::send::{ConnectionArgs, PacingArgs};
 
 #[derive(Debug, clap::Args)]
@@ -181,26 +183,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         live.send(FetchCases, work, 1, view);
         live.end()
     };
-    let fetched = Fetched::from_records(sent.outcomes.values());
-    let not_fetched = sent.not_sent("fetched");
-    let mut cases = Vec::new();
-    let mut errors = Vec::new();
-    for id in &ids {
-        if let Some(c) = fetched.cases.get(id) {
-            cases.push(c.clone());
-            *summary.counts.entry("exported".into()).or_default() += 1;
-        } else if let Some(e) = fetched.errors.get(id) {
-            errors.push((*id, e.clone()));
-            summary.count(if fetched.not_found.contains(id) {
-                Outcome::NotFound
-            } else {
-                Outcome::Failed
-            });
-        } else {
-            errors.push((*id, not_fetched.clone()));
-            summary.count(Outcome::Skipped);
-        }
-    }
+    let (cases, errors) = join(&ids, &sent, &mut summary);
     if !errors.is_empty() {
         let csv = args
             .out
@@ -227,9 +210,79 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     done
 }
 
+/// The fetched cases in the order the ids were given, and an error for every other id, each
+/// counted in the summary.
+fn join(ids: &[u64], sent: &Sent, summary: &mut Summary) -> (Vec<CaseRecord>, Vec<(u64, String)>) {
+    let fetched = Fetched::from_records(sent.outcomes.values());
+    let not_fetched = sent.not_sent("fetched");
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    for id in ids {
+        if let Some(c) = fetched.cases.get(id) {
+            cases.push(c.clone());
+            *summary.counts.entry("exported".into()).or_default() += 1;
+        } else if let Some(e) = fetched.errors.get(id) {
+            errors.push((*id, e.clone()));
+            summary.count(if fetched.not_found.contains(id) {
+                Outcome::NotFound
+            } else {
+                Outcome::Failed
+            });
+        } else {
+            errors.push((*id, not_fetched.clone()));
+            summary.count(Outcome::Skipped);
+        }
+    }
+    (cases, errors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetched_cases_join_the_ids_in_order() {
+        use crate::record::journal::RowRecord;
+        let rec =
+            |id: u64, outcome, data: Option<serde_json::Value>, error: Option<&str>| RowRecord {
+                row: id as usize,
+                batch: None,
+                outcome,
+                id: Some(id),
+                error: error.map(str::to_string),
+                data,
+            };
+        let mut sent = Sent::nothing();
+        sent.stop = Some(crate::engine::StopReason::Budget);
+        for r in [
+            rec(3, Outcome::Valid, Some(serde_json::json!({"id": 3})), None),
+            rec(1, Outcome::NotFound, None, Some("case 1 not found (404)")),
+            rec(2, Outcome::Failed, None, Some("Kayse answered 500")),
+        ] {
+            sent.outcomes.insert(r.row, r);
+        }
+        let mut summary = Summary::default();
+        let (cases, errors) = join(&[3, 1, 2, 4], &sent, &mut summary);
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].id, Some(3));
+        let want: Vec<(u64, String)> = vec![
+            (1, "case 1 not found (404)".into()),
+            (2, "Kayse answered 500".into()),
+            (
+                4,
+                "not fetched: the --budget is spent; run again with --resume".into(),
+            ),
+        ];
+        assert_eq!(errors, want);
+        for (word, n) in [
+            ("exported", 1),
+            ("not_found", 1),
+            ("failed", 1),
+            ("skipped", 1),
+        ] {
+            assert_eq!(summary.counts.get(word), Some(&n), "{word}");
+        }
+    }
 
     #[test]
     fn id_fingerprints_follow_order_and_content() {
