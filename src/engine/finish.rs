@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::path::Path;
 
 use crate::cli::Global;
-use crate::engine::session::Sent;
+use crate::engine::Sent;
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::ResultRow;
 use crate::report::results::ResultsWriter;

@@ -16,6 +16,7 @@ pub mod crash;
 pub mod fetch;
 pub mod finish;
 pub mod input;
+mod live;
 pub mod options;
 pub mod progress;
 mod queue;
@@ -26,8 +27,9 @@ mod worker;
 use futures::future::BoxFuture;
 
 pub use collector::{Collected, View};
+pub use live::{Live, Sent, Settled};
 pub use queue::{Job, Work};
-pub use session::{InFlight, Input, Live, Sent, Session, Settled, Spec};
+pub use session::{InFlight, Input, Session, Spec};
 pub use stop::StopReason;
 pub use worker::Cx;
 

@@ -1,30 +1,21 @@
-//! A networked run from its journal to its end. `Session` is the run before anything is sent:
-//! the journal of an earlier run checked (refused, or opened for `--resume`), what it settled,
-//! and the plan line. `Live` is the run sending: the runtime, the one client, Ctrl-C, the journal
-//! created, and phases of work each drained by one collector. `Sent` is what it came to, for the
-//! join with the input rows. The one place a journal is opened, created or noted.
+//! A networked run before it sends: the journal of an earlier run checked (refused, or opened for
+//! `--resume`), what it settled, the plan line, and then the connection and the journal created
+//! for the `Live` run (live.rs). The one place a journal is opened or created.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
-use super::Command;
-use super::collector::{Collected, Collector, View};
 use super::crash::{self, Point};
-use super::queue::{Job, Queue, Work};
-use super::stop::StopReason;
-use super::worker::{self, Cx, Event};
+use super::live::{Live, Sent};
+use super::queue::Job;
 use crate::cli::Global;
 use crate::error::{ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::record::journal::{
     Basis, Fingerprint, Header, Journal, JournalError, JournalState, Record, RowRecord,
 };
-use crate::report::summary::RequestStats;
 use crate::send::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
 
 /// What the run reads: a file (its journal's fingerprint is of its rows) or a list of ids.
@@ -338,162 +329,11 @@ fn check_header(spec: &Spec, st: &JournalState) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// A run sending.
-pub struct Live {
-    rt: tokio::runtime::Runtime,
-    client: Client,
-    interrupted: Arc<AtomicBool>,
-    ctrl_c: tokio::task::JoinHandle<()>,
-    journal: Journal,
-    outcomes: BTreeMap<usize, RowRecord>,
-    doubt: BTreeSet<usize>,
-    stop: Option<StopReason>,
-    quiet: bool,
-    drain: Duration,
-    concurrency: usize,
-}
-
-impl Live {
-    /// True once the run is stopping (a stop reason, Ctrl-C): start no further phase.
-    pub fn stopping(&self) -> bool {
-        self.client.pacer().stop_signal().is_stopped()
-    }
-
-    /// Run one journaled phase to its end: its outcomes join the run's.
-    pub fn send<C: Command>(&mut self, cmd: C, work: Work<C::Item>, batch: usize, view: View) {
-        let prior = self.doubt.clone();
-        let Some(collected) = self.phase(cmd, work, batch, view, true, &prior) else {
-            return;
-        };
-        self.outcomes.extend(collected.outcomes);
-        // The collector started from the earlier doubt and settled what it could.
-        self.doubt = collected.doubt;
-        if self.stop.is_none() {
-            self.stop = collected.stop;
-        }
-    }
-
-    /// Run a phase that is not journaled (GETs that change nothing, e.g. a backup before a
-    /// delete) and hand back what it came to.
-    pub fn side<C: Command>(
-        &mut self,
-        cmd: C,
-        work: Work<C::Item>,
-        batch: usize,
-        view: View,
-    ) -> Collected {
-        self.phase(cmd, work, batch, view, false, &BTreeSet::new())
-            .unwrap_or_default()
-    }
-
-    fn phase<C: Command>(
-        &mut self,
-        cmd: C,
-        work: Work<C::Item>,
-        batch: usize,
-        view: View,
-        journaled: bool,
-        prior_doubt: &BTreeSet<usize>,
-    ) -> Option<Collected> {
-        if work.is_empty() || self.stopping() {
-            return None;
-        }
-        let batch = batch.max(1);
-        let queue = Arc::new(Queue::new(batch, work));
-        let workers = self.concurrency.min(queue.left().div_ceil(batch)).max(1);
-        let cmd = Arc::new(cmd);
-        let journal = journaled.then_some(&mut self.journal);
-        let collector = Collector::new(journal, view, self.quiet, &self.client, prior_doubt);
-        let (client, interrupted, drain) = (&self.client, &*self.interrupted, self.drain);
-        let collected = self.rt.block_on(async {
-            let (tx, rx) = mpsc::channel::<Event>(256);
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    let cx = Cx::<C>::new(client.clone(), tx.clone(), queue.clone());
-                    tokio::spawn(worker::work(cmd.clone(), cx))
-                })
-                .collect();
-            drop(tx);
-            let collected = collector.run(rx, client, interrupted, drain).await;
-            for h in &handles {
-                h.abort();
-            }
-            collected
-        });
-        Some(collected)
-    }
-
-    /// End sending: note why in the journal, stop watching Ctrl-C, and hand over the outcomes.
-    pub fn end(mut self) -> Sent {
-        let interrupted = self.interrupted.load(Ordering::SeqCst);
-        let note = match (&self.stop, interrupted) {
-            (_, true) => Some("interrupted (Ctrl-C)".to_string()),
-            (Some(r), _) => Some(format!("stopped: {}", r.message())),
-            _ => None,
-        };
-        if let Some(n) = note {
-            let _ = self.journal.note(n);
-        }
-        self.ctrl_c.abort();
-        crash::at(Point::BeforeResults);
-        Sent {
-            outcomes: std::mem::take(&mut self.outcomes),
-            doubt: std::mem::take(&mut self.doubt),
-            stop: self.stop.take(),
-            interrupted,
-            stats: Some(self.client.stats()),
-        }
-    }
-}
-
-/// What a run's sending came to.
-#[derive(Debug, Default)]
-pub struct Sent {
-    pub outcomes: BTreeMap<usize, RowRecord>,
-    /// Keys a request carried that may have been applied and have no outcome.
-    pub doubt: BTreeSet<usize>,
-    pub stop: Option<StopReason>,
-    pub interrupted: bool,
-    pub stats: Option<RequestStats>,
-}
-
-/// Where one key stands at the end.
-#[derive(Debug, PartialEq)]
-pub enum Settled<'a> {
-    Done(&'a RowRecord),
-    /// Carried by a request that may have been applied, with no answer on record.
-    InDoubt,
-    NotSent,
-}
-
-impl Sent {
-    /// Nothing was sent: no outcome, no stop.
-    pub fn nothing() -> Sent {
-        Sent::default()
-    }
-
-    pub fn settle(&self, key: usize) -> Settled<'_> {
-        match self.outcomes.get(&key) {
-            Some(r) => Settled::Done(r),
-            None if self.doubt.contains(&key) => Settled::InDoubt,
-            None => Settled::NotSent,
-        }
-    }
-
-    /// Why an item was not sent: "not sent" when it simply was not, else the reason and what
-    /// to do. `verb` is what sending means for the command ("sent", "fetched").
-    pub fn not_sent(&self, verb: &str) -> String {
-        match (&self.stop, self.interrupted) {
-            (_, true) => format!("not {verb}: the run was interrupted; run again with --resume"),
-            (Some(r), _) => format!("not {verb}: {}; run again with --resume", r.message()),
-            (None, false) => format!("not {verb}"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::live::Settled;
+    use crate::engine::stop::StopReason;
 
     fn spec(dir: &std::path::Path, in_flight: InFlight, retry_failed: bool) -> Spec {
         Spec {
