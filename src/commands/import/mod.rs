@@ -103,7 +103,14 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         retry_failed: false,
     };
     let mut session = Session::open(spec, args.run.resume)?;
-    let (work, counts) = work(&session, items, &scanned.earlier_unknown, &args);
+    let batch = args.batch.batch_size.max(1) as usize;
+    let (work, counts) = work(
+        &session,
+        items,
+        &scanned.earlier_unknown,
+        batch,
+        keep_blanks,
+    );
     session.plan(counts.line(args.pacing.rate_limit, args.pacing.budget), g);
     let plan = session.plan_line();
     let mut sent = if work.is_empty() {
@@ -136,9 +143,9 @@ fn work(
     session: &Session,
     items: Vec<answer::Item>,
     earlier_unknown: &std::collections::BTreeSet<usize>,
-    args: &Args,
+    batch: usize,
+    keep_blanks: bool,
 ) -> (Work<answer::Item>, ImportWork) {
-    let batch = args.batch.batch_size.max(1) as usize;
     let (mut doubtful, fresh) = session.split(items, |(row, _)| *row);
     let (unknown, fresh): (Vec<_>, Vec<_>) = fresh
         .into_iter()
@@ -162,11 +169,72 @@ fn work(
             .filter(|(_, c)| c.id.is_some())
             .count() as u64,
         batch: batch as u64,
-        keep_blanks: args.update_blanks == UpdateBlanks::Keep,
+        keep_blanks,
     };
     let work = Work {
         doubtful,
         lists: vec![creates, updates],
     };
     (work, counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Case;
+    use crate::record::journal::{Basis, Fingerprint};
+
+    fn fresh_session(dir: &std::path::Path) -> Session {
+        let spec = Spec {
+            command: "import",
+            input: Input::File(dir.join("in.csv")),
+            journal: dir.join("out.csv.journal"),
+            fingerprint: Fingerprint {
+                sha256: "ab".into(),
+                size: 1,
+                basis: Basis::Rows,
+            },
+            options: Default::default(),
+            checked: None,
+            refuse_fresh: None,
+            in_flight: InFlight::Resend,
+            retry_failed: false,
+        };
+        Session::open(spec, false).unwrap()
+    }
+
+    #[test]
+    fn work_splits_doubt_creates_and_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = fresh_session(dir.path());
+        let item = |row: usize, id: Option<u64>| {
+            let case = Case {
+                id,
+                ..Default::default()
+            };
+            (row, case)
+        };
+        // rows 2..=8; 4 and 6 are updates; 3, 5 and 7 were `unknown` in an earlier results file
+        let items: Vec<_> = (2..=8)
+            .map(|r| item(r, [4, 6].contains(&r).then_some(r as u64 * 100)))
+            .collect();
+        let unknown = [3, 5, 7].into_iter().collect();
+        let (work, counts) = work(&session, items, &unknown, 2, true);
+        let rows = |v: &[answer::Item]| v.iter().map(|(r, _)| *r).collect::<Vec<_>>();
+        let groups: Vec<Vec<usize>> = work.doubtful.iter().map(|j| rows(&j.items)).collect();
+        assert_eq!(groups, vec![vec![3, 5], vec![7]], "in doubt, in batches");
+        assert!(work.doubtful.iter().all(|j| j.in_doubt));
+        assert_eq!(rows(&work.lists[0]), vec![2, 8], "creates first");
+        assert_eq!(rows(&work.lists[1]), vec![4, 6], "then updates");
+        let want = ImportWork {
+            creates: 2,
+            updates: 2,
+            doubtful: 3,
+            doubtful_groups: 2,
+            doubtful_updates: 0,
+            batch: 2,
+            keep_blanks: true,
+        };
+        assert_eq!(counts, want);
+    }
 }
