@@ -21,7 +21,7 @@ pub fn run(
 ) -> CmdResult {
     let started = std::time::Instant::now();
     let results_path = results.path_for(&input.file)?;
-    let mut sheet = CaseSheet::open(input, rules)?;
+    let mut sheet = CaseSheet::open(input, rules, false)?;
     sheet.describe_mapping(g);
     let usage = |e| Fatal::from_error(ExitCode::Usage, e);
     let echo = Echo::new(&sheet.table.headers);

@@ -71,7 +71,7 @@ fn cell_id(c: Option<&Cell>) -> Option<u64> {
 
 /// Read, map and check every row once.
 pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
-    let mut sheet = CaseSheet::open(&args.input, &args.rules)?;
+    let mut sheet = CaseSheet::open(&args.input, &args.rules, true)?;
     sheet.describe_mapping(g);
     let result_col = column(&sheet.table.headers, "kayse_result");
     let id_col = column(&sheet.table.headers, "kayse_id");
