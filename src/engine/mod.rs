@@ -18,6 +18,7 @@ pub mod finish;
 pub mod input;
 mod live;
 pub mod options;
+pub mod packed;
 pub mod progress;
 mod queue;
 pub mod session;

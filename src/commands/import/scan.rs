@@ -17,6 +17,7 @@ use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::finish::Results;
 use crate::engine::input::{CaseSheet, Echo, Scanned};
+use crate::engine::packed::PackedCells;
 use crate::engine::{Sent, Settled};
 use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
@@ -39,7 +40,7 @@ enum Verdict {
 /// One non-blank input row, as the results file will need it.
 struct Kept {
     source_row: usize,
-    cells: Vec<Cell>,
+    cells: PackedCells,
     verdict: Verdict,
 }
 
@@ -136,7 +137,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
         };
         out.rows.push(Kept {
             source_row: row,
-            cells: echo.cells(raw.cells),
+            cells: PackedCells::pack(&echo.cells(raw.cells)),
             verdict,
         });
     }
@@ -186,7 +187,7 @@ impl Scan {
                 outcome,
                 kayse_id,
                 errors,
-                cells: kept.cells,
+                cells: kept.cells.unpack(),
                 extra: Vec::new(),
             })?;
         }
