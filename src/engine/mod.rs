@@ -29,7 +29,7 @@ use futures::future::BoxFuture;
 
 pub use collector::{Collected, View};
 pub use live::{Live, Sent, Settled};
-pub use queue::{Job, Work};
+pub use queue::{Job, Work, take_where};
 pub use session::{InFlight, Input, Session, Spec};
 pub use stop::StopReason;
 pub use worker::Cx;

@@ -50,6 +50,25 @@ impl<I> Work<I> {
     }
 }
 
+/// Move the items `pred` picks out of `items` into a new vector, both in their order. Only the
+/// items taken get new memory: std collects a vector's own `into_iter().filter_map()` back into
+/// its buffer (a run's items can be most of its memory, and two new vectors would hold them twice).
+pub fn take_where<I>(items: &mut Vec<I>, pred: impl Fn(&I) -> bool) -> Vec<I> {
+    let mut taken = Vec::new();
+    *items = std::mem::take(items)
+        .into_iter()
+        .filter_map(|i| {
+            if pred(&i) {
+                taken.push(i);
+                None
+            } else {
+                Some(i)
+            }
+        })
+        .collect();
+    taken
+}
+
 /// The shared queue of a run's work.
 #[derive(Debug)]
 pub struct Queue<I> {
@@ -137,6 +156,23 @@ mod tests {
         assert_eq!(last.items, vec![20], "lists are never mixed in one batch");
         assert!(!last.in_doubt);
         assert!(q.take().is_none());
+    }
+
+    #[test]
+    fn taking_keeps_both_orders() {
+        let table: &[(&[u32], &[u32], &[u32])] = &[
+            (&[1, 2, 3, 4, 5, 6], &[1, 3, 5], &[2, 4, 6]),
+            (&[], &[], &[]),
+            (&[2, 4], &[], &[2, 4]),
+            (&[1, 3], &[1, 3], &[]),
+            (&[9, 8, 7, 6], &[9, 7], &[8, 6]),
+        ];
+        for (all, odd, even) in table {
+            let mut items = all.to_vec();
+            let taken = take_where(&mut items, |i| i % 2 == 1);
+            assert_eq!(taken, odd.to_vec(), "{all:?}");
+            assert_eq!(items, even.to_vec(), "{all:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::crash::{self, Point};
 use super::live::{Live, Sent};
-use super::queue::Job;
+use super::queue::{Job, take_where};
 use crate::cli::Global;
 use crate::error::{ExitCode, Fatal};
 use crate::outcome::Outcome;
@@ -160,17 +160,15 @@ impl Session {
 
     /// Split `items` by what earlier runs did: those an earlier run settled are dropped, those
     /// it left in flight come back as doubtful jobs in their original groups, the rest is fresh.
-    pub fn split<I>(&self, items: Vec<I>, key: impl Fn(&I) -> usize) -> (Vec<Job<I>>, Vec<I>) {
-        let mut pending: BTreeMap<usize, I> = BTreeMap::new();
-        let mut order = Vec::new();
-        for item in items {
-            let k = key(&item);
-            if self.prior.contains_key(&k) {
-                continue;
-            }
-            order.push(k);
-            pending.insert(k, item);
-        }
+    /// In place: a run's items can be most of its memory, so they are never copied whole.
+    pub fn split<I>(&self, mut items: Vec<I>, key: impl Fn(&I) -> usize) -> (Vec<Job<I>>, Vec<I>) {
+        items.retain(|i| !self.prior.contains_key(&key(i)));
+        let in_flight: BTreeSet<usize> = self.in_flight.iter().flatten().copied().collect();
+        let mut pending: BTreeMap<usize, I> =
+            take_where(&mut items, |i| in_flight.contains(&key(i)))
+                .into_iter()
+                .map(|i| (key(&i), i))
+                .collect();
         let doubtful = self
             .in_flight
             .iter()
@@ -182,11 +180,7 @@ impl Session {
                 })
             })
             .collect();
-        let fresh = order
-            .into_iter()
-            .filter_map(|k| pending.remove(&k))
-            .collect();
-        (doubtful, fresh)
+        (doubtful, items)
     }
 
     /// Print the plan line once (unless quiet) and keep it for the summary.

@@ -12,7 +12,7 @@ use std::time::Instant;
 use crate::cli::Global;
 use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec};
-use crate::engine::{Job, View, Work, checks};
+use crate::engine::{Job, View, Work, checks, take_where};
 use crate::error::CmdResult;
 use crate::outcome::Outcome;
 use crate::plan::ImportWork;
@@ -146,18 +146,15 @@ fn work(
     batch: usize,
     keep_blanks: bool,
 ) -> (Work<answer::Item>, ImportWork) {
-    let (mut doubtful, fresh) = session.split(items, |(row, _)| *row);
-    let (unknown, fresh): (Vec<_>, Vec<_>) = fresh
-        .into_iter()
-        .partition(|(row, _)| earlier_unknown.contains(row));
-    let mut unknown = unknown.into_iter().peekable();
-    while unknown.peek().is_some() {
+    let (mut doubtful, mut creates) = session.split(items, |(row, _)| *row);
+    let unknown = take_where(&mut creates, |(row, _)| earlier_unknown.contains(row));
+    for chunk in unknown.chunks(batch) {
         doubtful.push(Job {
-            items: unknown.by_ref().take(batch).collect(),
+            items: chunk.to_vec(),
             in_doubt: true,
         });
     }
-    let (updates, creates): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|(_, c)| c.id.is_some());
+    let updates = take_where(&mut creates, |(_, c)| c.id.is_some());
     let counts = ImportWork {
         creates: creates.len() as u64,
         updates: updates.len() as u64,
