@@ -3,9 +3,11 @@
 //! and its verdict) is kept, along with the fingerprint the journal checks. After sending, the
 //! kept rows are joined with the outcomes and written. The input is never read again.
 //!
-//! Keeping the rows costs memory instead of a second reading (measured for 100,000 rows in the
-//! report of this change: see `BENCHMARKS.md` and the issue); a second pass would re-map and
-//! re-check every row, and read a file the user may have changed since.
+//! Keeping the rows costs memory instead of a second reading; a second pass would re-map and
+//! re-check every row, and read a file the user may have changed since. Measured (100,000 valid
+//! rows of 8 columns into the sandbox, peak RSS by /usr/bin/time -v, release build): 157-179 MB
+//! with the three readings this replaces, 146 MB now, with each kept row's cells packed in one
+//! allocation (`PackedCells`) and the payloads split in place, never copied whole.
 
 use std::collections::BTreeSet;
 use std::path::Path;
