@@ -45,8 +45,10 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check every row of a spreadsheet without any network and write a results workbook.
+    #[command(after_long_help = crate::entity::CASES.help())]
     Validate(crate::commands::validate::Args),
     /// Send the valid rows to Kayse as bulk upserts.
+    #[command(after_long_help = crate::entity::CASES.help())]
     Import(crate::commands::import::Args),
     /// Write cases, fetched by id, to XLSX or CSV.
     Export(crate::commands::export::Args),
@@ -83,5 +85,26 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Email(a) => crate::commands::message::run_email(a, g),
         Command::Template(a) => crate::commands::template::run(a, g),
         Command::Sandbox(a) => crate::commands::sandbox::run(a, g),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn validate_and_import_long_help_list_the_fields_from_the_table() {
+        let table = crate::entity::CASES.help();
+        for name in ["validate", "import"] {
+            let mut cli = Cli::command();
+            let cmd = cli.find_subcommand_mut(name).unwrap();
+            let long = cmd.render_long_help().to_string();
+            for line in table.lines() {
+                assert!(long.contains(line), "{name} --help lacks: {line}\n{long}");
+            }
+            let short = cmd.render_help().to_string();
+            assert!(!short.contains("Case fields"), "{name} -h stays short");
+        }
     }
 }

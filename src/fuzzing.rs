@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use serde_json::{Map, Value};
 
 use crate::cell::Cell;
+use crate::check::rules::ObjectError;
 use crate::map::MappingFile;
 use crate::read::csv::{self, TextEncoding};
 
@@ -77,8 +78,8 @@ pub fn field_cell(field: &str) -> Cell {
 }
 
 /// An external_source_data cell as the checker reads it.
-pub fn parse_object(cell: &Cell) -> Result<Map<String, Value>, String> {
-    crate::check::parse_object(cell)
+pub fn parse_object(cell: &Cell) -> Result<Map<String, Value>, ObjectError> {
+    crate::check::rules::parse_object(cell)
 }
 
 /// Mapping-file text as `--mapping` reads it; the error reads ` line N: message`.

@@ -6,7 +6,6 @@
 //! HTTP client and the sandbox sit at the edges. `commands` holds one module per command, each
 //! saying only what is particular to it; `engine` runs every networked command the same way.
 
-pub mod case;
 pub mod cell;
 pub mod check;
 pub mod cli;

@@ -48,6 +48,7 @@ fn options(b: u8) -> ReadOptions {
         sheet: None,
         header_row,
         delimiter: DELIMITERS[usize::from(b & 7)],
+        ..ReadOptions::default()
     }
 }
 

@@ -5,6 +5,7 @@
 #![no_main]
 
 use kayse_bulk::fuzzing;
+use kayse_bulk::entity::CASES;
 use kayse_bulk::map::{MapOptions, Mapping};
 use libfuzzer_sys::fuzz_target;
 
@@ -31,5 +32,5 @@ fuzz_target!(|text: &str| {
         file,
         ..MapOptions::default()
     };
-    let _ = Mapping::build(&headers, &opts);
+    let _ = Mapping::build(&CASES, &headers, &opts);
 });

@@ -1,5 +1,6 @@
-//! Case id lists for `export`, `delete` and the message commands: `--ids 1001-1050,1060` specs,
+//! Kayse id lists for `export`, `delete` and the message commands: `--ids 1001-1050,1060` specs,
 //! one id per cell, the id column of a spreadsheet, and first-seen de-duplication. Pure: no I/O.
+//! Errors are typed and carry the piece, value or headers they are about; callers add the file.
 
 use std::collections::HashSet;
 
@@ -11,9 +12,51 @@ pub const MAX_RANGE: u64 = 1_000_000;
 /// Column names that hold a case id, in the order they are preferred.
 pub const ID_COLUMNS: &[&str] = &["kayse_id", "id", "case_id"];
 
+/// Why a piece of text or a cell is not an id. Carries the value as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("'{0}' is negative; ids are positive whole numbers")]
+    Negative(String),
+    #[error("'0' is not an id; ids start at 1")]
+    Zero,
+    #[error("'{0}' is not an id (a positive whole number)")]
+    NotAnId(String),
+    /// A number cell with a fraction.
+    #[error("'{0}' is not a whole number")]
+    NotWhole(String),
+}
+
+/// Why an `--ids` spec cannot be read. Names the offending piece.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("range '{piece}': {id}")]
+    RangeEnd { piece: String, id: IdError },
+    #[error("range '{piece}' is reversed: write the smaller id first ({hi}-{lo})")]
+    Reversed { piece: String, lo: u64, hi: u64 },
+    #[error("range '{piece}' holds {count} ids; at most {MAX_RANGE} per range")]
+    TooLong { piece: String, count: u64 },
+    #[error(transparent)]
+    Id(#[from] IdError),
+    #[error("no ids given: expected e.g. 1001-1050,1060")]
+    Empty,
+}
+
+/// Why no id column was found. Carries the headers, which the message lists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ColumnError {
+    #[error("no column '{name}'; the columns are: {}", .headers.join(", "))]
+    Missing { name: String, headers: Vec<String> },
+    #[error(
+        "no id column: expected one named {} (or pass --id-column); the columns are: {}",
+        ID_COLUMNS.join(", "),
+        .headers.join(", ")
+    )]
+    NoIdColumn { headers: Vec<String> },
+}
+
 /// Parse `1001-1050,1060` (spaces allowed, also as separators) into ids in the given order.
 /// Every problem names the offending piece.
-pub fn parse_spec(spec: &str) -> Result<Vec<u64>, String> {
+pub fn parse_spec(spec: &str) -> Result<Vec<u64>, SpecError> {
     let mut out = Vec::new();
     let pieces = spec
         .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
@@ -23,18 +66,25 @@ pub fn parse_spec(spec: &str) -> Result<Vec<u64>, String> {
         any = true;
         match piece.split_once('-') {
             Some((a, b)) if !a.is_empty() => {
-                let lo = parse_one(a).map_err(|e| format!("range '{piece}': {e}"))?;
-                let hi = parse_one(b).map_err(|e| format!("range '{piece}': {e}"))?;
+                let end = |t: &str| {
+                    parse_one(t).map_err(|id| SpecError::RangeEnd {
+                        piece: piece.to_string(),
+                        id,
+                    })
+                };
+                let (lo, hi) = (end(a)?, end(b)?);
                 if hi < lo {
-                    return Err(format!(
-                        "range '{piece}' is reversed: write the smaller id first ({hi}-{lo})"
-                    ));
+                    return Err(SpecError::Reversed {
+                        piece: piece.to_string(),
+                        lo,
+                        hi,
+                    });
                 }
                 if hi - lo >= MAX_RANGE {
-                    return Err(format!(
-                        "range '{piece}' holds {} ids; at most {MAX_RANGE} per range",
-                        hi - lo + 1
-                    ));
+                    return Err(SpecError::TooLong {
+                        piece: piece.to_string(),
+                        count: hi - lo + 1,
+                    });
                 }
                 out.extend(lo..=hi);
             }
@@ -42,43 +92,40 @@ pub fn parse_spec(spec: &str) -> Result<Vec<u64>, String> {
         }
     }
     if !any {
-        return Err("no ids given: expected e.g. 1001-1050,1060".into());
+        return Err(SpecError::Empty);
     }
     Ok(out)
 }
 
 /// One positive integer id from text.
-pub fn parse_one(s: &str) -> Result<u64, String> {
+pub fn parse_one(s: &str) -> Result<u64, IdError> {
     let t = s.trim();
     if t.starts_with('-') {
-        return Err(format!("'{t}' is negative; ids are positive whole numbers"));
+        return Err(IdError::Negative(t.to_string()));
     }
     match t.parse::<u64>() {
-        Ok(0) => Err("'0' is not an id; ids start at 1".into()),
+        Ok(0) => Err(IdError::Zero),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{t}' is not an id (a positive whole number)")),
+        Err(_) => Err(IdError::NotAnId(t.to_string())),
     }
 }
 
 /// One id from a spreadsheet cell. `Ok(None)` for a blank cell; numbers stored by Excel as
 /// `1001.0` count as `1001`, but `1001.5` does not.
-pub fn from_cell(c: &Cell) -> Result<Option<u64>, String> {
+pub fn from_cell(c: &Cell) -> Result<Option<u64>, IdError> {
     match c {
         Cell::Empty => Ok(None),
         Cell::Text(s) if s.trim().is_empty() => Ok(None),
         Cell::Text(s) => parse_one(s).map(Some),
         Cell::Int(i) => parse_one(&i.to_string()).map(Some),
-        Cell::Float(f) => Err(format!("'{f}' is not a whole number")),
-        other => Err(format!(
-            "'{}' is not an id (a positive whole number)",
-            other.to_text()
-        )),
+        Cell::Float(f) => Err(IdError::NotWhole(f.to_string())),
+        other => Err(IdError::NotAnId(other.to_text())),
     }
 }
 
 /// The index of the id column: `name` when given (exact, then case-insensitive and trimmed),
 /// else the first of [`ID_COLUMNS`] the headers hold.
-pub fn find_column(headers: &[String], name: Option<&str>) -> Result<usize, String> {
+pub fn find_column(headers: &[String], name: Option<&str>) -> Result<usize, ColumnError> {
     let find = |want: &str| {
         headers.iter().position(|h| h == want).or_else(|| {
             headers
@@ -87,15 +134,16 @@ pub fn find_column(headers: &[String], name: Option<&str>) -> Result<usize, Stri
         })
     };
     match name {
-        Some(n) => find(n)
-            .ok_or_else(|| format!("no column '{n}'; the columns are: {}", headers.join(", "))),
-        None => ID_COLUMNS.iter().find_map(|n| find(n)).ok_or_else(|| {
-            format!(
-                "no id column: expected one named {} (or pass --id-column); the columns are: {}",
-                ID_COLUMNS.join(", "),
-                headers.join(", ")
-            )
+        Some(n) => find(n).ok_or_else(|| ColumnError::Missing {
+            name: n.to_string(),
+            headers: headers.to_vec(),
         }),
+        None => ID_COLUMNS
+            .iter()
+            .find_map(|n| find(n))
+            .ok_or_else(|| ColumnError::NoIdColumn {
+                headers: headers.to_vec(),
+            }),
     }
 }
 
@@ -134,8 +182,61 @@ mod tests {
             ("7 - 8", "'-' is negative"),
         ];
         for (s, frag) in bad {
-            let e = parse_spec(s).unwrap_err();
+            let e = parse_spec(s).unwrap_err().to_string();
             assert!(e.contains(frag), "{s}: {e}");
+        }
+        // The whole message, for each shape of error.
+        let whole: &[(&str, SpecError, &str)] = &[
+            (
+                "",
+                SpecError::Empty,
+                "no ids given: expected e.g. 1001-1050,1060",
+            ),
+            (
+                "0",
+                SpecError::Id(IdError::Zero),
+                "'0' is not an id; ids start at 1",
+            ),
+            (
+                "x",
+                SpecError::Id(IdError::NotAnId("x".into())),
+                "'x' is not an id (a positive whole number)",
+            ),
+            (
+                "-5",
+                SpecError::Id(IdError::Negative("-5".into())),
+                "'-5' is negative; ids are positive whole numbers",
+            ),
+            (
+                "1-x",
+                SpecError::RangeEnd {
+                    piece: "1-x".into(),
+                    id: IdError::NotAnId("x".into()),
+                },
+                "range '1-x': 'x' is not an id (a positive whole number)",
+            ),
+            (
+                "10-5",
+                SpecError::Reversed {
+                    piece: "10-5".into(),
+                    lo: 10,
+                    hi: 5,
+                },
+                "range '10-5' is reversed: write the smaller id first (5-10)",
+            ),
+            (
+                "1-2000000",
+                SpecError::TooLong {
+                    piece: "1-2000000".into(),
+                    count: 2_000_000,
+                },
+                "range '1-2000000' holds 2000000 ids; at most 1000000 per range",
+            ),
+        ];
+        for (s, want, text) in whole {
+            let e = parse_spec(s).unwrap_err();
+            assert_eq!(&e, want, "{s}");
+            assert_eq!(e.to_string(), *text, "{s}");
         }
     }
 
@@ -145,11 +246,25 @@ mod tests {
         assert_eq!(from_cell(&Cell::Text(" ".into())), Ok(None));
         assert_eq!(from_cell(&Cell::Int(7)), Ok(Some(7)));
         assert_eq!(from_cell(&Cell::Text(" 42 ".into())), Ok(Some(42)));
-        assert!(from_cell(&Cell::Int(0)).is_err());
-        assert!(from_cell(&Cell::Int(-3)).is_err());
-        assert!(from_cell(&Cell::Float(1.5)).is_err());
-        assert!(from_cell(&Cell::Bool(true)).is_err());
-        assert!(from_cell(&Cell::Text("12a".into())).is_err());
+        let bad: &[(Cell, &str)] = &[
+            (Cell::Int(0), "'0' is not an id; ids start at 1"),
+            (
+                Cell::Int(-3),
+                "'-3' is negative; ids are positive whole numbers",
+            ),
+            (Cell::Float(1.5), "'1.5' is not a whole number"),
+            (
+                Cell::Bool(true),
+                "'true' is not an id (a positive whole number)",
+            ),
+            (
+                Cell::Text("12a".into()),
+                "'12a' is not an id (a positive whole number)",
+            ),
+        ];
+        for (c, want) in bad {
+            assert_eq!(from_cell(c).unwrap_err().to_string(), *want, "{c:?}");
+        }
     }
 
     #[test]
@@ -158,12 +273,21 @@ mod tests {
         assert_eq!(find_column(&h(&["x", "id", "kayse_id"]), None), Ok(2));
         assert_eq!(find_column(&h(&["x", " Case_ID "]), None), Ok(1));
         assert_eq!(find_column(&h(&["x", "Matter"]), Some("matter")), Ok(1));
-        let e = find_column(&h(&["x"]), None).unwrap_err();
-        assert!(
-            e.contains("kayse_id, id, case_id") && e.contains("columns are: x"),
-            "{e}"
+        assert_eq!(
+            find_column(&h(&["x", "y"]), None).unwrap_err().to_string(),
+            "no id column: expected one named kayse_id, id, case_id (or pass --id-column); the columns are: x, y"
         );
-        assert!(find_column(&h(&["x"]), Some("y")).is_err());
+        assert_eq!(
+            find_column(&h(&["x"]), Some("y")).unwrap_err(),
+            ColumnError::Missing {
+                name: "y".into(),
+                headers: h(&["x"])
+            }
+        );
+        assert_eq!(
+            find_column(&h(&["x"]), Some("y")).unwrap_err().to_string(),
+            "no column 'y'; the columns are: x"
+        );
     }
 
     #[test]

@@ -1,13 +1,21 @@
-//! Row validation: a mapped row becomes a `Case` payload or every error of that row (never just
-//! the first). Remembers what earlier rows used (duplicates) and tallies the distinct status and
-//! type values for the summary. Pure: no I/O, no reading of the mapping's internals.
+//! Row validation: a mapped row becomes a [`Record`] or every error of that row (never just the
+//! first). Every per-field check follows the field's [`Kind`] in the entity's table; the firm's
+//! keys that must be unique in a file and the fields whose values are tallied come from the table
+//! too, so nothing here names a field. Remembers what earlier rows used (duplicates) and tallies
+//! the distinct values of open-valued fields (a case's status and type) for the summary. Pure: no
+//! I/O, no reading of the mapping's internals.
 //!
 //! Memory stays small on million-row files: duplicate detection keeps a 64-bit hash of each key
 //! and a 32-bit row number (about 26 MB per million keys), not the keys themselves. Two different
 //! keys sharing a hash is a 1-in-10^7 event on a million rows; it would report a false duplicate,
-//! never miss a real one. The status/type tallies stop growing after `MAX_DISTINCT` values.
+//! never miss a real one. The value tallies stop growing after `MAX_DISTINCT` values.
 
+pub mod client_id;
+pub mod email;
 pub mod ids;
+pub mod name;
+pub mod people;
+pub mod phone;
 pub mod rules;
 
 use std::borrow::Cow;
@@ -15,28 +23,86 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
-use crate::case::Case;
 use crate::cell::Cell;
 use crate::check::rules::{
-    DateOrder, levenshtein, parse_bool, parse_date, parse_id, parse_id_list, short,
+    BoolError, DateError, DateOrder, IdListError, ObjectError, levenshtein, parse_bool, parse_date,
+    parse_id, parse_id_list, parse_object, short,
 };
-use crate::entity::FieldType;
-use crate::map::{MappedRow, Slot, field_at, field_count};
+use crate::entity::{Entity, Kind, Record, Value};
+use crate::map::{MappedRow, Slot};
 use crate::outcome::RowError;
 
-/// How values are judged, from the command line and the mapping file.
-#[derive(Debug, Clone, Default)]
+/// The most keys (unique in a file) one entity may declare; the row loop keeps their columns in
+/// a fixed array so it allocates nothing for them.
+pub const MAX_KEYS: usize = 4;
+
+/// How values are judged, from the command line and the mapping file, resolved against one
+/// entity's table once so the row loop looks nothing up by name.
+#[derive(Debug, Clone)]
 pub struct Rules {
+    entity: &'static Entity,
     pub date_order: DateOrder,
-    /// Accepted status values; any other is invalid. `None`: anything goes, but look-alikes are
-    /// warned about.
-    pub allowed_status: Option<Vec<String>>,
-    pub allowed_type: Option<Vec<String>>,
+    /// Per slot: the accepted values, any other being invalid. `None`: anything goes (for an
+    /// open-valued field, look-alikes are warned about).
+    allowed: Vec<Option<Vec<String>>>,
+    /// Per slot: the key (index into `entity.keys`) whose last field it is. That field's column
+    /// is where a duplicate key is marked.
+    key_end: Vec<Option<usize>>,
 }
 
-/// The most distinct status (or type) values tallied; beyond it they are counted as one lump.
+/// An allowed list for a field the entity does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an allowed list names '{field}', which is not a field of a {one}")]
+pub struct UnknownField {
+    pub field: String,
+    pub one: &'static str,
+}
+
+impl Rules {
+    /// The rules for `entity`'s rows: dates read in `date_order`, no allowed lists.
+    pub fn new(entity: &'static Entity, date_order: DateOrder) -> Rules {
+        let mut key_end = vec![None; entity.slot_count()];
+        assert!(
+            entity.keys.len() <= MAX_KEYS,
+            "{}: too many keys",
+            entity.name
+        );
+        for (k, key) in entity.keys.iter().enumerate() {
+            if let Some(i) = key.last().and_then(|n| entity.field_index(n)) {
+                key_end[i] = Some(k);
+            }
+        }
+        Rules {
+            entity,
+            date_order,
+            allowed: vec![None; entity.slot_count()],
+            key_end,
+        }
+    }
+
+    pub fn entity(&self) -> &'static Entity {
+        self.entity
+    }
+
+    /// Accept only `list` (matched ignoring case and surrounding spaces) in `field`.
+    pub fn allow(&mut self, field: &str, list: Vec<String>) -> Result<(), UnknownField> {
+        let i = self.entity.field_index(field).ok_or_else(|| UnknownField {
+            field: field.to_string(),
+            one: self.entity.one,
+        })?;
+        self.allowed[i] = Some(list);
+        Ok(())
+    }
+
+    /// The accepted values of a slot, if it has a list.
+    pub fn allowed(&self, slot: usize) -> Option<&[String]> {
+        self.allowed.get(slot)?.as_deref()
+    }
+}
+
+/// The most distinct values tallied per field; beyond it they are counted as one lump.
 pub const MAX_DISTINCT: usize = 1000;
 
 /// Keys that are already hashes: spread the bits, do not hash again.
@@ -58,17 +124,6 @@ impl Hasher for PreHashed {
 }
 
 type RowsByKey = HashMap<u64, u32, BuildHasherDefault<PreHashed>>;
-
-/// A stable 64-bit hash of a key made of text parts (0xFF never occurs in UTF-8, so it
-/// separates parts unambiguously).
-fn key_hash(parts: &[&str]) -> u64 {
-    let mut h = DefaultHasher::new();
-    for p in parts {
-        h.write(p.as_bytes());
-        h.write_u8(0xFF);
-    }
-    h.finish()
-}
 
 /// Distinct values with their counts, capped at [`MAX_DISTINCT`].
 #[derive(Debug, Default)]
@@ -115,26 +170,44 @@ fn short_to(s: &str, max: usize) -> String {
     t
 }
 
+/// One key's rows so far: the fields it is made of, and the row that first used each value.
+#[derive(Debug)]
+struct KeySeen {
+    fields: Vec<usize>,
+    rows: RowsByKey,
+}
+
 /// Validates rows one after another, remembering what earlier rows used.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Checker {
     pub rules: Rules,
-    case_numbers: RowsByKey,
-    source_pairs: RowsByKey,
+    /// One per entity key, in table order.
+    keys: Vec<KeySeen>,
     ids: RowsByKey,
-    statuses: Tally,
-    types: Tally,
+    /// One per open-valued field: its index and its values so far.
+    tallies: Vec<(usize, Tally)>,
 }
 
 /// What the checker learned about the file's values, for the summary.
 #[derive(Debug, Clone, Default)]
 pub struct ValueReport {
-    pub statuses: Vec<(String, u64)>,
-    pub types: Vec<(String, u64)>,
+    /// Per open-valued field, in table order: its distinct values, most frequent first.
+    pub values: Vec<(&'static str, Vec<(String, u64)>)>,
     pub warnings: Vec<String>,
 }
 
-/// A cell's text for a string field, trimmed; numbers as integers, dates as `YYYY-MM-DD`.
+impl ValueReport {
+    /// The distinct values of one field (empty when it is not tallied).
+    pub fn of(&self, field: &str) -> Vec<(String, u64)> {
+        self.values
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A cell's text for a text field, trimmed; numbers as integers, dates as `YYYY-MM-DD`.
 fn text(cell: &Cell) -> Cow<'_, str> {
     match cell {
         Cell::Text(s) => Cow::Borrowed(s.trim()),
@@ -142,101 +215,30 @@ fn text(cell: &Cell) -> Cow<'_, str> {
     }
 }
 
-/// Which `Case` member a field fills. Resolved once per field index (not per cell), so the
-/// row loop compares no strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Put {
-    CaseNumber,
-    ExternalSource,
-    ExternalSourceId,
-    Name,
-    CourtName,
-    Jurisdiction,
-    Description,
-    Status,
-    Type,
-    CreatedDate,
-    CourtDate,
-    EndDate,
-    IsObo,
-    OptOutVoiceCalls,
-    /// `id`, client_ids and external_source_data, which are handled by type.
-    Other,
+/// Why a cell does not hold a value of its field's kind. The text is what `kayse_errors` shows
+/// after the field's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CellError {
+    #[error(transparent)]
+    Date(#[from] DateError),
+    #[error(transparent)]
+    Bool(#[from] BoolError),
+    #[error(transparent)]
+    IdList(#[from] IdListError),
+    #[error(transparent)]
+    Object(#[from] ObjectError),
 }
 
-fn put_of(name: &str) -> Put {
-    match name {
-        "case_number" => Put::CaseNumber,
-        "external_source" => Put::ExternalSource,
-        "external_source_id" => Put::ExternalSourceId,
-        "name" => Put::Name,
-        "court_name" => Put::CourtName,
-        "jurisdiction" => Put::Jurisdiction,
-        "description" => Put::Description,
-        "status" => Put::Status,
-        "type" => Put::Type,
-        "created_date" => Put::CreatedDate,
-        "court_date" => Put::CourtDate,
-        "end_date" => Put::EndDate,
-        "is_obo" => Put::IsObo,
-        "opt_out_voice_calls" => Put::OptOutVoiceCalls,
-        _ => Put::Other,
-    }
-}
-
-/// [`Put`] for every field index of `mapping::field_at`.
-fn puts() -> &'static [Put] {
-    static PUTS: std::sync::OnceLock<Vec<Put>> = std::sync::OnceLock::new();
-    PUTS.get_or_init(|| {
-        (0..field_count())
-            .map(|i| put_of(field_at(i).name))
-            .collect()
+/// The check of one kind: a non-blank cell becomes a value of that kind, or the reason it cannot.
+/// Text is trimmed; allowed lists are applied by the caller, which knows the field.
+pub fn parse_cell(kind: Kind, cell: &Cell, order: DateOrder) -> Result<Value, CellError> {
+    Ok(match kind {
+        Kind::Text => Value::Text(text(cell).into_owned()),
+        Kind::Date => Value::Date(parse_date(cell, order)?),
+        Kind::Bool => Value::Bool(parse_bool(cell)?),
+        Kind::IdList => Value::IdList(parse_id_list(cell)?),
+        Kind::Object => Value::Object(parse_object(cell)?),
     })
-}
-
-fn put_string(case: &mut Case, put: Put, v: String) {
-    match put {
-        Put::CaseNumber => case.case_number = v,
-        Put::ExternalSource => case.external_source = v,
-        Put::ExternalSourceId => case.external_source_id = v,
-        Put::Name => case.name = Some(v),
-        Put::CourtName => case.court_name = Some(v),
-        Put::Jurisdiction => case.jurisdiction = Some(v),
-        Put::Description => case.description = Some(v),
-        Put::Status => case.status = v,
-        Put::Type => case.case_type = v,
-        _ => {}
-    }
-}
-
-fn put_date(case: &mut Case, put: Put, v: chrono::NaiveDate) {
-    match put {
-        Put::CreatedDate => case.created_date = Some(v),
-        Put::CourtDate => case.court_date = Some(v),
-        Put::EndDate => case.end_date = Some(v),
-        _ => {}
-    }
-}
-
-fn put_bool(case: &mut Case, put: Put, v: bool) {
-    match put {
-        Put::IsObo => case.is_obo = Some(v),
-        Put::OptOutVoiceCalls => case.opt_out_voice_calls = Some(v),
-        _ => {}
-    }
-}
-
-/// A JSON object cell for external_source_data.
-pub(crate) fn parse_object(cell: &Cell) -> Result<Map<String, Value>, String> {
-    const HINT: &str = "write {\"key\": \"value\"} or use external_source_data.KEY columns";
-    let Cell::Text(s) = cell else {
-        return Err(format!("not a JSON object; {HINT}"));
-    };
-    match serde_json::from_str::<Value>(s.trim()) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(format!("JSON, but not an object; {HINT}")),
-        Err(e) => Err(format!("not valid JSON ({e}); {HINT}")),
-    }
 }
 
 /// Match a value against an allowed list: exact, else ignoring case and surrounding spaces (the
@@ -266,8 +268,8 @@ fn allowed_value(list: &[String], v: &str, what: &str) -> Result<String, String>
 }
 
 /// A bad value's error, quoting the cell as the user sees it.
-fn bad(field: &str, slot: Slot<'_>, message: String) -> RowError {
-    RowError::new(field, message)
+fn bad(field: &str, slot: Slot<'_>, message: impl ToString) -> RowError {
+    RowError::new(field, message.to_string())
         .at(slot.column)
         .with_value(short(slot.cell.to_text().trim()))
 }
@@ -276,29 +278,28 @@ fn row_u32(source_row: usize) -> u32 {
     u32::try_from(source_row).unwrap_or(u32::MAX)
 }
 
-/// A row judged on its own: its payload as far as it goes, and its errors so far. The checks that
+/// A row judged on its own: its record as far as it goes, and its errors so far. The checks that
 /// need earlier rows come after, in `Checker::settle`. Pure, so rows can be judged on another
 /// thread than the one that settles them.
 #[derive(Debug)]
 pub struct Checked {
     source_row: usize,
-    case: Case,
+    record: Record,
     errors: Vec<RowError>,
-    /// The columns of case_number and external_source_id, where duplicates are marked.
-    columns: [Option<usize>; 2],
+    /// Per entity key: the column of its last field, where a duplicate is marked.
+    columns: [Option<usize>; MAX_KEYS],
 }
 
-/// Judge one row on its own: every field's value, every error.
+/// Judge one row on its own: every field's value, every error. The row must have been mapped
+/// for the rules' entity.
 pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
+    let entity = rules.entity;
     let mut errors: Vec<RowError> = row.cell_errors.clone();
-    let mut case = Case::default();
-    let mut object: Option<Map<String, Value>> = None;
-    let mut columns = [None; 2]; // of case_number and external_source_id
-    let puts = puts();
-    let id_index = field_count() - 1;
-    for i in 0..field_count() {
-        let f = field_at(i);
-        let put = puts.get(i).copied().unwrap_or(Put::Other);
+    let mut record = Record::new(entity);
+    let mut columns = [None; MAX_KEYS];
+    let id_slot = entity.id_slot();
+    for i in 0..entity.slot_count() {
+        let f = entity.slot(i);
         let slot = row.values.get(i).copied().flatten();
         let Some(slot) = slot.filter(|s| !s.cell.is_blank()) else {
             if f.required {
@@ -313,107 +314,112 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         {
             continue; // an error cell, reported with its address already
         }
-        if i == id_index {
+        if i == id_slot {
             match parse_id(slot.cell) {
-                Ok(id) => case.id = Some(id),
+                Ok(id) => record.id = Some(id),
                 Err(e) => errors.push(bad(f.name, slot, e)),
             }
             continue;
         }
-        match f.ty {
-            FieldType::String => {
-                let v = text(slot.cell).into_owned();
-                match put {
-                    Put::CaseNumber => columns[0] = slot.column,
-                    Put::ExternalSourceId => columns[1] = slot.column,
-                    _ => {}
-                }
-                let (allowed, what) = match put {
-                    Put::Status => (&rules.allowed_status, "status"),
-                    Put::Type => (&rules.allowed_type, "type"),
-                    _ => {
-                        put_string(&mut case, put, v);
-                        continue;
-                    }
-                };
-                match allowed {
-                    Some(list) => match allowed_value(list, &v, what) {
-                        Ok(canon) => put_string(&mut case, put, canon),
-                        Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
-                    },
-                    None => put_string(&mut case, put, v),
-                }
+        if let Some(k) = rules.key_end[i] {
+            columns[k] = slot.column;
+        }
+        match parse_cell(f.kind, slot.cell, rules.date_order) {
+            Ok(Value::Text(v)) => match rules.allowed(i) {
+                Some(list) => match allowed_value(list, &v, f.name) {
+                    Ok(canon) => record.set(i, Value::Text(canon)),
+                    Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
+                },
+                None => record.set(i, Value::Text(v)),
+            },
+            Ok(v) => record.set(i, v),
+            Err(e) => errors.push(bad(f.name, slot, e)),
+        }
+    }
+    if !row.data.is_empty()
+        && let Some(d) = entity.data_field()
+    {
+        let mut map = match record.take(d) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        for item in &row.data {
+            let v = serde_json::Value::String(text(item.cell).into_owned());
+            if item.explicit {
+                map.insert(item.key.to_string(), v);
+            } else {
+                map.entry(item.key.to_string()).or_insert(v);
             }
-            FieldType::Date => match parse_date(slot.cell, rules.date_order) {
-                Ok(d) => put_date(&mut case, put, d),
-                Err(e) => errors.push(bad(f.name, slot, e)),
-            },
-            FieldType::Bool => match parse_bool(slot.cell) {
-                Ok(b) => put_bool(&mut case, put, b),
-                Err(e) => errors.push(bad(f.name, slot, e)),
-            },
-            FieldType::IdList => match parse_id_list(slot.cell) {
-                Ok(ids) => case.client_ids = Some(ids),
-                Err(e) => errors.push(bad(f.name, slot, e)),
-            },
-            FieldType::Object => match parse_object(slot.cell) {
-                Ok(m) => object = Some(m),
-                Err(e) => errors.push(bad(f.name, slot, e)),
-            },
         }
+        record.set(d, Value::Object(map));
     }
-    for item in &row.data {
-        let map = object.get_or_insert_with(Map::new);
-        let v = Value::String(text(item.cell).into_owned());
-        if item.explicit {
-            map.insert(item.key.to_string(), v);
-        } else {
-            map.entry(item.key.to_string()).or_insert(v);
-        }
-    }
-    case.external_source_data = object;
     Checked {
         source_row: row.source_row,
-        case,
+        record,
         errors,
         columns,
     }
 }
 
+/// The text of one part of a key, for its hash and its message; `None` when unset or empty.
+fn key_part(v: Option<&Value>) -> Option<Cow<'_, str>> {
+    match v? {
+        Value::Text(s) if s.is_empty() => None,
+        Value::Text(s) => Some(Cow::Borrowed(s)),
+        other => Some(Cow::Owned(other.to_json().to_string())),
+    }
+}
+
 impl Checker {
     pub fn new(rules: Rules) -> Self {
+        let entity = rules.entity;
+        let keys = entity
+            .keys
+            .iter()
+            .map(|key| KeySeen {
+                fields: key.iter().filter_map(|n| entity.field_index(n)).collect(),
+                rows: RowsByKey::default(),
+            })
+            .collect();
+        let tallies = (0..entity.fields.len())
+            .filter(|&i| entity.fields[i].open_values)
+            .map(|i| (i, Tally::default()))
+            .collect();
         Checker {
             rules,
-            ..Default::default()
+            keys,
+            ids: RowsByKey::default(),
+            tallies,
         }
     }
 
-    /// Validate one row: its payload, or every error it has. Later rows are judged against the
+    /// Validate one row: its record, or every error it has. Later rows are judged against the
     /// keys of earlier ones, so call this in file order.
-    pub fn check(&mut self, row: &MappedRow) -> Result<Case, Vec<RowError>> {
+    pub fn check(&mut self, row: &MappedRow) -> Result<Record, Vec<RowError>> {
         let checked = check_row(&self.rules, row);
         self.settle(checked)
     }
 
     /// The checks that need earlier rows (duplicates) and the value tallies, on a row that
     /// `check_row` judged on its own. Call it in file order.
-    pub fn settle(&mut self, checked: Checked) -> Result<Case, Vec<RowError>> {
+    pub fn settle(&mut self, checked: Checked) -> Result<Record, Vec<RowError>> {
         let Checked {
             source_row,
-            case,
+            record,
             mut errors,
             columns,
         } = checked;
-        // A status or type is set on the payload exactly when it was given and accepted.
-        if !case.status.is_empty() {
-            self.statuses.add(&case.status);
+        // An open value is set on the record exactly when it was given and accepted.
+        for (i, tally) in &mut self.tallies {
+            if let Some(Value::Text(v)) = record.get(*i)
+                && !v.is_empty()
+            {
+                tally.add(v);
+            }
         }
-        if !case.case_type.is_empty() {
-            self.types.add(&case.case_type);
-        }
-        self.duplicates(source_row, &case, columns, &mut errors);
+        self.duplicates(source_row, &record, columns, &mut errors);
         if errors.is_empty() {
-            Ok(case)
+            Ok(record)
         } else {
             Err(errors)
         }
@@ -423,55 +429,63 @@ impl Checker {
     fn duplicates(
         &mut self,
         source_row: usize,
-        case: &Case,
-        columns: [Option<usize>; 2],
+        record: &Record,
+        columns: [Option<usize>; MAX_KEYS],
         errors: &mut Vec<RowError>,
     ) {
         let here = row_u32(source_row);
-        if !case.case_number.is_empty() {
-            let k = key_hash(&[&case.case_number]);
-            match self.case_numbers.entry(k) {
-                Entry::Occupied(r) => errors.push(
-                    RowError::new(
-                        "case_number",
-                        format!(
-                            "case_number '{}' already used on row {}",
-                            short(&case.case_number),
-                            r.get()
-                        ),
-                    )
-                    .at(columns[0]),
-                ),
+        let entity = record.entity();
+        for (k, seen) in self.keys.iter_mut().enumerate() {
+            // The hash of the key's parts; 0xFF never occurs in UTF-8, so it separates parts.
+            let mut h = DefaultHasher::new();
+            let mut complete = true;
+            for &i in &seen.fields {
+                match key_part(record.get(i)) {
+                    Some(p) => {
+                        h.write(p.as_bytes());
+                        h.write_u8(0xFF);
+                    }
+                    None => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            if !complete {
+                continue;
+            }
+            match seen.rows.entry(h.finish()) {
+                Entry::Occupied(r) => {
+                    let parts: Vec<String> = seen
+                        .fields
+                        .iter()
+                        .map(|&i| {
+                            let v = key_part(record.get(i)).unwrap_or_default();
+                            format!("{} '{}'", entity.fields[i].name, short(&v))
+                        })
+                        .collect();
+                    let last = seen.fields.last().map_or("", |&i| entity.fields[i].name);
+                    errors.push(
+                        RowError::new(
+                            last,
+                            format!("{} already used on row {}", parts.join(" with "), r.get()),
+                        )
+                        .at(columns[k]),
+                    );
+                }
                 Entry::Vacant(v) => {
                     v.insert(here);
                 }
             }
         }
-        if !case.external_source.is_empty() && !case.external_source_id.is_empty() {
-            let k = key_hash(&[&case.external_source, &case.external_source_id]);
-            match self.source_pairs.entry(k) {
-                Entry::Occupied(r) => errors.push(
-                    RowError::new(
-                        "external_source_id",
-                        format!(
-                            "external_source '{}' with external_source_id '{}' already used on row {}",
-                            short(&case.external_source),
-                            short(&case.external_source_id),
-                            r.get()
-                        ),
-                    )
-                    .at(columns[1]),
-                ),
-                Entry::Vacant(v) => {
-                    v.insert(here);
-                }
-            }
-        }
-        if let Some(id) = case.id {
+        if let Some(id) = record.id {
             match self.ids.get(&id) {
                 Some(&r) => errors.push(RowError::new(
-                    "id",
-                    format!("id {id} already used on row {r} (one update per case per file)"),
+                    entity.id.name,
+                    format!(
+                        "id {id} already used on row {r} (one update per {} per file)",
+                        entity.one
+                    ),
                 )),
                 None => {
                     self.ids.insert(id, here);
@@ -480,15 +494,14 @@ impl Checker {
         }
     }
 
-    /// Distinct statuses and types with counts, and warnings about look-alike values (only for
-    /// a field with no allowed list: with one, every value is already a listed one).
+    /// Distinct values of every open-valued field with counts, and warnings about look-alike
+    /// values (only for a field with no allowed list: with one, every value is already listed).
     pub fn report(&self) -> ValueReport {
         let mut warnings = Vec::new();
-        for (tally, allowed, what) in [
-            (&self.statuses, &self.rules.allowed_status, "status"),
-            (&self.types, &self.rules.allowed_type, "type"),
-        ] {
-            if allowed.is_none() {
+        let mut values = Vec::new();
+        for (i, tally) in &self.tallies {
+            let what = self.rules.entity.fields[*i].name;
+            if self.rules.allowed(*i).is_none() {
                 warnings.extend(lookalikes(tally, what));
             }
             if tally.overflow > 0 {
@@ -497,12 +510,9 @@ impl Checker {
                     tally.overflow
                 ));
             }
+            values.push((what, tally.sorted()));
         }
-        ValueReport {
-            statuses: self.statuses.sorted(),
-            types: self.types.sorted(),
-            warnings,
-        }
+        ValueReport { values, warnings }
     }
 }
 
@@ -577,10 +587,25 @@ fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity::FIELDS;
+    use crate::entity::CASES;
+    use crate::entity::tests::PEOPLE;
     use crate::map::{ExtraColumns, MapOptions, Mapping};
     use crate::read::RawRow;
     use chrono::NaiveDate;
+    use serde_json::Value as Json;
+
+    fn rules() -> Rules {
+        Rules::new(&CASES, DateOrder::default())
+    }
+
+    /// A case field's value, by name.
+    fn get<'a>(r: &'a Record, name: &str) -> Option<&'a Value> {
+        r.by_name(name)
+    }
+
+    fn text_of(r: &Record, name: &str) -> String {
+        r.text(name).unwrap_or_default().to_string()
+    }
 
     fn t(s: &str) -> Cell {
         Cell::Text(s.into())
@@ -602,7 +627,7 @@ mod tests {
 
     fn mapping(opts: &MapOptions) -> Mapping {
         let h: Vec<String> = HEADERS.iter().map(|s| s.to_string()).collect();
-        Mapping::build(&h, opts).unwrap()
+        Mapping::build(&CASES, &h, opts).unwrap()
     }
 
     /// A good row with some columns replaced.
@@ -631,7 +656,7 @@ mod tests {
         m: &Mapping,
         row: usize,
         c: Vec<Cell>,
-    ) -> Result<Case, Vec<String>> {
+    ) -> Result<Record, Vec<String>> {
         let raw = RawRow {
             source_row: row,
             cells: c,
@@ -644,7 +669,7 @@ mod tests {
     #[test]
     fn a_good_row_becomes_a_trimmed_case() {
         let m = mapping(&MapOptions::default());
-        let mut ch = Checker::new(Rules::default());
+        let mut ch = Checker::new(rules());
         let case = run(
             &mut ch,
             &m,
@@ -658,20 +683,31 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(case.case_number, "C-1");
-        assert_eq!(case.name.as_deref(), Some("Smith v. Jones"));
-        assert_eq!(case.created_date, NaiveDate::from_ymd_opt(2024, 3, 5));
-        assert_eq!(case.is_obo, Some(true));
-        assert_eq!(case.client_ids, Some(vec![1, 2]));
-        assert_eq!(case.external_source_data.unwrap()["a"], 1);
+        let want: &[(&str, Option<Value>)] = &[
+            ("case_number", Some(Value::Text("C-1".into()))),
+            ("name", Some(Value::Text("Smith v. Jones".into()))),
+            (
+                "created_date",
+                NaiveDate::from_ymd_opt(2024, 3, 5).map(Value::Date),
+            ),
+            ("is_obo", Some(Value::Bool(true))),
+            ("client_ids", Some(Value::IdList(vec![1, 2]))),
+            (
+                "external_source_data",
+                Some(Value::Object(Map::from_iter([("a".into(), Json::from(1))]))),
+            ),
+            ("court_name", None),
+        ];
+        for (name, v) in want {
+            assert_eq!(get(&case, name), v.as_ref(), "{name}");
+        }
         assert_eq!(case.id, None);
-        assert_eq!(case.court_name, None, "empty optional is None");
     }
 
     #[test]
     fn every_error_of_a_row_is_reported() {
         let m = mapping(&MapOptions::default());
-        let mut ch = Checker::new(Rules::default());
+        let mut ch = Checker::new(rules());
         let errs = run(
             &mut ch,
             &m,
@@ -711,7 +747,7 @@ mod tests {
     #[test]
     fn error_cells_and_typed_cells() {
         let m = mapping(&MapOptions::default());
-        let mut ch = Checker::new(Rules::default());
+        let mut ch = Checker::new(rules());
         let errs = run(&mut ch, &m, 9, cells(&[(6, Cell::Error("#N/A".into()))])).unwrap_err();
         assert_eq!(errs, ["created_date: cell G9 holds the error #N/A"]);
         let case = run(
@@ -728,17 +764,22 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(case.case_number, "2024001");
-        assert_eq!(case.created_date, NaiveDate::from_ymd_opt(2024, 1, 2));
-        assert_eq!(case.is_obo, Some(false));
-        assert_eq!(case.client_ids, Some(vec![5]));
+        assert_eq!(text_of(&case, "case_number"), "2024001");
+        assert_eq!(
+            get(&case, "created_date"),
+            NaiveDate::from_ymd_opt(2024, 1, 2)
+                .map(Value::Date)
+                .as_ref()
+        );
+        assert_eq!(get(&case, "is_obo"), Some(&Value::Bool(false)));
+        assert_eq!(get(&case, "client_ids"), Some(&Value::IdList(vec![5])));
         assert_eq!(case.id, Some(77), "a row with an id is an update");
     }
 
     #[test]
     fn duplicates_name_the_earlier_row() {
         let m = mapping(&MapOptions::default());
-        let mut ch = Checker::new(Rules::default());
+        let mut ch = Checker::new(rules());
         assert!(run(&mut ch, &m, 2, cells(&[(9, t("5"))])).is_ok());
         assert!(run(&mut ch, &m, 3, cells(&[(0, t("C-2")), (2, t("e2"))])).is_ok());
         let errs = run(&mut ch, &m, 4, cells(&[(2, t("e3")), (9, t("5"))])).unwrap_err();
@@ -785,11 +826,18 @@ mod tests {
     #[test]
     fn allowed_lists() {
         let m = mapping(&MapOptions::default());
-        let rules = Rules {
-            allowed_status: Some(vec!["active".into(), "closed".into(), "pending".into()]),
-            allowed_type: Some(vec!["civil".into()]),
-            ..Default::default()
-        };
+        let mut rules = rules();
+        rules
+            .allow(
+                "status",
+                vec!["active".into(), "closed".into(), "pending".into()],
+            )
+            .unwrap();
+        rules.allow("type", vec!["civil".into()]).unwrap();
+        assert_eq!(
+            rules.allow("colour", vec![]).unwrap_err().to_string(),
+            "an allowed list names 'colour', which is not a field of a case"
+        );
         let mut ch = Checker::new(rules);
         let cases: &[(&str, &str, Result<&str, &str>)] = &[
             ("active", "civil", Ok("active")),
@@ -821,16 +869,18 @@ mod tests {
             ]);
             let got = run(&mut ch, &m, n + 2, c);
             match want {
-                Ok(s) => assert_eq!(got.unwrap().status, *s),
+                Ok(s) => assert_eq!(text_of(&got.unwrap(), "status"), *s),
                 Err(e) => assert_eq!(got.unwrap_err(), [e.to_string()]),
             }
         }
         let r = ch.report();
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
         assert_eq!(
-            r.statuses,
+            r.of("status"),
             [("active".to_string(), 2), ("closed".to_string(), 1)]
         );
+        assert_eq!(r.of("type"), [("civil".to_string(), 4)]);
+        assert_eq!(r.of("name"), [], "only open-valued fields are tallied");
         assert_eq!(
             allowed_value(&[], "x", "status"),
             Err("'x' is not an allowed status (the allowed list is empty)".into())
@@ -840,7 +890,7 @@ mod tests {
     #[test]
     fn report_counts_and_warns_about_lookalikes() {
         let m = mapping(&MapOptions::default());
-        let mut ch = Checker::new(Rules::default());
+        let mut ch = Checker::new(rules());
         let statuses = [
             ("active", 10),
             ("Active", 3),
@@ -863,9 +913,10 @@ mod tests {
             }
         }
         let r = ch.report();
-        assert_eq!(r.statuses[0], ("active".to_string(), 10));
-        assert_eq!(r.statuses[1], ("closed".to_string(), 4));
-        assert_eq!(r.statuses.len(), 6);
+        let statuses = r.of("status");
+        assert_eq!(statuses[0], ("active".to_string(), 10));
+        assert_eq!(statuses[1], ("closed".to_string(), 4));
+        assert_eq!(statuses.len(), 6);
         assert_eq!(
             r.warnings,
             [
@@ -873,7 +924,7 @@ mod tests {
                 "status values that look like the same word: 'In Progress' (1), 'in_progress' (1) — Kayse creates each distinct status as typed",
             ]
         );
-        assert_eq!(r.types.len(), 2, "pi and po are different words");
+        assert_eq!(r.of("type").len(), 2, "pi and po are different words");
     }
 
     #[test]
@@ -887,7 +938,7 @@ mod tests {
             ..Default::default()
         };
         let m = mapping(&opts);
-        let mut ch = Checker::new(Rules::default());
+        let mut ch = Checker::new(rules());
         let raw = RawRow {
             source_row: 3,
             cells: cells(&[(4, t("  "))]),
@@ -938,12 +989,12 @@ mod tests {
             extra_columns: ExtraColumns::Data,
             ..Default::default()
         };
-        let m = Mapping::build(&h, &opts).unwrap();
+        let m = Mapping::build(&CASES, &h, &opts).unwrap();
         let mut c = cells(&[(10, t(r#"{"a": 1, "b": 2}"#))]);
         c.extend([t(" web "), Cell::Int(7), t("extra")]);
-        let mut ch = Checker::new(Rules::default());
+        let mut ch = Checker::new(rules());
         let case = run(&mut ch, &m, 2, c).unwrap();
-        let obj = Value::Object(case.external_source_data.unwrap());
+        let obj = get(&case, "external_source_data").unwrap().to_json();
         assert_eq!(
             obj,
             serde_json::json!({"a": "web", "b": 2, "Attorney": "7"})
@@ -955,7 +1006,7 @@ mod tests {
             c
         })
         .unwrap();
-        assert_eq!(case.external_source_data, None);
+        assert_eq!(get(&case, "external_source_data"), None);
         for (cell, want) in [
             (
                 t("[1]"),
@@ -966,7 +1017,7 @@ mod tests {
                 "external_source_data: not a JSON object; write {\"key\": \"value\"} or use external_source_data.KEY columns (value '3')",
             ),
         ] {
-            let mut ch = Checker::new(Rules::default());
+            let mut ch = Checker::new(rules());
             let mut c = cells(&[(10, cell)]);
             c.extend([t(""), t(""), t("")]);
             assert_eq!(run(&mut ch, &m, 4, c).unwrap_err(), [want.to_string()]);
@@ -974,32 +1025,134 @@ mod tests {
     }
 
     #[test]
-    fn every_schema_field_reaches_the_case() {
-        // Fill every field from its own column with a valid value and check the JSON has it.
-        let mut h: Vec<String> = FIELDS.iter().map(|f| f.name.to_string()).collect();
-        h.push("id".into());
-        let m = Mapping::build(&h, &MapOptions::default()).unwrap();
-        let c: Vec<Cell> = FIELDS
-            .iter()
-            .map(|f| match f.ty {
-                FieldType::String => t("x"),
-                FieldType::Date => t("2024-01-02"),
-                FieldType::Bool => t("true"),
-                FieldType::IdList => t("1"),
-                FieldType::Object => t("{}"),
-            })
-            .chain([t("9")])
-            .collect();
-        let mut ch = Checker::new(Rules::default());
-        let case = run(&mut ch, &m, 2, c).unwrap();
-        let v = serde_json::to_value(&case).unwrap();
-        for f in FIELDS {
-            assert!(
-                v.get(f.name).is_some(),
-                "{} is not carried into the case",
-                f.name
+    fn every_field_reaches_the_record() {
+        // Fill every field from its own column with a valid value and check the payload has it.
+        for e in [&CASES, &PEOPLE] {
+            let h: Vec<String> = (0..e.slot_count())
+                .map(|i| e.slot(i).name.to_string())
+                .collect();
+            let m = Mapping::build(e, &h, &MapOptions::default()).unwrap();
+            let c: Vec<Cell> = e
+                .fields
+                .iter()
+                .map(|f| t(f.kind.sample()))
+                .chain([t("9")])
+                .collect();
+            let mut ch = Checker::new(Rules::new(e, DateOrder::Mdy));
+            let raw = RawRow {
+                source_row: 2,
+                cells: c,
+            };
+            let record = ch.check(&m.apply(&raw)).unwrap();
+            let v = serde_json::to_value(&record).unwrap();
+            for f in e.fields {
+                assert!(
+                    v.get(f.name).is_some(),
+                    "{}: {} is not carried into the record",
+                    e.name,
+                    f.name
+                );
+            }
+            assert_eq!(v["id"], 9);
+            assert_eq!(record.omitted().count(), 0);
+        }
+    }
+
+    #[test]
+    fn another_entity_gets_its_own_keys_messages_and_no_tallies() {
+        let h: Vec<String> = [
+            "First",
+            "Surname",
+            "external_source",
+            "external_source_id",
+            "email",
+            "DOB",
+            "id",
+        ]
+        .map(String::from)
+        .to_vec();
+        let m = Mapping::build(&PEOPLE, &h, &MapOptions::default()).unwrap();
+        let mut ch = Checker::new(Rules::new(&PEOPLE, DateOrder::Dmy));
+        let row = |n: usize, cells: [&str; 7]| RawRow {
+            source_row: n,
+            cells: cells.map(t).to_vec(),
+        };
+        let table: &[(RawRow, Result<(), &[&str]>)] = &[
+            (
+                row(2, ["Ada", "L", "crm", "p1", "a@x", "10/12/1815", ""]),
+                Ok(()),
+            ),
+            (
+                row(3, ["Bo", "", "crm", "p1", "a@x", "31/2/1990", ""]),
+                Err(&[
+                    "last_name: is required",
+                    "date_of_birth: not a real date (value '31/2/1990')",
+                    "external_source_id: external_source 'crm' with external_source_id 'p1' already used on row 2",
+                    "email: email 'a@x' already used on row 2",
+                ]),
+            ),
+            (row(4, ["Cy", "D", "crm", "p2", "", "", "7"]), Ok(())),
+            (
+                row(5, ["Di", "E", "crm", "p3", "", "", "7"]),
+                Err(&["id: id 7 already used on row 4 (one update per person per file)"]),
+            ),
+        ];
+        for (raw, want) in table {
+            let got = ch
+                .check(&m.apply(raw))
+                .map(|_| ())
+                .map_err(|es| es.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+            match want {
+                Ok(()) => assert!(got.is_ok(), "row {}: {got:?}", raw.source_row),
+                Err(w) => assert_eq!(got.unwrap_err(), *w, "row {}", raw.source_row),
+            }
+        }
+        let r = ch.report();
+        assert!(r.values.is_empty() && r.warnings.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn each_kind_has_its_check() {
+        let table: &[(Kind, Cell, Result<Value, &str>)] = &[
+            (Kind::Text, t("  a b "), Ok(Value::Text("a b".into()))),
+            (Kind::Text, Cell::Int(7), Ok(Value::Text("7".into()))),
+            (
+                Kind::Date,
+                t("5 March 2024"),
+                Ok(Value::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap())),
+            ),
+            (Kind::Date, t("x"), Err("not a date; use YYYY-MM-DD")),
+            (Kind::Bool, t("N"), Ok(Value::Bool(false))),
+            (
+                Kind::Bool,
+                t("x"),
+                Err("not a yes/no value; use true/false, yes/no, y/n or 1/0"),
+            ),
+            (Kind::IdList, t("1 | 2"), Ok(Value::IdList(vec![1, 2]))),
+            (
+                Kind::IdList,
+                t("1;x"),
+                Err("id 'x' is not a positive whole number"),
+            ),
+            (Kind::Object, t("{}"), Ok(Value::Object(Map::new()))),
+            (
+                Kind::Object,
+                t("[]"),
+                Err(
+                    "JSON, but not an object; write {\"key\": \"value\"} or use external_source_data.KEY columns",
+                ),
+            ),
+        ];
+        for (kind, cell, want) in table {
+            let got = parse_cell(*kind, cell, DateOrder::Mdy).map_err(|e| e.to_string());
+            assert_eq!(got, want.clone().map_err(String::from), "{kind:?} {cell:?}");
+        }
+        for k in Kind::ALL {
+            assert_eq!(
+                parse_cell(k, &t(k.sample()), DateOrder::Mdy).map(|v| v.kind()),
+                Ok(k),
+                "the sample of {k:?} passes its own check"
             );
         }
-        assert_eq!(v["id"], 9);
     }
 }

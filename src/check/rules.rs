@@ -1,9 +1,10 @@
-//! Value parsers for one cell each: dates, booleans, id lists, ids, plus the small string helpers
-//! (header normalisation, edit distance) that mapping and checking share. Pure functions with
-//! human error messages that never quote the value (the caller's `RowError` does). No I/O, and no
-//! panics on any input.
+//! Value parsers for one cell each: dates, booleans, ids, id lists, JSON objects, plus the small
+//! string helpers (header normalisation, edit distance) that mapping and checking share. Pure
+//! functions whose typed errors read as human messages that never quote the whole cell (the
+//! caller's `RowError` does). No I/O, and no panics on any input.
 
 use chrono::{Datelike, NaiveDate};
+use serde_json::{Map, Value};
 
 use crate::cell::Cell;
 
@@ -16,10 +17,33 @@ pub enum DateOrder {
     Ymd,
 }
 
-/// The message for text that is no date form we know.
-const NOT_A_DATE: &str = "not a date; use YYYY-MM-DD";
-/// The message for a well-formed date that does not exist (Feb 30, month 13).
-const NOT_REAL: &str = "not a real date";
+/// Why a cell is not a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Text that is no date form we know.
+    #[error("not a date; use YYYY-MM-DD")]
+    NotADate,
+    /// A well-formed date that does not exist (Feb 30, month 13).
+    #[error("not a real date")]
+    NotReal,
+    #[error("a number, not a date; use YYYY-MM-DD")]
+    Number,
+    #[error("empty")]
+    Empty,
+    #[error("an error cell, not a date")]
+    ErrorCell,
+    #[error("not a date in the --date-order ymd form (year first); use YYYY-MM-DD")]
+    NotYearFirst,
+    /// Real only with day and month swapped: `first` is how it was read, `other` the option that
+    /// reads it the other way.
+    #[error("not a real date when read {first} first; use {other} or YYYY-MM-DD")]
+    Swapped {
+        first: &'static str,
+        other: &'static str,
+    },
+}
+
+use DateError::{NotADate, NotReal};
 
 const MONTHS: [&str; 12] = [
     "january",
@@ -55,21 +79,21 @@ const WEEKDAYS: [&str; 7] = [
 /// `00`–`29` are 2000–2029 and `30`–`99` are 1930–1999. Numbers are refused: a CSV has no date
 /// serials, and a workbook's real date cells already arrive as dates, so a bare number in a date
 /// column is a mistake worth showing.
-pub fn parse_date(cell: &Cell, order: DateOrder) -> Result<NaiveDate, String> {
+pub fn parse_date(cell: &Cell, order: DateOrder) -> Result<NaiveDate, DateError> {
     match cell {
         Cell::Date(d) => Ok(*d),
         Cell::DateTime(dt) => Ok(dt.date()),
-        Cell::Int(_) | Cell::Float(_) => Err("a number, not a date; use YYYY-MM-DD".into()),
-        Cell::Bool(_) => Err(NOT_A_DATE.into()),
-        Cell::Empty => Err("empty".into()),
-        Cell::Error(_) => Err("an error cell, not a date".into()),
+        Cell::Int(_) | Cell::Float(_) => Err(DateError::Number),
+        Cell::Bool(_) => Err(NotADate),
+        Cell::Empty => Err(DateError::Empty),
+        Cell::Error(_) => Err(DateError::ErrorCell),
         Cell::Text(s) => parse_date_text(s.trim(), order),
     }
 }
 
-fn parse_date_text(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
+fn parse_date_text(s: &str, order: DateOrder) -> Result<NaiveDate, DateError> {
     if s.is_empty() {
-        return Err("empty".into());
+        return Err(DateError::Empty);
     }
     if let Some(r) = iso_prefix(s) {
         return r;
@@ -84,7 +108,7 @@ fn parse_date_text(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
 
 /// `YYYY-MM-DD`, alone or followed by `T`/space and a time (any offset is ignored: the date part
 /// is what the user typed).
-fn iso_prefix(s: &str) -> Option<Result<NaiveDate, String>> {
+fn iso_prefix(s: &str) -> Option<Result<NaiveDate, DateError>> {
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -97,18 +121,18 @@ fn iso_prefix(s: &str) -> Option<Result<NaiveDate, String>> {
         let sep = b[10];
         let next = b.get(11).copied().unwrap_or(b' ');
         if !(matches!(sep, b'T' | b't' | b' ') && next.is_ascii_digit()) {
-            return Some(Err(NOT_A_DATE.into()));
+            return Some(Err(NotADate));
         }
     }
     let n = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
     Some(match (n(0..4), n(5..7), n(8..10)) {
         (Some(y), Some(m), Some(d)) => ymd(y as i32, m, d),
-        _ => Err(NOT_A_DATE.into()),
+        _ => Err(NotADate),
     })
 }
 
-fn ymd(y: i32, m: u32, d: u32) -> Result<NaiveDate, String> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| NOT_REAL.to_string())
+fn ymd(y: i32, m: u32, d: u32) -> Result<NaiveDate, DateError> {
+    NaiveDate::from_ymd_opt(y, m, d).ok_or(NotReal)
 }
 
 /// A year as written: four digits as is, two digits by Excel's 1930 pivot.
@@ -130,10 +154,10 @@ fn small(t: &str) -> Option<u32> {
 }
 
 /// `3/5/2024`, `3-5-24`, `2024/3/5`, `05.03.2024`: one separator used twice.
-fn numeric_date(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
+fn numeric_date(s: &str, order: DateOrder) -> Result<NaiveDate, DateError> {
     let sep = match s.bytes().find(|b| !b.is_ascii_digit()) {
         Some(c) => c as char,
-        None => return Err(NOT_A_DATE.into()),
+        None => return Err(NotADate),
     };
     let parts: Vec<&str> = s.split(sep).collect();
     if parts.len() != 3
@@ -141,24 +165,24 @@ fn numeric_date(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
             .iter()
             .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(NOT_A_DATE.into());
+        return Err(NotADate);
     }
     let (a, b, c) = (parts[0], parts[1], parts[2]);
     if a.len() == 4 {
         // Year first is never ambiguous.
         return match (year(a), small(b), small(c)) {
             (Some(y), Some(m), Some(d)) => ymd(y, m, d),
-            _ => Err(NOT_A_DATE.into()),
+            _ => Err(NotADate),
         };
     }
     if order == DateOrder::Ymd {
         return match (year(a), small(b), small(c)) {
             (Some(y), Some(m), Some(d)) if a.len() == 2 => ymd(y, m, d),
-            _ => Err("not a date in the --date-order ymd form (year first); use YYYY-MM-DD".into()),
+            _ => Err(DateError::NotYearFirst),
         };
     }
     let (Some(x), Some(z), Some(y)) = (small(a), small(b), year(c)) else {
-        return Err(NOT_A_DATE.into());
+        return Err(NotADate);
     };
     let (m, d, other) = match order {
         DateOrder::Dmy => (z, x, "--date-order mdy"),
@@ -170,9 +194,7 @@ fn numeric_date(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
         } else {
             "month"
         };
-        return Err(format!(
-            "not a real date when read {first} first; use {other} or YYYY-MM-DD"
-        ));
+        return Err(DateError::Swapped { first, other });
     }
     ymd(y, m, d)
 }
@@ -215,7 +237,7 @@ fn day(t: &str) -> Option<u32> {
 }
 
 /// `Mar 5, 2024`, `March 5 2024`, `5 March 2024`, `5-Mar-24`, `Tue, Mar 5, 2024`, `2024 Mar 5`.
-fn named_month_date(s: &str) -> Result<NaiveDate, String> {
+fn named_month_date(s: &str) -> Result<NaiveDate, DateError> {
     let mut tokens: Vec<&str> = s
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | '-' | '/' | '.'))
         .filter(|t| !t.is_empty())
@@ -224,7 +246,7 @@ fn named_month_date(s: &str) -> Result<NaiveDate, String> {
         tokens.remove(0);
     }
     if tokens.len() != 3 {
-        return Err(NOT_A_DATE.into());
+        return Err(NotADate);
     }
     let (a, b, c) = (tokens[0], tokens[1], tokens[2]);
     let parsed = if let Some(m) = month_number(a) {
@@ -240,14 +262,18 @@ fn named_month_date(s: &str) -> Result<NaiveDate, String> {
     };
     match parsed {
         Some((y, m, d)) => ymd(y, m, d),
-        None => Err(NOT_A_DATE.into()),
+        None => Err(NotADate),
     }
 }
 
+/// Why a cell is not a yes/no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a yes/no value; use true/false, yes/no, y/n or 1/0")]
+pub struct BoolError;
+
 /// Read a yes/no cell: true/false, yes/no, y/n, 1/0 in any case, and Excel booleans. Anything
 /// else is refused rather than guessed, because a wrong guess flips a client's opt-out.
-pub fn parse_bool(cell: &Cell) -> Result<bool, String> {
-    const MSG: &str = "not a yes/no value; use true/false, yes/no, y/n or 1/0";
+pub fn parse_bool(cell: &Cell) -> Result<bool, BoolError> {
     match cell {
         Cell::Bool(b) => Ok(*b),
         Cell::Int(1) => Ok(true),
@@ -263,69 +289,121 @@ pub fn parse_bool(cell: &Cell) -> Result<bool, String> {
             } else if no.iter().any(|w| w.eq_ignore_ascii_case(t)) {
                 Ok(false)
             } else {
-                Err(MSG.into())
+                Err(BoolError)
             }
         }
-        _ => Err(MSG.into()),
+        _ => Err(BoolError),
     }
+}
+
+/// Why a cell is not a Kayse id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("not a positive whole number")]
+    NotWhole,
+    #[error("must be a positive whole number, not 0")]
+    Zero,
+    #[error("too large for an id")]
+    TooLarge,
 }
 
 /// A positive integer written as text. `12.0` (how pandas and some exports write whole numbers)
 /// counts as 12; signs, other decimals, exponents and thousands separators do not.
-fn parse_id_text(t: &str) -> Result<u64, String> {
+fn parse_id_text(t: &str) -> Result<u64, IdError> {
     let core = match t.split_once('.') {
         Some((whole, frac)) if !frac.is_empty() && frac.bytes().all(|b| b == b'0') => whole,
         _ => t,
     };
     if core.is_empty() || !core.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("not a positive whole number".into());
+        return Err(IdError::NotWhole);
     }
     match core.parse::<u64>() {
-        Ok(0) => Err("must be a positive whole number, not 0".into()),
+        Ok(0) => Err(IdError::Zero),
         Ok(v) => Ok(v),
-        Err(_) => Err("too large for an id".into()),
+        Err(_) => Err(IdError::TooLarge),
     }
 }
 
 /// Read a Kayse id: a positive integer, from a number cell or text digits.
-pub fn parse_id(cell: &Cell) -> Result<u64, String> {
+pub fn parse_id(cell: &Cell) -> Result<u64, IdError> {
     match cell {
         Cell::Int(i) if *i > 0 => Ok(*i as u64),
-        Cell::Int(0) => Err("must be a positive whole number, not 0".into()),
+        Cell::Int(0) => Err(IdError::Zero),
         Cell::Text(s) => parse_id_text(s.trim()),
-        _ => Err("not a positive whole number".into()),
+        _ => Err(IdError::NotWhole),
     }
+}
+
+/// Why a cell is not a list of ids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdListError {
+    /// A number cell that is no id.
+    #[error(transparent)]
+    Number(IdError),
+    /// One item of the list (shortened for the message) is no id.
+    #[error("id '{item}' is {}", if *.too_large { "too large for an id" } else { "not a positive whole number" })]
+    Item { item: String, too_large: bool },
+    #[error("unbalanced brackets in the id list")]
+    Brackets,
+    #[error("not a list of ids; use whole numbers separated by ';'")]
+    NotAList,
 }
 
 /// Read a list of client ids: integers separated by `,` `;` `|` or whitespace, optionally in
 /// brackets (`[1, 2]`); a number cell is a one-id list. The error names the first bad item.
-pub fn parse_id_list(cell: &Cell) -> Result<Vec<u64>, String> {
+pub fn parse_id_list(cell: &Cell) -> Result<Vec<u64>, IdListError> {
     let text = match cell {
-        Cell::Int(_) => return parse_id(cell).map(|v| vec![v]),
+        Cell::Int(_) => return parse_id(cell).map(|v| vec![v]).map_err(IdListError::Number),
         Cell::Text(s) => s.trim(),
-        _ => return Err("not a list of ids; use whole numbers separated by ';'".into()),
+        _ => return Err(IdListError::NotAList),
     };
     let open = text.starts_with('[');
     let close = text.ends_with(']');
     let inner = match (open, close) {
         (true, true) if text.len() >= 2 => &text[1..text.len() - 1],
         (false, false) => text,
-        _ => return Err("unbalanced brackets in the id list".into()),
+        _ => return Err(IdListError::Brackets),
     };
     inner
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '|'))
         .filter(|t| !t.is_empty())
         .map(|item| {
-            parse_id_text(item).map_err(|e| {
-                let why = if e.starts_with("too large") {
-                    "too large for an id"
-                } else {
-                    "not a positive whole number"
-                };
-                format!("id '{}' is {why}", short(item))
+            parse_id_text(item).map_err(|e| IdListError::Item {
+                item: short(item),
+                too_large: e == IdError::TooLarge,
             })
         })
         .collect()
+}
+
+/// The hint every JSON-object error ends with.
+const OBJECT_HINT: &str = "write {\"key\": \"value\"} or use external_source_data.KEY columns";
+
+/// Why a cell is not a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectError {
+    /// A number, date or yes/no cell.
+    #[error("not a JSON object; {OBJECT_HINT}")]
+    NotText,
+    #[error("JSON, but not an object; {OBJECT_HINT}")]
+    NotAnObject,
+    /// Text that is not JSON, with the parser's own reason.
+    #[error("not valid JSON ({reason}); {OBJECT_HINT}")]
+    Invalid { reason: String },
+}
+
+/// Read a JSON object cell (an object field such as external_source_data).
+pub fn parse_object(cell: &Cell) -> Result<Map<String, Value>, ObjectError> {
+    let Cell::Text(s) = cell else {
+        return Err(ObjectError::NotText);
+    };
+    match serde_json::from_str::<Value>(s.trim()) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ObjectError::NotAnObject),
+        Err(e) => Err(ObjectError::Invalid {
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// Write a list of ids the way [`parse_id_list`] reads it back: `1;2`.
@@ -487,7 +565,7 @@ mod tests {
         ];
         for (cell, order, want) in cases {
             assert_eq!(
-                parse_date(cell, *order),
+                parse_date(cell, *order).map_err(|e| e.to_string()),
                 Err(want.to_string()),
                 "{cell:?} {order:?}"
             );
@@ -522,7 +600,11 @@ mod tests {
             Cell::Int(2),
             Cell::Float(0.5),
         ] {
-            assert_eq!(parse_bool(&bad), Err(msg.to_string()), "{bad:?}");
+            assert_eq!(
+                parse_bool(&bad).map_err(|e| e.to_string()),
+                Err(msg.to_string()),
+                "{bad:?}"
+            );
         }
     }
 
@@ -557,7 +639,11 @@ mod tests {
             (Cell::Bool(true), "not a positive whole number"),
         ];
         for (c, want) in bad {
-            assert_eq!(parse_id(c), Err(want.to_string()), "{c:?}");
+            assert_eq!(
+                parse_id(c).map_err(|e| e.to_string()),
+                Err(want.to_string()),
+                "{c:?}"
+            );
         }
     }
 
@@ -599,7 +685,11 @@ mod tests {
             ),
         ];
         for (c, want) in bad {
-            assert_eq!(parse_id_list(c), Err(want.to_string()), "{c:?}");
+            assert_eq!(
+                parse_id_list(c).map_err(|e| e.to_string()),
+                Err(want.to_string()),
+                "{c:?}"
+            );
         }
         assert_eq!(format_id_list(&[1, 2]), "1;2");
         assert_eq!(format_id_list(&[]), "");

@@ -7,18 +7,18 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::case::CaseRecord;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
-use crate::engine::input::read_failed;
-use crate::engine::options::RunArgs;
+use crate::engine::input::{SheetFacts, names_matcher, read_failed};
+use crate::engine::options::{HiddenRows, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
-use crate::error::{CmdResult, Fatal};
+use crate::entity::{CASES, Record};
+use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
-use crate::read::{self, ReadOptions};
+use crate::read;
 use crate::record::journal::{Basis, Fingerprint, Journal, hex};
 use crate::report::sheet;
 use crate::report::summary::Summary;
@@ -33,6 +33,10 @@ pub struct Args {
     /// exports, a firm's own list). Accepts several files.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub ids_from: Vec<PathBuf>,
+    /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
+    /// [default: read them].
+    #[arg(long)]
+    pub skip_hidden_rows: bool,
     /// Where to write the cases: .xlsx or .csv.
     #[arg(long, default_value = "kayse-export.xlsx", value_name = "PATH")]
     pub out: PathBuf,
@@ -54,18 +58,34 @@ fn fingerprint_ids(ids: &[u64]) -> Fingerprint {
     }
 }
 
-/// Every id the flags name, de-duplicated in first-seen order, plus warnings about cells skipped.
-pub fn collect_ids(specs: &[String], files: &[PathBuf]) -> Result<(Vec<u64>, Vec<String>), Fatal> {
+/// Every id the flags name, de-duplicated in first-seen order, plus warnings about cells skipped
+/// and what reading each file noticed (hidden rows, a Total row, other sheets).
+pub fn collect_ids(
+    specs: &[String],
+    files: &[PathBuf],
+    hidden: HiddenRows,
+) -> Result<(Vec<u64>, Vec<String>), Fatal> {
     use crate::check::ids;
     let mut all = Vec::new();
     let mut warnings = Vec::new();
     for s in specs {
         all.extend(ids::parse_spec(s).map_err(|e| Fatal::usage(format!("--ids: {e}")))?);
     }
+    let opts = read::ReadOptions {
+        skip_hidden_rows: hidden.skip,
+        header_matcher: Some(names_matcher(ids::ID_COLUMNS)),
+        ..Default::default()
+    };
     for f in files {
-        let t = read::open(f, &ReadOptions::default()).map_err(read_failed)?;
-        let col = ids::find_column(&t.headers, None)
-            .map_err(|e| Fatal::usage(format!("{}: {e}", f.display())))?;
+        let t = read::open(f, &opts).map_err(read_failed)?;
+        let col = ids::find_column(&t.headers, None).map_err(|e| {
+            Fatal::usage(format!(
+                "{}: {e} (the header was read from row {})",
+                f.display(),
+                t.header_row
+            ))
+        })?;
+        let facts = SheetFacts::of(&t, hidden);
         let mut bad = 0usize;
         for raw in t.rows {
             let raw = raw.map_err(read_failed)?;
@@ -92,6 +112,7 @@ pub fn collect_ids(specs: &[String], files: &[PathBuf]) -> Result<(Vec<u64>, Vec
                 bad - 5
             ));
         }
+        warnings.extend(reading_notes(f, &facts));
     }
     if specs.is_empty() && files.is_empty() {
         return Err(Fatal::usage(
@@ -99,6 +120,27 @@ pub fn collect_ids(specs: &[String], files: &[PathBuf]) -> Result<(Vec<u64>, Vec
         ));
     }
     Ok((ids::dedupe(all), warnings))
+}
+
+/// What reading one `--ids-from` file noticed, as warnings naming the file: the ids of hidden
+/// rows are exported too unless `--skip-hidden-rows`, and a person should know which they were;
+/// a Total row was left out. (The header row and the other sheets are not said: export has no
+/// `--header-row` or `--sheet` to change them.)
+fn reading_notes(file: &std::path::Path, facts: &SheetFacts) -> Vec<String> {
+    let mut s = Summary::default();
+    facts.start(None, &mut s);
+    facts.finish(&mut s);
+    let lines = s
+        .reading
+        .lines()
+        .into_iter()
+        .filter(|(k, _)| k == "hidden rows" || k == "total row skipped")
+        .map(|(k, v)| format!("{k}: {v}"));
+    s.warnings
+        .into_iter()
+        .chain(lines)
+        .map(|w| format!("{}: {w}", file.display()))
+        .collect()
 }
 
 pub fn run(args: Args, g: &Global) -> CmdResult {
@@ -109,7 +151,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             args.out.display()
         )));
     }
-    let (ids, warnings) = collect_ids(&args.ids, &args.ids_from)?;
+    let hidden = HiddenRows {
+        skip: args.skip_hidden_rows,
+        skip_by_default: false,
+    };
+    let (ids, warnings) = collect_ids(&args.ids, &args.ids_from, hidden)?;
     if ids.is_empty() {
         return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
     }
@@ -200,7 +246,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         ));
     }
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
-        sheet::write(&args.out, &cases, &errors).map_err(Fatal::stopped)
+        sheet::write(&args.out, &CASES, &cases, &errors)
+            .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     });
     // A complete export needs its journal no more: the data is in --out, and a later export of
     // the same ids should fetch fresh answers.
@@ -212,7 +259,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
 /// counted in the summary.
-fn join(ids: &[u64], sent: &Sent, summary: &mut Summary) -> (Vec<CaseRecord>, Vec<(u64, String)>) {
+fn join(ids: &[u64], sent: &Sent, summary: &mut Summary) -> (Vec<Record>, Vec<(u64, String)>) {
     let fetched = Fetched::from_records(sent.outcomes.values());
     let not_fetched = sent.not_sent("fetched");
     let mut cases = Vec::new();

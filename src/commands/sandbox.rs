@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::cli::Global;
 use crate::error::{CmdResult, ExitCode, Fatal};
-use crate::sandbox::{Config, DEFAULT_KEY, FaultSpec, Latency, spawn};
+use crate::sandbox::{Clock, Config, DEFAULT_KEY, FaultSpec, Latency, spawn};
 use crate::send::ApiKey;
 use crate::send::rate::RateSpec;
 
@@ -57,6 +57,7 @@ impl From<&Args> for Config {
             state: a.state.clone(),
             seed: a.seed,
             log: true,
+            clock: Clock::System,
         }
     }
 }
@@ -77,6 +78,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         .build()
         .map_err(|e| Fatal::usage("cannot start the async runtime").because(e))?;
     rt.block_on(async move {
+        // Before the first line: whoever reads "listening on" may signal at once.
+        let stop = stop_signals();
         let handle = spawn(config).await?;
         {
             let mut out = std::io::stdout().lock();
@@ -97,7 +100,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         if let Some(p) = &args.state {
             eprintln!("state: {}", p.display());
         }
-        wait_for_stop().await;
+        stop.await;
         if !g.quiet {
             eprintln!("stopping; saving state");
         }
@@ -106,25 +109,35 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     })
 }
 
-/// Ctrl-C or SIGTERM.
-async fn wait_for_stop() {
+/// Ctrl-C or SIGTERM. The handlers are in place when this returns, not when the future is first
+/// polled, so a signal that comes right after "listening on" stops the sandbox cleanly (state
+/// saved, exit 0) instead of killing it.
+fn stop_signals() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let handlers = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            match handlers {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

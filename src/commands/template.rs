@@ -1,7 +1,7 @@
-//! `kayse-bulk template`: write a starter workbook from the schema table — one header per field
-//! (required ones marked, each with a note holding its description), dropdowns for booleans, date
-//! validation for dates, one valid example row and a `Fields` sheet. Every field fact comes from
-//! `schema::FIELDS`; this module must not list fields of its own.
+//! `kayse-bulk template`: write a starter workbook from an entity's table — one header per field
+//! (required ones marked, each with a note holding its description), dropdowns for yes/no fields,
+//! date validation for dates, one valid example row and a `Fields` sheet. Every field fact comes
+//! from the table (`entity::CASES`); this module must not list fields of its own.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,7 @@ use rust_xlsxwriter::{
 };
 
 use crate::cli::Global;
-use crate::entity::{FIELDS, Field, FieldType, ID_FIELD};
+use crate::entity::{CASES, Entity, Field, Kind};
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::report::results::{replace, temp_path};
 
@@ -48,7 +48,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             "{shown} already exists; use --force to replace it or --out to choose another name"
         )));
     }
-    write_template(&args.out).map_err(|e| Fatal::from_error(ExitCode::Usage, e))?;
+    write_template(&CASES, &args.out).map_err(|e| Fatal::from_error(ExitCode::Usage, e))?;
     if !g.quiet {
         eprintln!("wrote {shown}");
     }
@@ -64,11 +64,11 @@ pub enum TemplateError {
     Replace(#[from] crate::report::results::ResultsError),
 }
 
-/// Build the template and move it into place at `path` (through a temporary sibling, so a failed
-/// run never leaves half a workbook).
-pub fn write_template(path: &Path) -> Result<(), TemplateError> {
+/// Build `entity`'s template and move it into place at `path` (through a temporary sibling, so a
+/// failed run never leaves half a workbook).
+pub fn write_template(entity: &Entity, path: &Path) -> Result<(), TemplateError> {
     let temp = temp_path(path);
-    let built = build().and_then(|mut wb| wb.save(&temp));
+    let built = build(entity).and_then(|mut wb| wb.save(&temp));
     if let Err(e) = built {
         let _ = std::fs::remove_file(&temp);
         return Err(TemplateError::Write {
@@ -79,11 +79,12 @@ pub fn write_template(path: &Path) -> Result<(), TemplateError> {
     Ok(replace(&temp, path)?)
 }
 
-/// The whole workbook: the `Cases` sheet first (so readers pick it by default), then `Fields`.
-fn build() -> Result<Workbook, XlsxError> {
+/// The whole workbook: the entity's sheet (`Cases`) first, so readers pick it by default, then
+/// `Fields`.
+fn build(entity: &Entity) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
-    cases_sheet(wb.add_worksheet())?;
-    fields_sheet(wb.add_worksheet())?;
+    records_sheet(wb.add_worksheet(), entity)?;
+    fields_sheet(wb.add_worksheet(), entity)?;
     Ok(wb)
 }
 
@@ -102,14 +103,14 @@ fn example_date(field: &Field) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(field.example, "%Y-%m-%d").ok()
 }
 
-fn cases_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
-    ws.set_name("Cases")?;
+fn records_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
+    ws.set_name(entity.title())?;
     let required = header_format(true);
     let optional = header_format(false);
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let (y, m, d) = FIRST_DATE;
     let first_date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-    for (i, field) in FIELDS.iter().enumerate() {
+    for (i, field) in entity.fields.iter().enumerate() {
         let col = i as u16;
         let fmt = if field.required { &required } else { &optional };
         ws.write_string_with_format(0, col, field.name, fmt)?;
@@ -125,8 +126,8 @@ fn cases_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
             .set_width(260)
             .set_height(90);
         ws.insert_note(0, col, &note)?;
-        match field.ty {
-            FieldType::Bool => {
+        match field.kind {
+            Kind::Bool => {
                 let v = DataValidation::new()
                     .allow_list_strings(&["TRUE", "FALSE"])?
                     .set_input_title(field.name)?
@@ -136,7 +137,7 @@ fn cases_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
                     ws.write_boolean(1, col, field.example.eq_ignore_ascii_case("true"))?;
                 }
             }
-            FieldType::Date => {
+            Kind::Date => {
                 let v = DataValidation::new()
                     .allow_date(DataValidationRule::GreaterThanOrEqualTo(first_date))
                     .set_input_title(field.name)?
@@ -149,7 +150,7 @@ fn cases_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
                     ws.write_date_with_format(1, col, d, &date)?;
                 }
             }
-            FieldType::String | FieldType::IdList | FieldType::Object => {
+            Kind::Text | Kind::IdList | Kind::Object => {
                 if !field.example.is_empty() {
                     ws.write_string(1, col, field.example)?;
                 }
@@ -161,8 +162,8 @@ fn cases_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
 }
 
 /// One row per field: name, required, type, description, aliases, example; then `id`, which the
-/// template leaves out because it is for creating cases.
-fn fields_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
+/// template leaves out because it is for creating records.
+fn fields_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
     ws.set_name("Fields")?;
     let head = header_format(false);
     let titles = [
@@ -178,24 +179,30 @@ fn fields_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
         ws.set_column_width(c as u16, *width)?;
     }
     let id_description = format!(
-        "{}. Not a column of this template, which creates cases: add an id column to update existing ones.",
-        ID_FIELD.description
+        "{}. Not a column of this template, which creates {}: add an id column to update existing ones.",
+        entity.id.description, entity.name
     );
-    let rows = FIELDS
+    let rows = entity
+        .fields
         .iter()
         .map(|f| (f, f.description.to_string()))
-        .chain(std::iter::once((&ID_FIELD, id_description)));
+        .chain(std::iter::once((&entity.id, id_description)));
     for (r, (field, description)) in rows.enumerate() {
         let r = r as u32 + 1;
         ws.write_string(r, 0, field.name)?;
         ws.write_string(r, 1, if field.required { "yes" } else { "no" })?;
-        ws.write_string(r, 2, field.ty.api_name())?;
+        ws.write_string(r, 2, field.kind.api_name())?;
         ws.write_string(r, 3, description)?;
         ws.write_string(r, 4, field.aliases.join(", "))?;
         ws.write_string(r, 5, field.example)?;
     }
     ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, FIELDS.len() as u32 + 1, titles.len() as u16 - 1)?;
+    ws.autofilter(
+        0,
+        0,
+        entity.fields.len() as u32 + 1,
+        titles.len() as u16 - 1,
+    )?;
     Ok(())
 }
 
@@ -205,7 +212,11 @@ mod tests {
 
     #[test]
     fn every_example_date_parses() {
-        for f in FIELDS.iter().filter(|f| f.ty == FieldType::Date) {
+        for f in crate::entity::ALL
+            .iter()
+            .flat_map(|e| e.fields)
+            .filter(|f| f.kind == Kind::Date)
+        {
             assert!(
                 f.example.is_empty() || example_date(f).is_some(),
                 "{}: {}",

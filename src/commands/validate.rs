@@ -3,13 +3,15 @@
 
 use crate::cli::Global;
 use crate::engine::checks;
-use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs};
+use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, SkipHiddenArgs};
 use crate::error::CmdResult;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub hidden: SkipHiddenArgs,
     #[command(flatten)]
     pub rules: RulesArgs,
     #[command(flatten)]
@@ -22,6 +24,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     checks::run(
         "validate",
         &args.input,
+        &args.hidden,
         &args.rules,
         &args.batch,
         &args.results,

@@ -5,7 +5,7 @@
 use crate::cli::Global;
 use crate::engine::finish;
 use crate::engine::input::{CaseSheet, Echo, Scanned};
-use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs};
+use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, SkipHiddenArgs};
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::{Outcome, ResultRow};
 use crate::report::results::{ResultsWriter, WriteBehind};
@@ -14,6 +14,7 @@ use crate::report::results::{ResultsWriter, WriteBehind};
 pub fn run(
     command: &str,
     input: &InputArgs,
+    hidden: &SkipHiddenArgs,
     rules: &RulesArgs,
     batch: &BatchArgs,
     results: &ResultsArgs,
@@ -21,12 +22,18 @@ pub fn run(
 ) -> CmdResult {
     let started = std::time::Instant::now();
     let results_path = results.path_for(&input.file)?;
-    let mut sheet = CaseSheet::open(input, rules, false)?;
+    let mut sheet = CaseSheet::open(input, hidden.hidden_rows(), rules, false)?;
     sheet.describe_mapping(g);
     let usage = |e| Fatal::from_error(ExitCode::Usage, e);
     let echo = Echo::new(&sheet.table.headers);
-    let writer = ResultsWriter::create(&results_path, &echo.headers(&sheet.table.headers), &[])
-        .map_err(usage)?;
+    // Columns hidden in the workbook stay hidden (XLSX) or are left out (CSV).
+    let writer = ResultsWriter::create_hiding(
+        &results_path,
+        &echo.headers(&sheet.table.headers),
+        &[],
+        &echo.columns(sheet.facts.hidden_columns()),
+    )
+    .map_err(usage)?;
     let mut writer = WriteBehind::spawn(writer, sheet.recycler()).map_err(usage)?;
     let mut summary = sheet.new_summary(command, &input.file, &results_path);
     let mut valid_creates = 0u64;
@@ -43,7 +50,7 @@ pub fn run(
             Ok(case) => {
                 if case.id.is_some() {
                     summary.updates += 1;
-                    summary.fields_cleared += case.omitted_fields().len() as u64;
+                    summary.fields_cleared += case.omitted().count() as u64;
                 } else {
                     summary.creates += 1;
                     valid_creates += 1;

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 
 use super::worker::Cx;
 use super::{Command, Flow, Job};
-use crate::case::CaseRecord;
+use crate::entity::{CASES, Record};
 use crate::outcome::Outcome;
 use crate::record::journal::RowRecord;
 use crate::send::CallError;
@@ -34,7 +34,7 @@ impl Command for FetchCases {
     fn send<'a>(&'a self, cx: &'a Cx<Self>, job: Job<u64>) -> BoxFuture<'a, Flow> {
         Box::pin(async move {
             for id in job.items {
-                match cx.client().get_case(id).await {
+                match cx.client().get(&CASES, id).await {
                     Ok(case) => cx.done(vec![fetched(id, &case)]).await,
                     Err(e @ (CallError::KeyRejected { .. } | CallError::Halted { .. })) => {
                         return cx.halted(&e).await;
@@ -48,14 +48,14 @@ impl Command for FetchCases {
 }
 
 /// The record of a fetched case: the answer is kept whole, so a resumed export needs no GET.
-fn fetched(id: u64, case: &CaseRecord) -> RowRecord {
+fn fetched(id: u64, case: &Record) -> RowRecord {
     RowRecord {
         row: id as usize,
         batch: None,
         outcome: Outcome::Valid,
         id: Some(id),
         error: None,
-        data: serde_json::to_value(case).ok(),
+        data: Some(case.to_json()),
     }
 }
 
@@ -80,7 +80,7 @@ fn not_fetched(id: u64, e: &CallError) -> RowRecord {
 /// What fetching came to, by id.
 #[derive(Debug, Default)]
 pub struct Fetched {
-    pub cases: BTreeMap<u64, CaseRecord>,
+    pub cases: BTreeMap<u64, Record>,
     /// Ids that could not be fetched, with the reason. `not_found` holds the 404s.
     pub errors: BTreeMap<u64, String>,
     pub not_found: Vec<u64>,
@@ -97,7 +97,7 @@ impl Fetched {
                 Outcome::Valid => match rec
                     .data
                     .clone()
-                    .and_then(|d| serde_json::from_value::<CaseRecord>(d).ok())
+                    .and_then(|d| Record::from_json(&CASES, &d).ok())
                 {
                     Some(c) => {
                         out.cases.insert(id, c);
@@ -126,11 +126,8 @@ mod tests {
 
     #[test]
     fn records_fold_into_cases_and_errors() {
-        let case = CaseRecord {
-            id: Some(7),
-            case_number: Some("A".into()),
-            ..Default::default()
-        };
+        let case =
+            Record::from_json(&CASES, &serde_json::json!({"id": 7, "case_number": "A"})).unwrap();
         let mut unreadable = fetched(9, &case);
         unreadable.data = Some(serde_json::json!("not a case"));
         let recs = vec![
@@ -155,7 +152,7 @@ mod tests {
             ),
         ];
         let f = Fetched::from_records(&recs);
-        assert_eq!(f.cases[&7].case_number.as_deref(), Some("A"));
+        assert_eq!(f.cases[&7].text("case_number"), Some("A"));
         assert_eq!(f.not_found, vec![8]);
         assert_eq!(f.errors[&8], "case 8 not found (404)");
         assert_eq!(f.errors[&9], "the recorded answer is unreadable");

@@ -106,14 +106,16 @@ pub struct Results {
 
 impl Results {
     /// Start the results file at `path`: `headers` are the input's, `extra` the command's own
-    /// columns.
+    /// columns, `hidden` the input columns hidden in the workbook (kept hidden in XLSX, left out
+    /// of CSV).
     pub fn create(
         path: &Path,
         headers: &[String],
         extra: &[String],
+        hidden: &[usize],
         summary: Summary,
     ) -> Result<Results, Fatal> {
-        let writer = ResultsWriter::create(path, headers, extra)
+        let writer = ResultsWriter::create_hiding(path, headers, extra, hidden)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))?;
         Ok(Results { writer, summary })
     }

@@ -1,22 +1,26 @@
 //! The input side of a run: a spreadsheet opened once, its rows fingerprinted as they are read
 //! (so the journal's check costs no second reading), and, for case sheets, mapped and checked on
-//! the read-ahead thread. Also `Echo`, the input columns a results file repeats. Sends nothing.
+//! the read-ahead thread. Also what reading noticed, for the summary (`SheetFacts`), and `Echo`,
+//! the input columns a results file repeats. Sends nothing.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::case::Case;
 use crate::cell::Cell;
 use crate::check::{Checked, Checker, check_row};
 use crate::cli::Global;
-use crate::engine::options::{InputArgs, RulesArgs};
+use crate::engine::options::{HiddenRows, InputArgs, RulesArgs};
+use crate::entity::{CASES, Record};
 use crate::error::{ExitCode, Fatal};
 use crate::map::Mapping;
 use crate::outcome::RowError;
-use crate::read::{self, RawRow, ReadAhead, ReadError, Recycler, Rows, Table};
+use crate::read::{
+    self, Facts, HeaderMatcher, InputInfo, RawRow, ReadAhead, ReadError, Recycler, Rows, Table,
+};
 use crate::record::journal::{Basis, Fingerprint, hex};
+use crate::report::results::ResultsFormat;
 use crate::report::summary::Summary;
 
 /// A read error mid-file ends the command (exit 2).
@@ -140,23 +144,158 @@ fn hash_row(h: &mut Sha256, row: &RawRow) {
     }
 }
 
+/// What reading a sheet noticed that its summary reports: the header row chosen below a title,
+/// hidden columns and rows, a Total row left out, the sheets not read, the encoding. Kept apart
+/// from the rows so a command can consume them; the rows' part is complete only once every row
+/// has been read (`finish`).
+pub struct SheetFacts {
+    info: InputInfo,
+    header_row: usize,
+    /// The headers of the hidden columns, in order.
+    hidden_headers: Vec<String>,
+    noticed: Facts,
+    hidden: HiddenRows,
+}
+
+impl SheetFacts {
+    pub fn of(table: &Table, hidden: HiddenRows) -> SheetFacts {
+        SheetFacts {
+            info: table.info.clone(),
+            header_row: table.header_row,
+            hidden_headers: table
+                .info
+                .hidden_columns
+                .iter()
+                .filter_map(|&c| table.headers.get(c).cloned())
+                .collect(),
+            noticed: table.facts.clone(),
+            hidden,
+        }
+    }
+
+    /// The input columns hidden in the workbook (indices into the headers): a results file keeps
+    /// them hidden (XLSX) or leaves them out (CSV).
+    pub fn hidden_columns(&self) -> &[usize] {
+        &self.info.hidden_columns
+    }
+
+    /// What is known before the rows, into `s`: format and encoding, the header row when a title
+    /// was passed over, hidden columns (and what the `results` file does with them), the other
+    /// sheets, and hidden rows this format cannot show.
+    pub fn start(&self, results: Option<&Path>, s: &mut Summary) {
+        let info = &self.info;
+        s.format = Some(info.format.clone());
+        s.encoding = info.encoding.clone();
+        if info.encoding_fallback {
+            s.warnings.push(
+                "the file is not valid UTF-8; it was read as Windows-1252 (check accented letters)"
+                    .into(),
+            );
+        }
+        s.reading.header_below = info.header_below;
+        s.reading.header_row = info.header_below.map(|_| self.header_row);
+        s.reading.other_sheets = info.other_sheets.clone();
+        if let Some(results) = results {
+            s.reading.hidden_columns = self.hidden_headers.clone();
+            let csv = ResultsFormat::from_path(results) == Some(ResultsFormat::Csv);
+            s.reading.hidden_columns_left_out = csv;
+            if csv && !self.hidden_headers.is_empty() {
+                s.warnings.push(format!(
+                    "hidden columns left out of the CSV results (a CSV cannot hide a column): {}",
+                    self.hidden_headers.join(", ")
+                ));
+            }
+        }
+        if let Some(w) = self.unseen_warning() {
+            s.warnings.push(w);
+        }
+    }
+
+    /// When hidden rows were to be left out but this format keeps them out of the reader's
+    /// sight: every row was read, and the user must hear it.
+    pub fn unseen_warning(&self) -> Option<String> {
+        if !(self.hidden.skip && self.info.hidden_unseen) {
+            return None;
+        }
+        let format = &self.info.format;
+        Some(if self.hidden.skip_by_default {
+            format!(
+                "hidden rows cannot be seen in .{format} files, so every row was read, rows hidden by a filter too; save the sheet as .xlsx to leave them out"
+            )
+        } else {
+            format!(
+                "--skip-hidden-rows: hidden rows cannot be seen in .{format} files, so every row was read; save the sheet as .xlsx to leave them out"
+            )
+        })
+    }
+
+    /// What the reader noticed in the rows, into `s`: hidden rows read or left out, a filter, a
+    /// Total row, its warnings. Call it once every row has been read.
+    pub fn finish(&self, s: &mut Summary) {
+        let noticed = self.noticed.snapshot();
+        let skipped = noticed.hidden_rows_skipped.count > 0;
+        s.reading.hidden_rows_skipped = skipped;
+        s.reading.hidden_rows_skipped_by_default = self.hidden.skip_by_default;
+        s.reading.hidden_rows = if skipped {
+            noticed.hidden_rows_skipped
+        } else {
+            noticed.hidden_rows_read
+        };
+        s.reading.filtered = noticed.filtered;
+        s.reading.total_row = noticed.total_row.map(|t| (t.row, t.label));
+        s.warnings.extend(noticed.warnings);
+    }
+
+    /// The hidden rows left out, as `rows 7, 9 and 3 more`, with their count; `None` when none
+    /// were. Complete once every row has been read.
+    pub fn hidden_rows_left_out(&self) -> Option<(u64, String)> {
+        let list = self.noticed.snapshot().hidden_rows_skipped;
+        (list.count > 0).then(|| (list.count, list.describe()))
+    }
+
+    /// The hidden rows read like the others, as `hidden_rows_left_out` says them.
+    pub fn hidden_rows_read(&self) -> Option<(u64, String)> {
+        let list = self.noticed.snapshot().hidden_rows_read;
+        (list.count > 0).then(|| (list.count, list.describe()))
+    }
+}
+
 /// A plain sheet (ids, messages): its header and its rows, fingerprinted as they are read.
 pub struct Sheet {
     pub table: Table,
     pub fingerprint: FingerprintSlot,
+    pub facts: SheetFacts,
 }
 
 impl Sheet {
-    pub fn open(input: &InputArgs) -> Result<Sheet, Fatal> {
-        let mut table = read::open(&input.file, &input.read_options()).map_err(read_failed)?;
+    /// Open `input`, taking as its header the row among the first that `header` likes best.
+    pub fn open(
+        input: &InputArgs,
+        hidden: HiddenRows,
+        header: HeaderMatcher,
+    ) -> Result<Sheet, Fatal> {
+        let opts = input.read_options(hidden, header);
+        let mut table = read::open(&input.file, &opts).map_err(read_failed)?;
         let slot = FingerprintSlot::default();
         let rows = std::mem::replace(&mut table.rows, Box::new(read::Plain(std::iter::empty())));
         table.rows = Box::new(Hashed::new(&table, rows, slot.clone()));
+        let facts = SheetFacts::of(&table, hidden);
         Ok(Sheet {
             table,
             fingerprint: slot,
+            facts,
         })
     }
+}
+
+/// A header matcher for a sheet whose columns are known by name (ids, messages): a cell counts
+/// when it is one of `names`, ignoring case and surrounding spaces, as the columns are found.
+pub fn names_matcher<S: AsRef<str>>(names: &[S]) -> HeaderMatcher {
+    let names: Vec<String> = names
+        .iter()
+        .map(|n| n.as_ref().trim().to_string())
+        .collect();
+    HeaderMatcher::new(move |h| names.iter().any(|n| n.eq_ignore_ascii_case(h.trim())))
 }
 
 /// A row as the reading thread hands it over: judged on its own, not yet against earlier rows.
@@ -175,7 +314,7 @@ pub enum Scanned {
     /// A row, with its payload or every error it has.
     Row {
         raw: RawRow,
-        result: Result<Case, Vec<RowError>>,
+        result: Result<Record, Vec<RowError>>,
     },
 }
 
@@ -187,21 +326,25 @@ pub struct CaseSheet {
     pub mapping: Arc<Mapping>,
     pub checker: Checker,
     pub fingerprint: FingerprintSlot,
+    pub facts: SheetFacts,
 }
 
 impl CaseSheet {
-    /// Open and map the input. Every problem here is exit 2, before any row is read. With
+    /// Open and map the input. Every problem here is exit 2, before any row is read. The header
+    /// is the row among the first that names the most fields the mapping knows. With
     /// `fingerprint`, the rows are hashed as they are read (a run with a journal needs it; a
     /// plain validate does not pay for it).
     pub fn open(
         input: &InputArgs,
+        hidden: HiddenRows,
         rules: &RulesArgs,
         fingerprint: bool,
     ) -> Result<CaseSheet, Fatal> {
         let (map_opts, rules) = rules.load()?;
-        let mut table = read::open(&input.file, &input.read_options()).map_err(read_failed)?;
-        let mapping = Mapping::build(&table.headers, &map_opts)
-            .map_err(|e| Fatal::from_error(ExitCode::Usage, e))?;
+        let opts = input.read_options(hidden, crate::map::header_matcher(&CASES, &map_opts));
+        let mut table = read::open(&input.file, &opts).map_err(read_failed)?;
+        let mapping = Mapping::build(&CASES, &table.headers, &map_opts)
+            .map_err(|e| Fatal::usage(format!("{e}{}", input.header_hint(table.header_row))))?;
         let mapping = Arc::new(mapping);
         let slot = FingerprintSlot::default();
         let mut rows =
@@ -221,12 +364,14 @@ impl CaseSheet {
                 }
             })
         };
+        let facts = SheetFacts::of(&table, hidden);
         Ok(CaseSheet {
             table,
             rows,
             mapping,
             checker: Checker::new(rules),
             fingerprint: slot,
+            facts,
         })
     }
 
@@ -258,14 +403,7 @@ impl CaseSheet {
     /// A summary with the input's facts filled in.
     pub fn new_summary(&self, command: &str, input: &Path, results: &Path) -> Summary {
         let mut s = crate::engine::finish::summary(command, input.display(), Some(results));
-        s.format = Some(self.table.info.format.clone());
-        s.encoding = self.table.info.encoding.clone();
-        if self.table.info.encoding_fallback {
-            s.warnings.push(
-                "the file is not valid UTF-8; it was read as Windows-1252 (check accented letters)"
-                    .into(),
-            );
-        }
+        self.facts.start(Some(results), &mut s);
         s.warnings.extend(self.mapping.notes.iter().cloned());
         if !self.mapping.unmapped.is_empty() {
             s.warnings.push(format!(
@@ -276,11 +414,13 @@ impl CaseSheet {
         s
     }
 
-    /// Copy what the checker learned about statuses and types into the summary.
+    /// Copy what the checker learned about statuses and types, and what the reader noticed
+    /// while reading the rows, into the summary. Call it once every row has been read.
     pub fn finish_summary(&self, s: &mut Summary) {
+        self.facts.finish(s);
         let report = self.checker.report();
-        s.statuses = report.statuses;
-        s.types = report.types;
+        s.statuses = report.of("status");
+        s.types = report.of("type");
         s.warnings.extend(report.warnings);
     }
 }
@@ -333,6 +473,14 @@ impl Echo {
         }
         errors
     }
+
+    /// Input columns as results input columns (those not repeated are dropped).
+    pub fn columns(&self, input: &[usize]) -> Vec<usize> {
+        input
+            .iter()
+            .filter_map(|&c| self.map.get(c).copied().flatten())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +493,7 @@ mod tests {
             headers: headers.iter().map(|s| s.to_string()).collect(),
             header_row: 1,
             rows: Box::new(read::Plain(rows.into_iter().map(Ok))),
+            facts: Default::default(),
         }
     }
 

@@ -6,19 +6,20 @@ use std::path::{Path, PathBuf};
 
 use crate::check::Rules;
 use crate::check::rules::DateOrder;
+use crate::entity::CASES;
 use crate::error::Fatal;
 use crate::map::{ExtraColumns, MapOptions, MappingFile};
-use crate::read::ReadOptions;
+use crate::read::{HeaderMatcher, ReadOptions};
 
 /// Reading a spreadsheet: every command that takes one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InputArgs {
-    /// The spreadsheet to read: .csv, .xlsx, .xlsm, .xls or .ods.
+    /// The spreadsheet to read: .csv, .txt, .tab, .tsv, .xlsx, .xlsm, .xlsb, .xls or .ods.
     pub file: PathBuf,
     /// Workbook sheet to read, by name or 0-based index [default: the first sheet].
     #[arg(long, value_name = "NAME|INDEX")]
     pub sheet: Option<String>,
-    /// Row number of the header [default: the first non-empty row].
+    /// Row number of the header [default: of the first 30 rows, the one naming the most fields].
     #[arg(long, value_name = "N")]
     pub header_row: Option<usize>,
     /// CSV delimiter: ',', ';', 'tab' or '|' [default: sniffed].
@@ -27,13 +28,56 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    pub fn read_options(&self) -> ReadOptions {
+    /// The reader's options: these flags, what the command does with hidden rows, and what makes
+    /// a row its header (the columns the command reads).
+    pub fn read_options(&self, hidden: HiddenRows, header_matcher: HeaderMatcher) -> ReadOptions {
         ReadOptions {
             sheet: self.sheet.clone(),
             header_row: self.header_row,
             delimiter: self.delimiter,
+            skip_hidden_rows: hidden.skip,
+            header_matcher: Some(header_matcher),
         }
     }
+
+    /// A hint for an error about the header's columns: which row the header was taken from,
+    /// when the tool chose it (a `--header-row` given is not second-guessed).
+    pub fn header_hint(&self, header_row: usize) -> String {
+        match self.header_row {
+            Some(_) => String::new(),
+            None => format!(
+                " (the header was read from row {header_row}; --header-row N reads another row)"
+            ),
+        }
+    }
+}
+
+/// `--skip-hidden-rows`, for the commands that read hidden rows unless told otherwise (validate,
+/// import, sms, email). `delete` leaves them out unless told otherwise (`--include-hidden-rows`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct SkipHiddenArgs {
+    /// Leave out rows hidden in the workbook, e.g. by a filter (XLSX and XLSM) [default: read them].
+    #[arg(long)]
+    pub skip_hidden_rows: bool,
+}
+
+impl SkipHiddenArgs {
+    pub fn hidden_rows(&self) -> HiddenRows {
+        HiddenRows {
+            skip: self.skip_hidden_rows,
+            skip_by_default: false,
+        }
+    }
+}
+
+/// What a command does with rows hidden in a workbook (a filter hides rows): whether they are
+/// left out, and whether that is the command's default or was asked for. The summary's words
+/// depend on both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HiddenRows {
+    pub skip: bool,
+    /// Leaving them out is the default (`delete`), so the flag that changes it reads them.
+    pub skip_by_default: bool,
 }
 
 /// Mapping columns onto case fields and the rules values are judged by: `validate` and `import`.
@@ -75,11 +119,17 @@ impl RulesArgs {
                 Some(flag.clone())
             }
         };
-        let rules = Rules {
-            date_order: self.date_order,
-            allowed_status: pick(&self.allowed_status, &file.allowed.status),
-            allowed_type: pick(&self.allowed_type, &file.allowed.case_type),
-        };
+        let mut rules = Rules::new(&CASES, self.date_order);
+        for (field, list) in [
+            ("status", pick(&self.allowed_status, &file.allowed.status)),
+            ("type", pick(&self.allowed_type, &file.allowed.case_type)),
+        ] {
+            if let Some(list) = list {
+                rules
+                    .allow(field, list)
+                    .map_err(|e| Fatal::from_error(crate::error::ExitCode::Usage, e))?;
+            }
+        }
         let map = MapOptions {
             file,
             set: self.set.clone(),
@@ -151,7 +201,7 @@ pub fn parse_set(s: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("--set expects FIELD=VALUE, got '{s}'"))?;
     let k = k.trim();
-    if crate::entity::field(k).is_none() {
+    if !crate::entity::ALL.iter().any(|e| e.slot_index(k).is_some()) {
         return Err(format!("--set names an unknown field '{k}'"));
     }
     Ok((k.to_string(), v.trim().to_string()))

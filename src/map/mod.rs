@@ -1,15 +1,17 @@
-//! Mapping: decide which input column feeds which schema field (mapping file, exact names,
+//! Mapping: decide which input column feeds which field of an entity (mapping file, exact names,
 //! normalised names, aliases, `--set`, `[defaults]`), then turn a raw row into per-field cells
-//! borrowed from the row. It reports mapping problems before any row is read and flags error
-//! cells; it does not judge values (that is `check`) and does no I/O beyond loading the file.
+//! borrowed from the row. Every field name, alias and index comes from the entity's table. It
+//! reports mapping problems before any row is read and flags error cells; it does not judge
+//! values (that is `check`) and does no I/O beyond loading the file.
 //!
 //! Header matching, in order, for each column:
 //! 1. the mapping file's `[columns]` (exact header, then normalised); `""` ignores the column;
 //! 2. columns the tool writes (`source_row`, `kayse_result`, `kayse_id`, `kayse_errors`) and the
-//!    API's response-only fields are ignored;
-//! 3. `external_source_data.KEY` goes into the object under KEY;
+//!    entity's answer-only fields are ignored;
+//! 3. `FIELD.KEY`, FIELD being the entity's data field (`external_source_data`), goes into that
+//!    object under KEY;
 //! 4. a field's exact name, then its name normalised (case, spaces, `_`, `-`, `.`), then its
-//!    aliases (`entity::FIELDS[..].aliases`, `entity::ID_FIELD.aliases`, plus `id`), normalised.
+//!    aliases (the table's, for the fields and for `id`), normalised.
 //!
 //! `kayse_id` is both an alias of `id` and a column the tool writes. In a results file (a sheet
 //! with a `kayse_result` column) the first `kayse_id` column is the tool's own and is ignored, so
@@ -26,7 +28,7 @@ use serde::de::{Deserializer, Visitor};
 
 use crate::cell::Cell;
 use crate::check::rules::{levenshtein, normalize_header};
-use crate::entity::{self, FIELDS, Field};
+use crate::entity::{self, Entity, Field};
 use crate::outcome::RowError;
 use crate::read::RawRow;
 
@@ -157,26 +159,6 @@ pub enum MappingError {
     Invalid(String),
 }
 
-/// The field index space: `0..FIELDS.len()` are the schema fields, `FIELDS.len()` is `id`.
-pub fn field_count() -> usize {
-    FIELDS.len() + 1
-}
-
-/// The field at an index of [`field_count`]'s space.
-pub fn field_at(i: usize) -> &'static Field {
-    FIELDS.get(i).unwrap_or(&entity::ID_FIELD)
-}
-
-/// The index of a field (or `id`) by exact name.
-pub fn field_index(name: &str) -> Option<usize> {
-    if name == entity::ID_FIELD.name {
-        return Some(FIELDS.len());
-    }
-    FIELDS.iter().position(|f| f.name == name)
-}
-
-const DATA_FIELD: &str = "external_source_data";
-
 /// How a column matched its field; an explicit `[columns]` entry beats automatic matching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum How {
@@ -214,9 +196,11 @@ enum Source {
     Fixed(Cell),
 }
 
-/// The decided column → field plan.
-#[derive(Debug, Clone, Default)]
+/// The decided column → field plan. Fields are numbered by the entity's slots (its fields, then
+/// `id`).
+#[derive(Debug, Clone)]
 pub struct Mapping {
+    entity: &'static Entity,
     /// Headers that match no field (warned about, or carried into external_source_data).
     pub unmapped: Vec<String>,
     /// Harmless oddities worth a warning, e.g. a `[columns]` entry naming no header of this file.
@@ -252,11 +236,12 @@ pub struct DataItem<'a> {
 }
 
 /// A row's values by field, borrowed from the row and the mapping: no cell is copied here.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MappedRow<'a> {
+    pub entity: &'static Entity,
     pub source_row: usize,
-    /// Indexed like [`field_at`]; `None` when the field has no column, default or `--set`. A slot
-    /// may hold a blank cell (the column exists but is empty).
+    /// Indexed by the entity's slots; `None` when the field has no column, default or `--set`. A
+    /// slot may hold a blank cell (the column exists but is empty).
     pub values: Vec<Option<Slot<'a>>>,
     /// `external_source_data.KEY` and extra columns with a non-blank cell, in column order.
     pub data: Vec<DataItem<'a>>,
@@ -267,7 +252,9 @@ pub struct MappedRow<'a> {
 impl<'a> MappedRow<'a> {
     /// The slot of a field by exact name.
     pub fn get(&self, name: &str) -> Option<Slot<'a>> {
-        field_index(name).and_then(|i| self.values.get(i).copied().flatten())
+        self.entity
+            .slot_index(name)
+            .and_then(|i| self.values.get(i).copied().flatten())
     }
 }
 
@@ -319,10 +306,10 @@ pub fn cell_error(cell: &Cell) -> Option<&str> {
 
 /// The field (or `id`) closest to a misspelt name, judged against names and aliases alike, so
 /// `court` suggests `court_name` (alias `Court`).
-fn closest_field(name: &str) -> &'static str {
+fn closest_field(entity: &'static Entity, name: &str) -> &'static str {
     let n = normalize_header(name);
-    (0..field_count())
-        .map(field_at)
+    (0..entity.slot_count())
+        .map(|i| entity.slot(i))
         .min_by_key(|f| {
             // Ties go to a field's own name over another field's alias.
             let own = 2 * levenshtein(&n, &normalize_header(f.name));
@@ -332,13 +319,13 @@ fn closest_field(name: &str) -> &'static str {
                 .fold(own, usize::min)
         })
         .map(|f| f.name)
-        .unwrap_or(entity::ID_FIELD.name)
+        .unwrap_or(entity.id.name)
 }
 
-fn unknown_field(name: &str) -> String {
+fn unknown_field(entity: &'static Entity, name: &str) -> String {
     format!(
         "unknown field '{name}' (did you mean '{}'?)",
-        closest_field(name)
+        closest_field(entity, name)
     )
 }
 
@@ -349,13 +336,14 @@ enum Target {
     DataKey(String),
 }
 
-fn parse_target(t: &str) -> Result<Target, String> {
+fn parse_target(entity: &'static Entity, t: &str) -> Result<Target, String> {
     let t = t.trim();
     if t.is_empty() {
         return Ok(Target::Ignore);
     }
     if let Some((left, key)) = t.split_once('.')
-        && left.trim() == DATA_FIELD
+        && let Some(d) = entity.data_field()
+        && left.trim() == entity.fields[d].name
     {
         let key = key.trim();
         if key.is_empty() {
@@ -365,216 +353,344 @@ fn parse_target(t: &str) -> Result<Target, String> {
     }
     // Field names are exact here: the file is written once, deliberately, so a near miss is
     // more likely a mistake to point out than a spelling to forgive.
-    field_index(t)
+    entity
+        .slot_index(t)
         .map(Target::Field)
-        .ok_or_else(|| unknown_field(t))
+        .ok_or_else(|| unknown_field(entity, t))
 }
 
 /// The automatic match of a header: exact name, normalised name, then aliases.
-fn auto_field(header: &str, norm: &str) -> Option<usize> {
+fn auto_field(entity: &'static Entity, header: &str, norm: &str) -> Option<usize> {
     let h = header.trim();
-    if let Some(i) = field_index(h) {
+    if let Some(i) = entity.slot_index(h) {
         return Some(i);
     }
-    let all = 0..field_count();
+    let all = 0..entity.slot_count();
     if let Some(i) = all
         .clone()
-        .find(|&i| normalize_header(field_at(i).name) == norm)
+        .find(|&i| normalize_header(entity.slot(i).name) == norm)
     {
         return Some(i);
     }
     all.into_iter().find(|&i| {
-        let f = field_at(i);
+        let f = entity.slot(i);
         f.aliases.iter().any(|a| normalize_header(a) == norm)
     })
 }
 
-/// `external_source_data.KEY` (or an alias of the object field before the dot).
-fn data_key(header: &str) -> Option<String> {
+/// Whether a header names something this mapping would use: a `[columns]` entry of the mapping
+/// file, a field's name, normalised name or alias, an `external_source_data.KEY` column, or a
+/// column the tool writes. The readers take it to find the header row below a title
+/// (`read::HeaderMatcher`), so a header is judged by the same rules that map it.
+pub fn header_matcher(entity: &'static Entity, opts: &MapOptions) -> crate::read::HeaderMatcher {
+    // Every name normalised once: a sheet may have 20,000 header cells to judge.
+    let mut names: std::collections::HashSet<String> = opts
+        .file
+        .columns
+        .keys()
+        .map(|h| normalize_header(h))
+        .collect();
+    for i in 0..entity.slot_count() {
+        let f = entity.slot(i);
+        names.extend(
+            std::iter::once(f.name)
+                .chain(f.aliases.iter().copied())
+                .map(normalize_header),
+        );
+    }
+    names.extend(
+        entity::OUTPUT_COLUMNS
+            .iter()
+            .copied()
+            .chain(entity.answer_only.iter().map(|f| f.name))
+            .map(normalize_header),
+    );
+    names.remove("");
+    crate::read::HeaderMatcher::new(move |header| {
+        // A 6 MB cell is no header: do not copy it to find out.
+        header.len() <= 1024
+            && (names.contains(&normalize_header(header)) || data_key(entity, header).is_some())
+    })
+}
+
+/// `external_source_data.KEY` (or an alias of the data field before the dot).
+fn data_key(entity: &'static Entity, header: &str) -> Option<String> {
     let (left, key) = header.split_once('.')?;
     let left = normalize_header(left);
-    let f = field_at(field_index(DATA_FIELD)?);
+    let f = &entity.fields[entity.data_field()?];
     let matches =
         left == normalize_header(f.name) || f.aliases.iter().any(|a| normalize_header(a) == left);
     let key = key.trim();
     (matches && !key.is_empty()).then(|| key.to_string())
 }
 
-impl Mapping {
-    /// Decide the plan for these headers. Every problem found is reported at once, as one line.
-    pub fn build(headers: &[String], opts: &MapOptions) -> Result<Mapping, MappingError> {
-        let mut problems: Vec<String> = Vec::new();
-        let file = &opts.file;
-        let n = field_count();
+/// What `--set`, `[defaults]` and `[values.FIELD]` give each slot.
+struct Fixed {
+    set: Vec<Option<Cell>>,
+    defaults: Vec<Option<Cell>>,
+    translate: Vec<Option<HashMap<String, Cell>>>,
+}
 
-        // The mapping file's [columns], checked up front.
-        let mut targets: Vec<(&String, String, Target, bool)> = Vec::new();
-        for (header, target) in &file.columns {
-            match parse_target(target) {
-                Ok(t) => targets.push((header, normalize_header(header), t, false)),
-                Err(e) => {
-                    problems.push(format!("mapping file [columns] '{header}': {e}"));
-                    // Claim the column anyway, so its automatic match adds no second problem.
-                    targets.push((header, normalize_header(header), Target::Ignore, false));
-                }
+/// The columns that feed the data field, and the headers that feed nothing.
+struct DataColumns {
+    data_cols: Vec<(String, usize)>,
+    extra_cols: Vec<(String, usize)>,
+    unmapped: Vec<String>,
+}
+
+/// Each column's role: the mapping file's `[columns]` first, then the tool's own columns, then
+/// `FIELD.KEY`, then automatic matching. Also the notes about `[columns]` entries naming no header.
+fn column_roles(
+    entity: &'static Entity,
+    headers: &[String],
+    file: &MappingFile,
+    problems: &mut Vec<String>,
+) -> (Vec<Role>, Vec<String>) {
+    // The mapping file's [columns], checked up front.
+    let mut targets: Vec<(&String, String, Target, bool)> = Vec::new();
+    for (header, target) in &file.columns {
+        match parse_target(entity, target) {
+            Ok(t) => targets.push((header, normalize_header(header), t, false)),
+            Err(e) => {
+                problems.push(format!("mapping file [columns] '{header}': {e}"));
+                // Claim the column anyway, so its automatic match adds no second problem.
+                targets.push((header, normalize_header(header), Target::Ignore, false));
             }
         }
+    }
 
-        let is_results = headers.iter().any(|h| normalize_header(h) == "kayseresult");
-        let mut output_id_seen = false;
-        let mut roles = Vec::with_capacity(headers.len());
-        for header in headers {
-            let norm = normalize_header(header);
-            let explicit = targets
-                .iter()
-                .position(|t| t.0 == header)
-                .or_else(|| targets.iter().position(|t| !norm.is_empty() && t.1 == norm));
-            if let Some(k) = explicit {
-                targets[k].3 = true;
-                roles.push(match &targets[k].2 {
-                    Target::Ignore => Role::Ignored,
-                    Target::Field(i) => Role::Field(*i, How::Explicit),
-                    Target::DataKey(key) => Role::DataKey(key.clone()),
-                });
-                continue;
-            }
-            let is_output = entity::OUTPUT_COLUMNS
-                .iter()
-                .chain(entity::RESPONSE_ONLY)
-                .any(|c| normalize_header(c) == norm);
-            let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
-            if is_output && (norm != "kayseid" || tool_kayse_id) {
-                output_id_seen |= tool_kayse_id;
-                roles.push(Role::Output);
-                continue;
-            }
-            if let Some(key) = data_key(header) {
-                roles.push(Role::DataKey(key));
-                continue;
-            }
-            roles.push(match auto_field(header, &norm) {
-                Some(i) => Role::Field(i, How::Auto),
-                None => Role::Unmapped,
-            });
-        }
-        // Entries naming no header are notes, not problems: one mapping file often serves
-        // several exports.
-        let notes: Vec<String> = targets
+    let is_results = headers.iter().any(|h| normalize_header(h) == "kayseresult");
+    let mut output_id_seen = false;
+    let mut roles = Vec::with_capacity(headers.len());
+    for header in headers {
+        let norm = normalize_header(header);
+        let explicit = targets
             .iter()
-            .filter(|t| !t.3)
-            .map(|t| {
-                format!(
-                    "mapping file [columns] names '{}', which is not a header of this file",
-                    t.0
-                )
-            })
+            .position(|t| t.0 == header)
+            .or_else(|| targets.iter().position(|t| !norm.is_empty() && t.1 == norm));
+        if let Some(k) = explicit {
+            targets[k].3 = true;
+            roles.push(match &targets[k].2 {
+                Target::Ignore => Role::Ignored,
+                Target::Field(i) => Role::Field(*i, How::Explicit),
+                Target::DataKey(key) => Role::DataKey(key.clone()),
+            });
+            continue;
+        }
+        let is_output = entity::OUTPUT_COLUMNS
+            .iter()
+            .copied()
+            .chain(entity.answer_only.iter().map(|f| f.name))
+            .any(|c| normalize_header(c) == norm);
+        let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
+        if is_output && (norm != "kayseid" || tool_kayse_id) {
+            output_id_seen |= tool_kayse_id;
+            roles.push(Role::Output);
+            continue;
+        }
+        if let Some(key) = data_key(entity, header) {
+            roles.push(Role::DataKey(key));
+            continue;
+        }
+        roles.push(match auto_field(entity, header, &norm) {
+            Some(i) => Role::Field(i, How::Auto),
+            None => Role::Unmapped,
+        });
+    }
+    // Entries naming no header are notes, not problems: one mapping file often serves
+    // several exports.
+    let notes: Vec<String> = targets
+        .iter()
+        .filter(|t| !t.3)
+        .map(|t| {
+            format!(
+                "mapping file [columns] names '{}', which is not a header of this file",
+                t.0
+            )
+        })
+        .collect();
+    (roles, notes)
+}
+
+/// `--set`, `[defaults]` and `[values.FIELD]`, by slot.
+fn fixed_values(entity: &'static Entity, opts: &MapOptions, problems: &mut Vec<String>) -> Fixed {
+    let n = entity.slot_count();
+    let id = entity.id_slot();
+    let mut set: Vec<Option<Cell>> = vec![None; n];
+    for (name, value) in &opts.set {
+        match entity.slot_index(name.trim()) {
+            Some(i) if i == id => problems.push(format!(
+                "--set id=... would point every row at the same {}; put ids in a column",
+                entity.one
+            )),
+            Some(i) if entity.slot(i).required && value.trim().is_empty() => problems.push(
+                format!("--set {name}= gives the required field {name} an empty value"),
+            ),
+            Some(i) => set[i] = Some(Cell::Text(value.clone())),
+            None => problems.push(format!("--set: {}", unknown_field(entity, name.trim()))),
+        }
+    }
+    let mut defaults: Vec<Option<Cell>> = vec![None; n];
+    for (name, value) in &opts.file.defaults {
+        match entity.slot_index(name.trim()) {
+            Some(i) if i == id => problems.push(format!(
+                "mapping file [defaults] cannot give an id: every row would update the same {}",
+                entity.one
+            )),
+            Some(i) => defaults[i] = Some(Cell::Text(value.clone())),
+            None => problems.push(format!(
+                "mapping file [defaults]: {}",
+                unknown_field(entity, name.trim())
+            )),
+        }
+    }
+    let mut translate: Vec<Option<HashMap<String, Cell>>> = vec![None; n];
+    for (name, table) in &opts.file.values {
+        match entity.slot_index(name.trim()) {
+            Some(i) => {
+                let map = table
+                    .iter()
+                    .map(|(from, to)| (from.trim().to_lowercase(), Cell::Text(to.clone())))
+                    .collect();
+                translate[i] = Some(map);
+            }
+            None => problems.push(format!(
+                "mapping file [values.{name}]: {}",
+                unknown_field(entity, name.trim())
+            )),
+        }
+    }
+    Fixed {
+        set,
+        defaults,
+        translate,
+    }
+}
+
+/// One column per field: an explicit entry beats automatic matches, which become unmapped; two
+/// columns left for one field are a problem unless `--set` fixes the field.
+fn one_column_per_field(
+    entity: &'static Entity,
+    headers: &[String],
+    roles: &mut [Role],
+    set: &[Option<Cell>],
+    problems: &mut Vec<String>,
+) {
+    for (i, fixed) in set.iter().enumerate() {
+        let cols: Vec<usize> = (0..roles.len())
+            .filter(|&c| matches!(roles[c], Role::Field(f, _) if f == i))
             .collect();
-
-        // --set and [defaults].
-        let mut set: Vec<Option<Cell>> = vec![None; n];
-        for (name, value) in &opts.set {
-            match field_index(name.trim()) {
-                Some(i) if i == n - 1 => problems.push(
-                    "--set id=... would point every row at the same case; put ids in a column"
-                        .into(),
-                ),
-                Some(i) if field_at(i).required && value.trim().is_empty() => problems.push(
-                    format!("--set {name}= gives the required field {name} an empty value"),
-                ),
-                Some(i) => set[i] = Some(Cell::Text(value.clone())),
-                None => problems.push(format!("--set: {}", unknown_field(name.trim()))),
-            }
-        }
-        let mut defaults: Vec<Option<Cell>> = vec![None; n];
-        for (name, value) in &file.defaults {
-            match field_index(name.trim()) {
-                Some(i) if i == n - 1 => problems.push(
-                    "mapping file [defaults] cannot give an id: every row would update the same case"
-                        .into(),
-                ),
-                Some(i) => defaults[i] = Some(Cell::Text(value.clone())),
-                None => problems.push(format!("mapping file [defaults]: {}", unknown_field(name.trim()))),
-            }
-        }
-        let mut translate: Vec<Option<HashMap<String, Cell>>> = vec![None; n];
-        for (name, table) in &file.values {
-            match field_index(name.trim()) {
-                Some(i) => {
-                    let map = table
-                        .iter()
-                        .map(|(from, to)| (from.trim().to_lowercase(), Cell::Text(to.clone())))
-                        .collect();
-                    translate[i] = Some(map);
+        if cols
+            .iter()
+            .any(|&c| roles[c] == Role::Field(i, How::Explicit))
+        {
+            for &c in &cols {
+                if roles[c] == Role::Field(i, How::Auto) {
+                    roles[c] = Role::Unmapped;
                 }
-                None => problems.push(format!(
-                    "mapping file [values.{name}]: {}",
-                    unknown_field(name.trim())
-                )),
             }
         }
+        let cols: Vec<usize> = cols
+            .into_iter()
+            .filter(|&c| matches!(roles[c], Role::Field(..)))
+            .collect();
+        if cols.len() > 1 && fixed.is_none() {
+            problems.push(two_columns(headers, &cols, entity.slot(i).name));
+        }
+    }
+}
 
-        // One column per field: an explicit entry beats automatic matches, which become unmapped.
-        for (i, fixed) in set.iter().enumerate() {
-            let cols: Vec<usize> = (0..roles.len())
-                .filter(|&c| matches!(roles[c], Role::Field(f, _) if f == i))
-                .collect();
-            if cols
-                .iter()
-                .any(|&c| roles[c] == Role::Field(i, How::Explicit))
+/// The data field's columns (`FIELD.KEY`, and unmapped ones under `--extra-columns data`), whose
+/// keys must be unique, and the headers left unmapped.
+fn data_columns(
+    entity: &'static Entity,
+    headers: &[String],
+    roles: &mut [Role],
+    extra: ExtraColumns,
+    problems: &mut Vec<String>,
+) -> DataColumns {
+    let data_name = entity.data_field().map(|d| entity.fields[d].name);
+    if extra == ExtraColumns::Data && data_name.is_none() {
+        problems.push(format!(
+            "--extra-columns data: a {} has no field for free data; use --extra-columns warn",
+            entity.one
+        ));
+    }
+    let mut data_cols = Vec::new();
+    let mut extra_cols = Vec::new();
+    let mut unmapped = Vec::new();
+    for (c, role) in roles.iter_mut().enumerate() {
+        let header = headers[c].trim();
+        match role {
+            Role::DataKey(k) => data_cols.push((k.clone(), c)),
+            Role::Unmapped
+                if extra == ExtraColumns::Data && data_name.is_some() && !header.is_empty() =>
             {
-                for &c in &cols {
-                    if roles[c] == Role::Field(i, How::Auto) {
-                        roles[c] = Role::Unmapped;
-                    }
-                }
+                *role = Role::Extra(header.to_string());
+                extra_cols.push((header.to_string(), c));
             }
-            let cols: Vec<usize> = cols
-                .into_iter()
-                .filter(|&c| matches!(roles[c], Role::Field(..)))
-                .collect();
-            if cols.len() > 1 && fixed.is_none() {
-                problems.push(two_columns(headers, &cols, field_at(i).name));
+            Role::Unmapped if header.is_empty() => {
+                unmapped.push(format!("column {} (no header)", column_letter(c)))
+            }
+            Role::Unmapped => unmapped.push(header.to_string()),
+            _ => {}
+        }
+    }
+    for list in [&data_cols, &extra_cols] {
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (key, ca) in list {
+            if let Some(cb) = first.insert(key.as_str(), *ca) {
+                first.insert(key.as_str(), cb);
+                problems.push(format!(
+                    "columns '{}' ({}) and '{}' ({}) both go to {}.{key}; rename or ignore one",
+                    headers[cb].trim(),
+                    column_letter(cb),
+                    headers[*ca].trim(),
+                    column_letter(*ca),
+                    data_name.unwrap_or_default()
+                ));
             }
         }
+    }
+    DataColumns {
+        data_cols,
+        extra_cols,
+        unmapped,
+    }
+}
 
-        // Keys of external_source_data must be unique across dotted and extra columns.
-        let mut data_cols = Vec::new();
-        let mut extra_cols = Vec::new();
-        let mut unmapped = Vec::new();
-        for (c, role) in roles.iter_mut().enumerate() {
-            let header = headers[c].trim();
-            match role {
-                Role::DataKey(k) => data_cols.push((k.clone(), c)),
-                Role::Unmapped
-                    if opts.extra_columns == ExtraColumns::Data && !header.is_empty() =>
-                {
-                    *role = Role::Extra(header.to_string());
-                    extra_cols.push((header.to_string(), c));
-                }
-                Role::Unmapped if header.is_empty() => {
-                    unmapped.push(format!("column {} (no header)", column_letter(c)))
-                }
-                Role::Unmapped => unmapped.push(header.to_string()),
-                _ => {}
-            }
-        }
-        for list in [&data_cols, &extra_cols] {
-            let mut first: HashMap<&str, usize> = HashMap::new();
-            for (key, ca) in list {
-                if let Some(cb) = first.insert(key.as_str(), *ca) {
-                    first.insert(key.as_str(), cb);
-                    problems.push(format!(
-                        "columns '{}' ({}) and '{}' ({}) both go to external_source_data.{key}; rename or ignore one",
-                        headers[cb].trim(),
-                        column_letter(cb),
-                        headers[*ca].trim(),
-                        column_letter(*ca)
-                    ));
-                }
-            }
-        }
+impl Mapping {
+    /// Decide the plan for these headers onto `entity`'s fields. Every problem found is reported
+    /// at once, as one line, in a fixed order: `[columns]`, `--set`, `[defaults]`, `[values]`,
+    /// two columns for one field, data columns, missing required fields.
+    pub fn build(
+        entity: &'static Entity,
+        headers: &[String],
+        opts: &MapOptions,
+    ) -> Result<Mapping, MappingError> {
+        let mut problems: Vec<String> = Vec::new();
+        let (mut roles, notes) = column_roles(entity, headers, &opts.file, &mut problems);
+        let Fixed {
+            mut set,
+            mut defaults,
+            translate,
+        } = fixed_values(entity, opts, &mut problems);
+        one_column_per_field(entity, headers, &mut roles, &set, &mut problems);
+        let DataColumns {
+            data_cols,
+            extra_cols,
+            unmapped,
+        } = data_columns(
+            entity,
+            headers,
+            &mut roles,
+            opts.extra_columns,
+            &mut problems,
+        );
 
         // Where each field's value comes from; required fields must have one.
+        let n = entity.slot_count();
+        let mut missing: Vec<&'static Field> = Vec::new();
         let mut sources = Vec::with_capacity(n);
         for i in 0..n {
             let col = roles
@@ -586,17 +702,21 @@ impl Mapping {
                 (None, None, Some(d)) => Source::Default(d),
                 (None, None, None) => Source::Absent,
             };
-            let f = field_at(i);
+            let f = entity.slot(i);
             if f.required && matches!(source, Source::Absent) {
-                problems.push(missing_required(f, headers, &roles));
+                missing.push(f);
             }
             sources.push(source);
+        }
+        if !missing.is_empty() {
+            problems.push(missing_required(entity, &missing, headers, &roles));
         }
 
         if !problems.is_empty() {
             return Err(MappingError::Invalid(problems.join("; ")));
         }
         Ok(Mapping {
+            entity,
             unmapped,
             notes,
             headers: headers.to_vec(),
@@ -610,10 +730,21 @@ impl Mapping {
 
     /// The input column feeding a field, if any (`--set` fields have none).
     pub fn column_of(&self, field: &str) -> Option<usize> {
-        match self.sources.get(field_index(field)?)? {
+        match self.sources.get(self.entity.slot_index(field)?)? {
             Source::Column { col, .. } => Some(*col),
             _ => None,
         }
+    }
+
+    /// The entity this mapping feeds.
+    pub fn entity(&self) -> &'static Entity {
+        self.entity
+    }
+
+    /// `FIELD.KEY` for a key of the data field.
+    fn data_key_name(&self, key: &str) -> String {
+        let data = self.entity.data_field().map(|d| self.entity.fields[d].name);
+        format!("{}.{key}", data.unwrap_or_default())
     }
 
     /// `header → field` lines for `--verbose`, in column order, then `--set` and defaults.
@@ -622,15 +753,15 @@ impl Mapping {
         for (c, role) in self.roles.iter().enumerate() {
             let h = self.headers[c].trim();
             let what = match role {
-                Role::Field(i, _) => field_at(*i).name.to_string(),
-                Role::DataKey(k) | Role::Extra(k) => format!("{DATA_FIELD}.{k}"),
+                Role::Field(i, _) => self.entity.slot(*i).name.to_string(),
+                Role::DataKey(k) | Role::Extra(k) => self.data_key_name(k),
                 Role::Ignored | Role::Output => "(ignored)".into(),
                 Role::Unmapped => "(not mapped)".into(),
             };
             out.push(format!("'{h}' → {what}"));
         }
         for (i, s) in self.sources.iter().enumerate() {
-            let name = field_at(i).name;
+            let name = self.entity.slot(i).name;
             match s {
                 Source::Fixed(v) => out.push(format!("--set {name} = '{}'", v.to_text())),
                 Source::Default(v) => out.push(format!("default {name} = '{}'", v.to_text())),
@@ -698,6 +829,7 @@ impl Mapping {
             }
         }
         MappedRow {
+            entity: self.entity,
             source_row: row.source_row,
             values,
             data,
@@ -708,8 +840,8 @@ impl Mapping {
     /// The name an error in column `c` is filed under: its field, else its header.
     fn column_name(&self, c: usize) -> String {
         match self.roles.get(c) {
-            Some(Role::Field(i, _)) => field_at(*i).name.to_string(),
-            Some(Role::DataKey(k)) | Some(Role::Extra(k)) => format!("{DATA_FIELD}.{k}"),
+            Some(Role::Field(i, _)) => self.entity.slot(*i).name.to_string(),
+            Some(Role::DataKey(k)) | Some(Role::Extra(k)) => self.data_key_name(k),
             _ => match self.headers.get(c).map(|h| h.trim()) {
                 Some(h) if !h.is_empty() => h.to_string(),
                 _ => format!("column {}", column_letter(c)),
@@ -748,37 +880,111 @@ fn two_columns(headers: &[String], cols: &[usize], field: &str) -> String {
     }
 }
 
-fn missing_required(f: &Field, headers: &[String], roles: &[Role]) -> String {
+/// What a person needs to know about a required field they have no column for: what it is, when
+/// its name alone may not say.
+fn plain_words(entity: &Entity, field: &str) -> Option<String> {
+    match field {
+        "external_source" => Some(format!(
+            "external_source is the system the {} come from (for example clio), the same for every row",
+            entity.name
+        )),
+        "external_source_id" => Some(format!(
+            "external_source_id is each {}'s own id in that system (its number or id there)",
+            entity.one
+        )),
+        _ => None,
+    }
+}
+
+/// Fields whose one value often suits every row, so `--set` is a sensible way to give them.
+fn settable(field: &str) -> bool {
+    matches!(field, "external_source" | "status" | "type")
+}
+
+/// The one problem line for every required field that has no column, default or `--set`: the
+/// fields once, what the less obvious ones are, the closest unmapped header where one is really
+/// close, and the ways to give them.
+fn missing_required(
+    entity: &Entity,
+    missing: &[&Field],
+    headers: &[String],
+    roles: &[Role],
+) -> String {
+    let names: Vec<&str> = missing.iter().map(|f| f.name).collect();
+    let noun = if names.len() == 1 { "field" } else { "fields" };
+    let mut out = format!("no column for the required {noun} {}", names.join(", "));
+    let hints: Vec<String> = missing
+        .iter()
+        .filter_map(|f| closest_header(f, headers, roles).map(|h| format!("'{h}' for {}", f.name)))
+        .collect();
+    match hints.len() {
+        0 => {}
+        1 => out.push_str(&format!(" (closest header: {})", hints[0])),
+        _ => out.push_str(&format!(" (closest headers: {})", hints.join(", "))),
+    }
+    let words: Vec<String> = names
+        .iter()
+        .filter_map(|n| plain_words(entity, n))
+        .collect();
+    if !words.is_empty() {
+        out.push_str(&format!(". {}", words.join("; ")));
+    }
+    let sets: Vec<String> = names
+        .iter()
+        .filter(|n| settable(n))
+        .map(|n| match *n {
+            "external_source" => "--set external_source=clio".to_string(),
+            n => format!("--set {n}=..."),
+        })
+        .collect();
+    let ways = if sets.is_empty() {
+        "add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")".to_string()
+    } else {
+        format!(
+            "add the columns, give one value for every row with {}, or use a mapping file (--mapping FILE.toml: [columns] to map a header, [defaults] for a value)",
+            sets.join(" ")
+        )
+    };
+    out.push_str(&format!(". To fix: {ways}"));
+    out
+}
+
+/// The unmapped header most like a field's name or aliases, when it is really alike: at most one
+/// edit in three characters of the longer name. A header that is merely the nearest of many
+/// unrelated ones (`LastName` for `external_source`) is no hint.
+fn closest_header<'h>(f: &Field, headers: &'h [String], roles: &[Role]) -> Option<&'h str> {
     let names: Vec<String> = std::iter::once(f.name)
         .chain(f.aliases.iter().copied())
         .map(normalize_header)
         .collect();
-    let best = headers
+    headers
         .iter()
         .zip(roles)
         .filter(|(h, r)| matches!(r, Role::Unmapped | Role::Extra(_)) && !h.trim().is_empty())
-        .min_by_key(|(h, _)| {
+        .filter_map(|(h, _)| {
             let hn = normalize_header(h);
             names
                 .iter()
+                .filter(|n| alike(&hn, n))
                 .map(|n| levenshtein(&hn, n))
                 .min()
-                .unwrap_or(usize::MAX)
+                .map(|d| (d, h.trim()))
         })
-        .map(|(h, _)| h.trim());
-    let hint = match best {
-        Some(h) => format!(" (closest header: '{h}')"),
-        None => String::new(),
-    };
-    format!(
-        "no column for required field '{name}'{hint}; add a column, --set {name}=..., or map it in --mapping",
-        name = f.name
-    )
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, h)| h)
+}
+
+/// Two normalised names are alike when they differ by at most one edit per three characters of
+/// the longer one.
+fn alike(a: &str, b: &str) -> bool {
+    let longer = a.chars().count().max(b.chars().count());
+    longer > 0 && 3 * levenshtein(a, b) <= longer
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity::CASES;
 
     fn hs(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -799,14 +1005,14 @@ mod tests {
     }
 
     fn build(headers: &[String], opts: &MapOptions) -> Mapping {
-        match Mapping::build(headers, opts) {
+        match Mapping::build(&CASES, headers, opts) {
             Ok(m) => m,
             Err(e) => panic!("{e}"),
         }
     }
 
     fn err(headers: &[String], opts: &MapOptions) -> String {
-        match Mapping::build(headers, opts) {
+        match Mapping::build(&CASES, headers, opts) {
             Ok(m) => panic!("expected an error, got {:?}", m.describe()),
             Err(e) => e.to_string(),
         }
@@ -867,13 +1073,13 @@ mod tests {
         for (h, want) in cases {
             let norm = normalize_header(h);
             assert_eq!(
-                auto_field(h, &norm).map(|i| field_at(i).name),
+                auto_field(&CASES, h, &norm).map(|i| CASES.slot(i).name),
                 Some(*want),
                 "{h}"
             );
         }
         for h in ["Attorney", "Client Name", "", "#"] {
-            assert_eq!(auto_field(h, &normalize_header(h)), None, "{h}");
+            assert_eq!(auto_field(&CASES, h, &normalize_header(h)), None, "{h}");
         }
     }
 
@@ -1154,7 +1360,7 @@ mod tests {
                     "type",
                 ]),
                 d.clone(),
-                "no column for required field 'external_source_id' (closest header: 'External Ref'); add a column, --set external_source_id=..., or map it in --mapping",
+                "no column for the required field external_source_id (closest header: 'External Ref' for external_source_id). external_source_id is each case's own id in that system (its number or id there). To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")",
             ),
             (
                 hs(&[
@@ -1164,7 +1370,7 @@ mod tests {
                     "type",
                 ]),
                 d.clone(),
-                "no column for required field 'status'; add a column, --set status=..., or map it in --mapping",
+                "no column for the required field status. To fix: add the columns, give one value for every row with --set status=..., or use a mapping file (--mapping FILE.toml: [columns] to map a header, [defaults] for a value)",
             ),
             (
                 with(&["Case #"]),
@@ -1231,10 +1437,94 @@ mod tests {
         for (h, opts, want) in cases {
             assert_eq!(err(&h, &opts), want);
         }
-        // Several problems come back together on one line.
-        let many = err(&hs(&["case_number"]), &d);
-        assert_eq!(many.matches("no column for required field").count(), 4);
+        // Several problems come back together on one line, and the missing fields once.
+        let many = err(&hs(&["case_number", "X", "X"]), &d);
+        assert_eq!(many.matches("no column for").count(), 1, "{many}");
+        assert!(
+            many.starts_with("no column for the required fields external_source, external_source_id, status, type. external_source is the system the cases come from (for example clio), the same for every row; external_source_id is each case's own id in that system"),
+            "{many}"
+        );
+        assert!(
+            many.contains("--set external_source=clio --set status=... --set type=..."),
+            "{many}"
+        );
         assert!(!many.contains('\n'));
+    }
+
+    #[test]
+    fn closest_headers_only_above_a_real_likeness() {
+        // (header, field, offered?)
+        let cases: &[(&str, &str, bool)] = &[
+            ("Stauts", "status", true),
+            ("Case Stat", "status", true),
+            ("Typ", "type", true),
+            ("External Ref", "external_source_id", true),
+            ("Source Ref", "external_source_id", true),
+            ("Extrnal Source", "external_source", true),
+            ("Case Numbr", "case_number", true),
+            ("LastName", "external_source", false),
+            ("FirstName", "external_source_id", false),
+            ("Key", "type", false),
+            ("DeathPenaltyStatus", "status", false),
+            ("Name", "type", false),
+            ("Date", "type", false),
+            ("Lead Source", "external_source", false),
+            ("Matter Type", "type", false),
+            ("ext source", "external_source", true),
+            (
+                "Smith & Alvarez Injury Law — Open Matters (exported 3/1/2024)",
+                "external_source",
+                false,
+            ),
+        ];
+        for (header, field, offered) in cases {
+            let f = CASES.slot(CASES.slot_index(field).unwrap());
+            let headers = hs(&[header]);
+            let got = closest_header(f, &headers, &[Role::Unmapped]);
+            assert_eq!(got.is_some(), *offered, "{header} for {field}: {got:?}");
+        }
+        // The headers: no hint at all for the source fields.
+        let h = hs(&[
+            "LastName",
+            "FirstName",
+            "Key",
+            "DeathPenaltyStatus",
+            "CaseNo",
+        ]);
+        let e = err(&h, &MapOptions::default());
+        assert!(!e.contains("closest"), "{e}");
+        assert_eq!(
+            e.matches("external_source_id").count(),
+            2,
+            "named once, explained once: {e}"
+        );
+    }
+
+    #[test]
+    fn the_header_matcher_knows_fields_aliases_mapping_columns_and_tool_columns() {
+        let opts = file("[columns]\n\"Matter Ref\" = \"case_number\"\n\"Scratch\" = \"\"");
+        let m = header_matcher(&CASES, &opts);
+        let cases: &[(&str, bool)] = &[
+            ("case_number", true),
+            ("Case Number", true),
+            ("Case #", true),
+            ("matter ref", true),
+            ("Scratch", true),
+            ("external_source_data.referral", true),
+            ("kayse_result", true),
+            ("origin", true),
+            ("Smith & Alvarez Injury Law — Open Matters", false),
+            ("Attorney", false),
+            ("", false),
+            ("#", false),
+        ];
+        for (h, want) in cases {
+            assert_eq!(m.score([*h]) == 1, *want, "{h}");
+        }
+        assert_eq!(
+            header_matcher(&CASES, &MapOptions::default()).score(["Matter Ref"]),
+            0
+        );
     }
 
     #[test]
@@ -1345,5 +1635,76 @@ mod tests {
             },
         );
         assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
+    }
+
+    #[test]
+    fn another_entity_maps_by_its_own_table() {
+        use crate::entity::tests::PEOPLE;
+        let ok = |h: &[&str], opts: &MapOptions| {
+            Mapping::build(&PEOPLE, &hs(h), opts).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let base = [
+            "Given Name",
+            "SURNAME",
+            "external_source",
+            "External Source Id",
+        ];
+        let m = ok(
+            &[
+                &base[..],
+                &["DOB", "Kayse ID", "origin", "case_number", "Notes.x"],
+            ]
+            .concat(),
+            &MapOptions::default(),
+        );
+        let fields: Vec<String> = m.describe();
+        assert_eq!(
+            fields,
+            [
+                "'Given Name' → first_name",
+                "'SURNAME' → last_name",
+                "'external_source' → external_source",
+                "'External Source Id' → external_source_id",
+                "'DOB' → date_of_birth",
+                "'Kayse ID' → (not mapped)", // that alias is the case table's
+                "'origin' → (ignored)",
+                "'case_number' → (not mapped)",
+                "'Notes.x' → (not mapped)",
+            ]
+        );
+        let table: &[(&[&str], MapOptions, &str)] = &[
+            (
+                &["Given Name", "SURNAME", "external_source"],
+                MapOptions::default(),
+                "no column for the required field external_source_id. external_source_id is each person's own id in that system (its number or id there). To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")",
+            ),
+            (
+                &base,
+                MapOptions {
+                    extra_columns: ExtraColumns::Data,
+                    ..Default::default()
+                },
+                "--extra-columns data: a person has no field for free data; use --extra-columns warn",
+            ),
+            (
+                &base,
+                MapOptions {
+                    set: vec![("id".into(), "5".into())],
+                    ..Default::default()
+                },
+                "--set id=... would point every row at the same person; put ids in a column",
+            ),
+            (
+                &base,
+                file("[columns]\n\"Given Name\" = \"external_source_data.x\""),
+                "mapping file [columns] 'Given Name': unknown field 'external_source_data.x' (did you mean 'external_source'?); no column for the required field first_name. To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")",
+            ),
+        ];
+        for (h, opts, want) in table {
+            match Mapping::build(&PEOPLE, &hs(h), opts) {
+                Ok(m) => panic!("{h:?}: expected an error, got {:?}", m.describe()),
+                Err(e) => assert_eq!(e.to_string(), *want, "{h:?}"),
+            }
+        }
     }
 }

@@ -3,13 +3,15 @@
 //! fixed-size chunks (one validity scan, one parse) and only the current record is held.
 //! Every CSV field is text; nothing is trimmed or converted here.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
-use super::{InputInfo, RawRow, ReadError, ReadOptions, Table, header_names, quote_short};
+use super::header::{self, SEARCH_ROWS};
+use super::{Facts, InputInfo, RawRow, ReadError, ReadOptions, Table, header_names, quote_short};
 use crate::cell::Cell;
 
 /// Chunk size for both passes over the file.
@@ -289,30 +291,48 @@ fn text_reader(path: &Path, enc: TextEncoding) -> io::Result<Box<dyn Read + Send
 }
 
 /// Pick the delimiter among `,` `;` tab `|` from the start of the text. For each candidate it
-/// counts occurrences outside quotes on each of the first lines; the winner appears in the header
-/// line and has the same count on the most lines, then the highest count. Ties go to the earlier
-/// candidate; text with none of them gives `,` (a one-column file).
+/// counts occurrences outside quotes on each of the first lines; the winner is the candidate
+/// whose most common count (above zero) is shared by the most lines, then the one with the
+/// higher count. A delimiter splits every row of a table the same number of times, where a comma
+/// or a semicolon in text does not, and a title line above the header (with or without a stray
+/// comma) is outvoted by the lines below it. Ties go to the earlier candidate; text with none of
+/// them gives `,` (a one-column file).
 pub fn sniff_delimiter(text: &[u8]) -> u8 {
     let lines = logical_lines(text);
-    let Some(header) = lines.first() else {
-        return b',';
-    };
-    let mut best: Option<(usize, usize, u8)> = None; // (consistent lines, header count, delimiter)
+    let mut best: Option<(usize, usize, u8)> = None; // (lines agreeing, their count, delimiter)
     for (k, &d) in CANDIDATES.iter().enumerate() {
-        let want = header[k];
-        if want == 0 {
-            continue;
+        let mut counts: Vec<usize> = lines.iter().map(|c| c[k]).filter(|&n| n > 0).collect();
+        counts.sort_unstable();
+        // The most common count and how many lines have it (the higher count on a tie).
+        let mut mode: Option<(usize, usize)> = None;
+        for run in counts.chunk_by(|a, b| a == b) {
+            let candidate = (run.len(), run[0]);
+            if mode.is_none_or(|m| candidate >= m) {
+                mode = Some(candidate);
+            }
         }
-        let consistent = lines.iter().filter(|counts| counts[k] == want).count();
-        let better = match best {
-            None => true,
-            Some((c, h, _)) => (consistent, want) > (c, h),
+        let Some((agreeing, count)) = mode else {
+            continue;
         };
-        if better {
-            best = Some((consistent, want, d));
+        if best.is_none_or(|(a, c, _)| (agreeing, count) > (a, c)) {
+            best = Some((agreeing, count, d));
         }
     }
     best.map_or(b',', |(_, _, d)| d)
+}
+
+/// The counts of the first line holding any candidate delimiter.
+fn first_delimited(lines: &[[usize; 4]]) -> Option<&[usize; 4]> {
+    lines.iter().find(|counts| counts.iter().any(|&n| n > 0))
+}
+
+/// The delimiter of tab-delimited text (`.txt`, `.tab`, `.tsv`): tab when the header line holds
+/// one, else whatever the sniffer finds (a `.txt` may well be a renamed CSV).
+fn text_delimiter(text: &[u8]) -> u8 {
+    match first_delimited(&logical_lines(text)) {
+        Some(counts) if counts[2] > 0 => b'\t',
+        _ => sniff_delimiter(text),
+    }
 }
 
 /// Per logical line (quoted newlines do not end a line), the count of each candidate delimiter
@@ -648,6 +668,8 @@ impl Records {
 struct CsvRows {
     records: Records,
     width: usize,
+    /// Records read while looking for the header that come after it: handed on first.
+    pending: VecDeque<(usize, Vec<String>)>,
 }
 
 impl Iterator for CsvRows {
@@ -662,6 +684,14 @@ impl super::Rows for CsvRows {
     /// Text cells of a spare row keep their memory: a field is copied into the string that held
     /// the same column of an earlier row, so a steady stream of rows allocates almost nothing.
     fn next_reusing(&mut self, spare: &mut Vec<Vec<Cell>>) -> Option<Self::Item> {
+        if let Some((row, fields)) = self.pending.pop_front() {
+            let mut cells: Vec<Cell> = fields.iter().map(|f| field_cell(f)).collect();
+            cells.resize(self.width, Cell::Empty);
+            return Some(Ok(RawRow {
+                source_row: row,
+                cells,
+            }));
+        }
         let row = match self.records.next_record()? {
             Ok(row) => row,
             Err(e) => return Some(Err(e)),
@@ -695,9 +725,10 @@ fn fill_cell(cell: &mut Cell, field: &str) {
     }
 }
 
-/// Open a CSV: detect the encoding, sniff the delimiter, find the header, and return the rows
-/// after it as a stream.
-pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> {
+/// Open a CSV or tab-delimited text file: detect the encoding, sniff the delimiter (`tabbed`:
+/// prefer tab, as in Excel's "Text" files), find the header, and return the rows after it as a
+/// stream.
+pub(crate) fn open(path: &Path, opts: &ReadOptions, tabbed: bool) -> Result<Table, ReadError> {
     let io_err = |e: io::Error| ReadError::new(path, format!("cannot read the file ({e})"));
     let encoding = detect_encoding(path)?;
 
@@ -708,10 +739,13 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
         .read_to_end(&mut head)
         .map_err(|e| ReadError::new(path, e.to_string()))?;
     let sep_line = sep_hint(&head);
-    let delimiter = opts
-        .delimiter
-        .or(sep_line)
-        .unwrap_or_else(|| sniff_delimiter(&head));
+    let delimiter = opts.delimiter.or(sep_line).unwrap_or_else(|| {
+        if tabbed {
+            text_delimiter(&head)
+        } else {
+            sniff_delimiter(&head)
+        }
+    });
 
     let text = text_reader(path, encoding).map_err(io_err)?;
     // The keeper costs a table lookup per byte; a file with no empty line and no bare CR (most
@@ -742,38 +776,17 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
         }
         records.last_row = 0;
     }
-    let header_row = loop {
-        let Some(next) = records.next_record() else {
-            let message = match opts.header_row {
-                Some(n) if records.last_row > 0 => format!(
-                    "no header on row {n}: the file has only {} rows",
-                    records.last_row
-                ),
-                _ => "no header row found: the file holds no text".to_string(),
-            };
-            return Err(ReadError::new(path, message));
-        };
-        let row = next?;
-        let blank = records.record.iter().all(|f| f.trim().is_empty());
-        match opts.header_row {
-            None if blank => continue,
-            None => break row,
-            Some(n) if row < n => continue,
-            Some(n) if row > n || blank => {
-                return Err(ReadError::new(
-                    path,
-                    format!("row {n} is blank, so it cannot be the header (--header-row {n})"),
-                ));
-            }
-            Some(_) => break row,
-        }
+    let found = match opts.header_row {
+        Some(n) => header_at(path, &mut records, n)?,
+        None => search_header(path, &mut records, opts)?,
     };
-    let raw_headers: Vec<String> = records
-        .record
+    let raw_headers: Vec<String> = found
+        .fields
         .iter()
         .map(|f| undo_formula_guard(f).to_string())
         .collect();
     let headers = header_names(&raw_headers, 0);
+    let header_row = found.row;
     if let Some(long) = headers.iter().find(|h| h.len() > 1024) {
         return Err(ReadError::new(
             path,
@@ -787,18 +800,127 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions) -> Result<Table, ReadError> 
     }
 
     let info = InputInfo {
-        format: "csv".to_string(),
+        format: if tabbed { "text" } else { "csv" }.to_string(),
         encoding: Some(encoding.label().to_string()),
         encoding_fallback: encoding == TextEncoding::Windows1252,
         delimiter: Some(delimiter as char),
         sheet: None,
+        header_below: found.below,
+        ..InputInfo::default()
     };
     let width = headers.len();
     Ok(Table {
         info,
         headers,
         header_row,
-        rows: Box::new(CsvRows { records, width }),
+        rows: Box::new(CsvRows {
+            records,
+            width,
+            pending: found.after,
+        }),
+        facts: Facts::default(),
+    })
+}
+
+/// The header record as found, and what was read past it.
+struct Found {
+    row: usize,
+    fields: Vec<String>,
+    /// The first non-empty row, when the header is below it.
+    below: Option<usize>,
+    /// Records read after the header while looking for it, with their row numbers.
+    after: VecDeque<(usize, Vec<String>)>,
+}
+
+fn fields_of(record: &::csv::StringRecord) -> Vec<String> {
+    record.iter().map(str::to_string).collect()
+}
+
+/// The header on row `n` (`--header-row`).
+fn header_at(path: &Path, records: &mut Records, n: usize) -> Result<Found, ReadError> {
+    let blank = || {
+        ReadError::new(
+            path,
+            format!("row {n} is blank, so it cannot be the header (--header-row {n})"),
+        )
+    };
+    loop {
+        let Some(next) = records.next_record() else {
+            let message = if records.last_row > 0 {
+                format!(
+                    "no header on row {n}: the file has only {} rows",
+                    records.last_row
+                )
+            } else {
+                "no header row found: the file holds no text".to_string()
+            };
+            return Err(ReadError::new(path, message));
+        };
+        let row = next?;
+        let is_blank = records.record.iter().all(|f| f.trim().is_empty());
+        if row < n {
+            continue;
+        }
+        if row > n || is_blank {
+            return Err(blank());
+        }
+        return Ok(Found {
+            row,
+            fields: fields_of(&records.record),
+            below: None,
+            after: VecDeque::new(),
+        });
+    }
+}
+
+/// The header among the first `SEARCH_ROWS` rows (`header::choose`), or the first non-empty row
+/// after them when they are all blank. The records read past it are kept for the rows.
+fn search_header(
+    path: &Path,
+    records: &mut Records,
+    opts: &ReadOptions,
+) -> Result<Found, ReadError> {
+    let mut read: Vec<(usize, Vec<String>)> = Vec::new();
+    // Indices into `read` of the non-blank records.
+    let mut candidates: Vec<usize> = Vec::new();
+    while let Some(next) = records.next_record() {
+        let row = next?;
+        let is_blank = records.record.iter().all(|f| f.trim().is_empty());
+        if !is_blank {
+            candidates.push(read.len());
+        }
+        read.push((row, fields_of(&records.record)));
+        if row >= SEARCH_ROWS && !candidates.is_empty() {
+            break;
+        }
+    }
+    // A record past the search rows is kept for the rows, never taken as the header, unless
+    // it is the only one holding text.
+    let in_reach: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| read[i].0 <= SEARCH_ROWS)
+        .collect();
+    let pool = if in_reach.is_empty() {
+        &candidates
+    } else {
+        &in_reach
+    };
+    let Some(&first) = pool.first() else {
+        return Err(ReadError::new(
+            path,
+            "no header row found: the file holds no text",
+        ));
+    };
+    let texts: Vec<Vec<String>> = pool.iter().map(|&i| read[i].1.clone()).collect();
+    let chosen = pool[header::choose(&texts, opts.header_matcher.as_ref())];
+    let mut after: VecDeque<(usize, Vec<String>)> = read.drain(chosen..).collect();
+    let (row, fields) = after.pop_front().unwrap_or_default();
+    Ok(Found {
+        row,
+        fields,
+        below: (chosen != first).then(|| read[first].0),
+        after,
     })
 }
 
@@ -827,10 +949,40 @@ mod tests {
             // Header only, single huge line with no newline.
             ("a\tb\tc", b'\t'),
             ("\u{feff}x;y\n", b';'),
+            // A title line above the header is outvoted, with or without a stray comma.
+            (
+                "Open matters, March\n\ncase_number;status;type\n1;active;civil\n",
+                b';',
+            ),
+            ("Report\nid|name\n1|a\n", b'|'),
+            // Excel pads a title row with delimiters: they agree with the rows below.
+            ("Title;;\na;b;c\n1;2;3\n", b';'),
+            // Unquoted commas in free text vary from line to line; the delimiter does not.
+            ("id;desc\n1;a, b, c\n2;d, e\n3;f\n", b';'),
         ];
         for (text, want) in cases {
             assert_eq!(
                 sniff_delimiter(text.as_bytes()) as char,
+                *want as char,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tab_text_prefers_tab_when_the_header_line_has_one() {
+        let cases: &[(&str, u8)] = &[
+            ("a\tb\n1\t2\n", b'\t'),
+            // Commas in every value, a tab between them: still tab.
+            ("Last, First\tCase\nPeña, José\t1\nRoe, Jo\t2\n", b'\t'),
+            // A renamed CSV.
+            ("a,b\n1,2\n", b','),
+            // A title line with no delimiter first: the header line is the first with one.
+            ("Title\na\tb\n", b'\t'),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                text_delimiter(text.as_bytes()) as char,
                 *want as char,
                 "{text:?}"
             );
@@ -918,7 +1070,7 @@ mod tests {
         let path = dir.path().join("x.csv");
         let text = "a,b,c\nx,,=\"z\"\n,yy,\n1,2\n1,2,3,4\n\"q,\"\"q\",'+,t\n";
         std::fs::write(&path, text).unwrap();
-        let fresh: Vec<RawRow> = open(&path, &ReadOptions::default())
+        let fresh: Vec<RawRow> = open(&path, &ReadOptions::default(), false)
             .unwrap()
             .rows
             .map(Result::unwrap)
@@ -932,7 +1084,7 @@ mod tests {
             vec![Cell::Int(7), Cell::Text("p".into()), Cell::Text("q".into())],
         ];
         for spare in spares {
-            let mut rows = open(&path, &ReadOptions::default()).unwrap().rows;
+            let mut rows = open(&path, &ReadOptions::default(), false).unwrap().rows;
             let mut got = Vec::new();
             loop {
                 let mut pool = vec![spare.clone()];

@@ -7,10 +7,14 @@
 //! - Only cells that hold something count (an empty-string cell does, a formatted empty one does
 //!   not): rows without such a cell are yielded as blank rows when they lie between data rows,
 //!   and not at all after the last one.
-//! - The header is the first row with a non-blank cell, or the row asked for.
+//! - The header is the row asked for, or else the row among the first `SEARCH_ROWS` that names
+//!   the most fields (`header::choose`; the first row with a non-blank cell when none names any).
 //! - The first column is the leftmost cell of the rows up to and including the header; cells left
 //!   of it or past the header's width are dropped, short rows are padded.
 
+use std::collections::VecDeque;
+
+use super::header::{self, HeaderMatcher, SEARCH_ROWS};
 use super::{RawRow, header_names};
 use crate::cell::Cell;
 
@@ -131,60 +135,137 @@ pub(crate) struct Header {
     pub row: usize,
     /// 0-based sheet column of the first header column.
     pub first_col: u32,
+    /// The first row with a non-blank cell (1-based), when the header was found below it.
+    pub below: Option<usize>,
 }
 
-/// Read rows up to the header: the first row with a non-blank cell, or the 1-based Excel row
-/// `wanted`. The rows after it stay in `rows`.
+/// Rows read past the header while looking for it (they come first in `DenseRows`), and the
+/// error that stopped the reading there, if one did (it comes after them, as it would have).
+#[derive(Debug, Default)]
+pub(crate) struct Ahead {
+    rows: VecDeque<SparseRow>,
+    error: Option<String>,
+}
+
+/// The header, and what was read past it.
+pub(crate) type Found = (Header, Ahead);
+
+fn has_text(row: &SparseRow) -> bool {
+    row.cells.iter().any(|(_, c)| !c.is_blank())
+}
+
+/// Read rows up to the header: the 1-based Excel row `wanted`, or else the best of the first
+/// `SEARCH_ROWS` rows by `matcher` (see the module notes). The rows after it stay in `rows`, or
+/// in the returned queue when they were read while looking.
 pub(crate) fn find_header<I>(
     rows: &mut SparseRows<I>,
     wanted: Option<usize>,
-) -> Result<Header, String>
+    matcher: Option<&HeaderMatcher>,
+) -> Result<Found, String>
 where
     I: Iterator<Item = Result<Placed, String>>,
 {
+    let Some(n) = wanted else {
+        return search_header(rows, matcher);
+    };
     let blank =
         |n: usize| format!("row {n} is blank, so it cannot be the header (--header-row {n})");
-    let mut first_col = u32::MAX;
+    let mut above: Vec<SparseRow> = Vec::new();
     let mut last: Option<u32> = None;
     for row in rows {
         let row = row?;
         last = Some(row.index);
         let index = row.index as usize;
-        if let Some(n) = wanted
-            && index > n.saturating_sub(1)
-        {
+        if index > n.saturating_sub(1) {
             // The asked-for row holds no cell at all.
             return Err(blank(n));
         }
-        for (c, _) in &row.cells {
-            first_col = first_col.min(*c);
+        if index < n.saturating_sub(1) {
+            above.push(row);
+            continue;
         }
-        let has_text = row.cells.iter().any(|(_, c)| !c.is_blank());
-        match wanted {
-            None if !has_text => continue,
-            Some(n) if index < n.saturating_sub(1) => continue,
-            Some(n) if !has_text => return Err(blank(n)),
-            _ => {}
+        if !has_text(&row) {
+            return Err(blank(n));
         }
-        let end = row.cells.iter().map(|(c, _)| *c).max().unwrap_or(first_col);
-        let mut texts = vec![String::new(); (end - first_col) as usize + 1];
-        for (c, cell) in &row.cells {
-            if let Some(slot) = texts.get_mut((c - first_col) as usize) {
-                *slot = cell.to_text();
-            }
-        }
-        return Ok(Header {
-            names: header_names(&texts, first_col as usize),
-            row: index + 1,
-            first_col,
-        });
+        above.push(row);
+        return Ok((header_of(&above, above.len() - 1, None), Ahead::default()));
     }
-    match wanted {
-        None => Err("the sheet is empty: no header row found".to_string()),
-        Some(n) => Err(format!(
-            "no header on row {n}: the sheet ends at row {}",
-            last.map_or(0, |l| u64::from(l) + 1)
-        )),
+    Err(format!(
+        "no header on row {n}: the sheet ends at row {}",
+        last.map_or(0, |l| u64::from(l) + 1)
+    ))
+}
+
+/// Look for the header among the first `SEARCH_ROWS` rows, reading one row past them (kept for
+/// the data); when they hold no text, the first row that does is the header.
+fn search_header<I>(
+    rows: &mut SparseRows<I>,
+    matcher: Option<&HeaderMatcher>,
+) -> Result<Found, String>
+where
+    I: Iterator<Item = Result<Placed, String>>,
+{
+    let mut read: Vec<SparseRow> = Vec::new();
+    let mut error = None;
+    for row in rows.by_ref() {
+        let row = match row {
+            Ok(row) => row,
+            // Damage below a row with text: the header is chosen from what was read, and the
+            // error follows the rows before it.
+            Err(e) if read.iter().any(has_text) => {
+                error = Some(e);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        let past = row.index as usize >= SEARCH_ROWS;
+        let text = has_text(&row);
+        read.push(row);
+        if past && (text || read.iter().any(has_text)) {
+            break;
+        }
+    }
+    let mut pool: Vec<usize> = (0..read.len())
+        .filter(|&i| has_text(&read[i]) && (read[i].index as usize) < SEARCH_ROWS)
+        .collect();
+    if pool.is_empty() {
+        // No text in the first rows: the first row with text, wherever it is.
+        pool.extend((0..read.len()).filter(|&i| has_text(&read[i])).take(1));
+    }
+    let Some(&first) = pool.first() else {
+        return Err("the sheet is empty: no header row found".to_string());
+    };
+    let texts: Vec<Vec<String>> = pool
+        .iter()
+        .map(|&i| read[i].cells.iter().map(|(_, c)| c.to_text()).collect())
+        .collect();
+    let chosen = pool[header::choose(&texts, matcher)];
+    let below = (chosen != first).then(|| read[first].index as usize + 1);
+    let header = header_of(&read[..=chosen], chosen, below);
+    let rows: VecDeque<SparseRow> = read.drain(chosen + 1..).collect();
+    Ok((header, Ahead { rows, error }))
+}
+
+/// The header made of `rows[at]`, its first column the leftmost cell of `rows[..=at]`.
+fn header_of(rows: &[SparseRow], at: usize, below: Option<usize>) -> Header {
+    let first_col = rows
+        .iter()
+        .flat_map(|r| r.cells.iter().map(|(c, _)| *c))
+        .min()
+        .unwrap_or(0);
+    let row = &rows[at];
+    let end = row.cells.iter().map(|(c, _)| *c).max().unwrap_or(first_col);
+    let mut texts = vec![String::new(); (end - first_col) as usize + 1];
+    for (c, cell) in &row.cells {
+        if let Some(slot) = texts.get_mut((c - first_col) as usize) {
+            *slot = cell.to_text();
+        }
+    }
+    Header {
+        names: header_names(&texts, first_col as usize),
+        row: row.index as usize + 1,
+        first_col,
+        below,
     }
 }
 
@@ -192,6 +273,8 @@ where
 /// with no cell come out blank, so they are counted.
 pub(crate) struct DenseRows<I> {
     rows: SparseRows<I>,
+    /// Rows read past the header while looking for it, yielded before `rows` is read further.
+    read: Ahead,
     first_col: u32,
     width: usize,
     /// 0-based sheet row of the next row to yield.
@@ -202,10 +285,12 @@ pub(crate) struct DenseRows<I> {
 }
 
 impl<I> DenseRows<I> {
-    /// The rows of `rows` after `header` (which `find_header` read from it).
-    pub(crate) fn new(rows: SparseRows<I>, header: &Header) -> DenseRows<I> {
+    /// The rows after the header that `find_header` found: `read`, those it read past the
+    /// header, then the rest of `rows`.
+    pub(crate) fn new(rows: SparseRows<I>, header: &Header, read: Ahead) -> DenseRows<I> {
         DenseRows {
             rows,
+            read,
             first_col: header.first_col,
             width: header.names.len(),
             // `header.row` is 1-based, so it is also the 0-based index of the row after it.
@@ -221,8 +306,15 @@ impl<I: Iterator<Item = Result<Placed, String>>> Iterator for DenseRows<I> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.ahead.is_none() {
+            self.ahead = self.read.rows.pop_front();
+        }
+        if self.ahead.is_none() {
             if self.done {
                 return None;
+            }
+            if let Some(e) = self.read.error.take() {
+                self.done = true;
+                return Some(Err(e));
             }
             match self.rows.next() {
                 None => {
@@ -286,9 +378,17 @@ mod tests {
 
     /// Find the header, then read every row; the first error ends the reading.
     fn read(cells: Vec<Result<Placed, String>>, wanted: Option<usize>) -> Read {
+        read_matching(cells, wanted, None)
+    }
+
+    fn read_matching(
+        cells: Vec<Result<Placed, String>>,
+        wanted: Option<usize>,
+        matcher: Option<&HeaderMatcher>,
+    ) -> Read {
         let mut rows = SparseRows::new(cells.into_iter());
-        let header = find_header(&mut rows, wanted)?;
-        let dense = DenseRows::new(rows, &header)
+        let (header, read) = find_header(&mut rows, wanted, matcher)?;
+        let dense = DenseRows::new(rows, &header, read)
             .map(|r| r.map(|r| (r.source_row, r.cells)))
             .collect::<Result<Vec<_>, String>>()?;
         Ok((header, dense))
@@ -432,7 +532,8 @@ mod tests {
                 Header {
                     names: names(names_want),
                     row,
-                    first_col
+                    first_col,
+                    below: None,
                 },
                 "{}",
                 c.what
@@ -554,8 +655,8 @@ mod tests {
             Ok((9, 0, t("never"))),
         ];
         let mut rows = SparseRows::new(cells.into_iter());
-        let header = find_header(&mut rows, None).unwrap();
-        let got: Vec<Result<usize, String>> = DenseRows::new(rows, &header)
+        let (header, read) = find_header(&mut rows, None, None).unwrap();
+        let got: Vec<Result<usize, String>> = DenseRows::new(rows, &header, read)
             .map(|r| r.map(|r| r.source_row))
             .collect();
         // Row 4 was being gathered when the error came: neither it nor the blank row 3 before it
@@ -578,11 +679,103 @@ mod tests {
             next
         });
         let mut rows = SparseRows::new(source);
-        let header = find_header(&mut rows, None).unwrap();
-        let mut dense = DenseRows::new(rows, &header);
+        let (header, read) = find_header(&mut rows, None, None).unwrap();
+        let mut dense = DenseRows::new(rows, &header, read);
         assert_eq!(dense.next().map(|r| r.map(|r| r.source_row)), Some(Ok(2)));
         for _ in 0..3 {
             assert!(dense.next().is_none());
         }
+    }
+
+    #[test]
+    fn the_header_is_the_row_naming_the_most_fields() {
+        let fields = HeaderMatcher::new(|h| {
+            ["case #", "status", "source"].contains(&h.to_lowercase().as_str())
+        });
+        struct Case {
+            what: &'static str,
+            cells: Vec<(String, Cell)>,
+            /// Header names, row, first column, first non-empty row when below it.
+            header: (Vec<&'static str>, usize, u32, Option<usize>),
+            rows: Vec<usize>,
+        }
+        let at = |a: &str, c: Cell| (a.to_string(), c);
+        let cases = vec![
+            Case {
+                what: "merged title on row 1, blank row, header on row 3",
+                cells: vec![
+                    at("A1", t("Smith & Alvarez — Open Matters")),
+                    at("A3", t("Case #")),
+                    at("B3", t("Status")),
+                    at("A4", t("1")),
+                    at("B4", t("open")),
+                ],
+                header: (vec!["Case #", "Status"], 3, 0, Some(1)),
+                rows: vec![4],
+            },
+            Case {
+                what: "header on row 1 stays, and data rows read during the search come back in order",
+                cells: vec![
+                    at("A1", t("Case #")),
+                    at("B1", t("Status")),
+                    at("A2", t("1")),
+                    at("A5", t("Status")),
+                    at("A40", t("late")),
+                ],
+                header: (vec!["Case #", "Status"], 1, 0, None),
+                rows: (2..=40).collect(),
+            },
+            Case {
+                what: "a header below row 30 is out of reach: the first row with text is taken",
+                cells: vec![
+                    at("A2", t("Report")),
+                    at("A31", t("Case #")),
+                    at("B31", t("Status")),
+                    at("A32", t("1")),
+                ],
+                header: (vec!["Report"], 2, 0, None),
+                rows: (3..=32).collect(),
+            },
+            Case {
+                what: "the first rows hold no text: the first row with text, past them",
+                cells: vec![at("A1", t(" ")), at("B45", t("Case #")), at("B46", t("1"))],
+                header: (vec!["column_A", "Case #"], 45, 0, None),
+                rows: vec![46],
+            },
+        ];
+        for c in cases {
+            let cells: Vec<(&str, Cell)> = c
+                .cells
+                .iter()
+                .map(|(a, v)| (a.as_str(), v.clone()))
+                .collect();
+            let mut rows = SparseRows::new(placed(&cells).into_iter());
+            let (header, read) = find_header(&mut rows, None, Some(&fields))
+                .unwrap_or_else(|e| panic!("{}: {e}", c.what));
+            let (names_want, row, first_col, below) = &c.header;
+            assert_eq!(
+                header,
+                Header {
+                    names: names(names_want),
+                    row: *row,
+                    first_col: *first_col,
+                    below: *below,
+                },
+                "{}",
+                c.what
+            );
+            let got: Vec<usize> = DenseRows::new(rows, &header, read)
+                .map(|r| r.unwrap().source_row)
+                .collect();
+            assert_eq!(got, c.rows, "{}", c.what);
+        }
+        // Row 4 is blank in the first case: the rows are dense as always.
+        let got = read_matching(
+            placed(&[("A1", t("Title")), ("A3", t("Status")), ("A5", t("x"))]),
+            None,
+            Some(&fields),
+        )
+        .unwrap();
+        assert_eq!(got.1.iter().map(|r| r.0).collect::<Vec<_>>(), [4, 5]);
     }
 }

@@ -1,7 +1,8 @@
-//! Workbook reading (XLSX, XLSM, XLS, ODS) through calamine: opening by content, sheet choice,
-//! the XLS and ODS whole-sheet path (XLSX streams: `xlsx_stream`; both build rows with `sheet`),
-//! and the conversion of calamine's values into `Cell`s (integral numbers as integers, dates as dates,
-//! errors with Excel's spelling). It must not interpret values for the case schema.
+//! Workbook reading (XLSX, XLSM, XLSB, XLS, ODS) through calamine: opening by content, sheet
+//! choice, the XLS and ODS whole-sheet path (XLSX and XLSB stream: `xlsx_stream`; both build rows
+//! with `sheet`), and the conversion of calamine's values into `Cell`s (integral numbers as
+//! integers, dates as dates, errors with Excel's spelling). It must not interpret values for the
+//! case schema.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -9,13 +10,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use calamine::{
-    Data, DataRef, ExcelDateTime, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsx,
+    Data, DataRef, ExcelDateTime, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx,
     open_workbook_from_rs,
 };
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
+use super::header::HeaderMatcher;
 use super::sheet::{DenseRows, Header, Placed, SparseRows, find_header};
-use super::{InputInfo, RawRow, ReadError, ReadOptions, Table, xlsx_stream};
+use super::xlsx_hidden::{self, HiddenRows};
+use super::xlsx_stream::{self, Reading};
+use super::{Facts, InputInfo, RawRow, ReadError, ReadOptions, Table};
 use crate::cell::Cell;
 
 /// Excel's date serials run from 0 (1899-12-30/31) to 2958465 (9999-12-31); outside that a
@@ -28,6 +32,7 @@ fn unreadable(format: &str) -> &'static str {
         "xls" => "not a readable Excel 97-2003 workbook (the file is damaged or is not an .xls)",
         "ods" => "not a readable OpenDocument spreadsheet (the file is damaged or is not an .ods)",
         "xlsm" => "not a readable Excel workbook (the file is damaged or is not an .xlsm)",
+        "xlsb" => "not a readable Excel binary workbook (the file is damaged or is not an .xlsb)",
         _ => "not a readable Excel workbook (the file is damaged or is not an .xlsx)",
     }
 }
@@ -62,6 +67,9 @@ fn open_book(path: &Path, format: &str) -> Result<(Book, &'static str), String> 
     let try_xls = |f: BufReader<File>| {
         guarded(|| open_workbook_from_rs::<Xls<_>, _>(f).ok()).map(calamine::Sheets::Xls)
     };
+    let try_xlsb = |f: BufReader<File>| {
+        guarded(|| open_workbook_from_rs::<Xlsb<_>, _>(f).ok()).map(calamine::Sheets::Xlsb)
+    };
     let mut magic = Vec::with_capacity(CFB_MAGIC.len());
     file()?
         .take(CFB_MAGIC.len() as u64)
@@ -69,18 +77,23 @@ fn open_book(path: &Path, format: &str) -> Result<(Book, &'static str), String> 
         .map_err(cannot)?;
     if magic.starts_with(ZIP_MAGIC) {
         let xlsx_name = if format == "xlsm" { "xlsm" } else { "xlsx" };
-        let found = if format == "ods" {
-            match try_ods(file()?) {
-                Some(b) => Some((b, "ods")),
-                None => try_xlsx(file()?).map(|b| (b, xlsx_name)),
-            }
-        } else {
-            match try_xlsx(file()?) {
-                Some(b) => Some((b, xlsx_name)),
-                None => try_ods(file()?).map(|b| (b, "ods")),
-            }
+        // The format the name says first, then the other zip-based ones.
+        let order: [&str; 3] = match format {
+            "ods" => ["ods", "xlsx", "xlsb"],
+            "xlsb" => ["xlsb", "xlsx", "ods"],
+            _ => ["xlsx", "ods", "xlsb"],
         };
-        return found.ok_or_else(|| unreadable(format).to_string());
+        for kind in order {
+            let found = match kind {
+                "ods" => try_ods(file()?).map(|b| (b, "ods")),
+                "xlsb" => try_xlsb(file()?).map(|b| (b, "xlsb")),
+                _ => try_xlsx(file()?).map(|b| (b, xlsx_name)),
+            };
+            if let Some(found) = found {
+                return Ok(found);
+            }
+        }
+        return Err(unreadable(format).to_string());
     }
     if magic.starts_with(CFB_MAGIC) {
         return try_xls(file()?).map(|b| (b, "xls")).ok_or_else(|| {
@@ -92,8 +105,9 @@ fn open_book(path: &Path, format: &str) -> Result<(Book, &'static str), String> 
     Err(unreadable(format).to_string())
 }
 
-/// Open a workbook, pick the sheet, find the header, and return its rows. XLSX and XLSM sheets
-/// are streamed (`xlsx_stream`); calamine can only load XLS and ODS sheets whole, so those are
+/// Open a workbook, pick the sheet, find the header, and return its rows. XLSX, XLSM and XLSB
+/// sheets are streamed (`xlsx_stream`), and an XLSX sheet's hidden rows and columns are read
+/// beside it (`xlsx_hidden`); calamine can only load XLS and ODS sheets whole, so those are
 /// loaded and their rows built from the loaded range.
 pub(crate) fn open(path: &Path, format: &str, opts: &ReadOptions) -> Result<Table, ReadError> {
     let fail = |m: String| ReadError::new(path, m);
@@ -103,23 +117,69 @@ pub(crate) fn open(path: &Path, format: &str, opts: &ReadOptions) -> Result<Tabl
         return Err(fail("the workbook has no sheets".to_string()));
     }
     let sheet = choose_sheet(&sheets, opts.sheet.as_deref()).map_err(fail)?;
+    let facts = Facts::default();
+    let mut hidden_cols: Vec<u32> = Vec::new();
+    let reading = |hidden: HiddenRows| Reading {
+        header_row: opts.header_row,
+        matcher: opts.header_matcher.clone(),
+        skip_hidden: opts.skip_hidden_rows,
+        hidden,
+        facts: facts.clone(),
+    };
     let (header, rows) = match book {
-        calamine::Sheets::Xlsx(xlsx) => xlsx_stream::start(xlsx, &sheet, opts.header_row, path),
-        book => loaded_rows(book, &sheet, opts.header_row, path),
+        calamine::Sheets::Xlsx(xlsx) => {
+            let hidden = match xlsx_hidden::start(path, &sheet) {
+                Ok((cols, rows)) => {
+                    hidden_cols = cols;
+                    rows
+                }
+                Err(why) => {
+                    facts.warn(format!(
+                        "hidden rows and columns could not be checked ({why}): every row was read and no column is hidden in the results"
+                    ));
+                    HiddenRows::none()
+                }
+            };
+            xlsx_stream::start(xlsx, &sheet, reading(hidden), path)
+        }
+        calamine::Sheets::Xlsb(xlsb) => {
+            xlsx_stream::start(xlsb, &sheet, reading(HiddenRows::none()), path)
+        }
+        book => loaded_rows(book, &sheet, opts, path),
     }
     .map_err(fail)?;
+    let width = header.names.len() as u32;
+    let hidden_columns = hidden_cols
+        .iter()
+        .filter_map(|&c| c.checked_sub(header.first_col))
+        .filter(|&i| i < width)
+        .map(|i| i as usize)
+        .collect();
+    // A results workbook fed back in: its own Summary sheet is no data left unread.
+    let ours = |name: &str| sheet == "Results" && name == "Summary";
+    let other_sheets = sheets
+        .iter()
+        .filter(|s| s.name != sheet && !ours(&s.name))
+        .map(|s| match s.visible {
+            SheetVisible::Visible => s.name.clone(),
+            _ => format!("{} (hidden)", s.name),
+        })
+        .collect();
     let info = InputInfo {
         format: format.to_string(),
-        encoding: None,
-        encoding_fallback: false,
-        delimiter: None,
         sheet: Some(sheet),
+        header_below: header.below,
+        hidden_columns,
+        other_sheets,
+        hidden_unseen: !matches!(format, "xlsx" | "xlsm"),
+        ..InputInfo::default()
     };
     Ok(Table {
         info,
         headers: header.names,
         header_row: header.row,
         rows: Box::new(super::Plain(rows)),
+        facts,
     })
 }
 
@@ -134,7 +194,7 @@ pub(super) type SheetRows = (
 fn loaded_rows(
     mut book: Book,
     sheet: &str,
-    header_row: Option<usize>,
+    opts: &ReadOptions,
     path: &Path,
 ) -> Result<SheetRows, String> {
     let range = guarded(|| book.worksheet_range(sheet).ok()).ok_or_else(|| {
@@ -143,11 +203,13 @@ fn loaded_rows(
         )
     })?;
     drop(book);
+    let matcher: Option<&HeaderMatcher> = opts.header_matcher.as_ref();
     let mut rows = SparseRows::new(RangeCells { range, next: 0 });
-    let header = find_header(&mut rows, header_row).map_err(|m| format!("sheet '{sheet}': {m}"))?;
+    let (header, read) = find_header(&mut rows, opts.header_row, matcher)
+        .map_err(|m| format!("sheet '{sheet}': {m}"))?;
     let shown = path.to_path_buf();
     let name = sheet.to_string();
-    let dense = DenseRows::new(rows, &header)
+    let dense = DenseRows::new(rows, &header, read)
         .map(move |r| r.map_err(|m| ReadError::new(&shown, format!("sheet '{name}': {m}"))));
     Ok((header, Box::new(dense)))
 }
@@ -477,8 +539,8 @@ mod tests {
         header_row: Option<usize>,
     ) -> Result<(Header, Vec<RawRow>), String> {
         let mut rows = SparseRows::new(RangeCells { range, next: 0 });
-        let header = find_header(&mut rows, header_row)?;
-        let dense = DenseRows::new(rows, &header).collect::<Result<Vec<_>, String>>()?;
+        let (header, read) = find_header(&mut rows, header_row, None)?;
+        let dense = DenseRows::new(rows, &header, read).collect::<Result<Vec<_>, String>>()?;
         Ok((header, dense))
     }
 

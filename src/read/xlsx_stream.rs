@@ -1,24 +1,29 @@
-//! XLSX and XLSM sheets read as a stream: calamine's cell reader parses the sheet XML on a
+//! XLSX, XLSM and XLSB sheets read as a stream: calamine's cell reader parses the sheet on a
 //! thread of its own, which finds the header, builds the rows (`sheet.rs`) and hands them over in
 //! batches through a bounded channel. Memory stays flat whatever the sheet's size (only a few
-//! batches are ever in flight), and the XML parsing, the largest part of reading a workbook,
-//! runs beside the checks and the results writer instead of before them.
+//! batches are ever in flight), and the parsing, the largest part of reading a workbook, runs
+//! beside the checks and the results writer instead of before them.
 //!
 //! The thread is needed anyway: calamine's cell reader borrows the workbook, so the two must
 //! live together somewhere, and a thread owning both is simpler than a self-referencing struct.
 //! It ends when the sheet does, when the reading fails, or as soon as the rows are no longer
 //! wanted (the receiving end is dropped).
+//!
+//! The same thread asks `xlsx_hidden`'s scan, which reads the XML beside it, whether each row is
+//! hidden: a hidden row is noted in `Facts`, and left out when `--skip-hidden-rows` says so.
 
 use std::io::{Read, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use calamine::{DataRef, Xlsx, XlsxError};
+use calamine::{DataRef, Xlsb, Xlsx, XlsxError};
 
-use super::sheet::{DenseRows, Header, Placed, SparseRows, find_header};
+use super::header::HeaderMatcher;
+use super::sheet::{DenseRows, Found, Header, Placed, SparseRows, find_header};
 use super::workbook::{SheetRows, data_ref_cell};
-use super::{RawRow, ReadError};
+use super::xlsx_hidden::HiddenRows;
+use super::{Facts, RawRow, ReadError};
 
 /// Rows per message: enough to make the channel's cost per row negligible, few enough that the
 /// checks start at once and the batches in flight hold little memory.
@@ -36,22 +41,93 @@ enum Msg {
     End,
 }
 
+/// A workbook whose sheets calamine can read cell by cell, in row order.
+pub(super) trait CellSource: Send + 'static {
+    /// The cells of `sheet` that hold something, or `Ok(None)` for a sheet with no cells (a
+    /// chart sheet). Errors are the message for a `ReadError`, without the path.
+    #[allow(clippy::type_complexity)]
+    fn cells<'a>(
+        &'a mut self,
+        sheet: &str,
+    ) -> Result<Option<Box<dyn Iterator<Item = Result<Placed, String>> + 'a>>, String>;
+}
+
+fn unreadable_sheet(sheet: &str) -> String {
+    format!("sheet '{sheet}' cannot be read (the file is damaged or the sheet is not a worksheet)")
+}
+
+impl<RS: Read + Seek + Send + 'static> CellSource for Xlsx<RS> {
+    fn cells<'a>(
+        &'a mut self,
+        sheet: &str,
+    ) -> Result<Option<Box<dyn Iterator<Item = Result<Placed, String>> + 'a>>, String> {
+        match self.worksheet_cells_reader(sheet) {
+            Ok(mut r) => Ok(Some(cells_of(move || r.next_cell()))),
+            // A chart sheet or a dialog sheet: no cells, as calamine's whole-sheet read has it.
+            Err(XlsxError::NotAWorksheet(_)) => Ok(None),
+            Err(_) => Err(unreadable_sheet(sheet)),
+        }
+    }
+}
+
+impl<RS: Read + Seek + Send + 'static> CellSource for Xlsb<RS> {
+    fn cells<'a>(
+        &'a mut self,
+        sheet: &str,
+    ) -> Result<Option<Box<dyn Iterator<Item = Result<Placed, String>> + 'a>>, String> {
+        match self.worksheet_cells_reader(sheet) {
+            Ok(mut r) => Ok(Some(cells_of(move || r.next_cell()))),
+            Err(_) => Err(unreadable_sheet(sheet)),
+        }
+    }
+}
+
+/// A calamine cell reader's `next_cell` as an iterator of the cells that hold something:
+/// formatted empty cells make no row, so they are skipped.
+fn cells_of<'a, E: std::fmt::Display>(
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E> + 'a,
+) -> Box<dyn Iterator<Item = Result<Placed, String>> + 'a> {
+    Box::new(std::iter::from_fn(move || {
+        loop {
+            match next() {
+                Ok(None) => return None,
+                Err(e) => return Some(Err(format!("the file is damaged ({e})"))),
+                Ok(Some(cell)) => {
+                    let value = cell.get_value();
+                    if matches!(value, DataRef::Empty) {
+                        continue;
+                    }
+                    let (row, col) = cell.get_position();
+                    return Some(Ok((row, col, data_ref_cell(value))));
+                }
+            }
+        }
+    }))
+}
+
+/// How the reading thread reads: the header row asked for or the matcher to find it, whether
+/// hidden rows are left out, the hidden rows' scan, and where to note what it sees.
+pub(super) struct Reading {
+    pub header_row: Option<usize>,
+    pub matcher: Option<HeaderMatcher>,
+    pub skip_hidden: bool,
+    pub hidden: HiddenRows,
+    pub facts: Facts,
+}
+
 /// Start reading `sheet` of `book`; return its header, once found, and its rows as they come.
 /// Errors are the message for a `ReadError`, without the path.
-pub(super) fn start<RS>(
-    book: Xlsx<RS>,
+pub(super) fn start<B: CellSource>(
+    book: B,
     sheet: &str,
-    header_row: Option<usize>,
+    reading: Reading,
     path: &Path,
-) -> Result<SheetRows, String>
-where
-    RS: Read + Seek + Send + 'static,
-{
+) -> Result<SheetRows, String> {
     let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
     let name = sheet.to_string();
     std::thread::Builder::new()
         .name("xlsx-reader".to_string())
-        .spawn(move || run(book, &name, header_row, &tx))
+        .spawn(move || run(book, &name, reading, &tx))
         .map_err(|e| format!("cannot start reading the workbook ({e})"))?;
     let header = match rx.recv() {
         Ok(Msg::Header(h)) => h,
@@ -82,24 +158,36 @@ enum Stop {
 
 /// The reading thread: everything calamine does happens here, under `catch_unwind`, so hostile
 /// bytes that make the library panic end in one message like any other damage.
-fn run<RS: Read + Seek>(
-    mut book: Xlsx<RS>,
-    sheet: &str,
-    header_row: Option<usize>,
-    tx: &SyncSender<Msg>,
-) {
+fn run<B: CellSource>(mut book: B, sheet: &str, mut reading: Reading, tx: &SyncSender<Msg>) {
     // The last Excel row handed over, for the message when the sheet breaks after it.
     let mut done_to = 0usize;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        stream(&mut book, sheet, header_row, tx, &mut done_to)
+        stream(&mut book, sheet, &mut reading, tx, &mut done_to)
     }));
     let last = match outcome {
-        Ok(Ok(())) => Msg::End,
+        Ok(Ok(())) => {
+            note_scan_end(&mut reading);
+            Msg::End
+        }
         Ok(Err(Stop::Failed(m))) => Msg::Failed(m),
         Ok(Err(Stop::Gone)) => return,
         Err(_) => Msg::Failed(broken(sheet, done_to, "the file is damaged")),
     };
     let _ = tx.send(last);
+}
+
+/// Once every row is read: whether the sheet is filtered, and whether the hidden rows' scan
+/// failed (then hidden rows past where it stopped were read as if shown).
+fn note_scan_end(reading: &mut Reading) {
+    reading.hidden.wait_end();
+    if reading.hidden.filtered == Some(true) {
+        reading.facts.note_filtered();
+    }
+    if let Some(why) = &reading.hidden.failed {
+        reading.facts.warn(format!(
+            "hidden rows could not all be checked ({why}): some hidden rows may have been read as shown"
+        ));
+    }
 }
 
 /// The message for a sheet that breaks after `done_to` (0: before the header was found).
@@ -111,36 +199,36 @@ fn broken(sheet: &str, done_to: usize, why: &str) -> String {
     }
 }
 
-fn stream<RS: Read + Seek>(
-    book: &mut Xlsx<RS>,
+fn stream<B: CellSource>(
+    book: &mut B,
     sheet: &str,
-    header_row: Option<usize>,
+    reading: &mut Reading,
     tx: &SyncSender<Msg>,
     done_to: &mut usize,
 ) -> Result<(), Stop> {
     let send = |m: Msg| tx.send(m).map_err(|_| Stop::Gone);
-    let mut reader = match book.worksheet_cells_reader(sheet) {
-        Ok(r) => Some(r),
-        // A chart sheet or a dialog sheet: no cells, as calamine's whole-sheet read has it.
-        Err(XlsxError::NotAWorksheet(_)) => None,
-        Err(_) => {
-            return Err(Stop::Failed(format!(
-                "sheet '{sheet}' cannot be read (the file is damaged or the sheet is not a worksheet)"
-            )));
-        }
-    };
-    let cells = std::iter::from_fn(|| next_cell(reader.as_mut()?));
+    let mut source = book.cells(sheet).map_err(Stop::Failed)?;
+    let cells = std::iter::from_fn(|| source.as_mut()?.next());
     let mut rows = SparseRows::new(cells);
-    let header =
-        find_header(&mut rows, header_row).map_err(|m| Stop::Failed(broken(sheet, 0, &m)))?;
+    let (header, read): Found =
+        find_header(&mut rows, reading.header_row, reading.matcher.as_ref())
+            .map_err(|m| Stop::Failed(broken(sheet, 0, &m)))?;
     *done_to = header.row;
-    let dense = DenseRows::new(rows, &header);
+    let dense = DenseRows::new(rows, &header, read);
     send(Msg::Header(header))?;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     for row in dense {
         match row {
             Ok(row) => {
                 *done_to = row.source_row;
+                if !row.is_blank() && reading.hidden.is_hidden(row.source_row as u32) {
+                    reading
+                        .facts
+                        .note_hidden_row(row.source_row, reading.skip_hidden);
+                    if reading.skip_hidden {
+                        continue;
+                    }
+                }
                 batch.push(row);
                 if batch.len() == BATCH_ROWS {
                     send(Msg::Rows(std::mem::replace(
@@ -161,26 +249,6 @@ fn stream<RS: Read + Seek>(
         send(Msg::Rows(batch))?;
     }
     Ok(())
-}
-
-/// The next cell that holds something. Formatted empty cells are skipped: they make no row.
-fn next_cell<RS: Read + Seek>(
-    reader: &mut calamine::XlsxCellReader<'_, RS>,
-) -> Option<Result<Placed, String>> {
-    loop {
-        match reader.next_cell() {
-            Ok(None) => return None,
-            Err(e) => return Some(Err(format!("the file is damaged ({e})"))),
-            Ok(Some(cell)) => {
-                let value = cell.get_value();
-                if matches!(value, DataRef::Empty) {
-                    continue;
-                }
-                let (row, col) = cell.get_position();
-                return Some(Ok((row, col, data_ref_cell(value))));
-            }
-        }
-    }
 }
 
 /// The receiving end: the rows of each batch in turn, then the end or the one error.

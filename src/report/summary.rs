@@ -44,6 +44,8 @@ pub struct Summary {
     pub plan: Option<String>,
     pub requests: Option<RequestStats>,
     pub exit_code: i32,
+    /// What reading the input noticed: header row, hidden rows and columns, Total row, sheets.
+    pub reading: Reading,
 }
 
 impl Summary {
@@ -89,6 +91,7 @@ impl Summary {
             ));
         }
         out.push(("blank rows skipped".into(), self.blank_rows.to_string()));
+        out.extend(self.reading.lines());
         let list = |v: &[(String, u64)]| {
             v.iter()
                 .map(|(s, n)| format!("{s} ({n})"))
@@ -127,5 +130,221 @@ impl Summary {
             s.push_str(&format!("{k:>28}: {v}\n"));
         }
         s
+    }
+}
+
+/// What reading the input noticed that a person should know, beside the counts.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Reading {
+    /// The header row, when a title or other rows above it were passed over.
+    pub header_row: Option<usize>,
+    /// The first non-empty row, when the header was found below it.
+    pub header_below: Option<usize>,
+    /// Columns hidden in the workbook, by header.
+    pub hidden_columns: Vec<String>,
+    /// True when the results are CSV, which cannot hide a column: the hidden ones are left out.
+    pub hidden_columns_left_out: bool,
+    /// Rows hidden in the workbook that were read, or left out with `--skip-hidden-rows`.
+    pub hidden_rows: crate::read::RowList,
+    pub hidden_rows_skipped: bool,
+    /// Leaving hidden rows out is the command's default (`delete`): the flag that changes it is
+    /// `--include-hidden-rows`, not `--skip-hidden-rows`. Wording only: not in the JSON.
+    #[serde(skip)]
+    pub hidden_rows_skipped_by_default: bool,
+    /// The sheet has a filter (so the hidden rows are most likely filtered out).
+    pub filtered: bool,
+    /// A trailing Total row left out: its row and label.
+    pub total_row: Option<(usize, String)>,
+    /// The workbook's sheets that were not read.
+    pub other_sheets: Vec<String>,
+}
+
+impl Reading {
+    /// Summary lines, in the order a person checks them.
+    pub fn lines(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let (Some(row), Some(first)) = (self.header_row, self.header_below) {
+            let above = if first + 1 >= row {
+                format!("row {first}")
+            } else {
+                format!("rows {first}-{}", row - 1)
+            };
+            out.push((
+                "header".to_string(),
+                format!(
+                    "row {row}, below a title or notes in {above} (they name fewer fields); --header-row N reads another row"
+                ),
+            ));
+        }
+        if !self.hidden_columns.is_empty() {
+            let what = if self.hidden_columns_left_out {
+                "left out of the CSV results, which cannot hide a column"
+            } else {
+                "kept hidden in the results"
+            };
+            out.push((
+                "hidden columns".to_string(),
+                format!("{} ({what})", self.hidden_columns.join(", ")),
+            ));
+        }
+        if self.hidden_rows.count > 0 {
+            let how = if self.filtered {
+                "hidden by a filter in the workbook"
+            } else {
+                "hidden in the workbook"
+            };
+            let n = self.hidden_rows.count;
+            let (noun, verb) = if n == 1 {
+                ("row", "was")
+            } else {
+                ("rows", "were")
+            };
+            let rows = self.hidden_rows.describe();
+            let text = match (
+                self.hidden_rows_skipped,
+                self.hidden_rows_skipped_by_default,
+            ) {
+                (true, false) => {
+                    format!("{n} {noun} {how} {verb} skipped (--skip-hidden-rows): {rows}")
+                }
+                (false, false) => format!(
+                    "{n} {noun} {how} {verb} read: {rows} (--skip-hidden-rows leaves them out)"
+                ),
+                (true, true) => format!(
+                    "{n} {noun} {how} {verb} left out: {rows} (--include-hidden-rows reads them)"
+                ),
+                (false, true) => {
+                    format!("{n} {noun} {how} {verb} read (--include-hidden-rows): {rows}")
+                }
+            };
+            out.push(("hidden rows".to_string(), text));
+        }
+        if let Some((row, label)) = &self.total_row {
+            out.push((
+                "total row skipped".to_string(),
+                format!("row {row} ('{label}' and numbers) is a Total row, not a case"),
+            ));
+        }
+        if !self.other_sheets.is_empty() {
+            out.push((
+                "other sheets not read".to_string(),
+                format!(
+                    "{} (--sheet NAME reads another)",
+                    self.other_sheets.join(", ")
+                ),
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_lines_say_what_was_noticed() {
+        assert!(Reading::default().lines().is_empty());
+        let mut rows = crate::read::RowList::default();
+        for r in [7, 9, 12] {
+            rows.push(r);
+        }
+        let r = Reading {
+            header_row: Some(3),
+            header_below: Some(1),
+            hidden_columns: vec!["SSN".into()],
+            hidden_columns_left_out: false,
+            hidden_rows: rows.clone(),
+            hidden_rows_skipped: false,
+            hidden_rows_skipped_by_default: false,
+            filtered: true,
+            total_row: Some((57, "Total".into())),
+            other_sheets: vec!["Notes".into(), "Archive (hidden)".into()],
+        };
+        let lines = r.lines();
+        let text: Vec<String> = lines.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        assert_eq!(
+            text,
+            [
+                "header: row 3, below a title or notes in rows 1-2 (they name fewer fields); --header-row N reads another row",
+                "hidden columns: SSN (kept hidden in the results)",
+                "hidden rows: 3 rows hidden by a filter in the workbook were read: rows 7, 9, 12 (--skip-hidden-rows leaves them out)",
+                "total row skipped: row 57 ('Total' and numbers) is a Total row, not a case",
+                "other sheets not read: Notes, Archive (hidden) (--sheet NAME reads another)",
+            ]
+        );
+        let csv_skipping = Reading {
+            hidden_columns: vec!["SSN".into(), "DOB".into()],
+            hidden_columns_left_out: true,
+            hidden_rows: rows,
+            hidden_rows_skipped: true,
+            ..Reading::default()
+        };
+        let text: Vec<String> = csv_skipping
+            .lines()
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "hidden columns: SSN, DOB (left out of the CSV results, which cannot hide a column)",
+                "hidden rows: 3 rows hidden in the workbook were skipped (--skip-hidden-rows): rows 7, 9, 12",
+            ]
+        );
+        let one = Reading {
+            header_row: Some(2),
+            header_below: Some(1),
+            hidden_rows: {
+                let mut l = crate::read::RowList::default();
+                l.push(4);
+                l
+            },
+            ..Reading::default()
+        };
+        let text: Vec<String> = one
+            .lines()
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "header: row 2, below a title or notes in row 1 (they name fewer fields); --header-row N reads another row",
+                "hidden rows: 1 row hidden in the workbook was read: row 4 (--skip-hidden-rows leaves them out)",
+            ]
+        );
+    }
+
+    #[test]
+    fn hidden_rows_name_the_flag_that_changes_what_was_done() {
+        let mut rows = crate::read::RowList::default();
+        rows.push(4);
+        rows.push(6);
+        let table = [
+            (true, false, "skipped (--skip-hidden-rows): rows 4, 6"),
+            (
+                false,
+                false,
+                "read: rows 4, 6 (--skip-hidden-rows leaves them out)",
+            ),
+            (
+                true,
+                true,
+                "left out: rows 4, 6 (--include-hidden-rows reads them)",
+            ),
+            (false, true, "read (--include-hidden-rows): rows 4, 6"),
+        ];
+        for (skipped, by_default, tail) in table {
+            let r = Reading {
+                hidden_rows: rows.clone(),
+                hidden_rows_skipped: skipped,
+                hidden_rows_skipped_by_default: by_default,
+                filtered: true,
+                ..Reading::default()
+            };
+            let want = format!("2 rows hidden by a filter in the workbook were {tail}");
+            assert_eq!(r.lines(), [("hidden rows".to_string(), want)]);
+        }
     }
 }

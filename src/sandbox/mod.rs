@@ -26,12 +26,13 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::cli::Global;
-use crate::entity::FIELDS;
+use crate::entity::Entity;
 use crate::error::Fatal;
 use crate::send::ApiKey;
 use crate::send::rate::RateSpec;
 
 pub use faults::{Fault, FaultSpec, Latency};
+pub use server::Clock;
 
 /// The key the sandbox accepts unless told otherwise; not a secret.
 pub const DEFAULT_KEY: &str = "sandbox";
@@ -55,6 +56,8 @@ pub struct Config {
     pub seed: u64,
     /// One line per request on stderr.
     pub log: bool,
+    /// The time the rate windows read: the system clock, or tokio's for tests.
+    pub clock: Clock,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             state: None,
             seed: 0,
             log: false,
+            clock: Clock::System,
         }
     }
 }
@@ -213,20 +217,27 @@ pub async fn start_embedded(state: PathBuf) -> Result<Embedded, Fatal> {
     })
 }
 
-/// `GET /v1/metadata/objects`, straight from the schema table.
-pub fn metadata_json() -> Value {
-    let fields: Vec<Value> = FIELDS
+/// `GET /v1/metadata/objects`, straight from the tables: each entity with its create fields.
+pub fn metadata_json(entities: &[&Entity]) -> Value {
+    let objects: Vec<Value> = entities
         .iter()
-        .map(|f| {
-            json!({
-                "name": f.name,
-                "type": f.ty.api_name(),
-                "required": f.required,
-                "description": f.description,
-            })
+        .map(|e| {
+            let fields: Vec<Value> = e
+                .fields
+                .iter()
+                .map(|f| {
+                    json!({
+                        "name": f.name,
+                        "type": f.kind.api_name(),
+                        "required": f.required,
+                        "description": f.description,
+                    })
+                })
+                .collect();
+            json!({ "name": e.name, "fields": fields })
         })
         .collect();
-    json!([{ "name": "cases", "fields": fields }])
+    Value::Array(objects)
 }
 
 #[cfg(test)]
@@ -234,16 +245,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_lists_every_schema_field() {
-        let m = metadata_json();
-        let fields = m[0]["fields"].as_array().unwrap();
-        assert_eq!(m[0]["name"], "cases");
-        assert_eq!(fields.len(), FIELDS.len());
-        for (f, v) in FIELDS.iter().zip(fields) {
-            assert_eq!(v["name"], f.name);
-            assert_eq!(v["type"], f.ty.api_name());
-            assert_eq!(v["required"], f.required);
+    fn metadata_lists_every_field_of_every_entity() {
+        use crate::entity::{ALL, CASES, tests::PEOPLE};
+        let entities: &[&Entity] = &[&CASES, &PEOPLE];
+        let m = metadata_json(entities);
+        assert_eq!(m.as_array().unwrap().len(), 2);
+        for (e, object) in entities.iter().zip(m.as_array().unwrap()) {
+            let fields = object["fields"].as_array().unwrap();
+            assert_eq!(object["name"], e.name);
+            assert_eq!(fields.len(), e.fields.len());
+            for (f, v) in e.fields.iter().zip(fields) {
+                assert_eq!(v["name"], f.name);
+                assert_eq!(v["type"], f.kind.api_name());
+                assert_eq!(v["required"], f.required);
+            }
         }
+        assert_eq!(metadata_json(ALL)[0]["name"], "cases");
     }
 
     #[test]

@@ -1,51 +1,58 @@
-//! Kayse's request rules as the sandbox enforces them: strict JSON types read from the one schema
-//! table (`crate::entity::FIELDS`), unknown fields rejected. Pure functions over `serde_json`
+//! Kayse's request rules as the sandbox enforces them: strict JSON types read from an entity's
+//! table, unknown fields (answer-only ones included) rejected. Pure functions over `serde_json`
 //! values; no state (uniqueness and existence are checked by the store).
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::entity::{FIELDS, FieldType};
+use crate::entity::{Entity, Kind};
 
-/// A case body that passed every type rule: all schema fields present (null where the request
-/// left an optional field out), plus the `id` a bulk entry may carry.
+/// A request body that passed every type rule: all create fields present (null where the
+/// request left an optional field out), plus the `id` a bulk entry may carry.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckedCase {
+pub struct CheckedRecord {
     pub id: Option<u64>,
     pub fields: Map<String, Value>,
 }
 
-impl CheckedCase {
-    /// The case number (always a non-empty string once checked).
-    pub fn case_number(&self) -> &str {
-        self.fields
-            .get("case_number")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+impl CheckedRecord {
+    /// A text field's value (a required one is always a non-empty string once checked).
+    pub fn text(&self, name: &str) -> &str {
+        self.fields.get(name).and_then(Value::as_str).unwrap_or("")
     }
 }
 
-/// Check one case body. `allow_id` is true for bulk entries only. The message names the field
-/// and the value, never the entry's position (Kayse's bulk errors do not say which entry failed).
-pub fn check_case(body: &Value, allow_id: bool) -> Result<CheckedCase, String> {
+/// Check one request body for `entity`. `allow_id` is true for bulk entries only. The message
+/// names the field and the value, never the entry's position (Kayse's bulk errors do not say
+/// which entry failed).
+pub fn check_record(
+    entity: &Entity,
+    body: &Value,
+    allow_id: bool,
+) -> Result<CheckedRecord, String> {
     let Some(obj) = body.as_object() else {
-        return Err(format!("a case must be a JSON object, got {}", brief(body)));
+        return Err(format!(
+            "a {} must be a JSON object, got {}",
+            entity.one,
+            brief(body)
+        ));
     };
+    let id_name = entity.id.name;
     for key in obj.keys() {
-        let known = FIELDS.iter().any(|f| f.name == key) || (allow_id && key == "id");
+        let known = entity.field_index(key).is_some() || (allow_id && key == id_name);
         if !known {
             return Err(format!("unknown field '{key}'"));
         }
     }
-    let id = match obj.get("id") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            positive_int(v)
-                .ok_or_else(|| format!("id: must be a positive integer, got {}", brief(v)))?,
-        ),
-    };
+    let id =
+        match obj.get(id_name) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(positive_int(v).ok_or_else(|| {
+                format!("{id_name}: must be a positive integer, got {}", brief(v))
+            })?),
+        };
     let mut fields = Map::new();
-    for f in FIELDS {
+    for f in entity.fields {
         let value = obj.get(f.name).unwrap_or(&Value::Null);
         if value.is_null() {
             if f.required {
@@ -54,27 +61,27 @@ pub fn check_case(body: &Value, allow_id: bool) -> Result<CheckedCase, String> {
             fields.insert(f.name.to_string(), Value::Null);
             continue;
         }
-        check_value(f.name, f.ty, f.required, value)?;
+        check_value(f.name, f.kind, f.required, value)?;
         fields.insert(f.name.to_string(), value.clone());
     }
-    Ok(CheckedCase { id, fields })
+    Ok(CheckedRecord { id, fields })
 }
 
-fn check_value(name: &str, ty: FieldType, required: bool, v: &Value) -> Result<(), String> {
-    match ty {
-        FieldType::String => match v.as_str() {
+fn check_value(name: &str, kind: Kind, required: bool, v: &Value) -> Result<(), String> {
+    match kind {
+        Kind::Text => match v.as_str() {
             Some(s) if required && s.trim().is_empty() => Err(format!("{name}: must not be empty")),
             Some(_) => Ok(()),
             None => Err(format!("{name}: must be a string, got {}", brief(v))),
         },
-        FieldType::Bool => match v {
+        Kind::Bool => match v {
             Value::Bool(_) => Ok(()),
             _ => Err(format!(
                 "{name}: must be a boolean (true or false), got {}",
                 brief(v)
             )),
         },
-        FieldType::Date => match v.as_str() {
+        Kind::Date => match v.as_str() {
             Some(s) if is_date(s) => Ok(()),
             Some(s) => Err(format!("{name}: '{s}' is not a valid date (YYYY-MM-DD)")),
             None => Err(format!(
@@ -82,7 +89,7 @@ fn check_value(name: &str, ty: FieldType, required: bool, v: &Value) -> Result<(
                 brief(v)
             )),
         },
-        FieldType::IdList => match v.as_array() {
+        Kind::IdList => match v.as_array() {
             Some(items) => match items.iter().find(|i| positive_int(i).is_none()) {
                 Some(bad) => Err(format!("{name}: {} is not a positive integer", brief(bad))),
                 None => Ok(()),
@@ -92,7 +99,7 @@ fn check_value(name: &str, ty: FieldType, required: bool, v: &Value) -> Result<(
                 brief(v)
             )),
         },
-        FieldType::Object => match v {
+        Kind::Object => match v {
             Value::Object(_) => Ok(()),
             _ => Err(format!("{name}: must be a JSON object, got {}", brief(v))),
         },
@@ -130,6 +137,8 @@ pub fn brief(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity::CASES;
+    use crate::entity::tests::PEOPLE;
     use serde_json::json;
 
     fn base() -> Value {
@@ -156,9 +165,9 @@ mod tests {
 
     #[test]
     fn accepts_minimal_and_full_cases() {
-        let c = check_case(&base(), false).unwrap();
-        assert_eq!(c.case_number(), "C-1");
-        assert_eq!(c.fields.len(), FIELDS.len());
+        let c = check_record(&CASES, &base(), false).unwrap();
+        assert_eq!(c.text("case_number"), "C-1");
+        assert_eq!(c.fields.len(), CASES.fields.len());
         assert_eq!(c.fields["name"], Value::Null);
         let full = json!({
             "case_number": "C-1", "external_source": "other", "external_source_id": "e1",
@@ -167,9 +176,9 @@ mod tests {
             "created_date": "2024-02-29", "court_date": null, "end_date": "2025-01-01",
             "client_ids": [1, 2], "opt_out_voice_calls": true
         });
-        assert!(check_case(&full, false).is_ok());
+        assert!(check_record(&CASES, &full, false).is_ok());
         let bulk = with("id", json!(1001));
-        assert_eq!(check_case(&bulk, true).unwrap().id, Some(1001));
+        assert_eq!(check_record(&CASES, &bulk, true).unwrap().id, Some(1001));
     }
 
     #[test]
@@ -251,7 +260,45 @@ mod tests {
             ),
         ];
         for (body, allow_id, want) in cases {
-            assert_eq!(check_case(&body, allow_id).unwrap_err(), want, "{body}");
+            assert_eq!(
+                check_record(&CASES, &body, allow_id).unwrap_err(),
+                want,
+                "{body}"
+            );
+        }
+        // Answer-only fields are not part of a request.
+        assert_eq!(
+            check_record(&CASES, &with("sms_opted_out", json!(true)), true).unwrap_err(),
+            "unknown field 'sms_opted_out'"
+        );
+    }
+
+    #[test]
+    fn rules_follow_the_entity_given() {
+        let person = json!({"first_name": "Ada", "last_name": "L", "external_source": "crm",
+                            "external_source_id": "p1", "case_ids": [4]});
+        let c = check_record(&PEOPLE, &person, false).unwrap();
+        assert_eq!(c.fields.len(), PEOPLE.fields.len());
+        assert_eq!(c.fields["date_of_birth"], Value::Null);
+        let table: &[(Value, &str)] = &[
+            (json!(1), "a person must be a JSON object, got 1"),
+            (base(), "unknown field 'case_number'"),
+            (
+                json!({"first_name": "Ada", "last_name": "L", "external_source": "crm"}),
+                "external_source_id: required field is missing",
+            ),
+            (
+                json!({"first_name": "Ada", "last_name": "L", "external_source": "crm",
+                       "external_source_id": "p1", "date_of_birth": "1815-13-10"}),
+                "date_of_birth: '1815-13-10' is not a valid date (YYYY-MM-DD)",
+            ),
+        ];
+        for (body, want) in table {
+            assert_eq!(
+                check_record(&PEOPLE, body, false).unwrap_err(),
+                *want,
+                "{body}"
+            );
         }
     }
 

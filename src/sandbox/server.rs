@@ -29,8 +29,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::Config;
 use super::faults::{Fault, FaultSpec, Latency};
-use super::rules::{brief, check_case, positive_int};
+use super::rules::{brief, check_record, positive_int};
 use super::state::{ApiError, SentMessage, Store, save_atomic};
+use crate::entity::CASES;
 use crate::send::rate::RateSpec;
 
 /// Largest request body accepted (a 500-case bulk is well under 1 MB).
@@ -82,14 +83,76 @@ impl Stats {
     }
 }
 
+/// Where the sandbox reads the time for its rate windows. `X-RateLimit-Reset` is in epoch
+/// seconds, so a window needs a wall-clock reading, not only a monotonic one.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Clock {
+    /// The system clock: what a client on the same machine compares Reset with.
+    #[default]
+    System,
+    /// `start` at the moment `Clock::following_tokio` is called, then moving with tokio's clock.
+    /// A test that pauses tokio's time moves the windows with `tokio::time::advance` and knows
+    /// every Reset exactly; nothing here waits on the wall clock.
+    Tokio {
+        start: SystemTime,
+        at: tokio::time::Instant,
+    },
+}
+
+impl Clock {
+    /// A clock that reads `start` now and then follows tokio's (possibly paused) clock. Call it
+    /// inside the runtime whose time it should follow.
+    pub fn following_tokio(start: SystemTime) -> Clock {
+        Clock::Tokio {
+            start,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    fn now(&self) -> SystemTime {
+        match self {
+            Clock::System => SystemTime::now(),
+            Clock::Tokio { start, at } => *start + at.elapsed(),
+        }
+    }
+}
+
 /// The fixed window of one key: opened by its first request, closed `window` after the start of
 /// that request's second. Aligning to whole seconds keeps `X-RateLimit-Reset` (whole epoch
 /// seconds) exact, so a client that sleeps until Reset loses no time to rounding; the window is
 /// never longer than the nominal one.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Window {
     ends: SystemTime,
     used: u32,
+}
+
+impl Window {
+    /// A window opened by a request at `now`.
+    fn open(rate: RateSpec, now: SystemTime) -> Window {
+        Window {
+            ends: floor_second(now) + rate.window,
+            used: 0,
+        }
+    }
+
+    /// Spend one request at `now`, in a fresh window if this one has ended. Returns whether the
+    /// request is allowed, and the headers to answer with. A pure function of its inputs.
+    fn spend(&mut self, rate: RateSpec, now: SystemTime) -> (bool, RateHeaders) {
+        if now >= self.ends {
+            *self = Window::open(rate, now);
+        }
+        let allowed = self.used < rate.requests;
+        if allowed {
+            self.used += 1;
+        }
+        let headers = RateHeaders {
+            limit: rate.requests,
+            remaining: rate.requests - self.used.min(rate.requests),
+            reset: epoch_ceil(self.ends),
+        };
+        (allowed, headers)
+    }
 }
 
 /// Everything the handlers share.
@@ -102,6 +165,7 @@ pub struct Shared {
     rng: Mutex<ChaCha8Rng>,
     stats: Mutex<Stats>,
     windows: Mutex<BTreeMap<String, Window>>,
+    clock: Clock,
     in_flight: AtomicUsize,
     /// Bumped on every change; the saver skips snapshots older than what is on disk.
     generation: AtomicU64,
@@ -131,6 +195,7 @@ impl Shared {
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed)),
             stats: Mutex::new(Stats::default()),
             windows: Mutex::new(BTreeMap::new()),
+            clock: config.clock,
             in_flight: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
             saved: tokio::sync::Mutex::new(0),
@@ -200,28 +265,12 @@ impl Shared {
     /// Spend one request of `key`'s window. Returns whether it was allowed, and the headers.
     fn spend(&self, key: &str) -> (bool, RateHeaders) {
         let rate = lock(&self.runtime).rate;
-        let now = SystemTime::now();
+        let now = self.clock.now();
         let mut windows = lock(&self.windows);
-        let fresh = Window {
-            ends: floor_second(now) + rate.window,
-            used: 0,
-        };
-        let w = windows.entry(key.to_string()).or_insert(fresh);
-        if now >= w.ends {
-            *w = fresh;
-        }
-        let allowed = w.used < rate.requests;
-        if allowed {
-            w.used += 1;
-        }
-        (
-            allowed,
-            RateHeaders {
-                limit: rate.requests,
-                remaining: rate.requests - w.used.min(rate.requests),
-                reset: epoch_ceil(w.ends),
-            },
-        )
+        windows
+            .entry(key.to_string())
+            .or_insert_with(|| Window::open(rate, now))
+            .spend(rate, now)
     }
 
     /// Headers for an answer that spends nothing (a wrong key): a fresh window.
@@ -230,7 +279,7 @@ impl Shared {
         RateHeaders {
             limit: rate.requests,
             remaining: rate.requests,
-            reset: epoch_ceil(floor_second(SystemTime::now()) + rate.window),
+            reset: epoch_ceil(Window::open(rate, self.clock.now()).ends),
         }
     }
 
@@ -252,6 +301,7 @@ fn epoch_ceil(t: SystemTime) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct RateHeaders {
     limit: u32,
     remaining: u32,
@@ -644,7 +694,8 @@ fn object<'a>(
 
 async fn create_case(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let r = async {
-        let checked = check_case(&parse_body(&body)?, false).map_err(ApiError::invalid)?;
+        let checked =
+            check_record(&CASES, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
         let c = sh.mutate(|s| s.create(checked)).await?;
         Ok(c.to_json(false))
     };
@@ -665,7 +716,8 @@ async fn get_case(State(sh): State<Arc<Shared>>, Path(raw): Path<String>) -> Res
 async fn put_case(State(sh): State<Arc<Shared>>, Path(raw): Path<String>, body: Bytes) -> Response {
     let r = async {
         let id = parse_id(&raw)?;
-        let checked = check_case(&parse_body(&body)?, false).map_err(ApiError::invalid)?;
+        let checked =
+            check_record(&CASES, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
         let c = sh.mutate(|s| s.put(id, checked)).await?;
         Ok(c.to_json(false))
     };
@@ -716,7 +768,7 @@ async fn bulk_upsert(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         }
         let checked = items
             .iter()
-            .map(|c| check_case(c, true))
+            .map(|c| check_record(&CASES, c, true))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::invalid)?;
         let out = sh.mutate(|s| s.bulk(checked)).await?;
@@ -840,7 +892,7 @@ async fn send_message(sh: &Shared, body: &Bytes, channel: &str) -> Result<Value,
 }
 
 async fn metadata() -> Response {
-    ok(super::metadata_json())
+    ok(super::metadata_json(crate::entity::ALL))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -997,6 +1049,54 @@ mod tests {
         for (m, p, want) in cases {
             assert_eq!(route_label(&m, p), want);
         }
+    }
+
+    /// One key's window over time at 3 requests per 2 s, first request at epoch 1000.4 s.
+    #[test]
+    fn fixed_window_over_time() {
+        let rate: RateSpec = "3/2s".parse().unwrap();
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        // (now in epoch ms, allowed, remaining, reset)
+        let steps: &[(u64, bool, u32, u64)] = &[
+            (1_000_400, true, 2, 1_002), // opened at the start of its second: 1.6 s long
+            (1_000_900, true, 1, 1_002),
+            (1_001_999, true, 0, 1_002),
+            (1_001_999, false, 0, 1_002), // spent: refused, same reset
+            (1_002_000, true, 2, 1_004),  // Reset reached: a fresh window at once
+            (1_003_500, true, 1, 1_004),
+            (1_003_999, true, 0, 1_004),
+            (1_003_999, false, 0, 1_004),
+            (1_010_700, true, 2, 1_012), // idle for longer than a window
+        ];
+        let mut w = Window::open(rate, at(steps[0].0));
+        for (i, &(ms, allowed, remaining, reset)) in steps.iter().enumerate() {
+            let want = RateHeaders {
+                limit: 3,
+                remaining,
+                reset,
+            };
+            assert_eq!(
+                w.spend(rate, at(ms)),
+                (allowed, want),
+                "step {i} at {ms} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tokio_clock_starts_where_it_is_told_and_follows_paused_time() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let start = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+            let clock = Clock::following_tokio(start);
+            assert_eq!(clock.now(), start);
+            tokio::time::advance(Duration::from_millis(1_750)).await;
+            assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(1_700_000_002));
+        });
     }
 
     #[test]

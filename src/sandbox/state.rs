@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::rules::CheckedCase;
+use super::rules::CheckedRecord;
 
 /// The first id handed out by a fresh sandbox.
 pub const FIRST_ID: u64 = 1001;
@@ -241,9 +241,9 @@ impl Store {
     }
 
     /// `POST /v1/cases`.
-    pub fn create(&mut self, c: CheckedCase) -> Result<StoredCase, ApiError> {
-        if self.by_number.contains_key(c.case_number()) {
-            return Err(ApiError::exists(c.case_number()));
+    pub fn create(&mut self, c: CheckedRecord) -> Result<StoredCase, ApiError> {
+        if self.by_number.contains_key(c.text("case_number")) {
+            return Err(ApiError::exists(c.text("case_number")));
         }
         Ok(self.apply_create(c.fields))
     }
@@ -264,14 +264,14 @@ impl Store {
     }
 
     /// `PUT /v1/cases/{id}`: every field replaced, omitted ones null.
-    pub fn put(&mut self, id: u64, c: CheckedCase) -> Result<StoredCase, ApiError> {
+    pub fn put(&mut self, id: u64, c: CheckedRecord) -> Result<StoredCase, ApiError> {
         if !self.cases.contains_key(&id) {
             return Err(ApiError::no_case(id));
         }
-        if let Some(&owner) = self.by_number.get(c.case_number())
+        if let Some(&owner) = self.by_number.get(c.text("case_number"))
             && owner != id
         {
-            return Err(ApiError::exists(c.case_number()));
+            return Err(ApiError::exists(c.text("case_number")));
         }
         Ok(self.apply_put(id, c.fields))
     }
@@ -310,7 +310,7 @@ impl Store {
 
     /// `POST /v1/cases/bulk`: check every entry against the store first, then apply all of them,
     /// or none. Answers in request order.
-    pub fn bulk(&mut self, entries: Vec<CheckedCase>) -> Result<Vec<StoredCase>, ApiError> {
+    pub fn bulk(&mut self, entries: Vec<CheckedRecord>) -> Result<Vec<StoredCase>, ApiError> {
         // Case numbers as they will be once the batch is applied: updated cases give up their
         // old number first, so a batch may swap or rename numbers.
         let mut taken: HashSet<&str> = self.by_number.keys().map(String::as_str).collect();
@@ -333,7 +333,7 @@ impl Store {
         }
         let mut in_batch = HashSet::new();
         for e in &entries {
-            let n = e.case_number();
+            let n = e.text("case_number");
             if !in_batch.insert(n) {
                 return Err(ApiError::invalid(format!(
                     "case_number '{n}' already exists in this request"
@@ -380,7 +380,8 @@ impl Store {
                     .ok_or_else(|| format!("cases[{i}].id must be a positive integer"))?,
             };
             let flag = |k: &str| obj.get(k).and_then(Value::as_bool).unwrap_or(false);
-            let fields = crate::entity::FIELDS
+            let fields = crate::entity::CASES
+                .fields
                 .iter()
                 .map(|f| {
                     let v = obj.get(f.name).cloned().unwrap_or(Value::Null);
@@ -449,16 +450,16 @@ pub fn save_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::rules::check_case;
+    use crate::sandbox::rules::check_record;
     use serde_json::json;
 
-    fn case(n: &str, id: Option<u64>) -> CheckedCase {
+    fn case(n: &str, id: Option<u64>) -> CheckedRecord {
         let mut v = json!({"case_number": n, "external_source": "other",
             "external_source_id": n, "status": "active", "type": "civil"});
         if let Some(id) = id {
             v["id"] = json!(id);
         }
-        check_case(&v, true).unwrap()
+        check_record(&crate::entity::CASES, &v, true).unwrap()
     }
 
     #[test]
@@ -480,7 +481,7 @@ mod tests {
             "case_number 'A' already exists"
         );
         let before = s.clone();
-        let cases: Vec<(Vec<CheckedCase>, u16, &str)> = vec![
+        let cases: Vec<(Vec<CheckedRecord>, u16, &str)> = vec![
             (
                 vec![case("B", None), case("A", None)],
                 400,

@@ -16,11 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, Url};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::case::{Case, CaseRecord};
 use crate::cli::Global;
+use crate::entity::{Entity, Record};
 use crate::error::Fatal;
 use crate::report::summary::RequestStats;
 use crate::send::rate::RateSpec;
@@ -547,36 +546,48 @@ impl Client {
         })
     }
 
-    /// `POST /v1/cases/bulk`. The answer's cases in the order the server gave them; matching them
-    /// to what was sent is the caller's job (it knows the rows).
-    pub async fn bulk_upsert(&self, cases: &[Case]) -> Result<BulkAnswer, CallError> {
-        let body = json!({ "cases": cases });
+    /// `POST /v1/{entity}/bulk` (`{"cases": [...]}`). The answer's records in the order the
+    /// server gave them; matching them to what was sent is the caller's job (it knows the rows).
+    pub async fn bulk_upsert(
+        &self,
+        entity: &'static Entity,
+        records: &[Record],
+    ) -> Result<BulkAnswer, CallError> {
+        let key = entity.bulk_key();
+        let body = json!({ key: records });
         let a = self
-            .call(Method::POST, "v1/cases/bulk", Some(&body), Resend::Always)
+            .call(
+                Method::POST,
+                &entity.bulk_path(),
+                Some(&body),
+                Resend::Always,
+            )
             .await?;
-        #[derive(Deserialize)]
-        struct Wire {
-            cases: Vec<CaseRecord>,
-        }
-        match serde_json::from_value::<Wire>(a.body) {
-            Ok(w) => Ok(BulkAnswer {
-                cases: w.cases,
-                lost_before: a.lost_before,
-            }),
-            Err(e) => Err(CallError::BadAnswer {
-                message: format!("the bulk answer has no readable cases list ({e})"),
-                lost_before: a.lost_before,
-            }),
-        }
+        let bad = |why: String| CallError::BadAnswer {
+            message: format!("the bulk answer has no readable {key} list ({why})"),
+            lost_before: a.lost_before,
+        };
+        let Some(list) = a.body.get(key).and_then(Value::as_array) else {
+            return Err(bad(format!("no {key} array")));
+        };
+        let records = list
+            .iter()
+            .map(|v| Record::from_json(entity, v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(BulkAnswer {
+            records,
+            lost_before: a.lost_before,
+        })
     }
 
-    /// `GET /v1/cases/{id}`. A missing case is `Rejected { status: 404, .. }`.
-    pub async fn get_case(&self, id: u64) -> Result<CaseRecord, CallError> {
+    /// `GET /v1/{entity}/{id}`. A missing record is `Rejected { status: 404, .. }`.
+    pub async fn get(&self, entity: &'static Entity, id: u64) -> Result<Record, CallError> {
         let a = self
-            .call(Method::GET, &format!("v1/cases/{id}"), None, Resend::Always)
+            .call(Method::GET, &entity.item_path(id), None, Resend::Always)
             .await?;
-        serde_json::from_value(a.body).map_err(|e| CallError::BadAnswer {
-            message: format!("case {id} is not readable ({e})"),
+        Record::from_json(entity, &a.body).map_err(|e| CallError::BadAnswer {
+            message: format!("{} {id} is not readable ({e})", entity.one),
             lost_before: false,
         })
     }
@@ -650,10 +661,10 @@ impl Client {
     }
 }
 
-/// The cases a bulk upsert answered with.
+/// The records a bulk upsert answered with.
 #[derive(Debug, Clone)]
 pub struct BulkAnswer {
-    pub cases: Vec<CaseRecord>,
+    pub records: Vec<Record>,
     pub lost_before: bool,
 }
 
@@ -821,7 +832,7 @@ mod tests {
         async fn server_errors_are_retried_then_succeed() {
             let (url, _, hits) = serve(vec![(503, vec![]), (500, vec![])]).await;
             let c = client(&url, None);
-            let a = c.bulk_upsert(&[]).await.unwrap();
+            let a = c.bulk_upsert(&crate::entity::CASES, &[]).await.unwrap();
             assert!(!a.lost_before);
             assert_eq!(hits.load(Ordering::SeqCst), 3);
             let st = c.stats();
@@ -832,7 +843,7 @@ mod tests {
         async fn retries_run_out_after_six_attempts() {
             let (url, _, hits) = serve(vec![(502, vec![]); 10]).await;
             let c = client(&url, None);
-            let e = c.get_case(1).await.unwrap_err();
+            let e = c.get(&crate::entity::CASES, 1).await.unwrap_err();
             assert!(
                 matches!(
                     e,
@@ -848,14 +859,54 @@ mod tests {
             assert_eq!(hits.load(Ordering::SeqCst), 6);
         }
 
-        #[tokio::test]
+        /// Keeps tokio's paused clock from jumping to the next timer (the request timeout) while
+        /// an answer is on its way over loopback: tokio does not auto-advance while a blocking
+        /// task runs, so one stays blocked until this is dropped. Time then moves only by
+        /// `tokio::time::advance`.
+        struct HeldClock(Option<std::sync::mpsc::Sender<()>>);
+
+        impl HeldClock {
+            fn new() -> HeldClock {
+                let (release, wait) = std::sync::mpsc::channel::<()>();
+                tokio::task::spawn_blocking(move || {
+                    let _ = wait.recv();
+                });
+                HeldClock(Some(release))
+            }
+        }
+
+        impl Drop for HeldClock {
+            fn drop(&mut self) {
+                self.0.take();
+            }
+        }
+
+        /// On a paused clock: each time the call waits for the pacer, time jumps to the end of
+        /// that wait, so two Retry-After: 1 answers cost exactly two seconds of tokio's time and
+        /// none of the machine's.
+        #[tokio::test(start_paused = true)]
         async fn a_429_waits_and_resends_without_counting_an_attempt() {
+            let _held = HeldClock::new();
             let limited = vec![("retry-after", "1".to_string())];
             let (url, _, hits) = serve(vec![(429, limited.clone()), (429, limited)]).await;
             let c = client(&url, Some(10));
-            let t0 = std::time::Instant::now();
-            c.get_case(1).await.unwrap();
-            assert!(t0.elapsed() >= Duration::from_secs(2));
+            let t0 = tokio::time::Instant::now();
+            let call = c.get(&crate::entity::CASES, 1);
+            tokio::pin!(call);
+            let answer = loop {
+                tokio::select! {
+                    biased;
+                    r = &mut call => break r,
+                    _ = tokio::task::yield_now() => {
+                        if let Some(until) = c.pacer().view().waiting_until {
+                            tokio::time::advance(until - tokio::time::Instant::now()).await;
+                        }
+                    }
+                }
+            };
+            answer.unwrap();
+            assert_eq!(t0.elapsed(), Duration::from_secs(2), "Retry-After, twice");
+            assert_eq!(c.pacer().view().waited, Duration::from_secs(2));
             assert_eq!(hits.load(Ordering::SeqCst), 3);
             let st = c.stats();
             assert_eq!((st.rate_limited, st.retries), (2, 0));
@@ -870,11 +921,11 @@ mod tests {
         async fn a_rejected_key_stops_the_run() {
             let (url, _, _) = serve(vec![(401, vec![])]).await;
             let c = client(&url, None);
-            let e = c.bulk_upsert(&[]).await.unwrap_err();
+            let e = c.bulk_upsert(&crate::entity::CASES, &[]).await.unwrap_err();
             assert!(matches!(e, CallError::KeyRejected { status: 401 }));
             assert!(c.pacer().stop_signal().is_stopped());
             assert!(matches!(
-                c.bulk_upsert(&[]).await.unwrap_err(),
+                c.bulk_upsert(&crate::entity::CASES, &[]).await.unwrap_err(),
                 CallError::Halted {
                     halt: Halt::Stopped,
                     ..
@@ -886,7 +937,7 @@ mod tests {
         async fn other_client_errors_carry_the_server_message() {
             let (url, _, hits) = serve(vec![(400, vec![])]).await;
             let c = client(&url, None);
-            match c.bulk_upsert(&[]).await.unwrap_err() {
+            match c.bulk_upsert(&crate::entity::CASES, &[]).await.unwrap_err() {
                 CallError::Rejected {
                     status: 400,
                     message,
@@ -903,9 +954,9 @@ mod tests {
         async fn the_budget_ends_a_call_before_it_sends() {
             let (url, _, hits) = serve(vec![]).await;
             let c = client(&url, Some(1));
-            c.bulk_upsert(&[]).await.unwrap();
+            c.bulk_upsert(&crate::entity::CASES, &[]).await.unwrap();
             assert!(matches!(
-                c.bulk_upsert(&[]).await.unwrap_err(),
+                c.bulk_upsert(&crate::entity::CASES, &[]).await.unwrap_err(),
                 CallError::Halted {
                     halt: Halt::Budget,
                     lost: false

@@ -4,11 +4,14 @@
 
 mod delete;
 mod export;
+mod help;
 mod hostile;
 mod import;
 mod message;
+mod output;
 mod read;
 mod readme;
+mod roundtrip;
 mod sandbox_contract;
 mod secrets;
 mod support;

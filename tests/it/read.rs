@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use kayse_bulk::cell::Cell;
+use kayse_bulk::map::{MapOptions, header_matcher};
 use kayse_bulk::read::{self, RawRow, ReadOptions, Table};
 
 fn fixture(name: &str) -> PathBuf {
@@ -276,6 +277,327 @@ fn utf16_csv() {
         (4, vec![t("2024303"), t("filevine"), t("U-3"), t("Ünal, Ayşe"), t("closed"), t("Auto")]),
     ];
     assert_rows(&rows(table), &want);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The first ten minutes: header search, hidden rows and columns, Total rows, other sheets, and
+// every file type a firm's tools save (fixtures written by `generate_reading_fixtures`).
+
+/// Options with the mapping's own header matcher, as `validate` reads.
+fn matching() -> ReadOptions {
+    ReadOptions {
+        header_matcher: Some(header_matcher(
+            &kayse_bulk::entity::CASES,
+            &MapOptions::default(),
+        )),
+        ..ReadOptions::default()
+    }
+}
+
+fn firm_rows(skipped: &[u32]) -> Vec<(usize, Vec<Cell>)> {
+    FIRM_ROWS
+        .iter()
+        .filter(|r| !skipped.contains(&r.0))
+        .map(|&(r, num, id, client, ssn, status, ty, fees, opened)| {
+            let opened = NaiveDate::from_ymd_opt(1899, 12, 30)
+                .unwrap()
+                .checked_add_days(chrono::Days::new(opened as u64))
+                .unwrap();
+            (
+                r as usize,
+                vec![
+                    Cell::Int(num as i64),
+                    t("clio"),
+                    t(id),
+                    t(client),
+                    t(ssn),
+                    t(status),
+                    t(ty),
+                    Cell::Int(fees as i64),
+                    Cell::Date(opened),
+                ],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn firm_export_xlsx_title_hidden_rows_and_columns_total_and_sheets() {
+    let table = open_with(&fixture("firm_export.xlsx"), &matching()).unwrap();
+    assert_eq!(
+        table.header_row, 3,
+        "the merged title on row 1 is passed over"
+    );
+    assert_eq!(table.info.header_below, Some(1));
+    assert_eq!(table.headers, FIRM_HEADERS);
+    assert_eq!(table.info.hidden_columns, [4], "SSN");
+    assert_eq!(table.info.other_sheets, ["Notes", "Archive (hidden)"]);
+    assert!(!table.info.hidden_unseen);
+    let facts = table.facts.clone();
+    // Hidden rows are read by default, the Total row on row 13 is not.
+    assert_rows(&rows(table), &firm_rows(&[]));
+    let noticed = facts.snapshot();
+    assert_eq!(noticed.hidden_rows_read.first, [6, 9, 11]);
+    assert_eq!(noticed.hidden_rows_read.count, 3);
+    assert_eq!(noticed.hidden_rows_skipped.count, 0);
+    assert!(noticed.filtered);
+    let total = noticed.total_row.unwrap();
+    assert_eq!((total.row, total.label.as_str()), (13, "Total"));
+    assert!(noticed.warnings.is_empty(), "{:?}", noticed.warnings);
+
+    let skip = ReadOptions {
+        skip_hidden_rows: true,
+        ..matching()
+    };
+    let table = open_with(&fixture("firm_export.xlsx"), &skip).unwrap();
+    let facts = table.facts.clone();
+    assert_rows(&rows(table), &firm_rows(&[6, 9, 11]));
+    let noticed = facts.snapshot();
+    assert_eq!(noticed.hidden_rows_skipped.first, [6, 9, 11]);
+    assert_eq!(noticed.hidden_rows_read.count, 0);
+
+    // Without a matcher the first non-empty row is the header, as before; --header-row still wins.
+    let plain = open(&fixture("firm_export.xlsx")).unwrap();
+    assert_eq!((plain.header_row, plain.info.header_below), (1, None));
+    let asked = ReadOptions {
+        header_row: Some(3),
+        ..ReadOptions::default()
+    };
+    let table = open_with(&fixture("firm_export.xlsx"), &asked).unwrap();
+    assert_eq!((table.header_row, table.info.header_below), (3, None));
+    assert_eq!(table.info.hidden_columns, [4]);
+}
+
+#[test]
+fn the_header_search_passes_over_the_title_of_title_rows_xlsx() {
+    let table = open_with(&fixture("title_rows.xlsx"), &matching()).unwrap();
+    assert_eq!(table.header_row, 3);
+    assert_eq!(table.info.header_below, Some(1));
+    assert_eq!(table.headers[0], "Case #");
+    assert_eq!(table.info.other_sheets, ["Lookups (hidden)"]);
+    let got: Vec<usize> = rows(table).iter().map(|r| r.source_row).collect();
+    assert_eq!(got, [4, 5, 6]);
+}
+
+#[test]
+fn xlsb_reads_like_xlsx() {
+    let table = open_with(&fixture("firm_export.xlsb"), &matching()).unwrap();
+    assert_eq!(table.info.format, "xlsb");
+    assert_eq!(table.info.sheet.as_deref(), Some("Open Matters"));
+    assert_eq!(table.info.other_sheets, ["Archive (hidden)"]);
+    assert!(table.info.hidden_unseen, "XLSB hidden rows are not seen");
+    assert_eq!((table.header_row, table.info.header_below), (3, Some(1)));
+    assert_eq!(table.headers, FIRM_HEADERS);
+    let facts = table.facts.clone();
+    let got = rows(table);
+    let mut want = firm_rows(&[]);
+    // Cells past the header's width (a boolean, an error) are dropped like any others.
+    for (_, cells) in &mut want {
+        cells.truncate(FIRM_HEADERS.len());
+    }
+    assert_rows(&got, &want);
+    assert_eq!(facts.snapshot().total_row.map(|t| t.row), Some(13));
+    // The same file named .xlsx is read by its content.
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = dir.path().join("renamed.xlsx");
+    std::fs::copy(fixture("firm_export.xlsb"), &renamed).unwrap();
+    let table = open_with(&renamed, &matching()).unwrap();
+    assert_eq!(table.info.format, "xlsb");
+}
+
+#[test]
+fn xlsb_values_keep_their_types() {
+    use crate::support::{XlsbCell, xlsb_workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("types.xlsb");
+    let bytes = xlsb_workbook(&[(
+        "Cases",
+        false,
+        vec![
+            vec![
+                (0, XlsbCell::Text("case_number")),
+                (1, XlsbCell::Text("is_obo")),
+                (2, XlsbCell::Text("created_date")),
+                (3, XlsbCell::Text("name")),
+            ],
+            vec![
+                (0, XlsbCell::Number(2024001.0)),
+                (1, XlsbCell::Bool(false)),
+                (2, XlsbCell::Date(45356.0)),
+                (3, XlsbCell::Error(0x2A)),
+            ],
+            vec![],
+            vec![
+                (0, XlsbCell::Text("007")),
+                (1, XlsbCell::Bool(true)),
+                (2, XlsbCell::Number(1.5)),
+            ],
+        ],
+    )]);
+    std::fs::write(&path, bytes).unwrap();
+    let table = open(&path).unwrap();
+    #[rustfmt::skip]
+    let want = vec![
+        (2, vec![Cell::Int(2024001), Cell::Bool(false), d(2024, 3, 5), Cell::Error("#N/A".into())]),
+        (3, vec![E; 4]),
+        (4, vec![t("007"), Cell::Bool(true), Cell::Float(1.5), E]),
+    ];
+    assert_rows(&rows(table), &want);
+}
+
+#[test]
+fn tab_delimited_text_files_read_like_csv() {
+    // (file, encoding, header row, rows, last client)
+    let cases = [
+        (
+            "excel_text.txt",
+            "Windows-1252",
+            1,
+            vec![2, 3, 4, 5],
+            "Peña, José",
+        ),
+        (
+            "unicode_text.txt",
+            "UTF-16LE",
+            3,
+            vec![4, 5, 6, 7],
+            "Łukasz 東京",
+        ),
+        ("cases.tab", "UTF-8", 1, vec![2, 3, 4], "Okafor"),
+    ];
+    for (name, encoding, header_row, want_rows, last_client) in cases {
+        let table =
+            open_with(&fixture(name), &matching()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(table.info.format, "text", "{name}");
+        assert_eq!(table.info.encoding.as_deref(), Some(encoding), "{name}");
+        assert_eq!(table.info.delimiter, Some('\t'), "{name}");
+        assert_eq!(table.header_row, header_row, "{name}");
+        assert_eq!(
+            table.headers,
+            [
+                "Case Number",
+                "Source",
+                "Source ID",
+                "Client",
+                "Case Status",
+                "Case Type",
+                "Opened"
+            ],
+            "{name}"
+        );
+        let facts = table.facts.clone();
+        let got = rows(table);
+        let numbers: Vec<usize> = got.iter().map(|r| r.source_row).collect();
+        assert_eq!(numbers, want_rows, "{name}");
+        assert_eq!(got[0].cells[0], t("2024501"), "{name}");
+        assert_eq!(got[0].cells[6], t("3/5/2024"), "{name}");
+        assert_eq!(got.last().unwrap().cells[3], t(last_client), "{name}");
+        let total = facts.snapshot().total_row.map(|t| t.row);
+        assert_eq!(total, (name == "cases.tab").then_some(5), "{name}");
+    }
+    // A .txt that is really a CSV (a comma header, no tab) is sniffed as one.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("renamed.txt");
+    std::fs::write(&path, "case_number,status\n1,active\n").unwrap();
+    let table = open(&path).unwrap();
+    assert_eq!(table.info.delimiter, Some(','));
+    assert_eq!(table.headers, ["case_number", "status"]);
+}
+
+#[test]
+fn csv_header_search_and_sniffing_pass_over_a_title_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A hand-written title line holding no delimiter, a blank line, then a semicolon header.
+    let path = dir.path().join("titled.csv");
+    std::fs::write(
+        &path,
+        "Open matters, March\n\ncase_number;status;type\n1;active;civil\n\n2;closed;civil\nTotal;;3\n",
+    )
+    .unwrap();
+    let table = open_with(&path, &matching()).unwrap();
+    assert_eq!(table.info.delimiter, Some(';'));
+    assert_eq!((table.header_row, table.info.header_below), (3, Some(1)));
+    assert_eq!(table.headers, ["case_number", "status", "type"]);
+    let facts = table.facts.clone();
+    let want = vec![
+        (4, vec![t("1"), t("active"), t("civil")]),
+        (5, vec![E, E, E]),
+        (6, vec![t("2"), t("closed"), t("civil")]),
+    ];
+    assert_rows(&rows(table), &want);
+    assert_eq!(facts.snapshot().total_row.map(|t| t.row), Some(7));
+    // A header below row 30 is not searched for: the first non-empty row is taken, and the rows
+    // read during the search come back in order.
+    let far = dir.path().join("far.csv");
+    let mut text = String::from("Report\n");
+    for i in 2..=31 {
+        text.push_str(&format!("x{i}\n"));
+    }
+    text.push_str("case_number\n");
+    std::fs::write(&far, &text).unwrap();
+    let table = open_with(&far, &matching()).unwrap();
+    assert_eq!((table.header_row, table.info.header_below), (1, None));
+    let got: Vec<usize> = rows(table).iter().map(|r| r.source_row).collect();
+    assert_eq!(got, (2..=32).collect::<Vec<_>>());
+}
+
+/// `export --ids-from` and `delete` read their files through the same `read::open`, so the text
+/// files and XLSB work there too (and a Total row under the ids is never taken for an id).
+#[test]
+fn export_and_delete_read_every_file_type() {
+    use crate::support::{Sandbox, XlsbCell, case, code, show, xlsb_workbook};
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..3).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = ids.iter().map(u64::to_string).collect();
+    // Excel's Unicode Text (UTF-16LE, tab) and a .tab with a Total row under the ids.
+    let text = format!("kayse_id\tnote\r\n{}\r\n", lines.join("\tx\r\n") + "\tx");
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    std::fs::write(dir.path().join("ids.txt"), &utf16).unwrap();
+    std::fs::write(
+        dir.path().join("ids.tab"),
+        format!(
+            "note\tkayse_id\n{}\nTotal\t3\n",
+            lines
+                .iter()
+                .map(|l| format!("x\t{l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    )
+    .unwrap();
+    let mut rows = vec![vec![(0, XlsbCell::Text("kayse_id"))]];
+    for id in &ids {
+        rows.push(vec![(0, XlsbCell::Number(*id as f64))]);
+    }
+    std::fs::write(
+        dir.path().join("ids.xlsb"),
+        xlsb_workbook(&[("Ids", false, rows)]),
+    )
+    .unwrap();
+    for name in ["ids.txt", "ids.tab", "ids.xlsb"] {
+        let o = sb.run(
+            dir.path(),
+            &["--json", "export", "--ids-from", name, "--dry-run"],
+        );
+        assert_eq!(code(&o), 0, "{name}: {}", show(&o));
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(s["rows_read"], 3, "{name}: {s}");
+        let o = sb.run(dir.path(), &["delete", name, "--dry-run"]);
+        assert_eq!(code(&o), 0, "{name}: {}", show(&o));
+        let stem = name.split('.').next().unwrap();
+        let res = crate::support::sheet(&dir.path().join(format!("{stem}.results.xlsx")), None);
+        assert_eq!(
+            crate::support::results_column(&res, "kayse_result"),
+            ["valid", "valid", "valid"],
+            "{name}"
+        );
+        std::fs::remove_file(dir.path().join(format!("{stem}.results.xlsx"))).unwrap();
+    }
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap_or(0), 0);
 }
 
 /// The LibreOffice-made workbooks hold the same data, so one expectation serves both. The one
@@ -561,9 +883,9 @@ fn hostile_inputs_give_one_line() {
         (p("missing.csv"), &default, "no such file"),
         (dir.path().join("folder.csv"), &default, "is a folder"),
         (
-            put("cases.txt", b"a,b\n"),
+            put("cases.pdf", b"a,b\n"),
             &default,
-            "unsupported file type ('.txt')",
+            "unsupported file type ('.pdf'); use a .csv, .txt, .tab, .tsv, .xlsx, .xlsm, .xlsb, .xls or .ods file",
         ),
         (
             put("cases", b"a,b\n"),
@@ -688,14 +1010,12 @@ fn twenty_thousand_columns() {
         row.join(",")
     );
     std::fs::write(&path, text).unwrap();
-    let start = std::time::Instant::now();
     let table = open(&path).unwrap();
     assert_eq!(table.info.delimiter, Some(','));
     assert_eq!(table.headers.len(), 20_000);
     let got = rows(table);
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].cells[19_999], t("19999"));
-    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
 }
 
 #[test]
@@ -704,14 +1024,12 @@ fn six_megabyte_cell() {
     let path = dir.path().join("big.csv");
     let big = "x".repeat(6 * 1024 * 1024);
     std::fs::write(&path, format!("case_number;notes\n1;\"{big}\"\n2;y\n")).unwrap();
-    let start = std::time::Instant::now();
     let table = open(&path).unwrap();
     assert_eq!(table.info.delimiter, Some(';'));
     let got = rows(table);
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].cells[1].to_text().len(), big.len());
     assert_eq!(got[1].source_row, 3);
-    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1248,6 +1566,244 @@ fn generate_fixtures() {
         bytes.extend_from_slice(&u.to_le_bytes());
     }
     std::fs::write(fixture("utf16.csv"), &bytes).unwrap();
+}
+
+/// The data of `firm_export.xlsx`, `firm_export.xlsb` and the text fixtures: a firm's open
+/// matters export. (row, case #, source id, client, SSN, status, type, fees, opened (serial)).
+#[allow(clippy::type_complexity)]
+const FIRM_ROWS: [(u32, f64, &str, &str, &str, &str, &str, f64, f64); 9] = [
+    (
+        4,
+        2024501.0,
+        "M-1",
+        "Ortiz",
+        "123-45-6789",
+        "active",
+        "Auto",
+        1200.0,
+        45356.0,
+    ),
+    (
+        5,
+        2024502.0,
+        "M-2",
+        "Nguyen",
+        "234-56-7890",
+        "active",
+        "Premises",
+        800.0,
+        45357.0,
+    ),
+    (
+        6,
+        2024503.0,
+        "M-3",
+        "Okafor",
+        "345-67-8901",
+        "closed",
+        "Auto",
+        0.0,
+        45358.0,
+    ),
+    (
+        7,
+        2024504.0,
+        "M-4",
+        "Lindqvist",
+        "456-78-9012",
+        "active",
+        "Auto",
+        300.0,
+        45359.0,
+    ),
+    (
+        8,
+        2024505.0,
+        "M-5",
+        "Haddad",
+        "567-89-0123",
+        "pending",
+        "Medical",
+        950.0,
+        45360.0,
+    ),
+    (
+        9,
+        2024506.0,
+        "M-6",
+        "Kowalski",
+        "678-90-1234",
+        "closed",
+        "Premises",
+        0.0,
+        45361.0,
+    ),
+    (
+        10,
+        2024507.0,
+        "M-7",
+        "Dubois",
+        "789-01-2345",
+        "active",
+        "Auto",
+        410.0,
+        45362.0,
+    ),
+    (
+        11,
+        2024508.0,
+        "M-8",
+        "Sato",
+        "890-12-3456",
+        "closed",
+        "Medical",
+        0.0,
+        45363.0,
+    ),
+    (
+        12,
+        2024509.0,
+        "M-9",
+        "Moreau",
+        "901-23-4567",
+        "active",
+        "Auto",
+        75.0,
+        45364.0,
+    ),
+];
+
+const FIRM_TITLE: &str = "Smith & Alvarez Injury Law — Open Matters (exported 3/1/2024)";
+const FIRM_HEADERS: [&str; 9] = [
+    "Case #",
+    "Source",
+    "Source ID",
+    "Client",
+    "SSN",
+    "Case Status",
+    "Case Type",
+    "Fees",
+    "Opened",
+];
+
+/// Writes the fixtures of the header search, hidden rows and columns, Total rows, other sheets
+/// and the extra file types (tests/fixtures/README.md describes each). Separate from
+/// `generate_fixtures` so the older fixtures are not rewritten.
+#[test]
+#[ignore = "writes tests/fixtures; run by hand"]
+fn generate_reading_fixtures() {
+    use crate::support::{XlsbCell, xlsb_workbook};
+    use rust_xlsxwriter::{FilterCondition, Format, Formula, Workbook};
+
+    // firm_export.xlsx
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet().set_name("Open Matters").unwrap();
+    ws.merge_range(0, 0, 0, 8, FIRM_TITLE, &Format::new().set_bold())
+        .unwrap();
+    for (c, h) in FIRM_HEADERS.iter().enumerate() {
+        ws.write_string(2, c as u16, *h).unwrap();
+    }
+    let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
+    for (r, num, id, client, ssn, status, ty, fees, opened) in FIRM_ROWS {
+        let r = r - 1;
+        ws.write_number(r, 0, num).unwrap();
+        ws.write_string(r, 1, "clio").unwrap();
+        ws.write_string(r, 2, id).unwrap();
+        ws.write_string(r, 3, client).unwrap();
+        ws.write_string(r, 4, ssn).unwrap();
+        ws.write_string(r, 5, status).unwrap();
+        ws.write_string(r, 6, ty).unwrap();
+        ws.write_number(r, 7, fees).unwrap();
+        ws.write_number_with_format(r, 8, opened, &date_fmt)
+            .unwrap();
+        if status == "closed" {
+            ws.set_row_hidden(r).unwrap();
+        }
+    }
+    ws.set_column_hidden(4).unwrap();
+    ws.autofilter(2, 0, 11, 8).unwrap();
+    let open = FilterCondition::new()
+        .add_list_filter("active")
+        .add_list_filter("pending");
+    ws.filter_column(5, &open).unwrap();
+    ws.write_string(12, 0, "Total").unwrap();
+    ws.write_formula(
+        12,
+        7,
+        Formula::new("=SUBTOTAL(109,H4:H12)").set_result("3735"),
+    )
+    .unwrap();
+    let notes = book.add_worksheet().set_name("Notes").unwrap();
+    notes
+        .write_string(0, 0, "Exported for the Kayse migration")
+        .unwrap();
+    let archive = book.add_worksheet().set_name("Archive").unwrap();
+    archive.write_string(0, 0, "Case #").unwrap();
+    archive.set_hidden(true);
+    book.save(fixture("firm_export.xlsx")).unwrap();
+
+    // firm_export.xlsb: the same sheet (XLSB keeps no hidden state this reader sees).
+    let mut rows: Vec<Vec<(u32, XlsbCell)>> = vec![
+        vec![(0, XlsbCell::Text(FIRM_TITLE))],
+        vec![],
+        FIRM_HEADERS
+            .iter()
+            .enumerate()
+            .map(|(c, h)| (c as u32, XlsbCell::Text(h)))
+            .collect(),
+    ];
+    for (_, num, id, client, ssn, status, ty, fees, opened) in FIRM_ROWS {
+        rows.push(vec![
+            (0, XlsbCell::Number(num)),
+            (1, XlsbCell::Text("clio")),
+            (2, XlsbCell::Text(id)),
+            (3, XlsbCell::Text(client)),
+            (4, XlsbCell::Text(ssn)),
+            (5, XlsbCell::Text(status)),
+            (6, XlsbCell::Text(ty)),
+            (7, XlsbCell::Number(fees)),
+            (8, XlsbCell::Date(opened)),
+        ]);
+    }
+    rows[5].push((9, XlsbCell::Bool(true)));
+    rows[6].push((9, XlsbCell::Error(0x2A)));
+    rows.push(vec![
+        (0, XlsbCell::Text("Total")),
+        (7, XlsbCell::Number(3735.0)),
+    ]);
+    let bytes = xlsb_workbook(&[
+        ("Open Matters", false, rows),
+        ("Archive", true, vec![vec![(0, XlsbCell::Text("Case #"))]]),
+    ]);
+    std::fs::write(fixture("firm_export.xlsb"), bytes).unwrap();
+
+    // The text files Excel saves, from the same rows (no SSN, dates as Excel shows them).
+    let head = "Case Number\tSource\tSource ID\tClient\tCase Status\tCase Type\tOpened";
+    let mut body = String::new();
+    for (_, num, id, client, _, status, ty, _, _) in FIRM_ROWS.iter().take(3) {
+        body.push_str(&format!(
+            "{num}\tclio\t{id}\t{client}\t{status}\t{ty}\t3/5/2024\r\n"
+        ));
+    }
+    // "Text (Tab delimited)": Windows-1252, CRLF, a comma and an accent in a value.
+    let text =
+        format!("{head}\r\n{body}2024510\tclio\tM-10\tPeña, José\tactive\tAuto\t3/6/2024\r\n");
+    let (bytes, _, bad) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!bad);
+    std::fs::write(fixture("excel_text.txt"), &bytes).unwrap();
+    // "Unicode Text": UTF-16LE with a BOM; the sheet had a title row and a blank row, which
+    // Excel writes as a line padded with tabs.
+    let text = format!(
+        "{FIRM_TITLE}\t\t\t\t\t\t\r\n\t\t\t\t\t\t\r\n{head}\r\n{body}2024510\tclio\tM-10\tŁukasz 東京\tactive\tAuto\t3/6/2024\r\n"
+    );
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    std::fs::write(fixture("unicode_text.txt"), &bytes).unwrap();
+    // .tab: UTF-8, LF, and a Total row at the foot.
+    let text = format!("{head}\n{}Total\t\t\t\t\t\t3\n", body.replace("\r\n", "\n"));
+    std::fs::write(fixture("cases.tab"), text.as_bytes()).unwrap();
 }
 
 /// Damaged workbooks: every truncation point on a coarse grid, and bytes flipped at

@@ -1,7 +1,7 @@
-//! Keeps README.md true to the code: the alias table lists every alias of the schema table, and
+//! Keeps README.md true to the code: the alias table lists every alias of the case table, and
 //! every command has a section.
 
-use kayse_bulk::entity::{FIELDS, ID_FIELD};
+use kayse_bulk::entity::CASES;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
@@ -10,7 +10,7 @@ fn readme() -> String {
 #[test]
 fn alias_table_lists_every_alias() {
     let text = readme();
-    for f in FIELDS.iter().chain(std::iter::once(&ID_FIELD)) {
+    for f in CASES.fields.iter().chain(std::iter::once(&CASES.id)) {
         let line = text
             .lines()
             .find(|l| l.starts_with(&format!("| `{}` |", f.name)))

@@ -2,13 +2,16 @@
 //! reqwest against a server started in-process (`sandbox::spawn`) or as the real binary (stdout
 //! line, state file across restarts, signals). No test here talks to the real Kayse.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use kayse_bulk::sandbox::{self, Config, Handle};
+use kayse_bulk::sandbox::{self, Clock, Config, Handle};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::HeldClock;
 
 const KEY: &str = "sandbox";
 
@@ -586,10 +589,10 @@ async fn metadata_comes_from_the_schema_table() {
     assert_eq!(s, 200);
     assert_eq!(m[0]["name"], "cases");
     let fields = m[0]["fields"].as_array().unwrap();
-    assert_eq!(fields.len(), kayse_bulk::entity::FIELDS.len());
-    for (f, v) in kayse_bulk::entity::FIELDS.iter().zip(fields) {
+    assert_eq!(fields.len(), kayse_bulk::entity::CASES.fields.len());
+    for (f, v) in kayse_bulk::entity::CASES.fields.iter().zip(fields) {
         assert_eq!(v["name"], f.name);
-        assert_eq!(v["type"], f.ty.api_name());
+        assert_eq!(v["type"], f.kind.api_name());
         assert_eq!(v["required"], f.required);
         assert_eq!(v["description"], f.description);
     }
@@ -605,21 +608,22 @@ fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("header {name} missing or not a number"))
 }
 
-fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-#[tokio::test]
+/// The sandbox's windows follow tokio's paused clock from a chosen instant, so every Reset is
+/// known in advance and the test moves time itself: nothing here depends on how fast the machine
+/// is.
+#[tokio::test(start_paused = true)]
 async fn rate_limit_headers_on_every_answer_and_429_when_spent() {
+    let _held = HeldClock::new();
+    // A quarter of a second into an epoch second: the window closes at the start of the second
+    // two seconds on, so Reset is exact and the window 1.75 s long.
+    let start = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+    const RESET: u64 = 1_700_000_002;
     let api = Api::start(Config {
         rate: "5/2s".parse().unwrap(),
+        clock: Clock::following_tokio(start),
         ..Config::default()
     })
     .await;
-    let mut reset = 0;
     for i in 0..5u64 {
         // Mixed answers (200, 404, 400) all carry the headers.
         let (s, h, _) = match i {
@@ -636,36 +640,30 @@ async fn rate_limit_headers_on_every_answer_and_429_when_spent() {
         assert_ne!(s, 429);
         assert_eq!(header_u64(&h, "x-ratelimit-limit"), 5);
         assert_eq!(header_u64(&h, "x-ratelimit-remaining"), 4 - i);
-        let r = header_u64(&h, "x-ratelimit-reset");
-        if i == 0 {
-            reset = r;
-            let now = epoch_now();
-            // Windows start at the first request's whole second: Reset is 1-2 s away.
-            assert!(
-                r as f64 > now && r as f64 <= now + 2.0,
-                "reset {r} now {now}"
-            );
-        } else {
-            assert_eq!(r, reset, "a fixed window keeps its reset");
-        }
+        assert_eq!(header_u64(&h, "x-ratelimit-reset"), RESET, "request {i}");
     }
     let (s, h, body) = api.call(reqwest::Method::GET, "/v1/cases/1001", None).await;
     assert_eq!(s, 429);
     assert_error_shape(&body);
     assert_eq!(body["error"], "too many requests");
     assert_eq!(header_u64(&h, "x-ratelimit-remaining"), 0);
-    assert_eq!(header_u64(&h, "x-ratelimit-reset"), reset);
+    assert_eq!(header_u64(&h, "x-ratelimit-reset"), RESET);
     // Admin routes are not limited.
     assert_eq!(api.admin_get("/sandbox/stats").await["rate_limited"], 1);
 
-    // Waiting until Reset is always enough.
-    let wait = reset as f64 - epoch_now();
-    if wait > 0.0 {
-        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-    }
+    // A millisecond before Reset the window is still spent.
+    tokio::time::advance(Duration::from_millis(1_749)).await;
+    let (s, h, _) = api.call(reqwest::Method::GET, "/v1/cases/1001", None).await;
+    assert_eq!(s, 429);
+    assert_eq!(header_u64(&h, "x-ratelimit-reset"), RESET);
+
+    // Waiting until Reset is always enough: at Reset a fresh window opens.
+    tokio::time::advance(Duration::from_millis(1)).await;
     let (s, h, _) = api.call(reqwest::Method::GET, "/v1/cases/1001", None).await;
     assert_eq!(s, 200);
     assert_eq!(header_u64(&h, "x-ratelimit-remaining"), 4);
+    assert_eq!(header_u64(&h, "x-ratelimit-reset"), RESET + 2);
+    assert_eq!(api.admin_get("/sandbox/stats").await["rate_limited"], 2);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -762,28 +760,39 @@ async fn commit_drop_applies_then_closes_without_answering() {
 }
 
 #[tokio::test]
-async fn slow_answers_after_the_client_timeout_but_applies() {
-    let api = with_faults("slow:1").await;
-    let client = Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+async fn slow_applies_at_once_and_holds_the_answer_for_slow_ms() {
+    // An hour: the answer cannot come while the test looks, however loaded the machine is.
+    let api = Api::start(Config {
+        faults: "slow:1".parse().unwrap(),
+        slow_ms: 3_600_000,
+        ..Config::default()
+    })
+    .await;
+    let (client, url) = (api.client.clone(), api.url("/v1/cases"));
+    let held = tokio::spawn(async move {
+        client
+            .post(url)
+            .header("X-API-KEY", KEY)
+            .json(&case("SLOW"))
+            .send()
+            .await
+    });
+    // Applied before the answer. No deadline on this wait: a hang is the harness's to catch.
+    while api.case_count().await == 0 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!held.is_finished(), "answered before slow_ms");
+    assert_eq!(api.admin_get("/sandbox/stats").await["faults"]["slow"], 1);
+    held.abort();
+
+    // A patient client gets the answer, after slow_ms.
+    api.admin_post("/sandbox/config", json!({"slow_ms": 300}))
+        .await;
     let started = Instant::now();
-    let err = client
-        .post(api.url("/v1/cases"))
-        .header("X-API-KEY", KEY)
-        .json(&case("SLOW"))
-        .send()
-        .await
-        .expect_err("times out");
-    assert!(err.is_timeout(), "{err:?}");
-    assert!(started.elapsed() < Duration::from_millis(1_400));
-    assert_eq!(api.case_count().await, 1, "applied before the slow answer");
-    // A patient client gets the answer after slow_ms.
-    let started = Instant::now();
-    let (s, _) = api.get("/v1/cases/1001").await;
+    let (s, got) = api.get("/v1/cases/1001").await;
     assert_eq!(s, 200);
-    assert!(started.elapsed() >= Duration::from_millis(1_500));
+    assert_eq!(got["case_number"], "SLOW");
+    assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(api.admin_get("/sandbox/stats").await["faults"]["slow"], 2);
 }
 
@@ -827,25 +836,76 @@ async fn faults_are_reproducible_with_a_seed() {
     assert_eq!(replay, a);
 }
 
-#[tokio::test]
+/// On tokio's paused clock: the sandbox's latency is the only timer, so a `/v1` request moves
+/// time by exactly that much and an admin request not at all.
+#[tokio::test(start_paused = true)]
 async fn latency_delays_v1_requests_only() {
     let api = Api::start(Config {
         latency: "200".parse().unwrap(),
         ..Config::default()
     })
     .await;
-    let started = Instant::now();
-    api.get("/v1/metadata/objects").await;
+    // No idle pool: its expiry timer would be one more place for the paused clock to jump to.
+    let client = Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let started = tokio::time::Instant::now();
+    let resp = client
+        .get(api.url("/v1/metadata/objects"))
+        .header("X-API-KEY", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(200));
-    let started = Instant::now();
-    api.admin_get("/sandbox/stats").await;
-    assert!(started.elapsed() < Duration::from_millis(200));
+    let started = tokio::time::Instant::now();
+    let resp = client.get(api.url("/sandbox/stats")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "admin routes wait for nothing"
+    );
+}
 
-    // Concurrent requests show in max_in_flight.
-    let calls = (0..3).map(|_| api.get("/v1/metadata/objects"));
-    futures::future::join_all(calls).await;
+/// Requests held open (their bodies not yet sent) are in flight together, whatever the timing.
+#[tokio::test]
+async fn requests_held_open_count_as_in_flight() {
+    let api = Api::default().await;
+    let head = format!(
+        "POST /v1/cases HTTP/1.1\r\nHost: sandbox\r\nX-API-KEY: {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
+    );
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut conn = tokio::net::TcpStream::connect(api.handle.addr)
+            .await
+            .unwrap();
+        conn.write_all(head.as_bytes()).await.unwrap();
+        held.push(conn);
+    }
+    // Each is past the gate once counted. No deadline: a hang is the harness's to catch.
+    let stats = loop {
+        let stats = api.admin_get("/sandbox/stats").await;
+        if stats["requests"].as_u64().unwrap() >= 2 {
+            break stats;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(stats["requests"], 2, "{stats}");
+    assert_eq!(stats["max_in_flight"], 2, "{stats}");
+    // The bodies arrive: each is answered (an empty case is refused) and leaves the count.
+    for mut conn in held {
+        conn.write_all(b"{}").await.unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+    assert_eq!(api.get("/v1/metadata/objects").await.0, 200);
     let stats = api.admin_get("/sandbox/stats").await;
-    assert!(stats["max_in_flight"].as_u64().unwrap() >= 2, "{stats}");
+    assert_eq!(stats["requests"], 3);
+    assert_eq!(
+        stats["max_in_flight"], 2,
+        "the first two were done: {stats}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1039,20 +1099,18 @@ fn start_binary(args: &[&str]) -> (Child, String) {
     (child, url)
 }
 
+/// Signal the sandbox and read its stderr to the end, which comes when it exits: no deadline,
+/// a sandbox that ignores the signal hangs the test for the harness to report.
 fn stop(child: &mut Child, signal: i32) -> (std::process::ExitStatus, String) {
     crate::support::signal(child.id(), signal);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                std::io::Read::read_to_string(&mut e, &mut err).unwrap();
-            }
-            return (status, err);
-        }
-        assert!(Instant::now() < deadline, "sandbox did not stop on SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap(), err)
 }
 
 #[test]
@@ -1104,6 +1162,22 @@ fn binary_keeps_state_across_a_restart_and_never_writes_the_key() {
         !stderr.contains("GET /v1"),
         "--quiet logs no requests: {stderr}"
     );
+}
+
+/// "listening on" is the signal that the sandbox is ready, for signals too: one sent the moment
+/// the line is read stops it cleanly. (Before the handlers were installed ahead of that line,
+/// about half of these attempts killed it.)
+#[test]
+fn binary_stops_cleanly_on_a_signal_sent_as_soon_as_it_listens() {
+    for (attempt, sig) in [libc::SIGTERM, libc::SIGINT]
+        .repeat(4)
+        .into_iter()
+        .enumerate()
+    {
+        let (mut child, _) = start_binary(&["--quiet"]);
+        let (status, stderr) = stop(&mut child, sig);
+        assert!(status.success(), "attempt {attempt}: {status:?} {stderr}");
+    }
 }
 
 #[test]

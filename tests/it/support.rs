@@ -382,3 +382,193 @@ pub fn signal(pid: u32, sig: i32) {
         libc::kill(pid as i32, sig);
     }
 }
+
+/// Holds tokio's paused clock still while real loopback I/O is in flight. A paused clock jumps to
+/// the next pending timer whenever the runtime finds nothing to run, and an answer that has not
+/// reached its socket yet (a busy machine delays it) counts as nothing to run, so a client's own
+/// timers (its idle pool's expiry, a request timeout) could move time mid-request. Tokio does not
+/// auto-advance while a blocking task runs: this keeps one blocked until it is dropped, and time
+/// moves only by `tokio::time::advance`. Create it inside `#[tokio::test(start_paused = true)]`.
+pub struct HeldClock(Option<std::sync::mpsc::Sender<()>>);
+
+impl HeldClock {
+    pub fn new() -> HeldClock {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        tokio::task::spawn_blocking(move || {
+            let _ = wait.recv();
+        });
+        HeldClock(Some(release))
+    }
+}
+
+impl Drop for HeldClock {
+    /// Ends the blocking task, which the runtime would otherwise wait for when it shuts down.
+    fn drop(&mut self) {
+        self.0.take();
+    }
+}
+
+/// One cell of a hand-made XLSB sheet.
+#[derive(Debug, Clone)]
+pub enum XlsbCell {
+    Text(&'static str),
+    Number(f64),
+    /// A number shown as a date (style 1: built-in format 14).
+    Date(f64),
+    Bool(bool),
+    /// An error code as XLSB stores it (0x2A is `#N/A`, 0x07 `#DIV/0!`).
+    Error(u8),
+}
+
+/// A sheet of `xlsb_workbook`: name, hidden, and rows of (0-based column, cell).
+pub type XlsbSheet<'a> = (&'a str, bool, Vec<Vec<(u32, XlsbCell)>>);
+
+/// A minimal XLSB workbook, written record by record as MS-XLSB lays it out: sheets given as
+/// (name, hidden, rows of (0-based column, cell)). calamine reads XLSB, but no writer library
+/// and no LibreOffice filter writes it, so the reader tests make their own: workbook.bin with one
+/// BrtBundleSh per sheet, its relationships, styles.bin with a date format, and per sheet
+/// BrtWsDim, BrtBeginSheetData, BrtRowHdr and inline cell records.
+pub fn xlsb_workbook(sheets: &[XlsbSheet]) -> Vec<u8> {
+    use std::io::Write;
+    fn record(out: &mut Vec<u8>, typ: u16, body: &[u8]) {
+        if typ < 0x80 {
+            out.push(typ as u8);
+        } else {
+            out.push((typ & 0x7F) as u8 | 0x80);
+            out.push((typ >> 7) as u8);
+        }
+        let mut len = body.len();
+        loop {
+            let b = (len & 0x7F) as u8;
+            len >>= 7;
+            if len == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        }
+        out.extend_from_slice(body);
+    }
+    fn wide(s: &str) -> Vec<u8> {
+        let units: Vec<u16> = s.encode_utf16().collect();
+        let mut out = (units.len() as u32).to_le_bytes().to_vec();
+        for u in units {
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        out
+    }
+    let mut workbook = Vec::new();
+    record(&mut workbook, 0x0083, &[]); // BrtBeginBook
+    record(&mut workbook, 0x008F, &[]); // BrtBeginBundleShs
+    let mut rels = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">",
+    );
+    let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, (name, hidden, rows)) in sheets.iter().enumerate() {
+        let id = format!("rId{}", i + 1);
+        let mut body = Vec::new();
+        body.extend_from_slice(&u32::from(*hidden).to_le_bytes()); // hsState
+        body.extend_from_slice(&(i as u32 + 1).to_le_bytes()); // iTabID
+        body.extend_from_slice(&wide(&id));
+        body.extend_from_slice(&wide(name));
+        record(&mut workbook, 0x009C, &body); // BrtBundleSh
+        rels.push_str(&format!(
+            "<Relationship Id=\"{id}\" Type=\"{REL}/worksheet\" Target=\"worksheets/sheet{}.bin\"/>",
+            i + 1
+        ));
+        let mut sheet = Vec::new();
+        record(&mut sheet, 0x0081, &[]); // BrtBeginSheet
+        let last_row = rows.len().saturating_sub(1) as u32;
+        let last_col = rows
+            .iter()
+            .flat_map(|r| r.iter().map(|(c, _)| *c))
+            .max()
+            .unwrap_or(0);
+        let mut dim = Vec::new();
+        for v in [0, last_row, 0, last_col] {
+            dim.extend_from_slice(&u32::to_le_bytes(v));
+        }
+        record(&mut sheet, 0x0094, &dim); // BrtWsDim
+        record(&mut sheet, 0x0091, &[]); // BrtBeginSheetData
+        for (r, cells) in rows.iter().enumerate() {
+            if cells.is_empty() {
+                continue;
+            }
+            let mut hdr = (r as u32).to_le_bytes().to_vec(); // rw
+            hdr.extend_from_slice(&0u32.to_le_bytes()); // ixfe
+            hdr.extend_from_slice(&300u16.to_le_bytes()); // miyRw
+            hdr.extend_from_slice(&[0, 0, 0]); // flags
+            hdr.extend_from_slice(&0u32.to_le_bytes()); // ccolspan
+            record(&mut sheet, 0x0000, &hdr); // BrtRowHdr
+            for (c, cell) in cells {
+                let style: u32 = if matches!(cell, XlsbCell::Date(_)) {
+                    1
+                } else {
+                    0
+                };
+                let mut body = c.to_le_bytes().to_vec();
+                body.extend_from_slice(&style.to_le_bytes());
+                let typ = match cell {
+                    XlsbCell::Text(s) => {
+                        body.extend_from_slice(&wide(s));
+                        0x0006 // BrtCellSt
+                    }
+                    XlsbCell::Number(v) | XlsbCell::Date(v) => {
+                        body.extend_from_slice(&v.to_le_bytes());
+                        0x0005 // BrtCellReal
+                    }
+                    XlsbCell::Bool(b) => {
+                        body.push(u8::from(*b));
+                        0x0004 // BrtCellBool
+                    }
+                    XlsbCell::Error(e) => {
+                        body.push(*e);
+                        0x0003 // BrtCellError
+                    }
+                };
+                record(&mut sheet, typ, &body);
+            }
+        }
+        record(&mut sheet, 0x0092, &[]); // BrtEndSheetData
+        record(&mut sheet, 0x0082, &[]); // BrtEndSheet
+        parts.push((format!("xl/worksheets/sheet{}.bin", i + 1), sheet));
+    }
+    record(&mut workbook, 0x0090, &[]); // BrtEndBundleShs
+    record(&mut workbook, 0x0084, &[]); // BrtEndBook
+    rels.push_str("</Relationships>");
+    // styles.bin: two cell formats, general (0) and a date (built-in format 14).
+    // (calamine's style reader skips unknown records without their bodies, so the cell formats
+    // come first here.)
+    let mut styles = Vec::new();
+    record(&mut styles, 0x0269, &2u32.to_le_bytes()); // BrtBeginCellXFs
+    for fmt in [0u16, 14] {
+        let mut xf = 0xFFFFu16.to_le_bytes().to_vec(); // ixfeParent
+        xf.extend_from_slice(&fmt.to_le_bytes()); // iFmt
+        xf.extend_from_slice(&[0; 12]);
+        record(&mut styles, 0x002F, &xf); // BrtXF
+    }
+    record(&mut styles, 0x026A, &[]); // BrtEndCellXFs
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut put = |name: &str, body: &[u8]| {
+        z.start_file::<_, ()>(name, Default::default()).unwrap();
+        z.write_all(body).unwrap();
+    };
+    put(
+        "[Content_Types].xml",
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"bin\" ContentType=\"application/vnd.ms-excel.sheet.binary.macroEnabled.main\"/></Types>",
+    );
+    put(
+        "_rels/.rels",
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"{REL}/officeDocument\" Target=\"xl/workbook.bin\"/></Relationships>"
+        )
+        .as_bytes(),
+    );
+    put("xl/workbook.bin", &workbook);
+    put("xl/_rels/workbook.bin.rels", rels.as_bytes());
+    put("xl/styles.bin", &styles);
+    for (name, body) in &parts {
+        put(name, body);
+    }
+    z.finish().unwrap().into_inner()
+}

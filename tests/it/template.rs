@@ -7,7 +7,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
 use chrono::NaiveDate;
-use kayse_bulk::entity::{FIELDS, FieldType, ID_FIELD};
+use kayse_bulk::entity::{CASES, Kind};
 
 fn bin() -> Command {
     Command::cargo_bin("kayse-bulk").unwrap()
@@ -53,16 +53,17 @@ fn template_has_every_field_an_example_row_and_a_fields_sheet() {
 
     let cases = sheet(&out, "Cases");
     assert_eq!(cases.len(), 2, "header and one example row");
-    let header: Vec<Data> = FIELDS.iter().map(|f| s(f.name)).collect();
+    let fields_of = CASES.fields;
+    let header: Vec<Data> = fields_of.iter().map(|f| s(f.name)).collect();
     assert_eq!(cases[0], header, "headers in schema order");
-    for (i, f) in FIELDS.iter().enumerate() {
+    for (i, f) in fields_of.iter().enumerate() {
         let got = &cases[1][i];
-        match f.ty {
+        match f.kind {
             _ if f.example.is_empty() => assert_eq!(*got, Data::Empty, "{}", f.name),
-            FieldType::Bool => {
+            Kind::Bool => {
                 assert_eq!(*got, Data::Bool(f.example == "true"), "{}", f.name)
             }
-            FieldType::Date => {
+            Kind::Date => {
                 assert!(got.is_datetime(), "{} is a real date: {got:?}", f.name);
                 let want = NaiveDate::parse_from_str(f.example, "%Y-%m-%d").unwrap();
                 assert_eq!(got.as_date(), Some(want), "{}", f.name);
@@ -86,10 +87,10 @@ fn template_has_every_field_an_example_row_and_a_fields_sheet() {
     );
     assert_eq!(
         fields.len(),
-        FIELDS.len() + 2,
+        fields_of.len() + 2,
         "header, every field, then id"
     );
-    for (f, row) in FIELDS.iter().chain([&ID_FIELD]).zip(&fields[1..]) {
+    for (f, row) in fields_of.iter().chain([&CASES.id]).zip(&fields[1..]) {
         assert_eq!(row[0], s(f.name));
         assert_eq!(
             row[1],
@@ -97,21 +98,21 @@ fn template_has_every_field_an_example_row_and_a_fields_sheet() {
             "{}",
             f.name
         );
-        assert_eq!(row[2], s(f.ty.api_name()), "{}", f.name);
+        assert_eq!(row[2], s(f.kind.api_name()), "{}", f.name);
         assert!(row[3].to_string().starts_with(f.description), "{}", f.name);
         assert_eq!(row[4].to_string(), f.aliases.join(", "), "{}", f.name);
     }
 
     // A note on every header with its description, and the validations.
     let notes = part(&out, "xl/comments1.xml");
-    assert_eq!(notes.matches("<comment ref=").count(), FIELDS.len());
-    for f in FIELDS {
+    assert_eq!(notes.matches("<comment ref=").count(), fields_of.len());
+    for f in fields_of {
         let first = f.description.split(['(', ',']).next().unwrap_or_default();
         assert!(notes.contains(first), "note for {}: {first}", f.name);
     }
     let xml = part(&out, "xl/worksheets/sheet1.xml");
-    let bools = FIELDS.iter().filter(|f| f.ty == FieldType::Bool).count();
-    let dates = FIELDS.iter().filter(|f| f.ty == FieldType::Date).count();
+    let bools = fields_of.iter().filter(|f| f.kind == Kind::Bool).count();
+    let dates = fields_of.iter().filter(|f| f.kind == Kind::Date).count();
     assert_eq!(xml.matches(r#"type="list""#).count(), bools, "{xml}");
     assert_eq!(xml.matches(r#"type="date""#).count(), dates, "{xml}");
     assert!(

@@ -309,3 +309,281 @@ fn a_killed_runs_partial_file_is_swept_and_a_live_runs_is_kept() {
     assert!(live.exists(), "a live run's partial file was removed");
     assert!(other.exists(), "another file's partial was removed");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The first ten minutes (issue 15 items 5 and 10, issue 12 item 8).
+
+/// Run the binary in `dir` with `--json` and return (exit code, stderr, summary).
+fn json_run(dir: &std::path::Path, args: &[&str]) -> (i32, String, serde_json::Value) {
+    let o = cli()
+        .current_dir(dir)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    let summary = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        summary,
+    )
+}
+
+/// A column of a results sheet by header, data rows only.
+fn column(rows: &[Vec<Data>], header: &str) -> Vec<String> {
+    let c = data_col(rows, header);
+    rows[1..].iter().map(|r| text(&r[c])).collect()
+}
+
+/// The `<col>` elements of a results workbook's first sheet that are hidden, as their
+/// 1-based (min, max).
+fn hidden_columns_of(path: &std::path::Path) -> Vec<(u32, u32)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut xml = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml.split("<col ")
+        .skip(1)
+        .map(|c| &c[..c.find('>').unwrap()])
+        .filter(|c| c.contains("hidden=\"1\""))
+        .map(|c| {
+            let num = |k: &str| {
+                let v = &c[c.find(&format!("{k}=\"")).unwrap() + k.len() + 2..];
+                v[..v.find('"').unwrap()].parse().unwrap()
+            };
+            (num("min"), num("max"))
+        })
+        .collect()
+}
+
+#[test]
+fn firm_export_title_filter_hidden_ssn_and_total_row_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("firm_export.xlsx"), dir.path().join("firm.xlsx")).unwrap();
+    let (code, err, s) = json_run(dir.path(), &["validate", "firm.xlsx"]);
+    assert_eq!(code, 0, "{err}");
+    // The title is passed over and the summary says so.
+    assert_eq!(s["reading"]["header_row"], 3, "{s}");
+    assert_eq!(s["reading"]["header_below"], 1, "{s}");
+    assert!(
+        err.contains("header: row 3, below a title or notes in rows 1-2"),
+        "{err}"
+    );
+    // Rows hidden by the filter are read, counted and named.
+    assert_eq!(s["rows_read"], 9, "{s}");
+    assert_eq!(s["reading"]["hidden_rows"]["count"], 3, "{s}");
+    assert!(
+        err.contains("3 rows hidden by a filter in the workbook were read: rows 6, 9, 11 (--skip-hidden-rows leaves them out)"),
+        "{err}"
+    );
+    // The Total row is no case, and the other sheets are named.
+    assert!(
+        err.contains("total row skipped: row 13 ('Total' and numbers) is a Total row, not a case"),
+        "{err}"
+    );
+    assert!(
+        err.contains("other sheets not read: Notes, Archive (hidden)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hidden columns: SSN (kept hidden in the results)"),
+        "{err}"
+    );
+    let results = dir.path().join("firm.results.xlsx");
+    let rows = sheet_rows(&results, Some("Results"));
+    assert_eq!(
+        column(&rows, "source_row"),
+        ["4", "5", "6", "7", "8", "9", "10", "11", "12"]
+    );
+    assert!(column(&rows, "kayse_result").iter().all(|r| r == "valid"));
+    // The SSN column is there, hidden: lead columns A-D, then the input from E, SSN the 5th.
+    assert_eq!(column(&rows, "SSN")[0], "123-45-6789");
+    assert_eq!(data_col(&rows, "SSN"), 8);
+    assert_eq!(hidden_columns_of(&results), [(9, 9)]);
+    // The Summary sheet says the same.
+    let summary = sheet(&results, Some("Summary"));
+    assert!(
+        summary
+            .iter()
+            .any(|r| r[0] == "hidden rows" && r[1].contains("rows 6, 9, 11")),
+        "{summary:?}"
+    );
+
+    // --skip-hidden-rows leaves them out and counts them.
+    let (code, err, s) = json_run(
+        dir.path(),
+        &[
+            "validate",
+            "firm.xlsx",
+            "--skip-hidden-rows",
+            "--results",
+            "skip.xlsx",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["rows_read"], 6, "{s}");
+    assert_eq!(s["reading"]["hidden_rows_skipped"], true, "{s}");
+    assert!(
+        err.contains("3 rows hidden by a filter in the workbook were skipped (--skip-hidden-rows): rows 6, 9, 11"),
+        "{err}"
+    );
+    let rows = sheet_rows(&dir.path().join("skip.xlsx"), Some("Results"));
+    assert_eq!(
+        column(&rows, "source_row"),
+        ["4", "5", "7", "8", "10", "12"]
+    );
+
+    // CSV results cannot hide a column: SSN is left out, with a warning naming it.
+    let (code, err, s) = json_run(dir.path(), &["validate", "firm.xlsx", "--results", "r.csv"]);
+    assert_eq!(code, 0, "{err}");
+    let csv = csv_rows(&dir.path().join("r.csv"));
+    assert!(!csv[0].contains(&"SSN".to_string()), "{:?}", csv[0]);
+    assert!(
+        !std::fs::read_to_string(dir.path().join("r.csv"))
+            .unwrap()
+            .contains("123-45-6789")
+    );
+    assert_eq!(csv[1][..5], ["4", "valid", "", "", "2024501"]);
+    let warned = s["warnings"].as_array().unwrap();
+    assert!(
+        warned.iter().any(|w| w.as_str().unwrap().contains(
+            "hidden columns left out of the CSV results (a CSV cannot hide a column): SSN"
+        )),
+        "{s}"
+    );
+
+    // The results workbook fed back in keeps SSN hidden again.
+    let (code, err, s) = json_run(
+        dir.path(),
+        &["validate", "firm.results.xlsx", "--results", "again.xlsx"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        s["reading"]["other_sheets"],
+        serde_json::json!([]),
+        "the results' own Summary sheet is not listed: {s}"
+    );
+    let again = dir.path().join("again.xlsx");
+    assert_eq!(hidden_columns_of(&again), [(9, 9)]);
+    let rows = sheet_rows(&again, Some("Results"));
+    assert_eq!(column(&rows, "SSN")[0], "123-45-6789");
+}
+
+#[test]
+fn a_csv_with_a_title_line_finds_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("titled.csv"),
+        "Smith & Alvarez Injury Law — Open Matters (exported 3/1/2024);;;;\r\n;;;;\r\n\
+         Case #;Source;Source ID;Case Status;Case Type\r\nA-1;clio;1;active;civil\r\nA-2;clio;2;active;civil\r\n",
+    )
+    .unwrap();
+    let (code, err, s) = json_run(dir.path(), &["validate", "titled.csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["rows_read"], 2, "{s}");
+    assert_eq!(s["reading"]["header_row"], 3, "{s}");
+    // --header-row still decides when given.
+    let (code, err, _) = json_run(dir.path(), &["validate", "titled.csv", "--header-row", "1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no column for the required fields"), "{err}");
+    assert!(!err.contains("the header was read from row"), "{err}");
+}
+
+#[test]
+fn missing_columns_are_named_once_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    // The public case list of issue 14: nothing like a source column.
+    std::fs::write(
+        dir.path().join("list.csv"),
+        "LastName,FirstName,Key,DeathPenaltyStatus,CaseNo\nRoe,Jo,1,none,CR-1\n",
+    )
+    .unwrap();
+    let (code, err, _) = json_run(dir.path(), &["validate", "list.csv"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let line = err.trim();
+    assert!(
+        line.starts_with("error: no column for the required fields external_source, external_source_id, status, type."),
+        "{line}"
+    );
+    assert_eq!(line.matches("no column").count(), 1, "{line}");
+    assert!(!line.contains("closest"), "{line}");
+    assert!(
+        line.contains("external_source is the system the cases come from (for example clio)"),
+        "{line}"
+    );
+    assert!(
+        line.contains("external_source_id is each case's own id in that system"),
+        "{line}"
+    );
+    assert!(line.contains("--set external_source=clio"), "{line}");
+    assert!(line.contains("--mapping FILE.toml"), "{line}");
+    assert!(
+        line.ends_with("(the header was read from row 1; --header-row N reads another row)"),
+        "{line}"
+    );
+    // A near miss is offered.
+    std::fs::write(
+        dir.path().join("near.csv"),
+        "Case #,Source,Source ID,Stauts,Type\nA-1,clio,1,active,civil\n",
+    )
+    .unwrap();
+    let (code, err, _) = json_run(dir.path(), &["validate", "near.csv"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "no column for the required field status (closest header: 'Stauts' for status)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_file_a_firms_tools_save_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    // (fixture, rows read, total row)
+    let cases = [
+        ("excel_text.txt", 4, None),
+        ("unicode_text.txt", 4, None),
+        ("cases.tab", 3, Some(5)),
+        ("firm_export.xlsb", 9, Some(13)),
+    ];
+    for (name, read, total) in cases {
+        std::fs::copy(fixture(name), dir.path().join(name)).unwrap();
+        let (code, err, s) = json_run(dir.path(), &["validate", name]);
+        assert_eq!(code, 0, "{name}: {err}");
+        assert_eq!(s["rows_read"], read, "{name}: {s}");
+        assert_eq!(s["counts"]["valid"], read, "{name}: {s}");
+        let got_total = s["reading"]["total_row"][0].as_u64();
+        assert_eq!(got_total, total, "{name}: {s}");
+        let stem = name.rsplit_once('.').unwrap().0;
+        let rows = sheet_rows(&dir.path().join(format!("{stem}.results.xlsx")), None);
+        assert_eq!(rows.len(), read + 1, "{name}");
+    }
+}
+
+#[test]
+fn skip_hidden_rows_says_when_the_format_cannot_show_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["cases.xls", "cases.ods", "firm_export.xlsb"] {
+        std::fs::copy(fixture(name), dir.path().join(name)).unwrap();
+        let (code, err, s) = json_run(dir.path(), &["validate", name, "--skip-hidden-rows"]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let ext = name.rsplit_once('.').unwrap().1;
+        let want = format!("--skip-hidden-rows: hidden rows cannot be seen in .{ext} files");
+        assert!(
+            s["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w.as_str().unwrap().starts_with(&want)),
+            "{name}: {s}"
+        );
+    }
+    // Without the option, no such warning: nothing was asked.
+    let (_, _, s) = json_run(dir.path(), &["validate", "cases.xls"]);
+    assert!(!s["warnings"].to_string().contains("hidden"), "{s}");
+}

@@ -18,6 +18,7 @@ use crate::check::ids;
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
 use crate::engine::finish::{self, Results};
+use crate::engine::input::SheetFacts;
 use crate::engine::options::{InputArgs, ResultsArgs, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Live, View, Work, confirm};
@@ -33,6 +34,10 @@ use send::Delete;
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Also delete the cases of rows hidden in the workbook, e.g. by a filter [default: hidden
+    /// rows are left out, and the confirmation and the summary name them].
+    #[arg(long)]
+    pub include_hidden_rows: bool,
     /// The column holding the ids [default: kayse_id, id or case_id].
     #[arg(long, value_name = "NAME")]
     pub id_column: Option<String>,
@@ -110,7 +115,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         Some(s) => s.plan(plan_line.clone(), g),
         None => show_plan(&plan_line, g),
     }
-    let what = what(&todo, args.run.dry_run, args.with_clients);
+    let mut what = what(&todo, args.run.dry_run, args.with_clients);
+    if let Some(note) = hidden_note(&sheet.facts) {
+        what = format!("{what}\n{note}");
+    }
     let sent = match session {
         None => {
             if !g.quiet && !todo.is_empty() {
@@ -141,6 +149,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         }
     };
     let mut summary = finish::summary("delete", args.input.file.display(), Some(&results_path));
+    sheet.facts.start(Some(&results_path), &mut summary);
+    sheet.facts.finish(&mut summary);
     summary.plan = Some(plan_line);
     summary.blank_rows = sheet.blank;
     if args.run.dry_run {
@@ -149,7 +159,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             todo.len()
         ));
     }
-    let mut results = Results::create(&results_path, &sheet.headers, &[], summary)?;
+    let hidden = sheet.facts.hidden_columns().to_vec();
+    let mut results = Results::create(&results_path, &sheet.headers, &[], &hidden, summary)?;
     let header = &sheet.headers[sheet.col];
     rows::write_rows(&mut results, sheet.rows, header, sheet.col, sent.as_ref())?;
     results.finish(g, sent.as_ref(), started)
@@ -174,6 +185,18 @@ fn what(todo: &[u64], dry_run: bool, with_clients: bool) -> String {
         preview.join(", "),
         if todo.len() > 10 { ", …" } else { "" }
     )
+}
+
+/// What the person confirming must know of the rows not read: the hidden rows left out, or a
+/// format that cannot show which rows are hidden (so every row was read).
+fn hidden_note(facts: &SheetFacts) -> Option<String> {
+    match facts.hidden_rows_left_out() {
+        Some((n, rows)) => Some(format!(
+            "Left out: {rows}, hidden in the workbook; --include-hidden-rows deletes {} too.",
+            if n == 1 { "its case" } else { "their cases" },
+        )),
+        None => facts.unseen_warning().map(|w| format!("Warning: {w}.")),
+    }
 }
 
 /// `--backup`: fetch every case about to be deleted (through the shared case fetch, not
@@ -212,7 +235,8 @@ fn back_up(live: &mut Live, todo: &[u64], path: &Path, g: &Global) -> Result<(),
         .filter_map(|id| f.cases.get(id).cloned())
         .collect();
     let errs: Vec<_> = f.errors.into_iter().collect();
-    crate::report::sheet::write(path, &cases, &errs).map_err(Fatal::stopped)?;
+    crate::report::sheet::write(path, &crate::entity::CASES, &cases, &errs)
+        .map_err(|e| Fatal::from_error(crate::error::ExitCode::Stopped, e))?;
     if !g.quiet {
         eprintln!(
             "backup: {} cases written to {}",

@@ -7,7 +7,8 @@ use super::Args;
 use crate::cell::Cell;
 use crate::check::ids;
 use crate::engine::finish::Results;
-use crate::engine::input::{FingerprintSlot, Sheet, read_failed};
+use crate::engine::input::{FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
+use crate::engine::options::HiddenRows;
 use crate::engine::{Sent, Settled};
 use crate::error::Fatal;
 use crate::outcome::{Outcome, ResultRow, RowError};
@@ -29,19 +30,43 @@ pub enum Row {
 }
 
 /// The sheet as read: its header, the id column, every non-blank row classified by its id cell,
-/// the blank rows counted, and the journal's fingerprint of it all.
+/// the blank rows counted, what reading noticed, and the journal's fingerprint of it all.
 pub struct IdSheet {
     pub headers: Vec<String>,
     pub col: usize,
     pub rows: Vec<(usize, Row)>,
     pub blank: u64,
     pub fingerprint: FingerprintSlot,
+    pub facts: SheetFacts,
+}
+
+/// Rows hidden in the workbook (a filter's, usually) are left out unless `--include-hidden-rows`:
+/// a firm filters a list down to the cases to delete, and the rows it filtered out must not go
+/// with them.
+pub fn hidden_rows(args: &Args) -> HiddenRows {
+    HiddenRows {
+        skip: !args.include_hidden_rows,
+        skip_by_default: true,
+    }
 }
 
 pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
-    let Sheet { table, fingerprint } = Sheet::open(&args.input)?;
-    let col = ids::find_column(&table.headers, args.id_column.as_deref())
-        .map_err(|e| Fatal::usage(format!("{}: {e}", args.input.file.display())))?;
+    let header = match args.id_column.as_deref() {
+        Some(name) => names_matcher(&[name]),
+        None => names_matcher(ids::ID_COLUMNS),
+    };
+    let Sheet {
+        table,
+        fingerprint,
+        facts,
+    } = Sheet::open(&args.input, hidden_rows(args), header)?;
+    let col = ids::find_column(&table.headers, args.id_column.as_deref()).map_err(|e| {
+        Fatal::usage(format!(
+            "{}: {e}{}",
+            args.input.file.display(),
+            args.input.header_hint(table.header_row)
+        ))
+    })?;
     let mut rows = Vec::new();
     let mut blank = 0u64;
     for raw in table.rows {
@@ -56,9 +81,9 @@ pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
                 id,
             },
             Ok(None) => Row::NoId { cells: raw.cells },
-            Err(error) => Row::Bad {
+            Err(e) => Row::Bad {
                 cells: raw.cells,
-                error,
+                error: e.to_string(),
             },
         };
         rows.push((raw.source_row, r));
@@ -69,6 +94,7 @@ pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
         rows,
         blank,
         fingerprint,
+        facts,
     })
 }
 

@@ -1,15 +1,12 @@
-//! Pure judgments about bulk answers for import: matching an answer to what was sent, reading the
-//! server's messages, filling blank fields from the stored case. No I/O, no clock.
+//! Pure judgments about bulk answers for import: matching an answer to what was sent and reading
+//! the server's messages. No I/O, no clock.
 
-use serde_json::Value;
-
-use crate::case::{Case, CaseRecord};
-use crate::entity::FIELDS;
+use crate::entity::Record;
 use crate::outcome::Outcome;
 use crate::record::journal::RowRecord;
 
 /// A row of the input as sent: its source row and its payload.
-pub type Item = (usize, Case);
+pub type Item = (usize, Record);
 
 /// The server says a case_number is taken.
 pub fn already_exists(message: &str) -> bool {
@@ -23,15 +20,15 @@ pub fn too_many(message: &str) -> bool {
 }
 
 /// The explanation carried by a row whose fate a lost answer hides.
-pub fn lost_answer_note(case: &Case) -> String {
+pub fn lost_answer_note(case: &Record) -> String {
+    let one = case.entity().one;
+    let (key, value) = case.lookup();
     match case.id {
         Some(id) => format!(
-            "the update may have been applied by an attempt whose answer was lost: check case {id} (case_number {}) in Kayse",
-            case.case_number
+            "the update may have been applied by an attempt whose answer was lost: check {one} {id} ({key} {value}) in Kayse"
         ),
         None => format!(
-            "the case may have been created by an attempt whose answer was lost: check case_number {} in Kayse",
-            case.case_number
+            "the {one} may have been created by an attempt whose answer was lost: check {key} {value} in Kayse"
         ),
     }
 }
@@ -76,27 +73,26 @@ pub fn all_unknown(items: &[Item], batch: Option<u64>, why: Option<&str>) -> Vec
         .collect()
 }
 
-/// Match a bulk answer to what was sent, by position, checking each case_number. Any doubt makes
-/// the row `unknown` with the reason: an id is never guessed.
-pub fn match_answer(items: &[Item], answer: &[CaseRecord], batch: Option<u64>) -> Vec<RowRecord> {
+/// Match a bulk answer to what was sent, by position, checking each one's lookup field
+/// (`case_number`). Any doubt makes the row `unknown` with the reason: an id is never guessed.
+pub fn match_answer(items: &[Item], answer: &[Record], batch: Option<u64>) -> Vec<RowRecord> {
     if answer.len() != items.len() {
+        let name = items.first().map_or("records", |(_, c)| c.entity().name);
         let why = format!(
-            "Kayse answered with {} cases for {} sent",
+            "Kayse answered with {} {name} for {} sent",
             answer.len(),
             items.len()
         );
         return items
             .iter()
             .map(|(row, case)| {
+                let (key, value) = case.lookup();
                 record(
                     *row,
                     batch,
                     Outcome::Unknown,
                     case.id,
-                    Some(format!(
-                        "{why}: check case_number {} in Kayse",
-                        case.case_number
-                    )),
+                    Some(format!("{why}: check {key} {value} in Kayse")),
                 )
             })
             .collect();
@@ -106,23 +102,21 @@ pub fn match_answer(items: &[Item], answer: &[CaseRecord], batch: Option<u64>) -
         .zip(answer)
         .map(|((row, case), got)| {
             let unknown = |msg: String| record(*row, batch, Outcome::Unknown, case.id, Some(msg));
-            match (got.case_number.as_deref(), got.id) {
-                (Some(n), _) if n != case.case_number => unknown(format!(
-                    "the answer at this position is case_number '{n}', not '{}': check case_number {} in Kayse",
-                    case.case_number, case.case_number
+            let (key, sent_key) = case.lookup();
+            let one = case.entity().one;
+            match (got.text(key), got.id) {
+                (Some(n), _) if n != sent_key => unknown(format!(
+                    "the answer at this position is {key} '{n}', not '{sent_key}': check {key} {sent_key} in Kayse"
                 )),
                 (None, _) => unknown(format!(
-                    "the answer at this position has no case_number: check case_number {} in Kayse",
-                    case.case_number
+                    "the answer at this position has no {key}: check {key} {sent_key} in Kayse"
                 )),
                 (_, None) => unknown(format!(
-                    "the answer gave no id: check case_number {} in Kayse",
-                    case.case_number
+                    "the answer gave no id: check {key} {sent_key} in Kayse"
                 )),
                 (_, Some(id)) => match case.id {
                     Some(sent) if sent != id => unknown(format!(
-                        "the update of case {sent} was answered with id {id}: check case_number {} in Kayse",
-                        case.case_number
+                        "the update of {one} {sent} was answered with id {id}: check {key} {sent_key} in Kayse"
                     )),
                     Some(_) => record(*row, batch, Outcome::Updated, Some(id), None),
                     None => record(*row, batch, Outcome::Created, Some(id), None),
@@ -132,55 +126,30 @@ pub fn match_answer(items: &[Item], answer: &[CaseRecord], batch: Option<u64>) -
         .collect()
 }
 
-/// `--update-blanks keep`: give every optional field the row leaves out the stored value, so the
-/// PUT semantics of an update never null it. Driven by the schema table.
-pub fn fill_blanks(case: &Case, stored: &CaseRecord) -> Case {
-    let (Ok(Value::Object(mut mine)), Ok(Value::Object(theirs))) =
-        (serde_json::to_value(case), serde_json::to_value(stored))
-    else {
-        return case.clone();
-    };
-    for f in FIELDS.iter().filter(|f| !f.required) {
-        if mine.contains_key(f.name) {
-            continue;
-        }
-        if let Some(v) = theirs.get(f.name).filter(|v| !v.is_null()) {
-            mine.insert(f.name.to_string(), v.clone());
-        }
-    }
-    serde_json::from_value(Value::Object(mine)).unwrap_or_else(|_| case.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
+    use crate::entity::CASES;
+    use serde_json::json;
 
-    fn case(n: &str, id: Option<u64>) -> Case {
-        Case {
-            id,
-            case_number: n.into(),
-            external_source: "other".into(),
-            external_source_id: format!("x-{n}"),
-            status: "active".into(),
-            case_type: "civil".into(),
-            ..Default::default()
+    fn case(n: &str, id: Option<u64>) -> Record {
+        let mut v = json!({"case_number": n, "external_source": "other",
+            "external_source_id": format!("x-{n}"), "status": "active", "type": "civil"});
+        if let Some(id) = id {
+            v["id"] = json!(id);
         }
+        Record::from_json(&CASES, &v).unwrap()
     }
 
-    fn rec(n: Option<&str>, id: Option<u64>) -> CaseRecord {
-        CaseRecord {
-            id,
-            case_number: n.map(String::from),
-            ..Default::default()
-        }
+    fn rec(n: Option<&str>, id: Option<u64>) -> Record {
+        Record::from_json(&CASES, &json!({"case_number": n, "id": id})).unwrap()
     }
 
     #[test]
     fn answers_match_by_position_and_case_number() {
         let items = vec![(2, case("A", None)), (3, case("B", Some(9)))];
         type Want = [(Outcome, Option<u64>); 2];
-        let table: Vec<(Vec<CaseRecord>, Want)> = vec![
+        let table: Vec<(Vec<Record>, Want)> = vec![
             (
                 vec![rec(Some("A"), Some(1)), rec(Some("B"), Some(9))],
                 [(Outcome::Created, Some(1)), (Outcome::Updated, Some(9))],
@@ -212,34 +181,17 @@ mod tests {
     }
 
     #[test]
-    fn fill_keeps_what_the_row_has_and_takes_the_rest() {
-        let mut mine = case("A", Some(5));
-        mine.name = Some("new name".into());
-        let stored = CaseRecord {
-            id: Some(5),
-            name: Some("old name".into()),
-            description: Some("kept".into()),
-            court_date: NaiveDate::from_ymd_opt(2025, 1, 2),
-            client_ids: Some(vec![1, 2]),
-            status: Some("closed".into()),
-            origin: Some("public_api".into()),
-            ..Default::default()
-        };
-        let out = fill_blanks(&mine, &stored);
-        assert_eq!(out.name.as_deref(), Some("new name"));
-        assert_eq!(out.description.as_deref(), Some("kept"));
-        assert_eq!(out.court_date, NaiveDate::from_ymd_opt(2025, 1, 2));
-        assert_eq!(out.client_ids, Some(vec![1, 2]));
-        assert_eq!(out.status, "active", "required fields come from the row");
-        assert_eq!(out.jurisdiction, None);
-    }
-
-    #[test]
     fn messages() {
         assert!(already_exists("case_number 'X' already exists"));
         assert!(!already_exists("status is required"));
         assert!(too_many("too many cases in one request (max 50)"));
-        assert!(lost_answer_note(&case("Q-1", None)).contains("check case_number Q-1 in Kayse"));
-        assert!(lost_answer_note(&case("Q-1", Some(3))).contains("case 3"));
+        assert_eq!(
+            lost_answer_note(&case("Q-1", None)),
+            "the case may have been created by an attempt whose answer was lost: check case_number Q-1 in Kayse"
+        );
+        assert_eq!(
+            lost_answer_note(&case("Q-1", Some(3))),
+            "the update may have been applied by an attempt whose answer was lost: check case 3 (case_number Q-1) in Kayse"
+        );
     }
 }

@@ -10,7 +10,9 @@ mod send;
 use std::time::Instant;
 
 use crate::cli::Global;
-use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs};
+use crate::engine::options::{
+    BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs, SkipHiddenArgs,
+};
 use crate::engine::session::{InFlight, Input, Session, Spec};
 use crate::engine::{Job, View, Work, checks, take_where};
 use crate::error::CmdResult;
@@ -34,6 +36,8 @@ pub enum UpdateBlanks {
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub hidden: SkipHiddenArgs,
     #[command(flatten)]
     pub rules: RulesArgs,
     #[command(flatten)]
@@ -67,6 +71,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         return checks::run(
             "import",
             &args.input,
+            &args.hidden,
             &args.rules,
             &args.batch,
             &args.results,
@@ -178,7 +183,7 @@ fn work(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::Case;
+    use crate::entity::{CASES, Record};
     use crate::record::journal::{Basis, Fingerprint};
 
     fn fresh_session(dir: &std::path::Path) -> Session {
@@ -205,10 +210,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let session = fresh_session(dir.path());
         let item = |row: usize, id: Option<u64>| {
-            let case = Case {
-                id,
-                ..Default::default()
-            };
+            let mut case = Record::new(&CASES);
+            case.id = id;
             (row, case)
         };
         // rows 2..=8; 4 and 6 are updates; 3, 5 and 7 were `unknown` in an earlier results file

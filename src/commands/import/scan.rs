@@ -21,6 +21,7 @@ use crate::engine::finish::Results;
 use crate::engine::input::{CaseSheet, Echo, Scanned};
 use crate::engine::packed::PackedCells;
 use crate::engine::{Sent, Settled};
+use crate::entity::CASES;
 use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::Fingerprint;
@@ -35,7 +36,8 @@ enum Verdict {
     /// A payload was queued; the row's outcome comes from sending.
     Queued {
         id: Option<u64>,
-        case_number: Box<str>,
+        /// The value users look the row up by in Kayse (its `case_number`).
+        lookup: Box<str>,
     },
 }
 
@@ -54,6 +56,8 @@ pub struct Scan {
     pub earlier_unknown: BTreeSet<usize>,
     pub fingerprint: Fingerprint,
     headers: Vec<String>,
+    /// Results input columns hidden in the workbook: kept hidden (XLSX) or left out (CSV).
+    hidden: Vec<usize>,
     rows: Vec<Kept>,
     summary: Summary,
 }
@@ -74,7 +78,7 @@ fn cell_id(c: Option<&Cell>) -> Option<u64> {
 
 /// Read, map and check every row once.
 pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
-    let mut sheet = CaseSheet::open(&args.input, &args.rules, true)?;
+    let mut sheet = CaseSheet::open(&args.input, args.hidden.hidden_rows(), &args.rules, true)?;
     sheet.describe_mapping(g);
     let result_col = column(&sheet.table.headers, "kayse_result");
     let id_col = column(&sheet.table.headers, "kayse_id");
@@ -87,6 +91,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
     // An earlier results file as input: its own kayse_* columns are replaced, not repeated.
     let echo = Echo::new(&sheet.table.headers);
     let mut summary = sheet.new_summary("import", &args.input.file, results);
+    let hidden = echo.columns(sheet.facts.hidden_columns());
     let mut out = Scan {
         items: Vec::new(),
         earlier_unknown: BTreeSet::new(),
@@ -96,6 +101,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
             basis: crate::record::journal::Basis::Rows,
         },
         headers: echo.headers(&sheet.table.headers),
+        hidden,
         rows: Vec::new(),
         summary: Summary::default(),
     };
@@ -131,7 +137,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
                 }
                 let verdict = Verdict::Queued {
                     id: case.id,
-                    case_number: case.case_number.as_str().into(),
+                    lookup: case.lookup().1.into(),
                 };
                 out.items.push((row, case));
                 verdict
@@ -161,14 +167,14 @@ impl Scan {
     ) -> CmdResult {
         let mut summary = self.summary;
         summary.plan = plan;
-        let mut results = Results::create(path, &self.headers, &[], summary)?;
+        let mut results = Results::create(path, &self.headers, &[], &self.hidden, summary)?;
         let not_sent = sent.not_sent("sent");
         let server = |m: &str| vec![RowError::new("kayse", m)];
         for kept in self.rows {
             let (outcome, kayse_id, errors) = match kept.verdict {
                 Verdict::Copied(o, id) => (o, id, Vec::new()),
                 Verdict::Invalid(errors) => (Outcome::Invalid, None, errors),
-                Verdict::Queued { id, case_number } => match sent.settle(kept.source_row) {
+                Verdict::Queued { id, lookup } => match sent.settle(kept.source_row) {
                     Settled::Done(r) => (
                         r.outcome,
                         r.id.or(id),
@@ -178,7 +184,8 @@ impl Scan {
                         Outcome::Unknown,
                         id,
                         server(&format!(
-                            "the run stopped while this row's request was in flight; run again with --resume to settle it (check case_number {case_number} in Kayse)"
+                            "the run stopped while this row's request was in flight; run again with --resume to settle it (check {} {lookup} in Kayse)",
+                            CASES.lookup_field()
                         )),
                     ),
                     Settled::NotSent => (Outcome::Skipped, id, server(&not_sent)),

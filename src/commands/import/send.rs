@@ -41,15 +41,15 @@ impl Upsert {
                     kept.push((row, case));
                     continue;
                 };
-                match cx.client().get_case(id).await {
-                    Ok(stored) => kept.push((row, answer::fill_blanks(&case, &stored))),
+                match cx.client().get(case.entity(), id).await {
+                    Ok(stored) => kept.push((row, case.fill_blanks(&stored))),
                     Err(CallError::Rejected { status: 404, .. }) => {
                         cx.done(vec![answer::record(
                             row,
                             None,
                             Outcome::Failed,
                             Some(id),
-                            Some(format!("case {id} was not found in Kayse")),
+                            Some(format!("{} {id} was not found in Kayse", case.entity().one)),
                         )])
                         .await
                     }
@@ -65,7 +65,8 @@ impl Upsert {
                             Outcome::Failed,
                             Some(id),
                             Some(format!(
-                                "could not read case {id} to keep its blank fields: {e}"
+                                "could not read {} {id} to keep its blank fields: {e}",
+                                case.entity().one
                             )),
                         )])
                         .await
@@ -98,12 +99,13 @@ impl Upsert {
                 return Flow::Stop;
             };
             let cases: Vec<_> = items.iter().map(|(_, c)| c.clone()).collect();
-            let res = cx.client().bulk_upsert(&cases).await;
+            let entity = cases[0].entity();
+            let res = cx.client().bulk_upsert(entity, &cases).await;
             drop(cases);
             let b = Some(batch);
             match res {
                 Ok(ans) => {
-                    cx.done(answer::match_answer(&items, &ans.cases, b)).await;
+                    cx.done(answer::match_answer(&items, &ans.records, b)).await;
                     Flow::Go
                 }
                 Err(e @ CallError::KeyRejected { .. }) => {
@@ -200,16 +202,19 @@ impl Upsert {
         }
         let pick = items
             .iter()
-            .position(|(_, c)| !names(&message, &c.case_number))
+            .position(|(_, c)| !names(&message, c.lookup().1))
             .unwrap_or(0);
         let one = vec![items.remove(pick)];
         let Some(pb) = cx.sent(&one).await else {
             return Flow::Stop;
         };
-        let res = cx.client().bulk_upsert(&[one[0].1.clone()]).await;
+        let res = cx
+            .client()
+            .bulk_upsert(one[0].1.entity(), &[one[0].1.clone()])
+            .await;
         match res {
             Ok(ans) => {
-                cx.done(answer::match_answer(&one, &ans.cases, Some(pb)))
+                cx.done(answer::match_answer(&one, &ans.records, Some(pb)))
                     .await;
                 // The lost attempt was not applied: the rest is a plain rejected batch.
                 cx.release(batch, &items).await;

@@ -18,7 +18,7 @@ use std::time::Instant;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::finish::{self, Results};
-use crate::engine::options::{InputArgs, ResultsArgs, RunArgs};
+use crate::engine::options::{InputArgs, ResultsArgs, RunArgs, SkipHiddenArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, Settled, View, Work, confirm};
 use crate::error::CmdResult;
@@ -32,6 +32,8 @@ use rows::{Ready, State};
 pub struct MessageArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub hidden: SkipHiddenArgs,
     /// Message template instead of a message column; {{row.COLUMN}} is filled from the row,
     /// other {{...}} (Kayse variables such as {{first_name}}) are sent as they are.
     #[arg(long, value_name = "TEMPLATE")]
@@ -175,10 +177,16 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
         Some(s) if todo.is_empty() => Some(s.skip_sending()),
         Some(s) => {
             if let Some((_, first)) = todo.first() {
-                let what = format!(
+                let mut what = format!(
                     "About to send {n} {noun}. The first, {}",
                     first_message(first)
                 );
+                // A filter hides rows, not their messages: say they go too.
+                if let Some((_, rows)) = checked.facts.hidden_rows_read() {
+                    what.push_str(&format!(
+                        "\nIncluded: {rows}, hidden in the workbook; --skip-hidden-rows leaves them out."
+                    ));
+                }
                 confirm::confirm_action(a.run.yes, &what, n as u64, command)?;
             }
             let mut live = s.connect(&a.conn, &a.pacing, g)?;
@@ -194,6 +202,8 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
         }
     };
     let mut summary = finish::summary(command, a.input.file.display(), Some(&results_path));
+    checked.facts.start(Some(&results_path), &mut summary);
+    checked.facts.finish(&mut summary);
     summary.plan = Some(plan_line);
     summary.blank_rows = checked.blank;
     if checked.multipart > 0 {
@@ -211,7 +221,8 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
     if channel == Channel::Email {
         extra.push("rendered_subject".to_string());
     }
-    let mut results = Results::create(&results_path, &checked.headers, &extra, summary)?;
+    let hidden = checked.facts.hidden_columns().to_vec();
+    let mut results = Results::create(&results_path, &checked.headers, &extra, &hidden, summary)?;
     write_rows(&mut results, checked.rows, checked.case_col, sent.as_ref())?;
     results.finish(g, sent.as_ref(), started)
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::text::{Template, find_header};
 use super::{Channel, MessageArgs, sms};
 use crate::cell::Cell;
-use crate::engine::input::{FingerprintSlot, Sheet, read_failed};
+use crate::engine::input::{FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
 use crate::error::Fatal;
 use crate::outcome::RowError;
 
@@ -82,18 +82,27 @@ pub struct Checked {
     /// SMS longer than one part.
     pub multipart: u64,
     pub case_col: usize,
+    pub facts: SheetFacts,
 }
+
+/// The columns a message sheet is read by: what makes a row its header.
+const COLUMNS: &[&str] = &["case_id", "client_id", "message", "subject"];
 
 /// Read, render and check every row.
 pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<Checked, Fatal> {
-    let Sheet { table, fingerprint } = Sheet::open(&a.input)?;
+    let Sheet {
+        table,
+        fingerprint,
+        facts,
+    } = Sheet::open(&a.input, a.hidden.hidden_rows(), names_matcher(COLUMNS))?;
     let headers = table.headers;
     let need = |name: &str| {
         find_header(&headers, name).ok_or_else(|| {
             Fatal::usage(format!(
-                "{}: no '{name}' column; the columns are: {}",
+                "{}: no '{name}' column; the columns are: {}{}",
                 a.input.file.display(),
-                headers.join(", ")
+                headers.join(", "),
+                a.input.header_hint(table.header_row)
             ))
         })
     };
@@ -111,6 +120,7 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         blank: 0,
         multipart: 0,
         case_col,
+        facts,
     };
     let mut dedupe = Dedupe::default();
     for raw in table.rows {
@@ -169,7 +179,11 @@ pub fn check_row(
             None
         }
         Err(e) => {
-            errors.push(RowError::new(name, e).at(Some(col)).with_value(c.to_text()));
+            errors.push(
+                RowError::new(name, e.to_string())
+                    .at(Some(col))
+                    .with_value(c.to_text()),
+            );
             None
         }
     };

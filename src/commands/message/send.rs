@@ -57,11 +57,11 @@ impl Messenger {
             map.entry(case_id).or_default().clone()
         };
         cell.get_or_init(|| async {
-            match cx.client().get_case(case_id).await {
+            match cx.client().get(&crate::entity::CASES, case_id).await {
                 Ok(case) => {
                     let out = match self.channel {
-                        Channel::Sms => case.sms_opted_out,
-                        Channel::Email => case.email_opted_out,
+                        Channel::Sms => case.flag("sms_opted_out"),
+                        Channel::Email => case.flag("email_opted_out"),
                     };
                     if out == Some(true) {
                         OptOut::Out

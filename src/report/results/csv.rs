@@ -17,10 +17,19 @@ pub(super) struct CsvResults {
     /// How many command columns and input columns the header row names.
     extra: usize,
     inputs: usize,
+    /// Input columns left out (hidden in the input workbook; a CSV cannot hide them), sorted.
+    left_out: Vec<usize>,
 }
 
 impl CsvResults {
-    pub(super) fn new(temp: &Path, columns: &[String], extra: usize) -> Result<CsvResults, String> {
+    /// `columns` is the full header row, `extra` how many command columns follow the lead ones,
+    /// `hidden` the input columns (0 is the first input column) to leave out.
+    pub(super) fn new(
+        temp: &Path,
+        columns: &[String],
+        extra: usize,
+        hidden: &[usize],
+    ) -> Result<CsvResults, String> {
         let file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -33,14 +42,26 @@ impl CsvResults {
         let mut out = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(buf);
-        out.write_record(columns.iter().map(|h| guard_formula(h).into_owned()))
-            .map_err(|e| e.to_string())?;
+        let first_input = super::LEAD_COLUMNS.len() + extra;
+        let mut left_out = hidden.to_vec();
+        left_out.sort_unstable();
+        left_out.dedup();
+        out.write_record(
+            columns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| {
+                    i.checked_sub(first_input)
+                        .is_none_or(|c| left_out.binary_search(&c).is_err())
+                })
+                .map(|(_, h)| guard_formula(h).into_owned()),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(CsvResults {
             out,
             extra,
-            inputs: columns
-                .len()
-                .saturating_sub(super::LEAD_COLUMNS.len() + extra),
+            inputs: columns.len().saturating_sub(first_input),
+            left_out,
         })
     }
 
@@ -70,6 +91,9 @@ impl CsvResults {
             self.out.write_field(text.as_bytes()).map_err(err)?;
         }
         for i in 0..self.inputs {
+            if !self.left_out.is_empty() && self.left_out.binary_search(&i).is_ok() {
+                continue;
+            }
             let text = row.cells.get(i).map(csv_text).unwrap_or_default();
             self.out.write_field(text.as_bytes()).map_err(err)?;
         }

@@ -140,6 +140,18 @@ impl ResultsWriter {
         headers: &[String],
         extra: &[String],
     ) -> Result<ResultsWriter, ResultsError> {
+        Self::create_hiding(path, headers, extra, &[])
+    }
+
+    /// `create`, with the input columns `hidden` (indices into `headers`) hidden as they were in
+    /// the input workbook: hidden in an XLSX results file, so it still reads back whole, and left
+    /// out of a CSV one, which cannot hide a column (the caller warns).
+    pub fn create_hiding(
+        path: &Path,
+        headers: &[String],
+        extra: &[String],
+        hidden: &[usize],
+    ) -> Result<ResultsWriter, ResultsError> {
         let shown = path.display().to_string();
         let format = ResultsFormat::from_path(path).ok_or_else(|| ResultsError::UnknownFormat {
             path: shown.clone(),
@@ -155,7 +167,7 @@ impl ResultsWriter {
                     });
                 }
                 Inner::Xlsx(Box::new(
-                    xlsx::XlsxResults::new(&columns, extra.len()).map_err(|message| {
+                    xlsx::XlsxResults::new(&columns, extra.len(), hidden).map_err(|message| {
                         ResultsError::Write {
                             path: shown,
                             message,
@@ -164,12 +176,12 @@ impl ResultsWriter {
                 ))
             }
             ResultsFormat::Csv => {
-                let c = csv::CsvResults::new(&temp, &columns, extra.len()).map_err(|message| {
-                    ResultsError::Write {
+                let c = csv::CsvResults::new(&temp, &columns, extra.len(), hidden).map_err(
+                    |message| ResultsError::Write {
                         path: shown,
                         message,
-                    }
-                })?;
+                    },
+                )?;
                 Inner::Csv(Box::new(c))
             }
         };

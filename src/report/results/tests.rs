@@ -657,3 +657,70 @@ fn partial_file_names_give_their_pid() {
         assert_eq!(partial_pid(file, name), *want, "{file} of {name}");
     }
 }
+
+/// Columns hidden in the input workbook (`create_hiding`): hidden in XLSX results, with every
+/// value still there; left out of CSV results, header and rows alike.
+#[test]
+fn hidden_input_columns_stay_hidden_or_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = ["message".to_string()];
+    // Input columns 2 (is_obo) and 4 (notes), the second given twice.
+    let hidden = [4, 2, 4];
+    let xlsx = dir.path().join("r.xlsx");
+    let mut w = ResultsWriter::create_hiding(&xlsx, &headers(), &extra, &hidden).unwrap();
+    for r in &rows() {
+        w.write(r).unwrap();
+    }
+    w.finish(&summary()).unwrap();
+    let xml = part(&xlsx, "xl/worksheets/sheet1.xml");
+    let cols: Vec<&str> = xml
+        .split("<col ")
+        .skip(1)
+        .map(|c| &c[..c.find('>').unwrap()])
+        .filter(|c| c.contains("hidden=\"1\""))
+        .collect();
+    // Lead columns (4) + message (1): is_obo is sheet column 8, notes column 10 (1-based).
+    assert_eq!(cols.len(), 2, "{cols:?}");
+    assert!(cols[0].starts_with("min=\"8\" max=\"8\""), "{cols:?}");
+    assert!(cols[1].starts_with("min=\"10\" max=\"10\""), "{cols:?}");
+    let got = sheet(&xlsx, "Results");
+    assert_eq!(got[0][7], Data::String("is_obo".into()));
+    assert_eq!(
+        got[1][7],
+        Data::Bool(true),
+        "the hidden column keeps its values"
+    );
+
+    let csv_path = dir.path().join("r.csv");
+    let mut w = ResultsWriter::create_hiding(&csv_path, &headers(), &extra, &hidden).unwrap();
+    for r in &rows() {
+        w.write(r).unwrap();
+    }
+    w.finish(&summary()).unwrap();
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let records: Vec<Vec<String>> = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(
+        records[0],
+        [
+            "source_row",
+            "kayse_result",
+            "kayse_id",
+            "kayse_errors",
+            "message",
+            "case_number",
+            "created_date",
+            "count"
+        ]
+    );
+    assert_eq!(records[1][5..], ["007", "2024-03-05", "-5"]);
+    assert!(records.iter().all(|r| r.len() == 8));
+    assert!(
+        !text.contains("SUM(A1)"),
+        "the hidden notes column is not in the file"
+    );
+}

@@ -91,12 +91,17 @@ pub(super) struct XlsxResults {
 }
 
 impl XlsxResults {
-    /// `columns` is the full header row; `extra` how many command columns follow the lead ones.
-    pub(super) fn new(columns: &[String], extra: usize) -> Result<XlsxResults, String> {
-        Self::build(columns, extra).map_err(|e| e.to_string())
+    /// `columns` is the full header row; `extra` how many command columns follow the lead ones;
+    /// `hidden` the input columns (0 is the first input column) to hide.
+    pub(super) fn new(
+        columns: &[String],
+        extra: usize,
+        hidden: &[usize],
+    ) -> Result<XlsxResults, String> {
+        Self::build(columns, extra, hidden).map_err(|e| e.to_string())
     }
 
-    fn build(columns: &[String], extra: usize) -> Result<XlsxResults, XlsxError> {
+    fn build(columns: &[String], extra: usize, hidden: &[usize]) -> Result<XlsxResults, XlsxError> {
         let mut workbook = Workbook::new();
         let mut sheet = workbook.new_worksheet_with_constant_memory()?;
         sheet.set_name("Results")?;
@@ -105,6 +110,14 @@ impl XlsxResults {
         for (i, name) in columns.iter().enumerate() {
             let col = i as u16;
             sheet.set_column_width(col, column_width(i, name))?;
+        }
+        // Columns the input workbook hid (an internal SSN, say) stay hidden: a person opening the
+        // results sees what they saw, and the file still reads back with every column.
+        for &i in hidden {
+            let col = lead + extra + i;
+            if col < columns.len() {
+                sheet.set_column_hidden(col as u16)?;
+            }
         }
         sheet.set_freeze_panes(1, 0)?;
         for (i, name) in columns.iter().enumerate() {
