@@ -332,6 +332,37 @@ mod tests {
     }
 
     #[test]
+    fn each_ids_file_says_its_hidden_rows_and_total_row() {
+        let table = read::Table {
+            info: read::InputInfo {
+                format: "xlsx".into(),
+                header_below: Some(1),
+                other_sheets: vec!["Notes".into()],
+                ..Default::default()
+            },
+            headers: vec!["kayse_id".into()],
+            header_row: 3,
+            rows: Box::new(read::Plain(std::iter::empty())),
+            facts: Default::default(),
+        };
+        table.facts.note_hidden_row(6, false);
+        table.facts.note_total_row(9, "Total");
+        let read_them = HiddenRows::default();
+        let notes = reading_notes(
+            std::path::Path::new("ids.xlsx"),
+            &SheetFacts::of(&table, read_them),
+        );
+        assert_eq!(
+            notes,
+            [
+                "ids.xlsx: hidden rows: 1 row hidden in the workbook was read: row 6 (--skip-hidden-rows leaves them out)",
+                "ids.xlsx: total row skipped: row 9 ('Total' and numbers) is a Total row, not a case",
+            ],
+            "no header or sheet lines: export has neither --header-row nor --sheet"
+        );
+    }
+
+    #[test]
     fn id_fingerprints_follow_order_and_content() {
         assert_eq!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[1, 2]));
         assert_ne!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[2, 1]));

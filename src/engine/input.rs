@@ -1,7 +1,7 @@
 //! The input side of a run: a spreadsheet opened once, its rows fingerprinted as they are read
 //! (so the journal's check costs no second reading), and, for case sheets, mapped and checked on
-//! the read-ahead thread. Also what reading noticed, for the summary (`SheetFacts`), and `Echo`,
-//! the input columns a results file repeats. Sends nothing.
+//! the read-ahead thread. Also `Echo`, the input columns a results file repeats. What reading
+//! noticed goes to the summary through `SheetFacts` (`facts.rs`). Sends nothing.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -16,12 +16,11 @@ use crate::entity::{CASES, Record};
 use crate::error::{ExitCode, Fatal};
 use crate::map::Mapping;
 use crate::outcome::RowError;
-use crate::read::{
-    self, Facts, HeaderMatcher, InputInfo, RawRow, ReadAhead, ReadError, Recycler, Rows, Table,
-};
+use crate::read::{self, HeaderMatcher, RawRow, ReadAhead, ReadError, Recycler, Rows, Table};
 use crate::record::journal::{Basis, Fingerprint, hex};
-use crate::report::results::ResultsFormat;
 use crate::report::summary::Summary;
+
+pub use super::facts::SheetFacts;
 
 /// A read error mid-file ends the command (exit 2).
 pub fn read_failed(e: ReadError) -> Fatal {
@@ -141,122 +140,6 @@ fn hash_row(h: &mut Sha256, row: &RawRow) {
             Cell::DateTime(d) => hash_bytes(h, 6, d.to_string().as_bytes()),
             Cell::Error(e) => hash_bytes(h, 7, e.as_bytes()),
         }
-    }
-}
-
-/// What reading a sheet noticed that its summary reports: the header row chosen below a title,
-/// hidden columns and rows, a Total row left out, the sheets not read, the encoding. Kept apart
-/// from the rows so a command can consume them; the rows' part is complete only once every row
-/// has been read (`finish`).
-pub struct SheetFacts {
-    info: InputInfo,
-    header_row: usize,
-    /// The headers of the hidden columns, in order.
-    hidden_headers: Vec<String>,
-    noticed: Facts,
-    hidden: HiddenRows,
-}
-
-impl SheetFacts {
-    pub fn of(table: &Table, hidden: HiddenRows) -> SheetFacts {
-        SheetFacts {
-            info: table.info.clone(),
-            header_row: table.header_row,
-            hidden_headers: table
-                .info
-                .hidden_columns
-                .iter()
-                .filter_map(|&c| table.headers.get(c).cloned())
-                .collect(),
-            noticed: table.facts.clone(),
-            hidden,
-        }
-    }
-
-    /// The input columns hidden in the workbook (indices into the headers): a results file keeps
-    /// them hidden (XLSX) or leaves them out (CSV).
-    pub fn hidden_columns(&self) -> &[usize] {
-        &self.info.hidden_columns
-    }
-
-    /// What is known before the rows, into `s`: format and encoding, the header row when a title
-    /// was passed over, hidden columns (and what the `results` file does with them), the other
-    /// sheets, and hidden rows this format cannot show.
-    pub fn start(&self, results: Option<&Path>, s: &mut Summary) {
-        let info = &self.info;
-        s.format = Some(info.format.clone());
-        s.encoding = info.encoding.clone();
-        if info.encoding_fallback {
-            s.warnings.push(
-                "the file is not valid UTF-8; it was read as Windows-1252 (check accented letters)"
-                    .into(),
-            );
-        }
-        s.reading.header_below = info.header_below;
-        s.reading.header_row = info.header_below.map(|_| self.header_row);
-        s.reading.other_sheets = info.other_sheets.clone();
-        if let Some(results) = results {
-            s.reading.hidden_columns = self.hidden_headers.clone();
-            let csv = ResultsFormat::from_path(results) == Some(ResultsFormat::Csv);
-            s.reading.hidden_columns_left_out = csv;
-            if csv && !self.hidden_headers.is_empty() {
-                s.warnings.push(format!(
-                    "hidden columns left out of the CSV results (a CSV cannot hide a column): {}",
-                    self.hidden_headers.join(", ")
-                ));
-            }
-        }
-        if let Some(w) = self.unseen_warning() {
-            s.warnings.push(w);
-        }
-    }
-
-    /// When hidden rows were to be left out but this format keeps them out of the reader's
-    /// sight: every row was read, and the user must hear it.
-    pub fn unseen_warning(&self) -> Option<String> {
-        if !(self.hidden.skip && self.info.hidden_unseen) {
-            return None;
-        }
-        let format = &self.info.format;
-        Some(if self.hidden.skip_by_default {
-            format!(
-                "hidden rows cannot be seen in .{format} files, so every row was read, rows hidden by a filter too; save the sheet as .xlsx to leave them out"
-            )
-        } else {
-            format!(
-                "--skip-hidden-rows: hidden rows cannot be seen in .{format} files, so every row was read; save the sheet as .xlsx to leave them out"
-            )
-        })
-    }
-
-    /// What the reader noticed in the rows, into `s`: hidden rows read or left out, a filter, a
-    /// Total row, its warnings. Call it once every row has been read.
-    pub fn finish(&self, s: &mut Summary) {
-        let noticed = self.noticed.snapshot();
-        let skipped = noticed.hidden_rows_skipped.count > 0;
-        s.reading.hidden_rows_skipped = skipped;
-        s.reading.hidden_rows_skipped_by_default = self.hidden.skip_by_default;
-        s.reading.hidden_rows = if skipped {
-            noticed.hidden_rows_skipped
-        } else {
-            noticed.hidden_rows_read
-        };
-        s.reading.filtered = noticed.filtered;
-        s.reading.total_row = noticed.total_row.map(|t| (t.row, t.label));
-        s.warnings.extend(noticed.warnings);
-    }
-
-    /// The hidden rows left out, as `rows 7, 9 and 3 more`, with their count; `None` when none
-    /// were. Complete once every row has been read.
-    pub fn hidden_rows_left_out(&self) -> Option<(u64, String)> {
-        let list = self.noticed.snapshot().hidden_rows_skipped;
-        (list.count > 0).then(|| (list.count, list.describe()))
-    }
-
-    /// The hidden rows read like the others, as `hidden_rows_left_out` says them.
-    pub fn hidden_rows_read(&self) -> Option<(u64, String)> {
-        let list = self.noticed.snapshot().hidden_rows_read;
-        (list.count > 0).then(|| (list.count, list.describe()))
     }
 }
 
@@ -579,5 +462,24 @@ mod tests {
         ]);
         assert_eq!(moved[0].column, Some(0));
         assert_eq!(moved[1].column, None);
+        // A hidden input column keeps its place in the results; a dropped one is no column.
+        assert_eq!(e.columns(&[0, 4, 5]), vec![0, 1]);
+        assert_eq!(Echo::new(&plain).columns(&[1]), vec![1]);
+    }
+
+    #[test]
+    fn a_names_matcher_knows_its_columns_as_they_are_found() {
+        let m = names_matcher(crate::check::ids::ID_COLUMNS);
+        let table: &[(&[&str], usize)] = &[
+            (&["kayse_id", "note"], 1),
+            (&[" Kayse_ID ", "Case_Id"], 2),
+            (&["Kayse ID", "case id", "12"], 0),
+            (&["", "id"], 1),
+        ];
+        for (cells, want) in table {
+            assert_eq!(m.score(cells.iter().copied()), *want, "{cells:?}");
+        }
+        let one = names_matcher(&["Kayse Case"]);
+        assert_eq!(one.score(["kayse case", "kayse_id"]), 1);
     }
 }

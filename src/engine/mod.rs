@@ -13,6 +13,7 @@ pub mod checks;
 mod collector;
 pub mod confirm;
 pub mod crash;
+mod facts;
 pub mod fetch;
 pub mod finish;
 pub mod input;

@@ -247,6 +247,72 @@ mod tests {
     }
 
     #[test]
+    fn reading_options_follow_the_flags_and_the_command() {
+        let input = |header_row| InputArgs {
+            file: PathBuf::from("in.xlsx"),
+            sheet: Some("Open".into()),
+            header_row,
+            delimiter: Some(b';'),
+        };
+        let skip = SkipHiddenArgs {
+            skip_hidden_rows: true,
+        };
+        assert_eq!(
+            skip.hidden_rows(),
+            HiddenRows {
+                skip: true,
+                skip_by_default: false
+            }
+        );
+        let opts = input(None).read_options(skip.hidden_rows(), HeaderMatcher::new(|_| true));
+        assert_eq!(opts.sheet.as_deref(), Some("Open"));
+        assert_eq!(opts.delimiter, Some(b';'));
+        assert!(opts.skip_hidden_rows);
+        assert!(opts.header_matcher.is_some());
+        let table = [
+            (
+                None,
+                " (the header was read from row 3; --header-row N reads another row)",
+            ),
+            (Some(3), ""),
+        ];
+        for (given, want) in table {
+            assert_eq!(input(given).header_hint(3), want, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn allowed_lists_come_from_the_flag_before_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(
+            &file,
+            "[allowed]\nstatus = [\"open\"]\ntype = [\"civil\"]\n",
+        )
+        .unwrap();
+        let rules = RulesArgs {
+            mapping: Some(file),
+            set: Vec::new(),
+            extra_columns: ExtraColumns::Warn,
+            date_order: DateOrder::Mdy,
+            allowed_status: vec!["active".into()],
+            allowed_type: Vec::new(),
+        };
+        let (_, r) = rules.load().unwrap();
+        let slot = |n| CASES.field_index(n).unwrap();
+        assert_eq!(r.allowed(slot("status")), Some(&["active".to_string()][..]));
+        assert_eq!(r.allowed(slot("type")), Some(&["civil".to_string()][..]));
+        assert_eq!(r.allowed(slot("name")), None);
+        let missing = RulesArgs {
+            mapping: Some(dir.path().join("absent.toml")),
+            ..rules
+        };
+        let e = missing.load().unwrap_err();
+        assert_eq!(e.code, crate::error::ExitCode::Usage);
+        assert!(e.render().contains("absent.toml"), "{}", e.render());
+    }
+
+    #[test]
     fn delimiter_parsing() {
         let table: &[(&str, Option<u8>)] = &[
             (",", Some(b',')),
