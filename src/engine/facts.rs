@@ -113,6 +113,26 @@ impl SheetFacts {
         s.warnings.extend(noticed.warnings);
     }
 
+    /// What reading a side file noticed (export's `--ids-from`), as warnings naming the file:
+    /// the hidden rows read or left out, a Total row, the reader's own warnings. The header row
+    /// and the other sheets are not said: a side file has no `--header-row` or `--sheet`.
+    pub fn file_notes(&self, file: &Path) -> Vec<String> {
+        let mut s = Summary::default();
+        self.start(None, &mut s);
+        self.finish(&mut s);
+        let lines = s
+            .reading
+            .lines()
+            .into_iter()
+            .filter(|(k, _)| k == "hidden rows" || k == "total row skipped")
+            .map(|(k, v)| format!("{k}: {v}"));
+        s.warnings
+            .into_iter()
+            .chain(lines)
+            .map(|w| format!("{}: {w}", file.display()))
+            .collect()
+    }
+
     /// The hidden rows left out, as `rows 7, 9 and 3 more`, with their count; `None` when none
     /// were. Complete once every row has been read.
     pub fn hidden_rows_left_out(&self) -> Option<(u64, String)> {
@@ -333,6 +353,32 @@ mod tests {
         );
         assert_eq!(f.hidden_rows_left_out(), Some((25, many.describe())));
         assert!(many.describe().ends_with("and 5 more"));
+    }
+
+    #[test]
+    fn a_side_file_says_its_hidden_rows_and_total_row_only() {
+        let f = facts(xlsx(), 3, &[6], false, READ);
+        f.noticed.note_total_row(9, "Total");
+        assert_eq!(
+            f.file_notes(Path::new("ids.xlsx")),
+            [
+                "ids.xlsx: hidden rows: 1 row hidden by a filter in the workbook was read: row 6 (--skip-hidden-rows leaves them out)",
+                "ids.xlsx: total row skipped: row 9 ('Total' and numbers) is a Total row, not a case",
+            ],
+            "no header, hidden column or sheet lines: export has no --header-row, --sheet or results"
+        );
+        let csv = InputInfo {
+            format: "csv".into(),
+            encoding_fallback: true,
+            ..Default::default()
+        };
+        let notes = facts(csv, 1, &[], false, READ).file_notes(Path::new("ids.csv"));
+        assert_eq!(
+            notes,
+            [
+                "ids.csv: the file is not valid UTF-8; it was read as Windows-1252 (check accented letters)"
+            ]
+        );
     }
 
     #[test]

@@ -158,3 +158,73 @@ pub fn write_rows(
     }
     Ok(())
 }
+
+/// What the person confirming must know of the rows not read: the hidden rows left out, or a
+/// format that cannot show which rows are hidden (so every row was read).
+pub fn hidden_note(facts: &SheetFacts) -> Option<String> {
+    match facts.hidden_rows_left_out() {
+        Some((n, rows)) => Some(format!(
+            "Left out: {rows}, hidden in the workbook; --include-hidden-rows deletes {} too.",
+            if n == 1 { "its case" } else { "their cases" },
+        )),
+        None => facts.unseen_warning().map(|w| format!("Warning: {w}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sheet whose reader noticed `hidden` rows (left out when `skip`), in `format`.
+    fn facts(format: &str, unseen: bool, hidden: &[usize], include: bool) -> SheetFacts {
+        let table = crate::read::Table {
+            info: crate::read::InputInfo {
+                format: format.into(),
+                hidden_unseen: unseen,
+                ..Default::default()
+            },
+            headers: vec!["kayse_id".into()],
+            header_row: 1,
+            rows: Box::new(crate::read::Plain(std::iter::empty())),
+            facts: Default::default(),
+        };
+        for &r in hidden {
+            table.facts.note_hidden_row(r, !include);
+        }
+        let policy = HiddenRows {
+            skip: !include,
+            skip_by_default: true,
+        };
+        SheetFacts::of(&table, policy)
+    }
+
+    #[test]
+    fn the_confirmation_names_the_hidden_rows_left_out() {
+        let table = [
+            (
+                facts("xlsx", false, &[5, 7], false),
+                Some(
+                    "Left out: rows 5, 7, hidden in the workbook; --include-hidden-rows deletes their cases too.",
+                ),
+            ),
+            (
+                facts("xlsx", false, &[5], false),
+                Some(
+                    "Left out: row 5, hidden in the workbook; --include-hidden-rows deletes its case too.",
+                ),
+            ),
+            (facts("xlsx", false, &[5], true), None),
+            (facts("xlsx", false, &[], false), None),
+            (
+                facts("ods", true, &[], false),
+                Some(
+                    "Warning: hidden rows cannot be seen in .ods files, so every row was read, rows hidden by a filter too; save the sheet as .xlsx to leave them out.",
+                ),
+            ),
+            (facts("ods", true, &[], true), None),
+        ];
+        for (i, (f, want)) in table.iter().enumerate() {
+            assert_eq!(hidden_note(f).as_deref(), *want, "case {i}");
+        }
+    }
+}

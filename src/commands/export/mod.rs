@@ -1,16 +1,15 @@
 //! `kayse-bulk export`: fetch cases by id (the engine's shared case fetch, one paced GET each)
 //! and write them as a valid import file. What is particular to export: where the ids come from
-//! and how the fetched cases are laid out (`report::sheet`). It never formats cells itself.
+//! (`ids`) and how the fetched cases are laid out (`report::sheet`). It never formats cells
+//! itself.
+
+mod ids;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
-use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
-use crate::engine::input::{SheetFacts, names_matcher, read_failed};
 use crate::engine::options::{HiddenRows, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
@@ -18,11 +17,11 @@ use crate::entity::{CASES, Record};
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
-use crate::read;
-use crate::record::journal::{Basis, Fingerprint, Journal, hex};
+use crate::record::journal::Journal;
 use crate::report::sheet;
 use crate::report::summary::Summary;
 use crate::send::{ConnectionArgs, PacingArgs};
+use ids::{collect_ids, fingerprint_ids};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,101 +45,6 @@ pub struct Args {
     pub pacing: PacingArgs,
     #[command(flatten)]
     pub run: RunArgs,
-}
-
-/// A fingerprint of an id list (export has no single input file).
-fn fingerprint_ids(ids: &[u64]) -> Fingerprint {
-    let text = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-    Fingerprint {
-        sha256: hex(&Sha256::digest(text.as_bytes())),
-        size: ids.len() as u64,
-        basis: Basis::Ids,
-    }
-}
-
-/// Every id the flags name, de-duplicated in first-seen order, plus warnings about cells skipped
-/// and what reading each file noticed (hidden rows, a Total row, other sheets).
-pub fn collect_ids(
-    specs: &[String],
-    files: &[PathBuf],
-    hidden: HiddenRows,
-) -> Result<(Vec<u64>, Vec<String>), Fatal> {
-    use crate::check::ids;
-    let mut all = Vec::new();
-    let mut warnings = Vec::new();
-    for s in specs {
-        all.extend(ids::parse_spec(s).map_err(|e| Fatal::usage(format!("--ids: {e}")))?);
-    }
-    let opts = read::ReadOptions {
-        skip_hidden_rows: hidden.skip,
-        header_matcher: Some(names_matcher(ids::ID_COLUMNS)),
-        ..Default::default()
-    };
-    for f in files {
-        let t = read::open(f, &opts).map_err(read_failed)?;
-        let col = ids::find_column(&t.headers, None).map_err(|e| {
-            Fatal::usage(format!(
-                "{}: {e} (the header was read from row {})",
-                f.display(),
-                t.header_row
-            ))
-        })?;
-        let facts = SheetFacts::of(&t, hidden);
-        let mut bad = 0usize;
-        for raw in t.rows {
-            let raw = raw.map_err(read_failed)?;
-            match ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty)) {
-                Ok(Some(id)) => all.push(id),
-                Ok(None) => {}
-                Err(e) => {
-                    bad += 1;
-                    if bad <= 5 {
-                        warnings.push(format!(
-                            "{} row {}, column {}: {e}; skipped",
-                            f.display(),
-                            raw.source_row,
-                            t.headers[col]
-                        ));
-                    }
-                }
-            }
-        }
-        if bad > 5 {
-            warnings.push(format!(
-                "{}: {} more cells without a valid id skipped",
-                f.display(),
-                bad - 5
-            ));
-        }
-        warnings.extend(reading_notes(f, &facts));
-    }
-    if specs.is_empty() && files.is_empty() {
-        return Err(Fatal::usage(
-            "which cases? give --ids 1001-1050,1060 and/or --ids-from FILE (Kayse cannot list cases)",
-        ));
-    }
-    Ok((ids::dedupe(all), warnings))
-}
-
-/// What reading one `--ids-from` file noticed, as warnings naming the file: the ids of hidden
-/// rows are exported too unless `--skip-hidden-rows`, and a person should know which they were;
-/// a Total row was left out. (The header row and the other sheets are not said: export has no
-/// `--header-row` or `--sheet` to change them.)
-fn reading_notes(file: &std::path::Path, facts: &SheetFacts) -> Vec<String> {
-    let mut s = Summary::default();
-    facts.start(None, &mut s);
-    facts.finish(&mut s);
-    let lines = s
-        .reading
-        .lines()
-        .into_iter()
-        .filter(|(k, _)| k == "hidden rows" || k == "total row skipped")
-        .map(|(k, v)| format!("{k}: {v}"));
-    s.warnings
-        .into_iter()
-        .chain(lines)
-        .map(|w| format!("{}: {w}", file.display()))
-        .collect()
 }
 
 pub fn run(args: Args, g: &Global) -> CmdResult {
@@ -329,44 +233,5 @@ mod tests {
         ] {
             assert_eq!(summary.counts.get(word), Some(&n), "{word}");
         }
-    }
-
-    #[test]
-    fn each_ids_file_says_its_hidden_rows_and_total_row() {
-        let table = read::Table {
-            info: read::InputInfo {
-                format: "xlsx".into(),
-                header_below: Some(1),
-                other_sheets: vec!["Notes".into()],
-                ..Default::default()
-            },
-            headers: vec!["kayse_id".into()],
-            header_row: 3,
-            rows: Box::new(read::Plain(std::iter::empty())),
-            facts: Default::default(),
-        };
-        table.facts.note_hidden_row(6, false);
-        table.facts.note_total_row(9, "Total");
-        let read_them = HiddenRows::default();
-        let notes = reading_notes(
-            std::path::Path::new("ids.xlsx"),
-            &SheetFacts::of(&table, read_them),
-        );
-        assert_eq!(
-            notes,
-            [
-                "ids.xlsx: hidden rows: 1 row hidden in the workbook was read: row 6 (--skip-hidden-rows leaves them out)",
-                "ids.xlsx: total row skipped: row 9 ('Total' and numbers) is a Total row, not a case",
-            ],
-            "no header or sheet lines: export has neither --header-row nor --sheet"
-        );
-    }
-
-    #[test]
-    fn id_fingerprints_follow_order_and_content() {
-        assert_eq!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[1, 2]));
-        assert_ne!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[2, 1]));
-        assert_eq!(fingerprint_ids(&[1, 2, 3]).size, 3);
-        assert_eq!(fingerprint_ids(&[1]).basis, Basis::Ids);
     }
 }
