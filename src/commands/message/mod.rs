@@ -165,28 +165,35 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
         None => show_plan(&plan_line, g),
     }
     let n = todo.len();
+    // A filter hides rows, not their messages: say that the hidden ones go too.
+    let included = checked
+        .facts
+        .hidden_rows_read()
+        .map(|(_, rows)| {
+            format!(
+                "\nIncluded: {rows}, hidden in the workbook; --skip-hidden-rows leaves them out."
+            )
+        })
+        .unwrap_or_default();
     let sent = match session {
         None => {
             if !g.quiet
                 && let Some((_, first)) = todo.first()
             {
-                eprintln!("dry run: the first of {n} {noun}, {}", first_message(first));
+                eprintln!(
+                    "dry run: the first of {n} {noun}, {}{included}",
+                    first_message(first)
+                );
             }
             None
         }
         Some(s) if todo.is_empty() => Some(s.skip_sending()),
         Some(s) => {
             if let Some((_, first)) = todo.first() {
-                let mut what = format!(
-                    "About to send {n} {noun}. The first, {}",
+                let what = format!(
+                    "About to send {n} {noun}. The first, {}{included}",
                     first_message(first)
                 );
-                // A filter hides rows, not their messages: say they go too.
-                if let Some((_, rows)) = checked.facts.hidden_rows_read() {
-                    what.push_str(&format!(
-                        "\nIncluded: {rows}, hidden in the workbook; --skip-hidden-rows leaves them out."
-                    ));
-                }
                 confirm::confirm_action(a.run.yes, &what, n as u64, command)?;
             }
             let mut live = s.connect(&a.conn, &a.pacing, g)?;
