@@ -214,3 +214,152 @@ fn every_crash_point_converges_on_resume() {
         assert_eq!(results_column(&again, "kayse_result"), results, "{point}");
     }
 }
+
+/// A firm filters its list down to the cases to delete and saves it: the rows the filter hides
+/// are not deleted unless `--include-hidden-rows`, and the dry run, the summary and the results
+/// say which they were. The header below the title is found, and the hidden SSN column stays
+/// hidden in the results.
+#[test]
+fn a_filtered_sheet_deletes_only_the_rows_it_shows() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..5).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Vec<String>> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| vec![id.to_string(), format!("Client {i}"), format!("SSN-{i}")])
+        .collect();
+    let list = dir.path().join("ids.xlsx");
+    filtered_xlsx(&list, &["kayse_id", "Client", "SSN"], &rows, &[1, 3], &[2]);
+
+    let o = sb.run(dir.path(), &["delete", "ids.xlsx", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let shown = format!(
+        "dry run: Would delete 3 cases from Kayse: ids {}, {}, {}\nLeft out: rows 5, 7, hidden in the workbook; --include-hidden-rows deletes their cases too.",
+        ids[0], ids[2], ids[4]
+    );
+    assert!(err.contains(&shown), "{err}");
+    assert_eq!(sb.route_count("POST /v1/cases/bulk_delete"), 0);
+
+    let o = sb.run(
+        dir.path(),
+        &[
+            "--json",
+            "delete",
+            "ids.xlsx",
+            "--yes",
+            "--results",
+            "del.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("hidden rows: 2 rows hidden by a filter in the workbook were left out: rows 5, 7 (--include-hidden-rows reads them)"),
+        "{err}"
+    );
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["reading"]["header_row"], 3, "{s}");
+    assert_eq!(s["reading"]["hidden_rows"]["count"], 2, "{s}");
+    assert_eq!(s["reading"]["hidden_rows_skipped"], true, "{s}");
+    assert_eq!(
+        s["reading"]["hidden_columns"],
+        serde_json::json!(["SSN"]),
+        "{s}"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let kept = i == 1 || i == 3;
+        assert_eq!(sb.case(*id).is_null(), !kept, "case {id} (row {})", i + 4);
+    }
+    let res = sheet(&dir.path().join("del.xlsx"), None);
+    assert_eq!(results_column(&res, "source_row"), ["4", "6", "8"]);
+    assert_eq!(
+        results_column(&res, "kayse_result"),
+        ["deleted", "deleted", "deleted"]
+    );
+    assert_eq!(results_column(&res, "SSN"), ["SSN-0", "SSN-2", "SSN-4"]);
+    // source_row, kayse_result, kayse_id, kayse_errors, then kayse_id, Client, SSN: column 7.
+    assert_eq!(hidden_columns_of(&dir.path().join("del.xlsx")), [(7, 7)]);
+
+    let o = sb.run(
+        dir.path(),
+        &[
+            "delete",
+            "ids.xlsx",
+            "--include-hidden-rows",
+            "--yes",
+            "--results",
+            "all.csv",
+        ],
+    );
+    assert_eq!(
+        code(&o),
+        1,
+        "the three deleted before are not found: {}",
+        show(&o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("hidden rows: 2 rows hidden by a filter in the workbook were read (--include-hidden-rows): rows 5, 7"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "hidden columns left out of the CSV results (a CSV cannot hide a column): SSN"
+        ),
+        "{err}"
+    );
+    assert!(sb.state()["cases"].as_array().unwrap().is_empty());
+    let res = csv_rows(&dir.path().join("all.csv"));
+    assert_eq!(
+        res[0],
+        [
+            "source_row",
+            "kayse_result",
+            "kayse_id",
+            "kayse_errors",
+            "kayse_id",
+            "Client"
+        ]
+    );
+    let outcomes: Vec<&str> = res[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["not_found", "deleted", "not_found", "deleted", "not_found"]
+    );
+}
+
+/// XLS, XLSB and ODS keep hidden rows where the reader cannot see them: delete reads every row
+/// and says so before anything is deleted.
+#[test]
+fn a_format_that_hides_its_hidden_rows_is_said_before_deleting() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..2).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = vec![vec![(0, XlsbCell::Text("kayse_id"))]];
+    for id in &ids {
+        rows.push(vec![(0, XlsbCell::Number(*id as f64))]);
+    }
+    std::fs::write(
+        dir.path().join("ids.xlsb"),
+        xlsb_workbook(&[("Ids", false, rows)]),
+    )
+    .unwrap();
+    let o = sb.run(dir.path(), &["delete", "ids.xlsb", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let warning = "hidden rows cannot be seen in .xlsb files, so every row was read, rows hidden by a filter too; save the sheet as .xlsx to leave them out";
+    assert!(err.contains(&format!("\nWarning: {warning}.\n")), "{err}");
+    assert!(err.contains(&format!("warning: {warning}")), "{err}");
+    let o = sb.run(
+        dir.path(),
+        &["delete", "ids.xlsb", "--dry-run", "--include-hidden-rows"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("cannot be seen"),
+        "{}",
+        show(&o)
+    );
+}

@@ -262,3 +262,69 @@ fn every_crash_point_converges_on_resume() {
         assert!(!dir.path().join("out.csv.journal").exists(), "{point}");
     }
 }
+
+/// `--ids-from` a filtered list: the header below its title is found, the ids of the hidden rows
+/// are exported too and a warning names their rows, `--skip-hidden-rows` leaves them out, and a
+/// Total row under the ids is never taken for an id.
+#[test]
+fn ids_from_a_filtered_list_say_their_hidden_rows() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..4).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows: Vec<Vec<String>> = ids
+        .iter()
+        .map(|id| vec![id.to_string(), "x".to_string()])
+        .collect();
+    rows.push(vec!["9".to_string(), "Total".to_string()]);
+    filtered_xlsx(
+        &dir.path().join("ids.xlsx"),
+        &["kayse_id", "note"],
+        &rows,
+        &[0, 2],
+        &[],
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "export",
+            "--ids-from",
+            "ids.xlsx",
+            "--out",
+            "out.csv",
+        ];
+        args.extend_from_slice(extra);
+        let o = sb.run(dir.path(), &args);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let s = run(&[]);
+    assert_eq!(s["rows_read"], 4, "{s}");
+    let warnings = s["warnings"].to_string();
+    assert!(
+        warnings.contains("ids.xlsx: hidden rows: 2 rows hidden by a filter in the workbook were read: rows 4, 6 (--skip-hidden-rows leaves them out)"),
+        "{s}"
+    );
+    assert!(
+        warnings.contains(
+            "ids.xlsx: total row skipped: row 8 ('Total' and numbers) is a Total row, not a case"
+        ),
+        "{s}"
+    );
+    let out = csv_rows(&dir.path().join("out.csv"));
+    let got: Vec<&str> = out[1..].iter().map(|r| r[0].as_str()).collect();
+    let want: Vec<String> = ids.iter().map(u64::to_string).collect();
+    assert_eq!(got, want);
+    std::fs::remove_file(dir.path().join("out.csv")).unwrap();
+
+    let s = run(&["--skip-hidden-rows"]);
+    assert_eq!(s["rows_read"], 2, "{s}");
+    assert!(
+        s["warnings"].to_string().contains(
+            "2 rows hidden by a filter in the workbook were skipped (--skip-hidden-rows): rows 4, 6"
+        ),
+        "{s}"
+    );
+    let out = csv_rows(&dir.path().join("out.csv"));
+    let got: Vec<&str> = out[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(got, [ids[1].to_string(), ids[3].to_string()]);
+}

@@ -336,3 +336,82 @@ fn email_checks_the_email_flag_not_the_sms_one() {
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0]["channel"], "sms");
 }
+
+/// A filtered message sheet: sms reads the hidden rows (as import does) and says so, in the dry
+/// run and in the summary; `--skip-hidden-rows` sends only the rows the filter shows. The header
+/// below a title is found, and the hidden column stays hidden in the results.
+#[test]
+fn a_filtered_sheet_names_its_hidden_rows_and_skip_hidden_rows_leaves_them_out() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..3).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Vec<String>> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            vec![
+                id.to_string(),
+                (50 + i).to_string(),
+                format!("Hello {i}"),
+                format!("internal {i}"),
+            ]
+        })
+        .collect();
+    filtered_xlsx(
+        &dir.path().join("m.xlsx"),
+        &["case_id", "client_id", "message", "Notes"],
+        &rows,
+        &[1],
+        &[3],
+    );
+
+    let o = sb.run(dir.path(), &["sms", "m.xlsx", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains(
+            "Hello 0\nIncluded: row 5, hidden in the workbook; --skip-hidden-rows leaves them out."
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("hidden rows: 1 row hidden by a filter in the workbook was read: row 5 (--skip-hidden-rows leaves them out)"),
+        "{err}"
+    );
+    let res = sheet(&dir.path().join("m.results.xlsx"), None);
+    assert_eq!(results_column(&res, "source_row"), ["4", "5", "6"]);
+    assert!(sb.messages().is_empty());
+
+    let o = sb.run(
+        dir.path(),
+        &[
+            "--json",
+            "sms",
+            "m.xlsx",
+            "--skip-hidden-rows",
+            "--yes",
+            "--results",
+            "sent.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["reading"]["header_row"], 3, "{s}");
+    assert_eq!(s["reading"]["hidden_rows_skipped"], true, "{s}");
+    assert_eq!(s["reading"]["hidden_rows"]["first"], json!([5]), "{s}");
+    let mut sent: Vec<String> = sb
+        .messages()
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_string())
+        .collect();
+    sent.sort();
+    assert_eq!(sent, ["Hello 0", "Hello 2"]);
+    let path = dir.path().join("sent.xlsx");
+    let res = sheet(&path, None);
+    assert_eq!(results_column(&res, "source_row"), ["4", "6"]);
+    assert_eq!(results_column(&res, "kayse_result"), ["sent", "sent"]);
+    assert_eq!(results_column(&res, "Notes"), ["internal 0", "internal 2"]);
+    // source_row, kayse_result, kayse_id, kayse_errors, rendered_message, then the four input
+    // columns: Notes is the ninth.
+    assert_eq!(hidden_columns_of(&path), [(9, 9)]);
+}
