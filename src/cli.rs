@@ -53,15 +53,24 @@ pub enum Command {
     /// Write cases, fetched by id, to XLSX or CSV.
     Export(crate::commands::export::Args),
     /// Delete the cases whose ids a spreadsheet lists.
+    ///
+    /// The ids are read from the column --id-column names, else from a kayse_id, id or case_id
+    /// column.
     Delete(crate::commands::delete::Args),
     /// Send one SMS per row to the client of a case.
+    ///
+    /// The spreadsheet has case_id and client_id columns, and a message column unless --message
+    /// gives the text.
     Sms(crate::commands::message::SmsArgs),
     /// Send one email per row to the client of a case.
+    ///
+    /// The spreadsheet has case_id and client_id columns, and message and subject columns unless
+    /// --message and --subject give the text.
     Email(crate::commands::message::EmailArgs),
     /// Write a starter workbook with every field, notes and an example row.
     Template(crate::commands::template::Args),
     /// Run a local stand-in for the Kayse API.
-    Sandbox(crate::sandbox::Args),
+    Sandbox(crate::commands::sandbox::Args),
 }
 
 /// Run the parsed command.
@@ -75,7 +84,7 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Sms(a) => crate::commands::message::run_sms(a, g),
         Command::Email(a) => crate::commands::message::run_email(a, g),
         Command::Template(a) => crate::commands::template::run(a, g),
-        Command::Sandbox(a) => crate::sandbox::run(a, g),
+        Command::Sandbox(a) => crate::commands::sandbox::run(a, g),
     }
 }
 
