@@ -17,6 +17,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod map;
 pub mod outcome;
+pub mod profile;
 pub mod read;
 pub mod record;
 pub mod report;

@@ -1,9 +1,11 @@
 //! One module per command, dispatched by `cli::run`. A command module never imports another:
 //! what two of them share lives in a library module (`engine`, `read`, `map`, `check`, `report`).
 
+pub mod completions;
 pub mod delete;
 pub mod export;
 pub mod import;
 pub mod message;
+pub mod run;
 pub mod template;
 pub mod validate;
