@@ -103,7 +103,12 @@ impl Profile {
 pub fn load(path: &Path, file: &str, root: &Command) -> Result<Profile, ProfileError> {
     let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
         file: file.to_string(),
-        source,
+        source: match source.kind() {
+            std::io::ErrorKind::InvalidData => {
+                std::io::Error::new(source.kind(), "it is not UTF-8 text; save it as UTF-8")
+            }
+            _ => source,
+        },
     })?;
     parse(file, &text, root)
 }
@@ -126,7 +131,13 @@ pub fn parse(file: &str, text: &str, root: &Command) -> Result<Profile, ProfileE
     let root = model::built(root.clone());
     let cx = Ctx { file, text };
     let doc = DeTable::parse(text).map_err(|e| {
-        let msg = e.message().lines().next().unwrap_or("").trim().to_string();
+        let mut msg = e.message().lines().next().unwrap_or("").trim().to_string();
+        if msg.contains("escape") {
+            // Nearly always a Windows path in double quotes.
+            msg.push_str(
+                r" (a Windows path goes in single quotes, 'C:\Kayse\cases.xlsx', or use /)",
+            );
+        }
         cx.at(e.span().unwrap_or(0..0), format!("not valid TOML: {msg}"))
     })?;
     let mut profile = Profile {

@@ -99,6 +99,11 @@ fn every_refusal_names_the_file_and_line() {
             "not valid TOML",
         ),
         ("\n\n[defaults\n", 3, "not valid TOML"),
+        (
+            "[jobs.a]\ncommand = \"validate\"\ninput = \"C:\\Kayse\\cases.xlsx\"\n",
+            3,
+            "a Windows path goes in single quotes",
+        ),
         // tables
         (
             "[default]\nrate-limit = \"400/h\"\n",

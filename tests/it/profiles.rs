@@ -366,6 +366,19 @@ fn config_names_a_profile_elsewhere_and_a_missing_one_is_an_error() {
         "{}",
         show(&o)
     );
+    // Notepad's "Unicode" is UTF-16: say what to do about it.
+    let utf16: Vec<u8> = "\u{feff}[jobs.a]\ncommand = \"validate\"\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    std::fs::write(dir.path().join("etc/utf16.toml"), utf16).unwrap();
+    let o = run(dir.path(), &["--config", "etc/utf16.toml", "run", "--list"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("not UTF-8 text; save it as UTF-8"),
+        "{}",
+        show(&o)
+    );
     let o = run(
         dir.path(),
         &["--config", "etc/nightly.toml", "run", "weekly"],
