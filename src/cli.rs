@@ -40,6 +40,9 @@ pub struct Global {
     /// Where the embedded sandbox keeps its data [default: kayse-sandbox.json].
     #[arg(long, global = true, value_name = "PATH")]
     pub sandbox_state: Option<std::path::PathBuf>,
+    /// Profile with [defaults] and [jobs.NAME] [default: kayse-bulk.toml in this folder, if any].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +74,10 @@ pub enum Command {
     Template(crate::commands::template::Args),
     /// Run a local stand-in for the Kayse API.
     Sandbox(crate::commands::sandbox::Args),
+    /// Run a job saved in the profile (kayse-bulk.toml), or list the jobs.
+    Run(crate::commands::run::Args),
+    /// Print a shell completion script on stdout.
+    Completions(crate::commands::completions::Args),
 }
 
 /// Run the parsed command.
@@ -85,6 +92,8 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Email(a) => crate::commands::message::run_email(a, g),
         Command::Template(a) => crate::commands::template::run(a, g),
         Command::Sandbox(a) => crate::commands::sandbox::run(a, g),
+        Command::Run(a) => crate::commands::run::run(a, g),
+        Command::Completions(a) => crate::commands::completions::run(a),
     }
 }
 

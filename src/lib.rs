@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod map;
 pub mod outcome;
 pub mod plan;
+pub mod profile;
 pub mod read;
 pub mod record;
 pub mod report;

@@ -58,6 +58,8 @@ fn every_option_the_readme_names_exists() {
         "locked",
         "path",
         "release",
+        // The profile section's example of a misspelt option, refused on purpose.
+        "batchsize",
     ];
     let cli = kayse_bulk::cli::Cli::command();
     let mut known: Vec<String> = vec!["help".into()];
