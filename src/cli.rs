@@ -40,6 +40,9 @@ pub struct Global {
     /// Where the embedded sandbox keeps its data [default: kayse-sandbox.json].
     #[arg(long, global = true, value_name = "PATH")]
     pub sandbox_state: Option<std::path::PathBuf>,
+    /// Profile with [defaults] and [jobs.NAME] [default: kayse-bulk.toml in this folder, if any].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,15 +56,28 @@ pub enum Command {
     /// Write cases, fetched by id, to XLSX or CSV.
     Export(crate::commands::export::Args),
     /// Delete the cases whose ids a spreadsheet lists.
+    ///
+    /// The ids are read from the column --id-column names, else from a kayse_id, id or case_id
+    /// column.
     Delete(crate::commands::delete::Args),
     /// Send one SMS per row to the client of a case.
+    ///
+    /// The spreadsheet has case_id and client_id columns, and a message column unless --message
+    /// gives the text.
     Sms(crate::commands::message::SmsArgs),
     /// Send one email per row to the client of a case.
+    ///
+    /// The spreadsheet has case_id and client_id columns, and message and subject columns unless
+    /// --message and --subject give the text.
     Email(crate::commands::message::EmailArgs),
     /// Write a starter workbook with every field, notes and an example row.
     Template(crate::commands::template::Args),
     /// Run a local stand-in for the Kayse API.
-    Sandbox(crate::sandbox::Args),
+    Sandbox(crate::commands::sandbox::Args),
+    /// Run a job saved in the profile (kayse-bulk.toml), or list the jobs.
+    Run(crate::commands::run::Args),
+    /// Print a shell completion script on stdout.
+    Completions(crate::commands::completions::Args),
 }
 
 /// Run the parsed command.
@@ -75,7 +91,9 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Sms(a) => crate::commands::message::run_sms(a, g),
         Command::Email(a) => crate::commands::message::run_email(a, g),
         Command::Template(a) => crate::commands::template::run(a, g),
-        Command::Sandbox(a) => crate::sandbox::run(a, g),
+        Command::Sandbox(a) => crate::commands::sandbox::run(a, g),
+        Command::Run(a) => crate::commands::run::run(a, g),
+        Command::Completions(a) => crate::commands::completions::run(a),
     }
 }
 

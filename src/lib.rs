@@ -17,6 +17,8 @@ pub mod error;
 pub mod fuzzing;
 pub mod map;
 pub mod outcome;
+pub mod plan;
+pub mod profile;
 pub mod read;
 pub mod record;
 pub mod report;

@@ -48,7 +48,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             "{shown} already exists; use --force to replace it or --out to choose another name"
         )));
     }
-    write_template(&CASES, &args.out).map_err(|e| Fatal::usage(e.to_string()))?;
+    write_template(&CASES, &args.out).map_err(|e| Fatal::from_error(ExitCode::Usage, e))?;
     if !g.quiet {
         eprintln!("wrote {shown}");
     }

@@ -1,5 +1,5 @@
 //! Asking before an action that cannot be undone (delete, sms, email) or that costs hours of the
-//! key's budget (a long export). The decision is pure (`decide`), the prompt takes any
+//! key's budget (a long export): the engine's one gate, before anything is sent. The decision is pure (`decide`), the prompt takes any
 //! `BufRead` + `Write`, so both are tested without a terminal. No network here.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -96,6 +96,31 @@ pub fn confirm_action(
                 ))),
             }
         }
+    }
+}
+
+/// The gate for a long run (export): on a terminal and without `--yes`, ask before `requests`
+/// that will not fit in the `left` of the budget; `cancelled` is the refusal's one line.
+pub fn ask_if_over_budget(
+    yes: bool,
+    requests: u64,
+    left: u64,
+    question: &str,
+    cancelled: &str,
+) -> Result<(), crate::error::Fatal> {
+    if requests <= left || yes || !on_terminal() {
+        return Ok(());
+    }
+    let ok = ask_yes(
+        &mut std::io::stdin().lock(),
+        &mut std::io::stderr(),
+        question,
+    )
+    .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::error::Fatal::usage(cancelled))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The progress report of a networked run on stderr: an indicatif bar on a terminal, a log line
 //! every 10 s otherwise, nothing with `--quiet`. Owned by the run's collector; it only displays
-//! what it is given. Shared by import and the commands that reuse its machinery.
+//! what it is given.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -105,7 +105,7 @@ impl Progress {
         if eta > 0.0 {
             s.push_str(&format!(
                 " · about {} left",
-                crate::commands::validate::human_duration(eta)
+                crate::plan::human_duration(eta)
             ));
         }
         s

@@ -4,7 +4,8 @@
 //! of HTTP: commands decide what to record.
 //!
 //! Records (field `t` names the kind):
-//! - `header`: `version`, `command`, `input`, `input_sha256`, `input_size`, `options`, `started`.
+//! - `header`: `version`, `command`, `input`, `input_sha256`, `input_size`, `input_basis`,
+//!   `options`, `started`.
 //! - `sent`: `batch`, `rows` — written before a request leaves.
 //! - `row`: `row`, `batch`, `outcome`, `id`, `error`, `data` — written after the answer.
 //! - `released`: `batch`, `rows` — the request `batch` was certainly not applied (a definite
@@ -50,11 +51,26 @@ fn io_err(action: &'static str, path: &Path, e: impl std::fmt::Display) -> Journ
     }
 }
 
-/// What identifies an input file: its size and the sha256 of its bytes.
+/// What identifies an input: a sha256 and a size, over what `basis` says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub sha256: String,
     pub size: u64,
+    pub basis: Basis,
+}
+
+/// What a fingerprint was taken over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The file's bytes; `size` is in bytes. Journals written before `basis` existed say this.
+    #[default]
+    Bytes,
+    /// The header and rows as read (cell by cell, in file order, whatever the format), so the
+    /// reading pass itself takes it; `size` is the number of rows.
+    Rows,
+    /// A list of ids (export); `size` is the number of ids.
+    Ids,
 }
 
 impl Fingerprint {
@@ -75,9 +91,17 @@ impl Fingerprint {
             hasher.update(&buf[..n]);
         }
         let digest = hasher.finalize();
-        let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Fingerprint { sha256, size })
+        Ok(Fingerprint {
+            sha256: hex(&digest),
+            size,
+            basis: Basis::Bytes,
+        })
     }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The first line: what run this journal belongs to.
@@ -88,6 +112,8 @@ pub struct Header {
     pub input: String,
     pub input_sha256: String,
     pub input_size: u64,
+    #[serde(default)]
+    pub input_basis: Basis,
     /// Options that change what is sent (e.g. `update_blanks`), for people and for checks.
     #[serde(default)]
     pub options: BTreeMap<String, String>,
@@ -102,6 +128,7 @@ impl Header {
             input: input.display().to_string(),
             input_sha256: fp.sha256.clone(),
             input_size: fp.size,
+            input_basis: fp.basis,
             options: BTreeMap::new(),
             started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         }
@@ -111,6 +138,7 @@ impl Header {
         Fingerprint {
             sha256: self.input_sha256.clone(),
             size: self.input_size,
+            basis: self.input_basis,
         }
     }
 }
@@ -356,6 +384,7 @@ mod tests {
             &Fingerprint {
                 sha256: "ab".into(),
                 size: 2,
+                basis: Basis::Bytes,
             },
         )
     }
@@ -457,6 +486,22 @@ mod tests {
         assert_eq!(
             Journal::path_for(Path::new("d/cases.results.xlsx")),
             PathBuf::from("d/cases.results.xlsx.journal")
+        );
+    }
+
+    #[test]
+    fn a_header_from_before_basis_reads_as_bytes() {
+        let old = r#"{"t":"header","version":1,"command":"import","input":"c.csv","input_sha256":"ab","input_size":2,"options":{},"started":"2025-01-01T00:00:00Z"}"#;
+        let Record::Header(h) = serde_json::from_str::<Record>(old).unwrap() else {
+            panic!("not a header");
+        };
+        assert_eq!(h.fingerprint().basis, Basis::Bytes);
+        let mut fp = h.fingerprint();
+        fp.basis = Basis::Rows;
+        assert_ne!(
+            fp,
+            h.fingerprint(),
+            "the same digest over rows is another fingerprint"
         );
     }
 

@@ -147,6 +147,10 @@ pub struct Reading {
     /// Rows hidden in the workbook that were read, or left out with `--skip-hidden-rows`.
     pub hidden_rows: crate::read::RowList,
     pub hidden_rows_skipped: bool,
+    /// Leaving hidden rows out is the command's default (`delete`): the flag that changes it is
+    /// `--include-hidden-rows`, not `--skip-hidden-rows`. Wording only: not in the JSON.
+    #[serde(skip)]
+    pub hidden_rows_skipped_by_default: bool,
     /// The sheet has a filter (so the hidden rows are most likely filtered out).
     pub filtered: bool,
     /// A trailing Total row left out: its row and label.
@@ -196,10 +200,22 @@ impl Reading {
                 ("rows", "were")
             };
             let rows = self.hidden_rows.describe();
-            let text = if self.hidden_rows_skipped {
-                format!("{n} {noun} {how} {verb} skipped (--skip-hidden-rows): {rows}")
-            } else {
-                format!("{n} {noun} {how} {verb} read: {rows} (--skip-hidden-rows leaves them out)")
+            let text = match (
+                self.hidden_rows_skipped,
+                self.hidden_rows_skipped_by_default,
+            ) {
+                (true, false) => {
+                    format!("{n} {noun} {how} {verb} skipped (--skip-hidden-rows): {rows}")
+                }
+                (false, false) => format!(
+                    "{n} {noun} {how} {verb} read: {rows} (--skip-hidden-rows leaves them out)"
+                ),
+                (true, true) => format!(
+                    "{n} {noun} {how} {verb} left out: {rows} (--include-hidden-rows reads them)"
+                ),
+                (false, true) => {
+                    format!("{n} {noun} {how} {verb} read (--include-hidden-rows): {rows}")
+                }
             };
             out.push(("hidden rows".to_string(), text));
         }
@@ -240,6 +256,7 @@ mod tests {
             hidden_columns_left_out: false,
             hidden_rows: rows.clone(),
             hidden_rows_skipped: false,
+            hidden_rows_skipped_by_default: false,
             filtered: true,
             total_row: Some((57, "Total".into())),
             other_sheets: vec!["Notes".into(), "Archive (hidden)".into()],
@@ -297,5 +314,37 @@ mod tests {
                 "hidden rows: 1 row hidden in the workbook was read: row 4 (--skip-hidden-rows leaves them out)",
             ]
         );
+    }
+
+    #[test]
+    fn hidden_rows_name_the_flag_that_changes_what_was_done() {
+        let mut rows = crate::read::RowList::default();
+        rows.push(4);
+        rows.push(6);
+        let table = [
+            (true, false, "skipped (--skip-hidden-rows): rows 4, 6"),
+            (
+                false,
+                false,
+                "read: rows 4, 6 (--skip-hidden-rows leaves them out)",
+            ),
+            (
+                true,
+                true,
+                "left out: rows 4, 6 (--include-hidden-rows reads them)",
+            ),
+            (false, true, "read (--include-hidden-rows): rows 4, 6"),
+        ];
+        for (skipped, by_default, tail) in table {
+            let r = Reading {
+                hidden_rows: rows.clone(),
+                hidden_rows_skipped: skipped,
+                hidden_rows_skipped_by_default: by_default,
+                filtered: true,
+                ..Reading::default()
+            };
+            let want = format!("2 rows hidden by a filter in the workbook were {tail}");
+            assert_eq!(r.lines(), [("hidden rows".to_string(), want)]);
+        }
     }
 }

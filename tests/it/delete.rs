@@ -159,43 +159,207 @@ fn lost_answers_are_unknown_never_wrongly_not_found() {
     assert_eq!(code(&o), 1);
 }
 
+/// Stop the process dead at each of the engine's crash points (it aborts there, as `kill -9` or
+/// a power cut would), resume, and check the run converges: every case gone, no id reported
+/// `deleted` unless an answer listed it, and a second resume sends nothing.
 #[test]
-fn kill_nine_mid_request_then_resume() {
-    let sb = Sandbox::start(&["--latency", "1500"]);
-    let ids = sb.seed((0..10).map(case).collect());
-    let dir = tempfile::tempdir().unwrap();
-    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
-    write_ids(dir.path(), "del.csv", "id", &list);
-    let mut child = sb
-        .cmd(dir.path())
-        .args(["delete", "del.csv", "--yes"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let journal = dir.path().join("del.results.xlsx.journal");
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&journal).is_ok_and(|t| t.contains("\"t\":\"sent\"")) {
-        assert!(start.elapsed().as_secs() < 20, "no request was journaled");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    signal(child.id(), libc::SIGKILL);
-    let _ = child.wait();
-    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
-    let res = sheet(&dir.path().join("del.results.xlsx"), None);
-    let results = results_column(&res, "kayse_result");
-    let errors = results_column(&res, "kayse_errors");
-    for (r, e) in results.iter().zip(&errors) {
-        // The chunk was in flight at the kill: only ids the resent answer lists are `deleted`.
-        assert!(r == "deleted" || r == "unknown", "{r}: {e} {}", show(&o));
-        if r == "unknown" {
-            assert!(e.contains("never existed"), "{e}");
+fn every_crash_point_converges_on_resume() {
+    // (point, what the 10 rows say after the resume)
+    let table: &[(&str, &str)] = &[
+        ("before-first-request", "deleted"),
+        // The answer was in hand, not on disk: the resent request finds every case gone already.
+        ("answer-not-journaled", "unknown"),
+        ("before-results", "deleted"),
+    ];
+    for (point, want) in table {
+        let sb = Sandbox::start(&[]);
+        let ids = sb.seed((0..10).map(case).collect());
+        let dir = tempfile::tempdir().unwrap();
+        let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+        write_ids(dir.path(), "del.csv", "id", &list);
+        let o = sb
+            .cmd(dir.path())
+            .env("KAYSE_BULK_CRASH_AT", point)
+            .args(["delete", "del.csv", "--yes"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            None,
+            "{point}: aborted, not exited: {}",
+            show(&o)
+        );
+        assert!(!dir.path().join("del.results.xlsx").exists(), "{point}");
+        let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
+        let res = sheet(&dir.path().join("del.results.xlsx"), None);
+        let results = results_column(&res, "kayse_result");
+        let errors = results_column(&res, "kayse_errors");
+        assert_eq!(results, vec![want.to_string(); 10], "{point}: {}", show(&o));
+        if *want == "unknown" {
+            assert!(
+                errors.iter().all(|e| e.contains("never existed")),
+                "{errors:?}"
+            );
+            assert_eq!(code(&o), 1, "{point}");
+        } else {
+            assert_eq!(code(&o), 0, "{point}: {}", show(&o));
         }
+        assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 0, "{point}");
+        // Resuming again sends nothing and says the same.
+        let before = sb.stats()["requests"].as_u64().unwrap();
+        let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
+        assert!(code(&o) == 0 || code(&o) == 1, "{}", show(&o));
+        assert_eq!(sb.stats()["requests"].as_u64().unwrap(), before, "{point}");
+        let again = sheet(&dir.path().join("del.results.xlsx"), None);
+        assert_eq!(results_column(&again, "kayse_result"), results, "{point}");
     }
-    assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 0);
-    // Resuming again sends nothing.
-    let before = sb.stats()["requests"].as_u64().unwrap();
-    let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
-    assert!(code(&o) == 0 || code(&o) == 1, "{}", show(&o));
-    assert_eq!(sb.stats()["requests"].as_u64().unwrap(), before);
+}
+
+/// A firm filters its list down to the cases to delete and saves it: the rows the filter hides
+/// are not deleted unless `--include-hidden-rows`, and the dry run, the summary and the results
+/// say which they were. The header below the title is found, and the hidden SSN column stays
+/// hidden in the results.
+#[test]
+fn a_filtered_sheet_deletes_only_the_rows_it_shows() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..5).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Vec<String>> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| vec![id.to_string(), format!("Client {i}"), format!("SSN-{i}")])
+        .collect();
+    let list = dir.path().join("ids.xlsx");
+    filtered_xlsx(&list, &["kayse_id", "Client", "SSN"], &rows, &[1, 3], &[2]);
+
+    let o = sb.run(dir.path(), &["delete", "ids.xlsx", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let shown = format!(
+        "dry run: Would delete 3 cases from Kayse: ids {}, {}, {}\nLeft out: rows 5, 7, hidden in the workbook; --include-hidden-rows deletes their cases too.",
+        ids[0], ids[2], ids[4]
+    );
+    assert!(err.contains(&shown), "{err}");
+    assert_eq!(sb.route_count("POST /v1/cases/bulk_delete"), 0);
+
+    let o = sb.run(
+        dir.path(),
+        &[
+            "--json",
+            "delete",
+            "ids.xlsx",
+            "--yes",
+            "--results",
+            "del.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("hidden rows: 2 rows hidden by a filter in the workbook were left out: rows 5, 7 (--include-hidden-rows reads them)"),
+        "{err}"
+    );
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["reading"]["header_row"], 3, "{s}");
+    assert_eq!(s["reading"]["hidden_rows"]["count"], 2, "{s}");
+    assert_eq!(s["reading"]["hidden_rows_skipped"], true, "{s}");
+    assert_eq!(
+        s["reading"]["hidden_columns"],
+        serde_json::json!(["SSN"]),
+        "{s}"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let kept = i == 1 || i == 3;
+        assert_eq!(sb.case(*id).is_null(), !kept, "case {id} (row {})", i + 4);
+    }
+    let res = sheet(&dir.path().join("del.xlsx"), None);
+    assert_eq!(results_column(&res, "source_row"), ["4", "6", "8"]);
+    assert_eq!(
+        results_column(&res, "kayse_result"),
+        ["deleted", "deleted", "deleted"]
+    );
+    assert_eq!(results_column(&res, "SSN"), ["SSN-0", "SSN-2", "SSN-4"]);
+    // source_row, kayse_result, kayse_id, kayse_errors, then kayse_id, Client, SSN: column 7.
+    assert_eq!(hidden_columns_of(&dir.path().join("del.xlsx")), [(7, 7)]);
+
+    let o = sb.run(
+        dir.path(),
+        &[
+            "delete",
+            "ids.xlsx",
+            "--include-hidden-rows",
+            "--yes",
+            "--results",
+            "all.csv",
+        ],
+    );
+    assert_eq!(
+        code(&o),
+        1,
+        "the three deleted before are not found: {}",
+        show(&o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("hidden rows: 2 rows hidden by a filter in the workbook were read (--include-hidden-rows): rows 5, 7"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "hidden columns left out of the CSV results (a CSV cannot hide a column): SSN"
+        ),
+        "{err}"
+    );
+    assert!(sb.state()["cases"].as_array().unwrap().is_empty());
+    let res = csv_rows(&dir.path().join("all.csv"));
+    assert_eq!(
+        res[0],
+        [
+            "source_row",
+            "kayse_result",
+            "kayse_id",
+            "kayse_errors",
+            "kayse_id",
+            "Client"
+        ]
+    );
+    let outcomes: Vec<&str> = res[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["not_found", "deleted", "not_found", "deleted", "not_found"]
+    );
+}
+
+/// XLS, XLSB and ODS keep hidden rows where the reader cannot see them: delete reads every row
+/// and says so before anything is deleted.
+#[test]
+fn a_format_that_hides_its_hidden_rows_is_said_before_deleting() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..2).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = vec![vec![(0, XlsbCell::Text("kayse_id"))]];
+    for id in &ids {
+        rows.push(vec![(0, XlsbCell::Number(*id as f64))]);
+    }
+    std::fs::write(
+        dir.path().join("ids.xlsb"),
+        xlsb_workbook(&[("Ids", false, rows)]),
+    )
+    .unwrap();
+    let o = sb.run(dir.path(), &["delete", "ids.xlsb", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let warning = "hidden rows cannot be seen in .xlsb files, so every row was read, rows hidden by a filter too; save the sheet as .xlsx to leave them out";
+    assert!(err.contains(&format!("\nWarning: {warning}.\n")), "{err}");
+    assert!(err.contains(&format!("warning: {warning}")), "{err}");
+    let o = sb.run(
+        dir.path(),
+        &["delete", "ids.xlsb", "--dry-run", "--include-hidden-rows"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("cannot be seen"),
+        "{}",
+        show(&o)
+    );
 }

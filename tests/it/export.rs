@@ -215,3 +215,116 @@ fn a_budget_stop_then_resume_fetches_each_case_once() {
     assert_eq!(got, want);
     assert!(!dir.path().join("out.xlsx.journal").exists());
 }
+
+/// Stop the export dead at each of the engine's crash points, resume, and check it converges:
+/// every case exported in order, and the resume fetches exactly the cases not on disk.
+#[test]
+fn every_crash_point_converges_on_resume() {
+    // (point, GETs the resume makes: the cases whose answers were not journaled)
+    let table: &[(&str, u64)] = &[
+        ("before-first-request", 6),
+        ("answer-not-journaled:3", 4),
+        ("before-results", 0),
+    ];
+    for (point, gets) in table {
+        let sb = Sandbox::start(&[]);
+        let ids = sb.seed((0..6).map(case).collect());
+        let dir = tempfile::tempdir().unwrap();
+        let spec = format!("{}-{}", ids[0], ids[5]);
+        let args = [
+            "export",
+            "--ids",
+            &spec,
+            "--out",
+            "out.csv",
+            "--concurrency",
+            "1",
+        ];
+        let o = sb
+            .cmd(dir.path())
+            .env("KAYSE_BULK_CRASH_AT", point)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), None, "{point}: aborted: {}", show(&o));
+        assert!(!dir.path().join("out.csv").exists(), "{point}");
+        let before = sb.route_count("GET /v1/cases/{id}");
+        let mut again = args.to_vec();
+        again.push("--resume");
+        let o = sb.run(dir.path(), &again);
+        assert_eq!(code(&o), 0, "{point}: {}", show(&o));
+        let resumed = sb.route_count("GET /v1/cases/{id}") - before;
+        assert_eq!(resumed, *gets, "{point}");
+        let rows = csv_rows(&dir.path().join("out.csv"));
+        let got: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+        let want: Vec<String> = ids.iter().map(u64::to_string).collect();
+        assert_eq!(got, want, "{point}");
+        assert!(!dir.path().join("out.csv.journal").exists(), "{point}");
+    }
+}
+
+/// `--ids-from` a filtered list: the header below its title is found, the ids of the hidden rows
+/// are exported too and a warning names their rows, `--skip-hidden-rows` leaves them out, and a
+/// Total row under the ids is never taken for an id.
+#[test]
+fn ids_from_a_filtered_list_say_their_hidden_rows() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((0..4).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows: Vec<Vec<String>> = ids
+        .iter()
+        .map(|id| vec![id.to_string(), "x".to_string()])
+        .collect();
+    rows.push(vec!["9".to_string(), "Total".to_string()]);
+    filtered_xlsx(
+        &dir.path().join("ids.xlsx"),
+        &["kayse_id", "note"],
+        &rows,
+        &[0, 2],
+        &[],
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "export",
+            "--ids-from",
+            "ids.xlsx",
+            "--out",
+            "out.csv",
+        ];
+        args.extend_from_slice(extra);
+        let o = sb.run(dir.path(), &args);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let s = run(&[]);
+    assert_eq!(s["rows_read"], 4, "{s}");
+    let warnings = s["warnings"].to_string();
+    assert!(
+        warnings.contains("ids.xlsx: hidden rows: 2 rows hidden by a filter in the workbook were read: rows 4, 6 (--skip-hidden-rows leaves them out)"),
+        "{s}"
+    );
+    assert!(
+        warnings.contains(
+            "ids.xlsx: total row skipped: row 8 ('Total' and numbers) is a Total row, not a case"
+        ),
+        "{s}"
+    );
+    let out = csv_rows(&dir.path().join("out.csv"));
+    let got: Vec<&str> = out[1..].iter().map(|r| r[0].as_str()).collect();
+    let want: Vec<String> = ids.iter().map(u64::to_string).collect();
+    assert_eq!(got, want);
+    std::fs::remove_file(dir.path().join("out.csv")).unwrap();
+
+    let s = run(&["--skip-hidden-rows"]);
+    assert_eq!(s["rows_read"], 2, "{s}");
+    assert!(
+        s["warnings"].to_string().contains(
+            "2 rows hidden by a filter in the workbook were skipped (--skip-hidden-rows): rows 4, 6"
+        ),
+        "{s}"
+    );
+    let out = csv_rows(&dir.path().join("out.csv"));
+    let got: Vec<&str> = out[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(got, [ids[1].to_string(), ids[3].to_string()]);
+}

@@ -807,3 +807,114 @@ fn every_kill_point_converges_on_resume() {
         "the rest as in the clean run"
     );
 }
+
+/// The firm's filtered workbook, sent (not only validated): the header below its title is found,
+/// the Total row is no case, the hidden SSN column stays hidden in the XLSX results and is left
+/// out of CSV ones, and `--skip-hidden-rows` sends only the rows the filter shows while the
+/// summary names the rest.
+#[test]
+fn a_filtered_firm_workbook_sends_what_it_shows() {
+    use crate::support::{fixture, hidden_columns_of, results_column, sheet};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("firm_export.xlsx"), dir.path().join("firm.xlsx")).unwrap();
+    let sb = Sandbox::start(&[]);
+    let o = import(
+        &sb,
+        dir.path(),
+        &["firm.xlsx", "--skip-hidden-rows", "--json"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    for said in [
+        "header: row 3, below a title or notes in rows 1-2",
+        "hidden rows: 3 rows hidden by a filter in the workbook were skipped (--skip-hidden-rows): rows 6, 9, 11",
+        "total row skipped: row 13 ('Total' and numbers) is a Total row, not a case",
+        "hidden columns: SSN (kept hidden in the results)",
+    ] {
+        assert!(err.contains(said), "{said}\n{err}");
+    }
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["counts"]["created"], 6, "{s}");
+    let on_server: Vec<String> = sb.cases().into_keys().collect();
+    assert_eq!(
+        on_server,
+        [
+            "2024501", "2024502", "2024504", "2024505", "2024507", "2024509"
+        ]
+    );
+    let path = dir.path().join("firm.results.xlsx");
+    let res = sheet(&path, Some("Results"));
+    assert_eq!(
+        results_column(&res, "source_row"),
+        ["4", "5", "7", "8", "10", "12"]
+    );
+    assert!(
+        results_column(&res, "kayse_result")
+            .iter()
+            .all(|r| r == "created")
+    );
+    for (n, id) in results_column(&res, "Case #")
+        .iter()
+        .zip(results_column(&res, "kayse_id"))
+    {
+        assert_eq!(sb.cases()[n], [id.parse::<u64>().unwrap()], "case {n}");
+    }
+    assert_eq!(results_column(&res, "SSN")[0], "123-45-6789");
+    assert_eq!(hidden_columns_of(&path), [(9, 9)]);
+
+    // Every row, into CSV results: the filter's rows go too, and SSN is left out, said so.
+    let sb = Sandbox::start(&[]);
+    let o = import(&sb, dir.path(), &["firm.xlsx", "--results", "all.csv"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("3 rows hidden by a filter in the workbook were read: rows 6, 9, 11 (--skip-hidden-rows leaves them out)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "hidden columns left out of the CSV results (a CSV cannot hide a column): SSN"
+        ),
+        "{err}"
+    );
+    assert_eq!(sb.cases().len(), 9);
+    let rows = results(&dir.path().join("all.csv"));
+    assert_eq!(rows.len(), 9);
+    assert!(rows.iter().all(|r| !r.contains_key("SSN")));
+    assert!(
+        !std::fs::read_to_string(dir.path().join("all.csv"))
+            .unwrap()
+            .contains("123-45-6789")
+    );
+    let server = sb.cases();
+    for r in &rows {
+        assert_eq!(r["kayse_result"], "created", "{r:?}");
+        assert_eq!(
+            server[&r["Case #"]],
+            [r["kayse_id"].parse::<u64>().unwrap()]
+        );
+    }
+}
+
+/// A sheet whose header names no field stops import before anything is sent, and the error says
+/// which row the header was taken from.
+#[test]
+fn a_mapping_error_names_the_header_row_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(&[]);
+    let input = write_csv(
+        dir.path(),
+        "notes.csv",
+        "Matter,Client",
+        &["A-1,Ann".into()],
+    );
+    let o = import(&sb, dir.path(), &[input.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(the header was read from row 1; --header-row N reads another row)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap_or(0), 0);
+    assert!(!dir.path().join("notes.results.xlsx.journal").exists());
+}

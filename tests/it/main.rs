@@ -9,6 +9,7 @@ mod hostile;
 mod import;
 mod message;
 mod output;
+mod profiles;
 mod read;
 mod readme;
 mod roundtrip;

@@ -44,3 +44,51 @@ fn every_command_is_documented() {
     }
     assert!(text.contains("cargo run --release -- import samples/cases.xlsx --sandbox"));
 }
+
+/// Every `--option` the README names is an option of the tool or of one of its commands, so no
+/// documented option can vanish in a reshape of the option blocks unnoticed. (The README's
+/// cargo command lines name cargo's own flags; they are listed here.)
+#[test]
+fn every_option_the_readme_names_exists() {
+    use clap::CommandFactory;
+    const CARGOS: &[&str] = &[
+        "all-targets",
+        "check",
+        "example",
+        "locked",
+        "path",
+        "release",
+        // The profile section's example of a misspelt option, refused on purpose.
+        "batchsize",
+    ];
+    let cli = kayse_bulk::cli::Cli::command();
+    let mut known: Vec<String> = vec!["help".into()];
+    for cmd in std::iter::once(&cli).chain(cli.get_subcommands()) {
+        known.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long().map(String::from)),
+        );
+    }
+    let text = readme();
+    let mut named: Vec<&str> = text
+        .match_indices("--")
+        .filter(|(i, _)| !text[..*i].ends_with(|c: char| c.is_alphanumeric() || c == '-'))
+        .map(|(i, _)| {
+            let rest = &text[i + 2..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+                .unwrap_or(rest.len());
+            rest[..end].trim_end_matches('-')
+        })
+        .filter(|o| !o.is_empty())
+        .collect();
+    named.sort();
+    named.dedup();
+    assert!(named.contains(&"skip-hidden-rows"), "{named:?}");
+    for o in named {
+        assert!(
+            CARGOS.contains(&o) || known.iter().any(|k| k == o),
+            "README names --{o}, which no command takes"
+        );
+    }
+}

@@ -572,3 +572,65 @@ pub fn xlsb_workbook(sheets: &[XlsbSheet]) -> Vec<u8> {
     }
     z.finish().unwrap().into_inner()
 }
+
+/// The `<col>` elements of a results workbook's first sheet that are hidden, as their
+/// 1-based (min, max).
+pub fn hidden_columns_of(path: &Path) -> Vec<(u32, u32)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut xml = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml.split("<col ")
+        .skip(1)
+        .map(|c| &c[..c.find('>').unwrap()])
+        .filter(|c| c.contains("hidden=\"1\""))
+        .map(|c| {
+            let num = |k: &str| {
+                let v = &c[c.find(&format!("{k}=\"")).unwrap() + k.len() + 2..];
+                v[..v.find('"').unwrap()].parse().unwrap()
+            };
+            (num("min"), num("max"))
+        })
+        .collect()
+}
+
+/// A workbook as a firm keeps a list it has filtered: a title on row 1, row 2 blank, `headers`
+/// on row 3 and `rows` from row 4, an autofilter over them, the data rows at `hidden` (0-based)
+/// hidden as the filter hides them, and the columns at `hidden_cols` hidden. A cell that is a
+/// whole number is written as a number, as Excel keeps an id.
+pub fn filtered_xlsx(
+    path: &Path,
+    headers: &[&str],
+    rows: &[Vec<String>],
+    hidden: &[usize],
+    hidden_cols: &[u16],
+) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet().set_name("List").unwrap();
+    ws.write_string(0, 0, "Smith & Alvarez Injury Law: filtered list")
+        .unwrap();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(2, c as u16, *h).unwrap();
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let r = 3 + i as u32;
+        for (c, v) in row.iter().enumerate() {
+            match v.parse::<u64>() {
+                Ok(n) => ws.write_number(r, c as u16, n as f64).unwrap(),
+                Err(_) => ws.write_string(r, c as u16, v).unwrap(),
+            };
+        }
+        if hidden.contains(&i) {
+            ws.set_row_hidden(r).unwrap();
+        }
+    }
+    for &c in hidden_cols {
+        ws.set_column_hidden(c).unwrap();
+    }
+    ws.autofilter(2, 0, 2 + rows.len() as u32, headers.len() as u16 - 1)
+        .unwrap();
+    book.save(path).unwrap();
+}

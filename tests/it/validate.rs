@@ -335,30 +335,6 @@ fn column(rows: &[Vec<Data>], header: &str) -> Vec<String> {
     rows[1..].iter().map(|r| text(&r[c])).collect()
 }
 
-/// The `<col>` elements of a results workbook's first sheet that are hidden, as their
-/// 1-based (min, max).
-fn hidden_columns_of(path: &std::path::Path) -> Vec<(u32, u32)> {
-    use std::io::Read;
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut xml = String::new();
-    zip.by_name("xl/worksheets/sheet1.xml")
-        .unwrap()
-        .read_to_string(&mut xml)
-        .unwrap();
-    xml.split("<col ")
-        .skip(1)
-        .map(|c| &c[..c.find('>').unwrap()])
-        .filter(|c| c.contains("hidden=\"1\""))
-        .map(|c| {
-            let num = |k: &str| {
-                let v = &c[c.find(&format!("{k}=\"")).unwrap() + k.len() + 2..];
-                v[..v.find('"').unwrap()].parse().unwrap()
-            };
-            (num("min"), num("max"))
-        })
-        .collect()
-}
-
 #[test]
 fn firm_export_title_filter_hidden_ssn_and_total_row_end_to_end() {
     let dir = tempfile::tempdir().unwrap();

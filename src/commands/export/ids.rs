@@ -1,0 +1,101 @@
+//! Where export's ids come from: `--ids` ranges and lists, and the id column of each
+//! `--ids-from` spreadsheet (its header found below a title, its hidden rows read or left out and
+//! said, a Total row never taken for an id); and the fingerprint the journal keeps of the list.
+
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use crate::cell::Cell;
+use crate::engine::input::{SheetFacts, names_matcher, read_failed};
+use crate::engine::options::HiddenRows;
+use crate::error::Fatal;
+use crate::read;
+use crate::record::journal::{Basis, Fingerprint, hex};
+
+/// A fingerprint of an id list (export has no single input file).
+pub fn fingerprint_ids(ids: &[u64]) -> Fingerprint {
+    let text = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    Fingerprint {
+        sha256: hex(&Sha256::digest(text.as_bytes())),
+        size: ids.len() as u64,
+        basis: Basis::Ids,
+    }
+}
+
+/// Every id the flags name, de-duplicated in first-seen order, plus warnings about cells skipped
+/// and what reading each file noticed (hidden rows, a Total row).
+pub fn collect_ids(
+    specs: &[String],
+    files: &[PathBuf],
+    hidden: HiddenRows,
+) -> Result<(Vec<u64>, Vec<String>), Fatal> {
+    use crate::check::ids;
+    let mut all = Vec::new();
+    let mut warnings = Vec::new();
+    for s in specs {
+        all.extend(ids::parse_spec(s).map_err(|e| Fatal::usage(format!("--ids: {e}")))?);
+    }
+    let opts = read::ReadOptions {
+        skip_hidden_rows: hidden.skip,
+        header_matcher: Some(names_matcher(ids::ID_COLUMNS)),
+        ..Default::default()
+    };
+    for f in files {
+        let t = read::open(f, &opts).map_err(read_failed)?;
+        let col = ids::find_column(&t.headers, None).map_err(|e| {
+            Fatal::usage(format!(
+                "{}: {e} (the header was read from row {})",
+                f.display(),
+                t.header_row
+            ))
+        })?;
+        let facts = SheetFacts::of(&t, hidden);
+        let mut bad = 0usize;
+        for raw in t.rows {
+            let raw = raw.map_err(read_failed)?;
+            match ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty)) {
+                Ok(Some(id)) => all.push(id),
+                Ok(None) => {}
+                Err(e) => {
+                    bad += 1;
+                    if bad <= 5 {
+                        warnings.push(format!(
+                            "{} row {}, column {}: {e}; skipped",
+                            f.display(),
+                            raw.source_row,
+                            t.headers[col]
+                        ));
+                    }
+                }
+            }
+        }
+        if bad > 5 {
+            warnings.push(format!(
+                "{}: {} more cells without a valid id skipped",
+                f.display(),
+                bad - 5
+            ));
+        }
+        warnings.extend(facts.file_notes(f));
+    }
+    if specs.is_empty() && files.is_empty() {
+        return Err(Fatal::usage(
+            "which cases? give --ids 1001-1050,1060 and/or --ids-from FILE (Kayse cannot list cases)",
+        ));
+    }
+    Ok((ids::dedupe(all), warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_fingerprints_follow_order_and_content() {
+        assert_eq!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[1, 2]));
+        assert_ne!(fingerprint_ids(&[1, 2]), fingerprint_ids(&[2, 1]));
+        assert_eq!(fingerprint_ids(&[1, 2, 3]).size, 3);
+        assert_eq!(fingerprint_ids(&[1]).basis, Basis::Ids);
+    }
+}

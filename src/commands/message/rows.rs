@@ -1,0 +1,239 @@
+//! The rows of a message sheet, checked before anything is sent: each row's text rendered
+//! (a column as it is, or a `{{row.COLUMN}}` template), its ids and text checked, repeats marked.
+//! Reads the sheet once; no network.
+
+use std::collections::HashMap;
+
+use super::text::{Template, find_header};
+use super::{Channel, MessageArgs, sms};
+use crate::cell::Cell;
+use crate::engine::input::{FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
+use crate::error::Fatal;
+use crate::outcome::RowError;
+
+/// Where a row's text comes from: a column as it is, or a template.
+enum Source {
+    Column(usize),
+    Template(Template),
+}
+
+impl Source {
+    fn pick(
+        flag: Option<&str>,
+        column: &str,
+        headers: &[String],
+        flag_name: &str,
+    ) -> Result<Source, Fatal> {
+        if let Some(t) = flag {
+            return Template::parse(t, headers)
+                .map(Source::Template)
+                .map_err(|e| Fatal::usage(format!("{flag_name}: {e}")));
+        }
+        find_header(headers, column)
+            .map(Source::Column)
+            .ok_or_else(|| {
+                Fatal::usage(format!(
+                    "no '{column}' column: add one or pass {flag_name}; the columns are: {}",
+                    headers.join(", ")
+                ))
+            })
+    }
+
+    fn render(&self, cells: &[Cell]) -> String {
+        match self {
+            Source::Column(i) => cells.get(*i).map(Cell::to_text).unwrap_or_default(),
+            Source::Template(t) => t.render(cells),
+        }
+    }
+}
+
+/// A checked row ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ready {
+    pub case_id: u64,
+    pub client_id: u64,
+    pub message: String,
+    pub subject: Option<String>,
+}
+
+/// One input row after the checks.
+pub struct Row {
+    pub source_row: usize,
+    pub cells: Vec<Cell>,
+    pub message: String,
+    pub subject: Option<String>,
+    pub state: State,
+}
+
+/// The payload, or every error, or a duplicate of an earlier row.
+pub enum State {
+    Ready(Ready),
+    Invalid(Vec<RowError>),
+    Duplicate(usize),
+}
+
+/// A message sheet read and checked.
+pub struct Checked {
+    pub headers: Vec<String>,
+    /// The journal's fingerprint of what was read.
+    pub fingerprint: FingerprintSlot,
+    pub rows: Vec<Row>,
+    pub blank: u64,
+    /// SMS longer than one part.
+    pub multipart: u64,
+    pub case_col: usize,
+    pub facts: SheetFacts,
+}
+
+/// The columns a message sheet is read by: what makes a row its header.
+const COLUMNS: &[&str] = &["case_id", "client_id", "message", "subject"];
+
+/// Read, render and check every row.
+pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<Checked, Fatal> {
+    let Sheet {
+        table,
+        fingerprint,
+        facts,
+    } = Sheet::open(&a.input, a.hidden.hidden_rows(), names_matcher(COLUMNS))?;
+    let headers = table.headers;
+    let need = |name: &str| {
+        find_header(&headers, name).ok_or_else(|| {
+            Fatal::usage(format!(
+                "{}: no '{name}' column; the columns are: {}{}",
+                a.input.file.display(),
+                headers.join(", "),
+                a.input.header_hint(table.header_row)
+            ))
+        })
+    };
+    let case_col = need("case_id")?;
+    let client_col = need("client_id")?;
+    let msg_src = Source::pick(a.message.as_deref(), "message", &headers, "--message")?;
+    let subj_src = match channel {
+        Channel::Email => Some(Source::pick(subject, "subject", &headers, "--subject")?),
+        Channel::Sms => None,
+    };
+    let mut out = Checked {
+        headers: Vec::new(),
+        fingerprint,
+        rows: Vec::new(),
+        blank: 0,
+        multipart: 0,
+        case_col,
+        facts,
+    };
+    let mut dedupe = Dedupe::default();
+    for raw in table.rows {
+        let raw = raw.map_err(read_failed)?;
+        if raw.is_blank() {
+            out.blank += 1;
+            continue;
+        }
+        let message = msg_src.render(&raw.cells);
+        let subject = subj_src.as_ref().map(|s| s.render(&raw.cells));
+        let empty = Cell::Empty;
+        let state = match check_row(
+            channel,
+            (raw.cells.get(case_col).unwrap_or(&empty), case_col),
+            (raw.cells.get(client_col).unwrap_or(&empty), client_col),
+            &message,
+            subject.as_deref(),
+        ) {
+            Err(e) => State::Invalid(e),
+            Ok(r) => match dedupe.first_row(&r, raw.source_row) {
+                Some(first) => State::Duplicate(first),
+                None => {
+                    if channel == Channel::Sms && sms::segments(&r.message).parts > 1 {
+                        out.multipart += 1;
+                    }
+                    State::Ready(r)
+                }
+            },
+        };
+        out.rows.push(Row {
+            source_row: raw.source_row,
+            cells: raw.cells,
+            message,
+            subject,
+            state,
+        });
+    }
+    out.headers = headers;
+    Ok(out)
+}
+
+/// The checks before anything is sent: ids, non-empty text, the SMS length cap. Returns the
+/// payload or every error of the row.
+pub fn check_row(
+    channel: Channel,
+    case_id: (&Cell, usize),
+    client_id: (&Cell, usize),
+    message: &str,
+    subject: Option<&str>,
+) -> Result<Ready, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut id = |(c, col): (&Cell, usize), name: &str| match crate::check::ids::from_cell(c) {
+        Ok(Some(v)) => Some(v),
+        Ok(None) => {
+            errors.push(RowError::new(name, "is required").at(Some(col)));
+            None
+        }
+        Err(e) => {
+            errors.push(
+                RowError::new(name, e.to_string())
+                    .at(Some(col))
+                    .with_value(c.to_text()),
+            );
+            None
+        }
+    };
+    let case = id(case_id, "case_id");
+    let client = id(client_id, "client_id");
+    match channel {
+        Channel::Sms => {
+            if let Err(e) = sms::check(message) {
+                errors.push(RowError::new("message", e));
+            }
+        }
+        Channel::Email => {
+            if message.trim().is_empty() {
+                errors.push(RowError::new("message", "the message is empty"));
+            }
+            if subject.is_none_or(|s| s.trim().is_empty()) {
+                errors.push(RowError::new("subject", "the subject is empty"));
+            }
+        }
+    }
+    match (case, client) {
+        (Some(case_id), Some(client_id)) if errors.is_empty() => Ok(Ready {
+            case_id,
+            client_id,
+            message: message.to_string(),
+            subject: subject.map(str::to_string),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Marks later repeats of the same case, client and rendered text (and subject).
+#[derive(Debug, Default)]
+pub struct Dedupe {
+    seen: HashMap<(u64, u64, String, Option<String>), usize>,
+}
+
+impl Dedupe {
+    /// `None` the first time a message is seen, else the row that first had it.
+    pub fn first_row(&mut self, r: &Ready, row: usize) -> Option<usize> {
+        let key = (r.case_id, r.client_id, r.message.clone(), r.subject.clone());
+        match self.seen.get(&key) {
+            Some(first) => Some(*first),
+            None => {
+                self.seen.insert(key, row);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+//! The run that sends nothing: read → map → check → results, for `validate` and for
+//! `import --dry-run`, which must see exactly the same rows. Reading, checking and writing
+//! overlap on three threads (read-ahead, this one, write-behind). No network.
+
+use crate::cli::Global;
+use crate::engine::finish;
+use crate::engine::input::{CaseSheet, Echo, Scanned};
+use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, SkipHiddenArgs};
+use crate::error::{CmdResult, ExitCode, Fatal};
+use crate::outcome::{Outcome, ResultRow};
+use crate::report::results::{ResultsWriter, WriteBehind};
+
+/// Validate every row and write the results file; the summary's plan says what an import costs.
+pub fn run(
+    command: &str,
+    input: &InputArgs,
+    hidden: &SkipHiddenArgs,
+    rules: &RulesArgs,
+    batch: &BatchArgs,
+    results: &ResultsArgs,
+    g: &Global,
+) -> CmdResult {
+    let started = std::time::Instant::now();
+    let results_path = results.path_for(&input.file)?;
+    let mut sheet = CaseSheet::open(input, hidden.hidden_rows(), rules, false)?;
+    sheet.describe_mapping(g);
+    let usage = |e| Fatal::from_error(ExitCode::Usage, e);
+    let echo = Echo::new(&sheet.table.headers);
+    // Columns hidden in the workbook stay hidden (XLSX) or are left out (CSV).
+    let writer = ResultsWriter::create_hiding(
+        &results_path,
+        &echo.headers(&sheet.table.headers),
+        &[],
+        &echo.columns(sheet.facts.hidden_columns()),
+    )
+    .map_err(usage)?;
+    let mut writer = WriteBehind::spawn(writer, sheet.recycler()).map_err(usage)?;
+    let mut summary = sheet.new_summary(command, &input.file, &results_path);
+    let mut valid_creates = 0u64;
+    while let Some(item) = sheet.next_row() {
+        let (raw, result) = match item? {
+            Scanned::Blank => {
+                summary.blank_rows += 1;
+                continue;
+            }
+            Scanned::Row { raw, result } => (raw, result),
+        };
+        summary.rows_read += 1;
+        let (outcome, errors, id) = match result {
+            Ok(case) => {
+                if case.id.is_some() {
+                    summary.updates += 1;
+                    summary.fields_cleared += case.omitted().count() as u64;
+                } else {
+                    summary.creates += 1;
+                    valid_creates += 1;
+                }
+                (Outcome::Valid, Vec::new(), case.id)
+            }
+            Err(errors) => (Outcome::Invalid, errors, None),
+        };
+        summary.count(outcome);
+        writer
+            .write(ResultRow {
+                source_row: raw.source_row,
+                outcome,
+                kayse_id: id,
+                errors: echo.errors(errors),
+                cells: echo.cells(raw.cells),
+                extra: Vec::new(),
+            })
+            .map_err(usage)?;
+    }
+    sheet.finish_summary(&mut summary);
+    summary.plan = Some(crate::plan::validate_line(
+        valid_creates,
+        summary.updates,
+        u64::from(batch.batch_size),
+    ));
+    finish::conclude(summary, g, None, started, |s| {
+        writer.finish(s).map_err(usage)
+    })
+}

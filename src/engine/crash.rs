@@ -1,0 +1,123 @@
+//! Test-only fault injection, confined here: named points in the engine that every networked
+//! command passes. `KAYSE_BULK_CRASH_AT=point[:N]` aborts the process at the Nth passage of the
+//! point, as a `kill -9` or a power cut would stop it, with no cleanup. `KAYSE_BULK_PAUSE_AT=
+//! point[:N]` instead says `paused at POINT` on stderr there and waits until the run is told to
+//! stop (Ctrl-C), so a test can interrupt a run at a known moment without a timer. Unset in
+//! normal use, where a passage costs one comparison. Nothing else in the crate reads them.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::send::StopSignal;
+
+/// The places a run can be stopped dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    /// The journal exists and the client is ready; nothing has been sent.
+    BeforeFirstRequest,
+    /// An answer is in hand and not yet on disk: the worst moment to die.
+    AnswerNotJournaled,
+    /// Sending is over; the results file is not written yet.
+    BeforeResults,
+}
+
+impl Point {
+    pub fn name(self) -> &'static str {
+        match self {
+            Point::BeforeFirstRequest => "before-first-request",
+            Point::AnswerNotJournaled => "answer-not-journaled",
+            Point::BeforeResults => "before-results",
+        }
+    }
+}
+
+/// One variable's spec: the point's name and the passage it fires at, and the passages so far.
+struct Hook {
+    spec: OnceLock<Option<(String, u32)>>,
+    hits: AtomicU32,
+    var: &'static str,
+}
+
+impl Hook {
+    const fn new(var: &'static str) -> Hook {
+        Hook {
+            spec: OnceLock::new(),
+            hits: AtomicU32::new(0),
+            var,
+        }
+    }
+
+    /// True when this passage of `point` is the one the variable names.
+    fn fires(&self, point: Point) -> bool {
+        let spec = self
+            .spec
+            .get_or_init(|| parse(&std::env::var(self.var).ok()?));
+        match spec {
+            Some((name, n)) if name == point.name() => {
+                self.hits.fetch_add(1, Ordering::SeqCst) + 1 == *n
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `point` or `point:N` (N counts from 1; anything unreadable is 1).
+fn parse(v: &str) -> Option<(String, u32)> {
+    let (name, n) = v.split_once(':').unwrap_or((v, "1"));
+    if name.is_empty() {
+        return None;
+    }
+    Some((name.to_string(), n.parse().unwrap_or(1).max(1)))
+}
+
+static CRASH: Hook = Hook::new("KAYSE_BULK_CRASH_AT");
+static PAUSE: Hook = Hook::new("KAYSE_BULK_PAUSE_AT");
+
+/// Abort here if `KAYSE_BULK_CRASH_AT` names this passage.
+pub fn at(point: Point) {
+    if CRASH.fires(point) {
+        std::process::abort();
+    }
+}
+
+/// `at`, then, if `KAYSE_BULK_PAUSE_AT` names this passage, wait for the run to be stopped.
+pub async fn pass(point: Point, stop: &StopSignal) {
+    at(point);
+    if PAUSE.fires(point) {
+        eprintln!("paused at {}", point.name());
+        stop.stopped().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        let table: &[(&str, Option<(&str, u32)>)] = &[
+            ("before-results", Some(("before-results", 1))),
+            ("answer-not-journaled:3", Some(("answer-not-journaled", 3))),
+            ("answer-not-journaled:x", Some(("answer-not-journaled", 1))),
+            ("answer-not-journaled:0", Some(("answer-not-journaled", 1))),
+            ("", None),
+            (":2", None),
+        ];
+        for (text, want) in table {
+            let got = parse(text);
+            let want = want.map(|(n, k)| (n.to_string(), k));
+            assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_hook_fires_once_at_its_passage() {
+        let hook = Hook::new("KAYSE_BULK_TEST_HOOK_NEVER_SET");
+        let _ = hook.spec.set(Some(("before-results".into(), 2)));
+        let fired: Vec<bool> = (0..4).map(|_| hook.fires(Point::BeforeResults)).collect();
+        assert_eq!(fired, vec![false, true, false, false]);
+        assert!(!hook.fires(Point::BeforeFirstRequest));
+        let unset = Hook::new("KAYSE_BULK_TEST_HOOK_NEVER_SET");
+        assert!(!unset.fires(Point::BeforeResults));
+    }
+}

@@ -1,0 +1,485 @@
+//! The input side of a run: a spreadsheet opened once, its rows fingerprinted as they are read
+//! (so the journal's check costs no second reading), and, for case sheets, mapped and checked on
+//! the read-ahead thread. Also `Echo`, the input columns a results file repeats. What reading
+//! noticed goes to the summary through `SheetFacts` (`facts.rs`). Sends nothing.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use crate::cell::Cell;
+use crate::check::{Checked, Checker, check_row};
+use crate::cli::Global;
+use crate::engine::options::{HiddenRows, InputArgs, RulesArgs};
+use crate::entity::{CASES, Record};
+use crate::error::{ExitCode, Fatal};
+use crate::map::Mapping;
+use crate::outcome::RowError;
+use crate::read::{self, HeaderMatcher, RawRow, ReadAhead, ReadError, Recycler, Rows, Table};
+use crate::record::journal::{Basis, Fingerprint, hex};
+use crate::report::summary::Summary;
+
+pub use super::facts::SheetFacts;
+
+/// A read error mid-file ends the command (exit 2).
+pub fn read_failed(e: ReadError) -> Fatal {
+    Fatal::from_error(ExitCode::Usage, e)
+}
+
+/// Where a fingerprint lands once the rows have all been read.
+#[derive(Debug, Clone, Default)]
+pub struct FingerprintSlot(Arc<Mutex<Option<Fingerprint>>>);
+
+impl FingerprintSlot {
+    /// The fingerprint, once every row was read; `None` before that.
+    pub fn get(&self) -> Option<Fingerprint> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The fingerprint of a sheet read to its end; an internal error otherwise.
+    pub fn finished(&self) -> Result<Fingerprint, Fatal> {
+        self.get().ok_or_else(|| {
+            Fatal::usage(
+                "internal error: the input was not read to its end before the journal check",
+            )
+        })
+    }
+}
+
+/// Rows that hash themselves, header first, as the reader yields them: a fingerprint of what was
+/// read, whatever the file format, taken in the one reading pass. Rows, not bytes: a zipped
+/// workbook is read out of order, and what matters for a resume is that the rows are the same.
+pub struct Hashed {
+    inner: Box<dyn Rows>,
+    hasher: Option<Sha256>,
+    rows: u64,
+    slot: FingerprintSlot,
+}
+
+impl Hashed {
+    pub fn new(table: &Table, inner: Box<dyn Rows>, slot: FingerprintSlot) -> Hashed {
+        let mut hasher = Sha256::new();
+        hasher.update((table.header_row as u64).to_le_bytes());
+        hasher.update((table.headers.len() as u64).to_le_bytes());
+        for h in &table.headers {
+            hash_bytes(&mut hasher, 1, h.as_bytes());
+        }
+        Hashed {
+            inner,
+            hasher: Some(hasher),
+            rows: 0,
+            slot,
+        }
+    }
+
+    fn feed(&mut self, item: &Option<Result<RawRow, ReadError>>) {
+        match item {
+            Some(Ok(row)) => {
+                if let Some(h) = self.hasher.as_mut() {
+                    hash_row(h, row);
+                    self.rows += 1;
+                }
+            }
+            Some(Err(_)) => self.hasher = None, // a failed read has no fingerprint
+            None => {
+                if let Some(h) = self.hasher.take() {
+                    let fp = Fingerprint {
+                        sha256: hex(&h.finalize()),
+                        size: self.rows,
+                        basis: Basis::Rows,
+                    };
+                    *self.slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(fp);
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Hashed {
+    type Item = Result<RawRow, ReadError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next();
+        self.feed(&item);
+        item
+    }
+}
+
+impl Rows for Hashed {
+    fn next_reusing(&mut self, spare: &mut Vec<Vec<Cell>>) -> Option<Self::Item> {
+        let item = self.inner.next_reusing(spare);
+        self.feed(&item);
+        item
+    }
+}
+
+fn hash_bytes(h: &mut Sha256, tag: u8, bytes: &[u8]) {
+    h.update([tag]);
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// One row, unambiguously: its number, its width, each cell's kind and value.
+fn hash_row(h: &mut Sha256, row: &RawRow) {
+    h.update((row.source_row as u64).to_le_bytes());
+    h.update((row.cells.len() as u64).to_le_bytes());
+    for c in &row.cells {
+        match c {
+            Cell::Empty => h.update([0]),
+            Cell::Text(s) => hash_bytes(h, 1, s.as_bytes()),
+            Cell::Int(i) => {
+                h.update([2]);
+                h.update(i.to_le_bytes());
+            }
+            Cell::Float(f) => {
+                h.update([3]);
+                h.update(f.to_bits().to_le_bytes());
+            }
+            Cell::Bool(b) => h.update([4, u8::from(*b)]),
+            Cell::Date(d) => hash_bytes(h, 5, d.to_string().as_bytes()),
+            Cell::DateTime(d) => hash_bytes(h, 6, d.to_string().as_bytes()),
+            Cell::Error(e) => hash_bytes(h, 7, e.as_bytes()),
+        }
+    }
+}
+
+/// A plain sheet (ids, messages): its header and its rows, fingerprinted as they are read.
+pub struct Sheet {
+    pub table: Table,
+    pub fingerprint: FingerprintSlot,
+    pub facts: SheetFacts,
+}
+
+impl Sheet {
+    /// Open `input`, taking as its header the row among the first that `header` likes best.
+    pub fn open(
+        input: &InputArgs,
+        hidden: HiddenRows,
+        header: HeaderMatcher,
+    ) -> Result<Sheet, Fatal> {
+        let opts = input.read_options(hidden, header);
+        let mut table = read::open(&input.file, &opts).map_err(read_failed)?;
+        let slot = FingerprintSlot::default();
+        let rows = std::mem::replace(&mut table.rows, Box::new(read::Plain(std::iter::empty())));
+        table.rows = Box::new(Hashed::new(&table, rows, slot.clone()));
+        let facts = SheetFacts::of(&table, hidden);
+        Ok(Sheet {
+            table,
+            fingerprint: slot,
+            facts,
+        })
+    }
+}
+
+/// A header matcher for a sheet whose columns are known by name (ids, messages): a cell counts
+/// when it is one of `names`, ignoring case and surrounding spaces, as the columns are found.
+pub fn names_matcher<S: AsRef<str>>(names: &[S]) -> HeaderMatcher {
+    let names: Vec<String> = names
+        .iter()
+        .map(|n| n.as_ref().trim().to_string())
+        .collect();
+    HeaderMatcher::new(move |h| names.iter().any(|n| n.eq_ignore_ascii_case(h.trim())))
+}
+
+/// A row as the reading thread hands it over: judged on its own, not yet against earlier rows.
+#[allow(clippy::large_enum_variant)]
+enum Prechecked {
+    Blank,
+    Row(RawRow, Checked),
+}
+
+/// One scanned row of a case sheet. Consumed at once, never stored in bulk, so the size gap
+/// between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Scanned {
+    /// A row with nothing in it: skipped and counted.
+    Blank,
+    /// A row, with its payload or every error it has.
+    Row {
+        raw: RawRow,
+        result: Result<Record, Vec<RowError>>,
+    },
+}
+
+/// A case sheet opened and mapped, its rows read ahead, mapped and checked on their own thread.
+pub struct CaseSheet {
+    /// The input's facts and header; its rows have moved to `rows`.
+    pub table: Table,
+    rows: ReadAhead<Prechecked>,
+    pub mapping: Arc<Mapping>,
+    pub checker: Checker,
+    pub fingerprint: FingerprintSlot,
+    pub facts: SheetFacts,
+}
+
+impl CaseSheet {
+    /// Open and map the input. Every problem here is exit 2, before any row is read. The header
+    /// is the row among the first that names the most fields the mapping knows. With
+    /// `fingerprint`, the rows are hashed as they are read (a run with a journal needs it; a
+    /// plain validate does not pay for it).
+    pub fn open(
+        input: &InputArgs,
+        hidden: HiddenRows,
+        rules: &RulesArgs,
+        fingerprint: bool,
+    ) -> Result<CaseSheet, Fatal> {
+        let (map_opts, rules) = rules.load()?;
+        let opts = input.read_options(hidden, crate::map::header_matcher(&CASES, &map_opts));
+        let mut table = read::open(&input.file, &opts).map_err(read_failed)?;
+        let mapping = Mapping::build(&CASES, &table.headers, &map_opts)
+            .map_err(|e| Fatal::usage(format!("{e}{}", input.header_hint(table.header_row))))?;
+        let mapping = Arc::new(mapping);
+        let slot = FingerprintSlot::default();
+        let mut rows =
+            std::mem::replace(&mut table.rows, Box::new(read::Plain(std::iter::empty())));
+        if fingerprint {
+            rows = Box::new(Hashed::new(&table, rows, slot.clone()));
+        }
+        let rows = {
+            let mapping = Arc::clone(&mapping);
+            let rules = rules.clone();
+            ReadAhead::spawn(rows, &input.file, move |raw| {
+                if raw.is_blank() {
+                    Prechecked::Blank
+                } else {
+                    let checked = check_row(&rules, &mapping.apply(&raw));
+                    Prechecked::Row(raw, checked)
+                }
+            })
+        };
+        let facts = SheetFacts::of(&table, hidden);
+        Ok(CaseSheet {
+            table,
+            rows,
+            mapping,
+            checker: Checker::new(rules),
+            fingerprint: slot,
+            facts,
+        })
+    }
+
+    /// Read, map and check the next row. A read error mid-file is fatal (exit 2).
+    pub fn next_row(&mut self) -> Option<Result<Scanned, Fatal>> {
+        let (raw, checked) = match self.rows.next()? {
+            Ok(Prechecked::Row(raw, checked)) => (raw, checked),
+            Ok(Prechecked::Blank) => return Some(Ok(Scanned::Blank)),
+            Err(e) => return Some(Err(read_failed(e))),
+        };
+        let result = self.checker.settle(checked);
+        Some(Ok(Scanned::Row { raw, result }))
+    }
+
+    /// Where written rows' cells go to be filled again by the reading thread.
+    pub fn recycler(&self) -> Recycler {
+        self.rows.recycler()
+    }
+
+    /// Under `-v`, say which column feeds which field.
+    pub fn describe_mapping(&self, g: &Global) {
+        if g.verbose && !g.quiet {
+            for line in self.mapping.describe() {
+                eprintln!("mapping: {line}");
+            }
+        }
+    }
+
+    /// A summary with the input's facts filled in.
+    pub fn new_summary(&self, command: &str, input: &Path, results: &Path) -> Summary {
+        let mut s = crate::engine::finish::summary(command, input.display(), Some(results));
+        self.facts.start(Some(results), &mut s);
+        s.warnings.extend(self.mapping.notes.iter().cloned());
+        if !self.mapping.unmapped.is_empty() {
+            s.warnings.push(format!(
+                "columns not mapped to any field (ignored; --extra-columns data keeps them): {}",
+                self.mapping.unmapped.join(", ")
+            ));
+        }
+        s
+    }
+
+    /// Copy what the checker learned about statuses and types, and what the reader noticed
+    /// while reading the rows, into the summary. Call it once every row has been read.
+    pub fn finish_summary(&self, s: &mut Summary) {
+        self.facts.finish(s);
+        let report = self.checker.report();
+        s.statuses = report.of("status");
+        s.types = report.of("type");
+        s.warnings.extend(report.warnings);
+    }
+}
+
+/// The input columns a results file repeats. When the input is itself a results file (it has a
+/// `kayse_result` column), the tool's own leading columns are written afresh, not repeated; a
+/// user's later column of the same name is kept.
+pub struct Echo {
+    keep: Vec<usize>,
+    /// Input column → results input column.
+    map: Vec<Option<usize>>,
+}
+
+impl Echo {
+    pub fn new(headers: &[String]) -> Echo {
+        let is_results = headers.iter().any(|h| h.trim() == "kayse_result");
+        let mut dropped = Vec::new();
+        let mut keep = Vec::new();
+        let mut map = vec![None; headers.len()];
+        for (i, h) in headers.iter().enumerate() {
+            let h = h.trim();
+            if is_results && crate::entity::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
+                dropped.push(h);
+                continue;
+            }
+            map[i] = Some(keep.len());
+            keep.push(i);
+        }
+        Echo { keep, map }
+    }
+
+    pub fn headers(&self, headers: &[String]) -> Vec<String> {
+        self.keep.iter().map(|&i| headers[i].clone()).collect()
+    }
+
+    pub fn cells(&self, mut cells: Vec<Cell>) -> Vec<Cell> {
+        if self.keep.len() == cells.len() {
+            return cells; // nothing dropped
+        }
+        self.keep
+            .iter()
+            .map(|&i| cells.get_mut(i).map(std::mem::take).unwrap_or(Cell::Empty))
+            .collect()
+    }
+
+    /// Errors marked on an input column follow it to its place in the results.
+    pub fn errors(&self, mut errors: Vec<RowError>) -> Vec<RowError> {
+        for e in &mut errors {
+            e.column = e.column.and_then(|c| self.map.get(c).copied().flatten());
+        }
+        errors
+    }
+
+    /// Input columns as results input columns (those not repeated are dropped).
+    pub fn columns(&self, input: &[usize]) -> Vec<usize> {
+        input
+            .iter()
+            .filter_map(|&c| self.map.get(c).copied().flatten())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(headers: &[&str], rows: Vec<RawRow>) -> Table {
+        Table {
+            info: Default::default(),
+            headers: headers.iter().map(|s| s.to_string()).collect(),
+            header_row: 1,
+            rows: Box::new(read::Plain(rows.into_iter().map(Ok))),
+            facts: Default::default(),
+        }
+    }
+
+    fn fingerprint(headers: &[&str], rows: &[(usize, Vec<Cell>)]) -> Fingerprint {
+        let rows: Vec<RawRow> = rows
+            .iter()
+            .map(|(r, c)| RawRow {
+                source_row: *r,
+                cells: c.clone(),
+            })
+            .collect();
+        let n = rows.len();
+        let mut t = table(headers, rows);
+        let slot = FingerprintSlot::default();
+        let inner = std::mem::replace(&mut t.rows, Box::new(read::Plain(std::iter::empty())));
+        let hashed = Hashed::new(&t, inner, slot.clone());
+        assert!(slot.get().is_none(), "no fingerprint before the end");
+        assert_eq!(hashed.count(), n);
+        slot.get().expect("read to the end")
+    }
+
+    #[test]
+    fn fingerprints_tell_rows_apart() {
+        let text = |s: &str| Cell::Text(s.into());
+        let base = fingerprint(&["a", "b"], &[(2, vec![text("1"), text("x")])]);
+        assert_eq!(base.basis, Basis::Rows);
+        assert_eq!(base.size, 1);
+        assert_eq!(
+            base,
+            fingerprint(&["a", "b"], &[(2, vec![text("1"), text("x")])]),
+            "the same rows, the same fingerprint"
+        );
+        let others: Vec<Fingerprint> = vec![
+            fingerprint(&["a", "c"], &[(2, vec![text("1"), text("x")])]),
+            fingerprint(&["a", "b"], &[(3, vec![text("1"), text("x")])]),
+            fingerprint(&["a", "b"], &[(2, vec![Cell::Int(1), text("x")])]),
+            fingerprint(&["a", "b"], &[(2, vec![text("1x"), text("")])]),
+            fingerprint(&["a", "b"], &[(2, vec![text("1"), text("x"), Cell::Empty])]),
+            fingerprint(&["a", "b"], &[]),
+            fingerprint(&["ab"], &[(2, vec![text("1"), text("x")])]),
+        ];
+        for (i, fp) in others.iter().enumerate() {
+            assert_ne!(*fp, base, "variant {i}");
+        }
+    }
+
+    #[test]
+    fn a_read_error_leaves_no_fingerprint() {
+        let mut t = table(&["a"], Vec::new());
+        t.rows = Box::new(read::Plain(
+            vec![Err(ReadError::new(Path::new("x.csv"), "broken"))].into_iter(),
+        ));
+        let slot = FingerprintSlot::default();
+        let inner = std::mem::replace(&mut t.rows, Box::new(read::Plain(std::iter::empty())));
+        let mut hashed = Hashed::new(&t, inner, slot.clone());
+        assert!(hashed.next().unwrap().is_err());
+        assert!(hashed.next().is_none());
+        assert!(slot.get().is_none());
+        assert!(slot.finished().is_err());
+    }
+
+    #[test]
+    fn echo_drops_the_tools_own_columns_of_a_results_file_only() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let plain = h(&["kayse_id", "case_number"]);
+        let e = Echo::new(&plain);
+        assert_eq!(e.headers(&plain), plain, "not a results file: kept as is");
+        let results = h(&[
+            "source_row",
+            "kayse_result",
+            "kayse_id",
+            "kayse_errors",
+            "case_number",
+            "kayse_id",
+        ]);
+        let e = Echo::new(&results);
+        assert_eq!(e.headers(&results), h(&["case_number", "kayse_id"]));
+        let cells = (0..6).map(Cell::Int).collect::<Vec<_>>();
+        assert_eq!(e.cells(cells), vec![Cell::Int(4), Cell::Int(5)]);
+        let moved = e.errors(vec![
+            RowError::new("case_number", "x").at(Some(4)),
+            RowError::new("row", "y").at(Some(1)),
+        ]);
+        assert_eq!(moved[0].column, Some(0));
+        assert_eq!(moved[1].column, None);
+        // A hidden input column keeps its place in the results; a dropped one is no column.
+        assert_eq!(e.columns(&[0, 4, 5]), vec![0, 1]);
+        assert_eq!(Echo::new(&plain).columns(&[1]), vec![1]);
+    }
+
+    #[test]
+    fn a_names_matcher_knows_its_columns_as_they_are_found() {
+        let m = names_matcher(crate::check::ids::ID_COLUMNS);
+        let table: &[(&[&str], usize)] = &[
+            (&["kayse_id", "note"], 1),
+            (&[" Kayse_ID ", "Case_Id"], 2),
+            (&["Kayse ID", "case id", "12"], 0),
+            (&["", "id"], 1),
+        ];
+        for (cells, want) in table {
+            assert_eq!(m.score(cells.iter().copied()), *want, "{cells:?}");
+        }
+        let one = names_matcher(&["Kayse Case"]);
+        assert_eq!(one.score(["kayse case", "kayse_id"]), 1);
+    }
+}

@@ -1,0 +1,357 @@
+//! The option blocks commands share, each defined once and flattened where it applies: reading
+//! the input, mapping and rules, the batch size, the results file, and run control. (The
+//! connection and pacing blocks belong to `send`.) Parsing only: no file is opened here.
+
+use std::path::{Path, PathBuf};
+
+use crate::check::Rules;
+use crate::check::rules::DateOrder;
+use crate::entity::CASES;
+use crate::error::Fatal;
+use crate::map::{ExtraColumns, MapOptions, MappingFile};
+use crate::read::{HeaderMatcher, ReadOptions};
+
+/// Reading a spreadsheet: every command that takes one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// The spreadsheet to read: .csv, .txt, .tab, .tsv, .xlsx, .xlsm, .xlsb, .xls or .ods.
+    pub file: PathBuf,
+    /// Workbook sheet to read, by name or 0-based index [default: the first sheet].
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
+    /// Row number of the header [default: of the first 30 rows, the one naming the most fields].
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<usize>,
+    /// CSV delimiter: ',', ';', 'tab' or '|' [default: sniffed].
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+}
+
+impl InputArgs {
+    /// The reader's options: these flags, what the command does with hidden rows, and what makes
+    /// a row its header (the columns the command reads).
+    pub fn read_options(&self, hidden: HiddenRows, header_matcher: HeaderMatcher) -> ReadOptions {
+        ReadOptions {
+            sheet: self.sheet.clone(),
+            header_row: self.header_row,
+            delimiter: self.delimiter,
+            skip_hidden_rows: hidden.skip,
+            header_matcher: Some(header_matcher),
+        }
+    }
+
+    /// A hint for an error about the header's columns: which row the header was taken from,
+    /// when the tool chose it (a `--header-row` given is not second-guessed).
+    pub fn header_hint(&self, header_row: usize) -> String {
+        match self.header_row {
+            Some(_) => String::new(),
+            None => format!(
+                " (the header was read from row {header_row}; --header-row N reads another row)"
+            ),
+        }
+    }
+}
+
+/// `--skip-hidden-rows`, for the commands that read hidden rows unless told otherwise (validate,
+/// import, sms, email). `delete` leaves them out unless told otherwise (`--include-hidden-rows`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct SkipHiddenArgs {
+    /// Leave out rows hidden in the workbook, e.g. by a filter (XLSX and XLSM) [default: read them].
+    #[arg(long)]
+    pub skip_hidden_rows: bool,
+}
+
+impl SkipHiddenArgs {
+    pub fn hidden_rows(&self) -> HiddenRows {
+        HiddenRows {
+            skip: self.skip_hidden_rows,
+            skip_by_default: false,
+        }
+    }
+}
+
+/// What a command does with rows hidden in a workbook (a filter hides rows): whether they are
+/// left out, and whether that is the command's default or was asked for. The summary's words
+/// depend on both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HiddenRows {
+    pub skip: bool,
+    /// Leaving them out is the default (`delete`), so the flag that changes it reads them.
+    pub skip_by_default: bool,
+}
+
+/// Mapping columns onto case fields and the rules values are judged by: `validate` and `import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArgs {
+    /// Mapping file (TOML) with [columns], [defaults], [values.FIELD] and [allowed].
+    #[arg(long, value_name = "FILE.toml")]
+    pub mapping: Option<PathBuf>,
+    /// Fix a field for every row, e.g. --set external_source=clio (repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
+    /// What to do with columns that match no field.
+    #[arg(long, value_enum, default_value = "warn")]
+    pub extra_columns: ExtraColumns,
+    /// How to read numeric dates such as 3/5/2024.
+    #[arg(long, value_enum, default_value = "mdy")]
+    pub date_order: DateOrder,
+    /// Accepted status values, comma-separated (any other value is invalid).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub allowed_status: Vec<String>,
+    /// Accepted type values, comma-separated (any other value is invalid).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub allowed_type: Vec<String>,
+}
+
+impl RulesArgs {
+    /// The mapping options and the rules, with the mapping file loaded. A flag wins over the
+    /// file's `[allowed]` list.
+    pub fn load(&self) -> Result<(MapOptions, Rules), Fatal> {
+        let file = match &self.mapping {
+            Some(p) => MappingFile::load(p)
+                .map_err(|e| Fatal::from_error(crate::error::ExitCode::Usage, e))?,
+            None => MappingFile::default(),
+        };
+        let pick = |flag: &Vec<String>, file: &Option<Vec<String>>| {
+            if flag.is_empty() {
+                file.clone()
+            } else {
+                Some(flag.clone())
+            }
+        };
+        let mut rules = Rules::new(&CASES, self.date_order);
+        for (field, list) in [
+            ("status", pick(&self.allowed_status, &file.allowed.status)),
+            ("type", pick(&self.allowed_type, &file.allowed.case_type)),
+        ] {
+            if let Some(list) = list {
+                rules
+                    .allow(field, list)
+                    .map_err(|e| Fatal::from_error(crate::error::ExitCode::Usage, e))?;
+            }
+        }
+        let map = MapOptions {
+            file,
+            set: self.set.clone(),
+            extra_columns: self.extra_columns,
+        };
+        Ok((map, rules))
+    }
+}
+
+/// Cases per bulk request: `import` sends in batches of it, `validate` plans with it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BatchArgs {
+    /// Cases per bulk request.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+}
+
+/// Where the results file goes: every command that writes one row per input row.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResultsArgs {
+    /// Results file, .xlsx or .csv [default: <input stem>.results.xlsx beside the input].
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
+}
+
+impl ResultsArgs {
+    /// The results path for `input`, checked to name a format we write.
+    pub fn path_for(&self, input: &Path) -> Result<PathBuf, Fatal> {
+        let path = self
+            .results
+            .clone()
+            .unwrap_or_else(|| default_results_path(input));
+        check_results_path(&path)?;
+        Ok(path)
+    }
+}
+
+/// Run control of a networked command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Check and plan, write what would be done, and send nothing (no network at all).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Continue the run recorded in the journal beside the results (or --out) file; nothing
+    /// already done is done again.
+    #[arg(long)]
+    pub resume: bool,
+    /// Go ahead without asking (delete, sms and email need it when there is no terminal to ask
+    /// on; export asks only before a run that will not fit in the budget left).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err(format!(
+            "unsupported delimiter '{s}': use ',', ';', 'tab' or '|'"
+        )),
+    }
+}
+
+/// `FIELD=VALUE`, for `--set`.
+pub fn parse_set(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--set expects FIELD=VALUE, got '{s}'"))?;
+    let k = k.trim();
+    if !crate::entity::ALL.iter().any(|e| e.slot_index(k).is_some()) {
+        return Err(format!("--set names an unknown field '{k}'"));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
+}
+
+/// `<input stem>.results.xlsx`, beside the input.
+pub fn default_results_path(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kayse".into());
+    input.with_file_name(format!("{stem}.results.xlsx"))
+}
+
+/// Check that a results path names a format we write.
+pub fn check_results_path(path: &Path) -> Result<(), Fatal> {
+    match crate::report::results::ResultsFormat::from_path(path) {
+        Some(_) => Ok(()),
+        None => Err(Fatal::usage(format!(
+            "results file {} must end in .xlsx or .csv",
+            path.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_parsing() {
+        let table: &[(&str, Option<(&str, &str)>)] = &[
+            ("external_source = clio", Some(("external_source", "clio"))),
+            ("status=", Some(("status", ""))),
+            ("nofield=1", None),
+            ("status", None),
+        ];
+        for (text, want) in table {
+            let got = parse_set(text).ok();
+            let want = want.map(|(k, v)| (k.to_string(), v.to_string()));
+            assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn reading_options_follow_the_flags_and_the_command() {
+        let input = |header_row| InputArgs {
+            file: PathBuf::from("in.xlsx"),
+            sheet: Some("Open".into()),
+            header_row,
+            delimiter: Some(b';'),
+        };
+        let skip = SkipHiddenArgs {
+            skip_hidden_rows: true,
+        };
+        assert_eq!(
+            skip.hidden_rows(),
+            HiddenRows {
+                skip: true,
+                skip_by_default: false
+            }
+        );
+        let opts = input(None).read_options(skip.hidden_rows(), HeaderMatcher::new(|_| true));
+        assert_eq!(opts.sheet.as_deref(), Some("Open"));
+        assert_eq!(opts.delimiter, Some(b';'));
+        assert!(opts.skip_hidden_rows);
+        assert!(opts.header_matcher.is_some());
+        let table = [
+            (
+                None,
+                " (the header was read from row 3; --header-row N reads another row)",
+            ),
+            (Some(3), ""),
+        ];
+        for (given, want) in table {
+            assert_eq!(input(given).header_hint(3), want, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn allowed_lists_come_from_the_flag_before_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(
+            &file,
+            "[allowed]\nstatus = [\"open\"]\ntype = [\"civil\"]\n",
+        )
+        .unwrap();
+        let rules = RulesArgs {
+            mapping: Some(file),
+            set: Vec::new(),
+            extra_columns: ExtraColumns::Warn,
+            date_order: DateOrder::Mdy,
+            allowed_status: vec!["active".into()],
+            allowed_type: Vec::new(),
+        };
+        let (_, r) = rules.load().unwrap();
+        let slot = |n| CASES.field_index(n).unwrap();
+        assert_eq!(r.allowed(slot("status")), Some(&["active".to_string()][..]));
+        assert_eq!(r.allowed(slot("type")), Some(&["civil".to_string()][..]));
+        assert_eq!(r.allowed(slot("name")), None);
+        let missing = RulesArgs {
+            mapping: Some(dir.path().join("absent.toml")),
+            ..rules
+        };
+        let e = missing.load().unwrap_err();
+        assert_eq!(e.code, crate::error::ExitCode::Usage);
+        assert!(e.render().contains("absent.toml"), "{}", e.render());
+    }
+
+    #[test]
+    fn delimiter_parsing() {
+        let table: &[(&str, Option<u8>)] = &[
+            (",", Some(b',')),
+            ("semicolon", Some(b';')),
+            ("tab", Some(b'\t')),
+            ("\\t", Some(b'\t')),
+            ("pipe", Some(b'|')),
+            (":", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(parse_delimiter(text).ok(), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn results_paths() {
+        assert_eq!(
+            default_results_path(Path::new("dir/cases.csv")),
+            PathBuf::from("dir/cases.results.xlsx")
+        );
+        for (path, ok) in [
+            ("a.csv", true),
+            ("a.XLSX", true),
+            ("a.txt", false),
+            ("a", false),
+        ] {
+            assert_eq!(check_results_path(Path::new(path)).is_ok(), ok, "{path}");
+        }
+        let given = ResultsArgs {
+            results: Some(PathBuf::from("out.csv")),
+        };
+        assert_eq!(
+            given.path_for(Path::new("in.xlsx")).unwrap(),
+            PathBuf::from("out.csv")
+        );
+        let none = ResultsArgs { results: None };
+        assert_eq!(
+            none.path_for(Path::new("d/in.csv")).unwrap(),
+            PathBuf::from("d/in.results.xlsx")
+        );
+    }
+}

@@ -1,0 +1,480 @@
+//! A networked run before it sends: the journal of an earlier run checked (refused, or opened for
+//! `--resume`), what it settled, the plan line, and then the connection and the journal created
+//! for the `Live` run (live.rs). The one place a journal is opened or created.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::crash::{self, Point};
+use super::live::{Live, Sent};
+use super::queue::{Job, take_where};
+use crate::cli::Global;
+use crate::error::{ExitCode, Fatal};
+use crate::outcome::Outcome;
+use crate::record::journal::{
+    Basis, Fingerprint, Header, Journal, JournalError, JournalState, Record, RowRecord,
+};
+use crate::send::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
+
+/// What the run reads: a file (its journal's fingerprint is of its rows) or a list of ids.
+#[derive(Debug, Clone)]
+pub enum Input {
+    File(PathBuf),
+    Ids(usize),
+}
+
+/// What to do with requests an earlier run left in flight (journaled, never answered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InFlight {
+    /// Send them again, in their groups, in doubt (upserts, deletes, GETs).
+    Resend,
+    /// Never again (at-most-once messages): settle them `unknown` with this note.
+    Unknown(&'static str),
+}
+
+/// Everything the journal needs to know about a run.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub command: &'static str,
+    pub input: Input,
+    pub journal: PathBuf,
+    pub fingerprint: Fingerprint,
+    /// Recorded in the journal's header.
+    pub options: BTreeMap<String, String>,
+    /// Resuming with other `options` is refused, naming them this way (e.g. "--message/--subject
+    /// templates"); `None`: options are recorded only.
+    pub checked: Option<&'static str>,
+    /// What to say when a fresh run meets an earlier journal; `None`: the generic advice.
+    pub refuse_fresh: Option<String>,
+    pub in_flight: InFlight,
+    /// Whether `failed` outcomes of an earlier run are tried again on `--resume`.
+    pub retry_failed: bool,
+}
+
+/// A run before it sends: its journal checked, what earlier runs settled.
+pub struct Session {
+    spec: Spec,
+    resumed: Option<Journal>,
+    /// Outcomes earlier runs settled, by key (minus `failed` ones when they are retried).
+    pub prior: BTreeMap<usize, RowRecord>,
+    /// Groups an earlier run left in flight, to send again (`InFlight::Resend`).
+    pub in_flight: Vec<Vec<usize>>,
+    plan: Option<String>,
+}
+
+fn journal_failed(e: JournalError) -> Fatal {
+    Fatal::from_error(ExitCode::Usage, e)
+}
+
+impl Session {
+    /// Check for a journal of an earlier run. A fresh run refuses one (starting over could
+    /// repeat what cannot be repeated); `--resume` opens it, checks it belongs to this input and
+    /// command, and reads what it settled.
+    pub fn open(spec: Spec, resume: bool) -> Result<Session, Fatal> {
+        Session::precheck(
+            spec.command,
+            &spec.journal,
+            resume,
+            spec.refuse_fresh.as_deref(),
+        )?;
+        let path = &spec.journal;
+        if !resume {
+            return Ok(Session {
+                spec,
+                resumed: None,
+                prior: BTreeMap::new(),
+                in_flight: Vec::new(),
+                plan: None,
+            });
+        }
+        let (mut j, st) = Journal::resume(path).map_err(|e| match e {
+            JournalError::Io { .. } if !path.exists() => Fatal::usage(format!(
+                "nothing to resume: no journal at {}",
+                path.display()
+            )),
+            e => journal_failed(e),
+        })?;
+        check_header(&spec, &st)?;
+        let mut prior: BTreeMap<usize, RowRecord> = st
+            .outcomes
+            .into_iter()
+            .filter(|(_, r)| !(spec.retry_failed && r.outcome == Outcome::Failed))
+            .collect();
+        let mut in_flight = st.in_flight;
+        if let InFlight::Unknown(note) = spec.in_flight {
+            let settled: Vec<RowRecord> = in_flight
+                .drain(..)
+                .flatten()
+                .map(|row| RowRecord {
+                    row,
+                    batch: None,
+                    outcome: Outcome::Unknown,
+                    id: None,
+                    error: Some(note.to_string()),
+                    data: None,
+                })
+                .collect();
+            if !settled.is_empty() {
+                let lines: Vec<Record> = settled.iter().cloned().map(Record::Row).collect();
+                j.append(&lines)
+                    .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))?;
+            }
+            prior.extend(settled.into_iter().map(|r| (r.row, r)));
+        }
+        Ok(Session {
+            spec,
+            resumed: Some(j),
+            prior,
+            in_flight,
+            plan: None,
+        })
+    }
+
+    /// The checks that need no reading of the input: a fresh run refuses an earlier journal, a
+    /// resume needs one. `open` makes them too; a command that reads a large input first makes
+    /// them before, so a refused run does not read it for nothing.
+    pub fn precheck(
+        command: &str,
+        journal: &std::path::Path,
+        resume: bool,
+        refuse_fresh: Option<&str>,
+    ) -> Result<(), Fatal> {
+        if !resume && journal.exists() {
+            return Err(Fatal::usage(refuse_fresh.map(str::to_string).unwrap_or_else(|| {
+                format!(
+                    "a journal from an earlier {command} run is at {}: pass --resume to continue it, or move it away to start over",
+                    journal.display()
+                )
+            })));
+        }
+        if resume && !journal.exists() {
+            return Err(Fatal::usage(format!(
+                "nothing to resume: no journal at {}",
+                journal.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Split `items` by what earlier runs did: those an earlier run settled are dropped, those
+    /// it left in flight come back as doubtful jobs in their original groups, the rest is fresh.
+    /// In place: a run's items can be most of its memory, so they are never copied whole.
+    pub fn split<I>(&self, mut items: Vec<I>, key: impl Fn(&I) -> usize) -> (Vec<Job<I>>, Vec<I>) {
+        items.retain(|i| !self.prior.contains_key(&key(i)));
+        let in_flight: BTreeSet<usize> = self.in_flight.iter().flatten().copied().collect();
+        let mut pending: BTreeMap<usize, I> =
+            take_where(&mut items, |i| in_flight.contains(&key(i)))
+                .into_iter()
+                .map(|i| (key(&i), i))
+                .collect();
+        let doubtful = self
+            .in_flight
+            .iter()
+            .filter_map(|group| {
+                let items: Vec<I> = group.iter().filter_map(|k| pending.remove(k)).collect();
+                (!items.is_empty()).then_some(Job {
+                    items,
+                    in_doubt: true,
+                })
+            })
+            .collect();
+        (doubtful, items)
+    }
+
+    /// Print the plan line once (unless quiet) and keep it for the summary.
+    pub fn plan(&mut self, line: String, g: &Global) {
+        show_plan(&line, g);
+        self.plan = Some(line);
+    }
+
+    pub fn plan_line(&self) -> Option<String> {
+        self.plan.clone()
+    }
+
+    /// Nothing to send: what earlier runs settled is all there is.
+    pub fn skip_sending(self) -> Sent {
+        crash::at(Point::BeforeResults);
+        let doubt = match self.spec.in_flight {
+            InFlight::Resend => self.in_flight.iter().flatten().copied().collect(),
+            InFlight::Unknown(_) => BTreeSet::new(),
+        };
+        Sent {
+            outcomes: self.prior,
+            doubt,
+            stop: None,
+            interrupted: false,
+            stats: None,
+        }
+    }
+
+    /// Start sending: the runtime, the connection (or the embedded sandbox), the one client,
+    /// Ctrl-C, and the journal (created now for a fresh run, noted for a resumed one).
+    pub fn connect(
+        self,
+        conn: &ConnectionArgs,
+        pacing: &PacingArgs,
+        g: &Global,
+    ) -> Result<Live, Fatal> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Fatal::usage("cannot start the async runtime").because(e))?;
+        let stop = Arc::new(StopSignal::default());
+        let drain = Duration::from_secs(conn.timeout);
+        let (client, ctrl_c, interrupted) = rt.block_on(async {
+            let connection = send::connect(conn, g).await?;
+            let client = Client::new(&connection, pacing, stop.clone())?;
+            let (task, flag) = send::on_ctrl_c(stop.clone(), g.quiet, drain);
+            Ok::<_, Fatal>((client, task, flag))
+        })?;
+        let journal = match self.resumed {
+            Some(mut j) => {
+                let _ = j.note("resumed");
+                j
+            }
+            None => {
+                let mut h = Header::new(
+                    self.spec.command,
+                    &input_path(&self.spec),
+                    &self.spec.fingerprint,
+                );
+                if let Input::Ids(n) = self.spec.input {
+                    h.input = format!("{n} ids");
+                }
+                h.options = self.spec.options.clone();
+                Journal::create(&self.spec.journal, h).map_err(journal_failed)?
+            }
+        };
+        crash::at(Point::BeforeFirstRequest);
+        let doubt = match self.spec.in_flight {
+            InFlight::Resend => self.in_flight.iter().flatten().copied().collect(),
+            InFlight::Unknown(_) => BTreeSet::new(),
+        };
+        Ok(Live {
+            rt,
+            client,
+            interrupted,
+            ctrl_c,
+            journal,
+            outcomes: self.prior,
+            doubt,
+            stop: None,
+            quiet: g.quiet,
+            drain,
+            concurrency: pacing.concurrency.max(1) as usize,
+        })
+    }
+}
+
+/// The plan line on stderr, before anything is sent (a dry run has no session, and shows it too).
+pub fn show_plan(line: &str, g: &Global) {
+    if !g.quiet {
+        eprintln!("plan: {line}");
+    }
+}
+
+/// The path recorded as the journal's input (a list of ids is described instead, below).
+fn input_path(spec: &Spec) -> PathBuf {
+    match &spec.input {
+        Input::File(p) => p.clone(),
+        Input::Ids(_) => PathBuf::new(),
+    }
+}
+
+/// The journal must belong to this command, this input and these options.
+fn check_header(spec: &Spec, st: &JournalState) -> Result<(), Fatal> {
+    let path = spec.journal.display();
+    let h = st
+        .header
+        .as_ref()
+        .ok_or_else(|| Fatal::usage("the journal has no header"))?;
+    if h.command != spec.command {
+        return Err(Fatal::usage(format!(
+            "refusing to resume: the journal {path} records a '{}' run, not {}",
+            h.command, spec.command
+        )));
+    }
+    let mine = match (&spec.input, h.input_basis, spec.fingerprint.basis) {
+        // A journal written before fingerprints were taken over rows: hash the file's bytes,
+        // the one case that reads the input a second time.
+        (Input::File(f), Basis::Bytes, Basis::Rows) => {
+            Fingerprint::of_file(f).map_err(journal_failed)?
+        }
+        _ => spec.fingerprint.clone(),
+    };
+    if h.fingerprint() != mine {
+        let what = match &spec.input {
+            Input::File(f) => format!("input file than {} (its content changed)", f.display()),
+            Input::Ids(_) => "list of ids".to_string(),
+        };
+        return Err(Fatal::usage(format!(
+            "refusing to resume: the journal {path} belongs to a different {what}"
+        )));
+    }
+    if let Some(what) = spec.checked
+        && h.options != spec.options
+    {
+        return Err(Fatal::usage(format!(
+            "refusing to resume: the journal {path} was written with other {what}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::live::Settled;
+    use crate::engine::stop::StopReason;
+
+    fn spec(dir: &std::path::Path, in_flight: InFlight, retry_failed: bool) -> Spec {
+        Spec {
+            command: "delete",
+            input: Input::Ids(3),
+            journal: dir.join("r.xlsx.journal"),
+            fingerprint: Fingerprint {
+                sha256: "ab".into(),
+                size: 3,
+                basis: Basis::Ids,
+            },
+            options: BTreeMap::new(),
+            checked: None,
+            refuse_fresh: None,
+            in_flight,
+            retry_failed,
+        }
+    }
+
+    fn rec(row: usize, outcome: Outcome) -> Record {
+        Record::Row(RowRecord {
+            row,
+            batch: Some(0),
+            outcome,
+            id: None,
+            error: None,
+            data: None,
+        })
+    }
+
+    /// A journal: row 1 done, row 2 failed, rows 3 and 4 in flight together, row 5 released.
+    fn earlier(s: &Spec) {
+        let mut j = Journal::create(
+            &s.journal,
+            Header::new(s.command, &s.journal, &s.fingerprint),
+        )
+        .unwrap();
+        j.sent(&[1, 2]).unwrap();
+        j.append(&[rec(1, Outcome::Deleted), rec(2, Outcome::Failed)])
+            .unwrap();
+        j.sent(&[3, 4]).unwrap();
+        let b = j.sent(&[5]).unwrap();
+        j.append(&[Record::Released {
+            batch: b,
+            rows: vec![5],
+        }])
+        .unwrap();
+    }
+
+    #[test]
+    fn a_fresh_run_refuses_an_earlier_journal_and_resume_needs_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(dir.path(), InFlight::Resend, true);
+        assert!(Session::open(s.clone(), false).is_ok());
+        let e = Session::open(s.clone(), true).err().unwrap();
+        assert!(
+            e.render().starts_with("nothing to resume"),
+            "{}",
+            e.render()
+        );
+        earlier(&s);
+        let e = Session::open(s.clone(), false).err().unwrap();
+        assert!(e.render().contains("pass --resume"), "{}", e.render());
+        let mut other = s.clone();
+        other.fingerprint.sha256 = "cd".into();
+        let e = Session::open(other, true).err().unwrap();
+        assert!(
+            e.render().contains("different list of ids"),
+            "{}",
+            e.render()
+        );
+        let mut other = s.clone();
+        other.command = "export";
+        let e = Session::open(other, true).err().unwrap();
+        assert!(
+            e.render().contains("records a 'delete' run"),
+            "{}",
+            e.render()
+        );
+        let mut other = s;
+        other.options.insert("message".into(), "hi".into());
+        other.checked = Some("--message/--subject templates");
+        let e = Session::open(other, true).err().unwrap();
+        assert!(e.render().contains("other --message/--subject templates"));
+    }
+
+    #[test]
+    fn resume_splits_items_by_what_the_journal_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(dir.path(), InFlight::Resend, true);
+        earlier(&s);
+        let session = Session::open(s, true).unwrap();
+        let (doubtful, fresh) = session.split((1..=6).collect(), |k: &usize| *k);
+        assert_eq!(doubtful.len(), 1);
+        assert_eq!(doubtful[0].items, vec![3, 4]);
+        assert!(doubtful[0].in_doubt);
+        assert_eq!(fresh, vec![2, 5, 6], "failed is retried, released is fresh");
+        let sent = session.skip_sending();
+        assert_eq!(
+            sent.settle(1),
+            Settled::Done(&RowRecord {
+                row: 1,
+                batch: Some(0),
+                outcome: Outcome::Deleted,
+                id: None,
+                error: None,
+                data: None,
+            })
+        );
+        assert_eq!(sent.settle(3), Settled::InDoubt);
+        assert_eq!(sent.settle(6), Settled::NotSent);
+    }
+
+    #[test]
+    fn at_most_once_settles_what_was_in_flight_as_unknown_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(dir.path(), InFlight::Unknown("may have been sent"), false);
+        earlier(&s);
+        let session = Session::open(s.clone(), true).unwrap();
+        let (doubtful, fresh) = session.split((1..=6).collect(), |k: &usize| *k);
+        assert!(doubtful.is_empty());
+        assert_eq!(
+            fresh,
+            vec![5, 6],
+            "failed is not retried here; 3 and 4 are settled"
+        );
+        assert_eq!(session.prior[&3].outcome, Outcome::Unknown);
+        drop(session);
+        // The settlement is on disk: a second resume sees it as an outcome.
+        let (_, st) = Journal::resume(&s.journal).unwrap();
+        assert_eq!(st.outcomes[&4].error.as_deref(), Some("may have been sent"));
+        assert!(st.in_flight.is_empty());
+    }
+
+    #[test]
+    fn not_sent_says_why() {
+        let mut s = Sent::nothing();
+        assert_eq!(s.not_sent("sent"), "not sent");
+        s.stop = Some(StopReason::Budget);
+        assert_eq!(
+            s.not_sent("fetched"),
+            "not fetched: the --budget is spent; run again with --resume"
+        );
+        s.interrupted = true;
+        assert_eq!(
+            s.not_sent("sent"),
+            "not sent: the run was interrupted; run again with --resume"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Why a run stopped before its work was done: a fixed set of reasons, each with one line for
+//! people and a stable code for machines. The first reason raised wins. No I/O.
+
+use crate::send::{CallError, Halt};
+
+/// Why sending stopped early. Ctrl-C is not one of them: it is the run's `interrupted` flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// 401 or 403: the key is wrong, revoked or lacks rights.
+    KeyRejected(u16),
+    /// The run's `--budget` of requests is spent.
+    Budget,
+    /// Kayse could not be reached past the retries; the last failure.
+    Network(String),
+    /// The journal could not be written, so nothing more may be sent.
+    Journal(String),
+}
+
+impl StopReason {
+    /// The reason a failed call ends the run's sending, if it does: a rejected key, the budget,
+    /// or a network that stayed down past the retries. `Halted(Stopped)` is the run already
+    /// stopping for another reason, so it has none of its own.
+    pub fn of_call(e: &CallError) -> Option<StopReason> {
+        match e {
+            CallError::KeyRejected { status } => Some(StopReason::KeyRejected(*status)),
+            CallError::Halted {
+                halt: Halt::Budget, ..
+            } => Some(StopReason::Budget),
+            CallError::GaveUp { last, .. } => Some(StopReason::Network(last.clone())),
+            _ => None,
+        }
+    }
+
+    /// One line for people; it follows "not sent: " in results files.
+    pub fn message(&self) -> String {
+        match self {
+            StopReason::KeyRejected(s) => format!(
+                "the API key was rejected (HTTP {s}): check KAYSE_API_KEY or --api-key-file"
+            ),
+            StopReason::Budget => "the --budget is spent".into(),
+            StopReason::Network(last) => format!("Kayse cannot be reached: {last}"),
+            StopReason::Journal(e) => format!("the journal cannot be written: {e}"),
+        }
+    }
+
+    /// A stable word for machines (the `--json` summary to come).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StopReason::KeyRejected(_) => "key_rejected",
+            StopReason::Budget => "budget",
+            StopReason::Network(_) => "network",
+            StopReason::Journal(_) => "journal",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_that_stop_a_run() {
+        let table: Vec<(CallError, Option<StopReason>)> = vec![
+            (
+                CallError::KeyRejected { status: 401 },
+                Some(StopReason::KeyRejected(401)),
+            ),
+            (
+                CallError::Halted {
+                    halt: Halt::Budget,
+                    lost: false,
+                },
+                Some(StopReason::Budget),
+            ),
+            (
+                CallError::Halted {
+                    halt: Halt::Stopped,
+                    lost: true,
+                },
+                None,
+            ),
+            (
+                CallError::GaveUp {
+                    last: "cannot connect to Kayse".into(),
+                    attempts: 6,
+                    network: true,
+                    lost: false,
+                },
+                Some(StopReason::Network("cannot connect to Kayse".into())),
+            ),
+            (
+                CallError::Rejected {
+                    status: 400,
+                    message: "x".into(),
+                    lost_before: false,
+                },
+                None,
+            ),
+            (CallError::Lost { last: "x".into() }, None),
+        ];
+        for (e, want) in table {
+            assert_eq!(StopReason::of_call(&e), want, "{e}");
+        }
+    }
+
+    #[test]
+    fn messages_and_codes() {
+        let table = [
+            (
+                StopReason::KeyRejected(403),
+                "the API key was rejected (HTTP 403): check KAYSE_API_KEY or --api-key-file",
+                "key_rejected",
+            ),
+            (StopReason::Budget, "the --budget is spent", "budget"),
+            (
+                StopReason::Network("no answer".into()),
+                "Kayse cannot be reached: no answer",
+                "network",
+            ),
+            (
+                StopReason::Journal("disk full".into()),
+                "the journal cannot be written: disk full",
+                "journal",
+            ),
+        ];
+        for (r, message, code) in table {
+            assert_eq!(r.message(), message);
+            assert_eq!(r.code(), code);
+        }
+    }
+}
