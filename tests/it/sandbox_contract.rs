@@ -13,16 +13,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::HeldClock;
 
-const KEY: &str = "sandbox";
+pub(crate) const KEY: &str = "sandbox";
 
-struct Api {
-    handle: Handle,
-    client: Client,
-    base: String,
+pub(crate) struct Api {
+    pub(crate) handle: Handle,
+    pub(crate) client: Client,
+    pub(crate) base: String,
 }
 
 impl Api {
-    async fn start(config: Config) -> Api {
+    pub(crate) async fn start(config: Config) -> Api {
         let handle = sandbox::spawn(config).await.expect("sandbox starts");
         let base = handle.base_url();
         Api {
@@ -32,16 +32,16 @@ impl Api {
         }
     }
 
-    async fn default() -> Api {
+    pub(crate) async fn default() -> Api {
         Api::start(Config::default()).await
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// A request with the key; answers (status, headers, JSON body).
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -61,18 +61,18 @@ impl Api {
         (status, headers, body)
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let (s, _, b) = self.call(reqwest::Method::POST, path, Some(body)).await;
         (s, b)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         let (s, _, b) = self.call(reqwest::Method::GET, path, None).await;
         (s, b)
     }
 
     /// Admin routes need no key.
-    async fn admin_get(&self, path: &str) -> Value {
+    pub(crate) async fn admin_get(&self, path: &str) -> Value {
         self.client
             .get(self.url(path))
             .send()
@@ -83,7 +83,7 @@ impl Api {
             .expect("admin JSON")
     }
 
-    async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let resp = self
             .client
             .post(self.url(path))
@@ -95,14 +95,14 @@ impl Api {
         (s, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn case_count(&self) -> usize {
+    pub(crate) async fn case_count(&self) -> usize {
         self.admin_get("/sandbox/state").await["cases"]
             .as_array()
             .map_or(0, Vec::len)
     }
 }
 
-fn case(n: &str) -> Value {
+pub(crate) fn case(n: &str) -> Value {
     json!({
         "case_number": n,
         "external_source": "other",
@@ -112,12 +112,12 @@ fn case(n: &str) -> Value {
     })
 }
 
-fn with(mut v: Value, key: &str, value: Value) -> Value {
+pub(crate) fn with(mut v: Value, key: &str, value: Value) -> Value {
     v[key] = value;
     v
 }
 
-fn assert_error_shape(body: &Value) {
+pub(crate) fn assert_error_shape(body: &Value) {
     assert!(body["error"].is_string(), "error word in {body}");
     assert!(body["message"].is_string(), "message in {body}");
     assert_eq!(body.as_object().map(|o| o.len()), Some(2), "{body}");
