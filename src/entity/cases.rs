@@ -97,7 +97,7 @@ pub static CASES: Entity = Entity {
             "Kayse ids of the clients linked to the case, e.g. 123;456 (replaces the case's links)",
         )
         .links("clients")
-        .aliases(&["Client IDs", "Clients", "Client Id"]),
+        .aliases(&["Client IDs", "Clients"]),
         Field::new(
             "opt_out_voice_calls",
             Kind::Bool,
