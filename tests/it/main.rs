@@ -2,6 +2,7 @@
 //! Each test runs the real `kayse-bulk` binary, mostly against a sandbox on a loopback port, in a
 //! temp folder, and reads what users read (results workbooks cell by cell, stderr, exit codes).
 
+mod clients_sheet;
 mod delete;
 mod export;
 mod help;
@@ -13,6 +14,7 @@ mod profiles;
 mod read;
 mod readme;
 mod roundtrip;
+mod sandbox_clients;
 mod sandbox_contract;
 mod secrets;
 mod support;
