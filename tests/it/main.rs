@@ -2,6 +2,7 @@
 //! Each test runs the real `kayse-bulk` binary, mostly against a sandbox on a loopback port, in a
 //! temp folder, and reads what users read (results workbooks cell by cell, stderr, exit codes).
 
+mod data;
 mod delete;
 mod export;
 mod help;

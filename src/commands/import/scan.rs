@@ -55,7 +55,14 @@ pub struct Scan {
     /// Rows an earlier results file (`--only-failed`) says are `unknown`: sent again in doubt.
     pub earlier_unknown: BTreeSet<usize>,
     pub fingerprint: Fingerprint,
+    /// Values that look like typos of a more common one (Kayse would create them as typed).
+    pub typos: Vec<String>,
+    /// Date columns whose assumed order a later row contradicted: nothing may be sent.
+    pub date_doubts: Vec<String>,
     headers: Vec<String>,
+    /// The command's own columns: each numeric date as it was read (`HEADER (as read)`). A kept
+    /// row's packed cells hold these first, then the echoed input cells.
+    extra: Vec<String>,
     /// Results input columns hidden in the workbook: kept hidden (XLSX) or left out (CSV).
     hidden: Vec<usize>,
     rows: Vec<Kept>,
@@ -100,7 +107,10 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
             size: 0,
             basis: crate::record::journal::Basis::Rows,
         },
+        typos: Vec::new(),
+        date_doubts: Vec::new(),
         headers: echo.headers(&sheet.table.headers),
+        extra: sheet.dates.headers().to_vec(),
         hidden,
         rows: Vec::new(),
         summary: Summary::default(),
@@ -143,13 +153,17 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
                 verdict
             }
         };
+        let mut cells = sheet.dates.cells(&raw);
+        cells.extend(echo.cells(raw.cells));
         out.rows.push(Kept {
             source_row: row,
-            cells: PackedCells::pack(&echo.cells(raw.cells)),
+            cells: PackedCells::pack(&cells),
             verdict,
         });
     }
     sheet.finish_summary(&mut summary);
+    out.typos = sheet.typos();
+    out.date_doubts = sheet.checker.date_doubts();
     out.fingerprint = sheet.fingerprint.finished()?;
     out.summary = summary;
     Ok(out)
@@ -167,7 +181,8 @@ impl Scan {
     ) -> CmdResult {
         let mut summary = self.summary;
         summary.plan = plan;
-        let mut results = Results::create(path, &self.headers, &[], &self.hidden, summary)?;
+        let mut results = Results::create(path, &self.headers, &self.extra, &self.hidden, summary)?;
+        let n_extra = self.extra.len();
         let not_sent = sent.not_sent("sent");
         let server = |m: &str| vec![RowError::new("kayse", m)];
         for kept in self.rows {
@@ -191,13 +206,15 @@ impl Scan {
                     Settled::NotSent => (Outcome::Skipped, id, server(&not_sent)),
                 },
             };
+            let mut cells = kept.cells.unpack();
+            let input = cells.split_off(n_extra.min(cells.len()));
             results.write(ResultRow {
                 source_row: kept.source_row,
                 outcome,
                 kayse_id,
                 errors,
-                cells: kept.cells.unpack(),
-                extra: Vec::new(),
+                cells: input,
+                extra: cells,
             })?;
         }
         results.finish(g, Some(sent), started)
