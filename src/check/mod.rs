@@ -29,7 +29,7 @@ use serde_json::Map;
 use crate::cell::Cell;
 use crate::check::rules::{
     BoolError, DateError, DateOrder, IdListError, ObjectError, levenshtein, parse_bool, parse_date,
-    parse_id, parse_id_list, parse_object, short, typo_distance,
+    parse_id, parse_id_list, parse_object, short, typo_distance, was_cut,
 };
 use crate::entity::{Entity, Kind, Record, Value};
 use crate::map::{MappedRow, Slot};
@@ -363,6 +363,16 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         }
         let order = rules.date_order_of(i);
         match parse_cell(f.kind, slot.cell, order) {
+            Ok(Value::Text(v)) if was_cut(&v).is_some() => {
+                errors.push(bad(
+                    f.name,
+                    slot,
+                    format!(
+                        "this text was cut to fit one Excel cell (it had {} characters), so sending it would save the cut text; export to .csv and import that instead",
+                        was_cut(&v).unwrap_or_default()
+                    ),
+                ));
+            }
             Ok(Value::Text(v)) => match rules.allowed(i) {
                 Some(list) => match allowed_value(list, &v, f.name) {
                     Ok(canon) => record.set(i, Value::Text(canon)),

@@ -456,6 +456,18 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The length a text had before a writer cut it to fit one Excel cell, when it ends with the
+/// marker `clip_for_excel` (report::results) leaves: ` [cut: 40000 characters]`. Such a text is
+/// not what the case holds, so it must never be sent back.
+pub fn was_cut(s: &str) -> Option<usize> {
+    let rest = s.trim_end().strip_suffix(" characters]")?;
+    let (_, n) = rest.rsplit_once(" [cut: ")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
 /// Edit distance counting a swap of two neighbouring characters as one edit (optimal string
 /// alignment): `Opne` is one slip away from `Open`, where plain Levenshtein counts two.
 pub fn typo_distance(a: &str, b: &str) -> usize {
@@ -735,6 +747,23 @@ mod tests {
         ] {
             assert_eq!(levenshtein(a, b), want, "{a} {b}");
         }
+        for (text, want) in [
+            ("long text [cut: 40000 characters]", Some(40000)),
+            ("x [cut: 32768 characters]  ", Some(32768)),
+            ("[cut: 5 characters]", None),
+            ("x [cut: many characters]", None),
+            ("x [cut: 40000 characters] and more", None),
+            ("plain", None),
+        ] {
+            assert_eq!(was_cut(text), want, "{text}");
+        }
+        let long = "é".repeat(40_000);
+        let clipped = crate::report::results::clip_for_excel(&long, 32_767);
+        assert_eq!(
+            was_cut(&clipped),
+            Some(40_000),
+            "the writer's marker is recognised"
+        );
         for (a, b, want) in [
             ("", "", 0),
             ("open", "opne", 1),

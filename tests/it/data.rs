@@ -335,3 +335,78 @@ fn a_clients_column_of_names_is_not_taken_as_client_ids() {
         "client_ids: id 'Maria' is not a positive whole number (value 'Maria')"
     );
 }
+
+#[test]
+fn export_cuts_nothing_silently_and_a_reimport_never_sends_a_cut_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(&[]);
+    let long = "word ".repeat(8_000); // 40,000 characters
+    let mut a = crate::support::case(1);
+    a["description"] = serde_json::Value::String(long.clone());
+    let mut b = crate::support::case(2);
+    b["created_date"] = "1899-12-31".into();
+    b["end_date"] = "0202-03-05".into();
+    let ids = sb.seed(vec![a, b]);
+    let list = format!("{},{}", ids[0], ids[1]);
+
+    let e = sb.run(d, &["export", "--ids", &list, "--out", "x.xlsx", "--yes"]);
+    assert_eq!(code(&e), 0, "{}", show(&e));
+    let err = stderr(&e);
+    assert!(
+        err.contains(&format!("1 text is longer than one Excel cell holds (32767 characters) and cut in the workbook, ending '[cut: N characters]': id {} description (40000 characters)", ids[0])),
+        "{err}"
+    );
+    assert!(err.contains("Export to a .csv file"), "{err}");
+    assert!(
+        err.contains("2 dates are outside Excel's calendar"),
+        "{err}"
+    );
+    let rows = crate::support::sheet_rows(&d.join("x.xlsx"), None);
+    let col = |h: &str| crate::support::data_col(&rows, h);
+    let b_row = &rows[2];
+    assert_eq!(
+        b_row[col("created_date")],
+        calamine::Data::String("1899-12-31".into())
+    );
+    assert_eq!(
+        b_row[col("end_date")],
+        calamine::Data::String("0202-03-05".into())
+    );
+
+    // The workbook back in: the cut text is refused, the whole dates go back as they were.
+    let i = sb.run(
+        d,
+        &[
+            "import",
+            "x.xlsx",
+            "--update-blanks",
+            "clear",
+            "--results",
+            "x.out.csv",
+        ],
+    );
+    assert_eq!(code(&i), 1, "{}", show(&i));
+    let rows = rows_of(&d.join("x.out.csv"));
+    assert_eq!(rows[0]["kayse_result"], "invalid", "{rows:?}");
+    assert!(
+        rows[0]["kayse_errors"].contains("cut to fit one Excel cell (it had 40000 characters)")
+    );
+    assert_eq!(rows[1]["kayse_result"], "updated", "{rows:?}");
+    assert_eq!(
+        sb.case(ids[0])["description"],
+        serde_json::Value::String(long)
+    );
+    let back = sb.case(ids[1]);
+    assert_eq!(
+        (back["created_date"].as_str(), back["end_date"].as_str()),
+        (Some("1899-12-31"), Some("0202-03-05"))
+    );
+
+    // A CSV export holds the text whole.
+    let e = sb.run(d, &["export", "--ids", &list, "--out", "x.csv", "--yes"]);
+    assert_eq!(code(&e), 0, "{}", show(&e));
+    assert!(!stderr(&e).contains("longer than"), "{}", show(&e));
+    let rows = rows_of(&d.join("x.csv"));
+    assert_eq!(rows[0]["description"].len(), 40_000);
+}
