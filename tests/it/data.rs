@@ -410,3 +410,66 @@ fn export_cuts_nothing_silently_and_a_reimport_never_sends_a_cut_text() {
     let rows = rows_of(&d.join("x.csv"));
     assert_eq!(rows[0]["description"].len(), 40_000);
 }
+
+#[test]
+fn a_backup_is_restored_as_new_cases_with_old_and_new_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(&[]);
+    let mut a = crate::support::case(1);
+    a["sms_opted_out"] = true.into();
+    let mut b = crate::support::case(2);
+    b["call_opted_out"] = true.into();
+    let c = crate::support::case(3);
+    let old = sb.seed(vec![a, b, c]);
+    write(
+        d,
+        "gone.csv",
+        &format!("kayse_id\n{}\n{}\n{}\n", old[0], old[1], old[2]),
+    );
+    let del = sb.run(
+        d,
+        &["delete", "gone.csv", "--backup", "backup.xlsx", "--yes"],
+    );
+    assert_eq!(code(&del), 0, "{}", show(&del));
+    assert!(server_cases(&sb).is_empty());
+
+    // A plain import of the backup updates ids Kayse no longer has, and says what to do.
+    let i = sb.run(d, &["import", "backup.xlsx", "--results", "plain.csv"]);
+    assert_eq!(code(&i), 1, "{}", show(&i));
+    let rows = rows_of(&d.join("plain.csv"));
+    assert!(rows[0]["kayse_errors"].contains("--restore"), "{rows:?}");
+
+    let i = sb.run(
+        d,
+        &[
+            "import",
+            "backup.xlsx",
+            "--restore",
+            "--results",
+            "restored.csv",
+        ],
+    );
+    assert_eq!(code(&i), 0, "{}", show(&i));
+    let err = stderr(&i);
+    assert!(err.contains("3 cases are created anew"), "{err}");
+    assert!(
+        err.contains("1 restored cases had clients opted out of SMS or email, which the API cannot set again (row 2)"),
+        "{err}"
+    );
+    let rows = rows_of(&d.join("restored.csv"));
+    let cases = server_cases(&sb);
+    for (k, r) in rows.iter().enumerate() {
+        assert_eq!(r["kayse_result"], "created", "{r:?}");
+        assert_eq!(r["id"], old[k].to_string(), "the old id stays in the row");
+        let new: u64 = r["kayse_id"].parse().unwrap();
+        assert_ne!(new, old[k]);
+        assert_eq!(cases[&r["case_number"]]["id"].as_u64(), Some(new));
+    }
+    assert!(rows[0]["kayse_errors"].contains("RESTORE: this case's clients had opted out of SMS"));
+    assert_eq!(rows[1]["kayse_errors"], "");
+    assert_eq!(
+        cases["LC-0002"]["opt_out_voice_calls"], true,
+        "voice opt-out sent again"
+    );
+}

@@ -4,6 +4,7 @@
 //! (`send`: bisect, probe, shrink), and the pure judgments of answers (`answer`).
 
 mod answer;
+mod restore;
 mod scan;
 mod send;
 
@@ -56,6 +57,10 @@ pub struct Args {
     /// The input is an earlier results file: copy rows already created or updated, send the rest.
     #[arg(long)]
     pub only_failed: bool,
+    /// The input is a backup of deleted cases (delete --backup): create every case anew, keep
+    /// each row's old id beside its new kayse_id, and name the opt-outs the API cannot restore.
+    #[arg(long)]
+    pub restore: bool,
 }
 
 /// What import's progress line counts.
@@ -107,6 +112,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         format!("{:?}", args.update_blanks).to_lowercase(),
     );
     options.insert("only_failed".to_string(), args.only_failed.to_string());
+    options.insert("restore".to_string(), args.restore.to_string());
     let spec = Spec {
         command: "import",
         input: Input::File(args.input.file.clone()),

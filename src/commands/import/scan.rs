@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use super::Args;
 use super::answer::Item;
+use super::restore::{self, Restore};
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::finish::Results;
@@ -38,6 +39,8 @@ enum Verdict {
         id: Option<u64>,
         /// The value users look the row up by in Kayse (its `case_number`).
         lookup: Box<str>,
+        /// `--restore`: what this row's case loses (opt-outs the API cannot set), said in the row.
+        note: Option<Box<str>>,
     },
 }
 
@@ -99,6 +102,8 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
     let echo = Echo::new(&sheet.table.headers);
     let mut summary = sheet.new_summary("import", &args.input.file, results);
     let hidden = echo.columns(sheet.facts.hidden_columns());
+    let restore = args.restore.then(|| Restore::new(&sheet.table.headers));
+    let (mut restored, mut lost) = (0u64, crate::read::RowList::default());
     let mut out = Scan {
         items: Vec::new(),
         earlier_unknown: BTreeSet::new(),
@@ -136,7 +141,12 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
                 Verdict::Copied(o, cell_id(id_col.and_then(|c| raw.cells.get(c))))
             }
             (_, Err(errors)) => Verdict::Invalid(echo.errors(errors)),
-            (before, Ok(case)) => {
+            (before, Ok(mut case)) => {
+                let note = restore.as_ref().and_then(|r| {
+                    restored += 1;
+                    let got = r.apply(&mut case, &raw);
+                    got.lost.inspect(|_| lost.push(row)).map(Into::into)
+                });
                 if case.id.is_some() {
                     summary.updates += 1;
                 } else {
@@ -148,6 +158,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
                 let verdict = Verdict::Queued {
                     id: case.id,
                     lookup: case.lookup().1.into(),
+                    note,
                 };
                 out.items.push((row, case));
                 verdict
@@ -162,6 +173,9 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
         });
     }
     sheet.finish_summary(&mut summary);
+    if restore.is_some() {
+        summary.warnings.extend(restore::summary(restored, &lost));
+    }
     out.typos = sheet.typos();
     out.date_doubts = sheet.checker.date_doubts();
     out.fingerprint = sheet.fingerprint.finished()?;
@@ -189,12 +203,12 @@ impl Scan {
             let (outcome, kayse_id, errors) = match kept.verdict {
                 Verdict::Copied(o, id) => (o, id, Vec::new()),
                 Verdict::Invalid(errors) => (Outcome::Invalid, None, errors),
-                Verdict::Queued { id, lookup } => match sent.settle(kept.source_row) {
-                    Settled::Done(r) => (
-                        r.outcome,
-                        r.id.or(id),
-                        r.error.as_deref().map(server).unwrap_or_default(),
-                    ),
+                Verdict::Queued { id, lookup, note } => match sent.settle(kept.source_row) {
+                    Settled::Done(r) => {
+                        let mut errors = r.error.as_deref().map(server).unwrap_or_default();
+                        errors.extend(note.map(|n| RowError::new("restore", n)));
+                        (r.outcome, r.id.or(id), errors)
+                    }
                     Settled::InDoubt => (
                         Outcome::Unknown,
                         id,
