@@ -1778,4 +1778,71 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn an_alias_never_maps_a_column_of_non_ids_onto_an_id_field() {
+        let t = |v: &str| Cell::Text(v.into());
+        // (header, mapping file, the column's values, still mapped?)
+        let cases: &[(&str, &str, &[Cell], bool)] = &[
+            (
+                "Clients",
+                "",
+                &[t("Maria"), t("John Smith"), Cell::Empty],
+                false,
+            ),
+            ("Clients", "", &[t("101;102"), t("Maria"), t("103")], true), // a typo among ids
+            ("Clients", "", &[t("Maria"), t("Ann"), t("101")], false),
+            ("Clients", "", &[Cell::Int(5), Cell::Int(6)], true),
+            ("Clients", "", &[Cell::Empty, Cell::Empty], true), // nothing to judge by
+            ("Client Id", "", &[t("n/a"), t("none")], false),
+            ("Client IDs", "", &[t("Maria")], true), // the field's name, spaced: the user said so
+            ("client_ids", "", &[t("Maria")], true), // the field's own name: the user said so
+            (
+                "Clients",
+                "[columns]\n\"Clients\" = \"client_ids\"\n",
+                &[t("Maria")],
+                true,
+            ),
+            ("Kayse ID", "", &[t("abc"), t("def")], false),
+            ("Kayse ID", "", &[t("1261"), t("1262")], true),
+        ];
+        for (header, toml, values, kept) in cases {
+            let opts = if toml.is_empty() {
+                MapOptions::default()
+            } else {
+                file(toml)
+            };
+            let headers = with(&[header]);
+            let mut m = build(&headers, &opts);
+            let rows: Vec<RawRow> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let mut cells = vec![t("x"); BASE.len()];
+                    cells.push(v.clone());
+                    RawRow {
+                        source_row: i + 2,
+                        cells,
+                    }
+                })
+                .collect();
+            let sample: Vec<&RawRow> = rows.iter().collect();
+            let notes = m.unmap_non_id_columns(&sample);
+            let field = CASES
+                .slot(match *header {
+                    "Kayse ID" => CASES.id_slot(),
+                    _ => CASES.field_index("client_ids").unwrap(),
+                })
+                .name;
+            assert_eq!(m.column_of(field).is_some(), *kept, "{header} {values:?}");
+            assert_eq!(notes.is_empty(), *kept, "{header}: {notes:?}");
+            assert_eq!(m.unmapped.iter().any(|u| u == header), !kept, "{header}");
+            if !kept {
+                assert!(
+                    notes[0].contains(&format!("so it was not taken as {field}")),
+                    "{notes:?}"
+                );
+            }
+        }
+    }
 }
