@@ -1105,6 +1105,56 @@ mod tests {
     }
 
     #[test]
+    fn a_date_that_contradicts_an_assumed_order_is_a_doubt_and_a_proved_one_a_warning() {
+        let m = mapping(&MapOptions::default());
+        let slot = CASES.field_index("created_date").unwrap();
+        // (the column's order and whether it was proved, its values, doubts, warnings about it)
+        let cases: &[(DateOrder, bool, &[&str], usize, usize)] = &[
+            (DateOrder::Mdy, false, &["05/03/2024", "25/01/2024"], 1, 1),
+            (
+                DateOrder::Mdy,
+                false,
+                &["05/03/2024", "25/01/2024", "26/01/2024"],
+                1,
+                1,
+            ),
+            (DateOrder::Mdy, true, &["01/25/2024", "25/01/2024"], 0, 1),
+            (DateOrder::Dmy, false, &["25/01/2024", "05/03/2024"], 0, 0),
+            (DateOrder::Mdy, false, &["05/03/2024", "2024-01-25"], 0, 0),
+        ];
+        for (order, proved, values, doubts, warned) in cases {
+            let mut rules = rules();
+            rules.read_dates(slot, *order, *proved);
+            let mut ch = Checker::new(rules);
+            for (k, v) in values.iter().enumerate() {
+                let c = cells(&[
+                    (0, t(&format!("N{k}"))),
+                    (2, t(&format!("x{k}"))),
+                    (6, t(v)),
+                ]);
+                let _ = run(&mut ch, &m, k + 2, c);
+            }
+            let got = ch.date_doubts();
+            assert_eq!(got.len(), *doubts, "{values:?}: {got:?}");
+            if *doubts == 1 {
+                assert!(
+                    got[0].starts_with(
+                        "created_date: row 3 holds '25/01/2024', which is a date only day-first"
+                    ),
+                    "{got:?}"
+                );
+                assert!(got[0].contains("--date-order dmy"), "{got:?}");
+            }
+            let warnings = ch.report().warnings;
+            let about: Vec<&String> = warnings
+                .iter()
+                .filter(|w| w.starts_with("created_date:"))
+                .collect();
+            assert_eq!(about.len(), *warned, "{values:?}: {warnings:?}");
+        }
+    }
+
+    #[test]
     fn slips_are_small_edits_and_swaps_of_longer_words() {
         let cases: &[(&str, &str, bool)] = &[
             ("open", "opne", true),      // a swap of neighbours
