@@ -11,6 +11,7 @@
 //! never miss a real one. The value tallies stop growing after `MAX_DISTINCT` values.
 
 pub mod client_id;
+pub mod dates;
 pub mod email;
 pub mod ids;
 pub mod name;
@@ -29,7 +30,7 @@ use crate::cell::Cell;
 use crate::check::phone::Country;
 use crate::check::rules::{
     BoolError, DateError, DateOrder, IdListError, ObjectError, levenshtein, parse_bool, parse_date,
-    parse_id, parse_id_list, parse_object, short,
+    parse_id, parse_id_list, parse_object, short, typo_distance, was_cut,
 };
 use crate::entity::{Entity, Kind, Record, Value};
 use crate::map::{MappedRow, Slot};
@@ -45,6 +46,9 @@ pub const MAX_KEYS: usize = 4;
 pub struct Rules {
     entity: &'static Entity,
     pub date_order: DateOrder,
+    /// Per slot: how its numeric dates are read (`date_order` unless its column showed its own
+    /// order), and whether its column proved that order.
+    date_orders: Vec<(DateOrder, bool)>,
     /// The country of mobile numbers written without a country code (`--default-country`).
     pub country: Country,
     /// Per slot: the accepted values, any other being invalid. `None`: anything goes (for an
@@ -81,6 +85,7 @@ impl Rules {
         Rules {
             entity,
             date_order,
+            date_orders: vec![(date_order, false); entity.slot_count()],
             country: Country::default(),
             allowed: vec![None; entity.slot_count()],
             key_end,
@@ -99,6 +104,22 @@ impl Rules {
         })?;
         self.allowed[i] = Some(list);
         Ok(())
+    }
+
+    /// Read the numeric dates of `slot` in `order`; `proved` when its column's own values showed
+    /// that order (a later value that contradicts an order merely assumed is then worth a loud
+    /// warning: the ambiguous dates before it may have been misread).
+    pub fn read_dates(&mut self, slot: usize, order: DateOrder, proved: bool) {
+        if let Some(o) = self.date_orders.get_mut(slot) {
+            *o = (order, proved);
+        }
+    }
+
+    /// How the numeric dates of `slot` are read.
+    pub fn date_order_of(&self, slot: usize) -> DateOrder {
+        self.date_orders
+            .get(slot)
+            .map_or(self.date_order, |(o, _)| *o)
     }
 
     /// The accepted values of a slot, if it has a list.
@@ -191,8 +212,19 @@ pub struct Checker {
     ids: RowsByKey,
     /// One per open-valued field: its index and its values so far.
     tallies: Vec<(usize, Tally)>,
+    /// Date slots where a value read only in the other order than the one used.
+    swapped: Vec<Swapped>,
     /// Notes on accepted values, grouped by field and note: how many rows, and the first few.
     notes: Vec<NoteRows>,
+}
+
+/// Values of one date column that read only in the other order than the column's.
+#[derive(Debug)]
+struct Swapped {
+    slot: usize,
+    first_row: usize,
+    text: String,
+    rows: u64,
 }
 
 /// The rows whose value in one field carried one note.
@@ -213,6 +245,8 @@ pub struct ValueReport {
     /// Per open-valued field, in table order: its distinct values, most frequent first.
     pub values: Vec<(&'static str, Vec<(String, u64)>)>,
     pub warnings: Vec<String>,
+    /// Values that look like slips for a more common value of the same field.
+    pub typos: Vec<Typo>,
 }
 
 impl ValueReport {
@@ -338,6 +372,8 @@ pub struct Checked {
     notes: Vec<(usize, String)>,
     /// Per entity key: the column of its last field, where a duplicate is marked.
     columns: [Option<usize>; MAX_KEYS],
+    /// Date slots whose value reads only in the other order, with the value.
+    swapped: Vec<(usize, String)>,
 }
 
 /// Judge one row on its own: every field's value, every error. The row must have been mapped
@@ -348,6 +384,7 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
     let mut notes = Vec::new();
     let mut record = Record::new(entity);
     let mut columns = [None; MAX_KEYS];
+    let mut swapped = Vec::new();
     let id_slot = entity.id_slot();
     for i in 0..entity.slot_count() {
         let f = entity.slot(i);
@@ -375,7 +412,18 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         if let Some(k) = rules.key_end[i] {
             columns[k] = slot.column;
         }
-        match parse_cell_noted(f.kind, slot.cell, rules.date_order, rules.country) {
+        let order = rules.date_order_of(i);
+        match parse_cell_noted(f.kind, slot.cell, order, rules.country) {
+            Ok((Value::Text(v), _)) if was_cut(&v).is_some() => {
+                errors.push(bad(
+                    f.name,
+                    slot,
+                    format!(
+                        "this text was cut to fit one Excel cell (it had {} characters), so sending it would save the cut text; export to .csv and import that instead",
+                        was_cut(&v).unwrap_or_default()
+                    ),
+                ));
+            }
             Ok((Value::Text(v), note)) => {
                 if let Some(note) = note {
                     notes.push((i, note));
@@ -389,7 +437,12 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
                 }
             }
             Ok((v, _)) => record.set(i, v),
-            Err(e) => errors.push(bad(f.name, slot, e)),
+            Err(e) => {
+                if matches!(e, CellError::Date(DateError::Swapped { .. })) {
+                    swapped.push((i, short(slot.cell.to_text().trim())));
+                }
+                errors.push(bad(f.name, slot, e))
+            }
         }
     }
     if !row.data.is_empty()
@@ -415,6 +468,7 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         errors,
         notes,
         columns,
+        swapped,
     }
 }
 
@@ -447,6 +501,7 @@ impl Checker {
             keys,
             ids: RowsByKey::default(),
             tallies,
+            swapped: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -467,7 +522,19 @@ impl Checker {
             mut errors,
             notes,
             columns,
+            swapped,
         } = checked;
+        for (slot, text) in swapped {
+            match self.swapped.iter_mut().find(|s| s.slot == slot) {
+                Some(s) => s.rows += 1,
+                None => self.swapped.push(Swapped {
+                    slot,
+                    first_row: source_row,
+                    text,
+                    rows: 1,
+                }),
+            }
+        }
         for (field, note) in notes {
             self.note(field, note, source_row);
         }
@@ -581,15 +648,45 @@ impl Checker {
         }
     }
 
+    /// Date columns whose order was assumed (`--date-order`'s default, nothing in the first rows
+    /// proved it) and a later value proved the other order: the ambiguous dates read before it
+    /// may be swapped. One line each, naming the way out; empty when none.
+    pub fn date_doubts(&self) -> Vec<String> {
+        self.swapped
+            .iter()
+            .filter(|s| !self.rules.date_orders.get(s.slot).is_some_and(|o| o.1))
+            .map(|s| {
+                let order = self.rules.date_order_of(s.slot);
+                let other = match order {
+                    DateOrder::Mdy => DateOrder::Dmy,
+                    _ => DateOrder::Mdy,
+                };
+                format!(
+                    "{}: row {} holds '{}', which is a date only {}, but its column showed no sign of that in the first rows and its ambiguous dates were read {}; run again with --date-order {} (or --date-order {} if that row is the mistake)",
+                    self.rules.entity.slot(s.slot).name,
+                    s.first_row,
+                    s.text,
+                    dates::order_words(other),
+                    dates::order_words(order),
+                    dates::order_flag(other),
+                    dates::order_flag(order),
+                )
+            })
+            .collect()
+    }
+
     /// Distinct values of every open-valued field with counts, and warnings about look-alike
     /// values (only for a field with no allowed list: with one, every value is already listed).
     pub fn report(&self) -> ValueReport {
         let mut warnings = Vec::new();
+        let mut typos = Vec::new();
         let mut values = Vec::new();
         for (i, tally) in &self.tallies {
             let what = self.rules.entity.fields[*i].name;
             if self.rules.allowed(*i).is_none() {
-                warnings.extend(lookalikes(tally, what));
+                let (w, t) = lookalikes(tally, what);
+                warnings.extend(w);
+                typos.extend(t);
             }
             if tally.overflow > 0 {
                 warnings.push(format!(
@@ -598,6 +695,20 @@ impl Checker {
                 ));
             }
             values.push((what, tally.sorted()));
+        }
+        warnings.extend(self.date_doubts());
+        for s in &self.swapped {
+            if self.rules.date_orders.get(s.slot).is_some_and(|o| o.1) {
+                let order = self.rules.date_order_of(s.slot);
+                warnings.push(format!(
+                    "{}: {} rows hold dates that are real only the other way round than the order used ({}), first '{}' on row {}; they are invalid: check them",
+                    self.rules.entity.slot(s.slot).name,
+                    s.rows,
+                    dates::order_words(order),
+                    s.text,
+                    s.first_row,
+                ));
+            }
         }
         for n in &self.notes {
             let rows: Vec<String> = n.rows.iter().map(u32::to_string).collect();
@@ -615,7 +726,11 @@ impl Checker {
                 rows.join(", ")
             ));
         }
-        ValueReport { values, warnings }
+        ValueReport {
+            values,
+            warnings,
+            typos,
+        }
     }
 }
 
@@ -627,9 +742,47 @@ fn fold(s: &str) -> String {
         .collect()
 }
 
-/// Groups of values that differ only in case or spacing, or by one edit (when both are at least
-/// four letters long: `pi`/`po` are different words, `actve` is a typo).
-fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
+/// A value that looks like a slip for a more common one of the same field: Kayse would create
+/// it as a status (or type) of its own. The import gate asks about these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typo {
+    pub field: &'static str,
+    pub value: String,
+    pub rows: u64,
+    /// The most common value of its group, which it was probably meant to be.
+    pub like: String,
+}
+
+impl std::fmt::Display for Typo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = if self.rows == 1 { "row" } else { "rows" };
+        write!(
+            f,
+            "{} '{}' ({} {rows}) looks like a typo of '{}'",
+            self.field, self.value, self.rows, self.like
+        )
+    }
+}
+
+/// Whether two folded values are one slip apart: the same, or (both at least four letters long:
+/// `pi`/`po` are different words) one insertion, deletion, change or swap of neighbours, two for
+/// words of eight letters or more.
+fn one_slip(a: &[char], b: &[char]) -> bool {
+    if a == b {
+        return true;
+    }
+    let (short, long) = (a.len().min(b.len()), a.len().max(b.len()));
+    if short < 4 || long > 40 {
+        return false;
+    }
+    let max = if short >= 8 { 2 } else { 1 };
+    long - short <= max
+        && typo_distance(&a.iter().collect::<String>(), &b.iter().collect::<String>()) <= max
+}
+
+/// Groups of values that differ only in case or spacing, or by a slip (`one_slip`), with the
+/// fix named; and, per group, the values other than its most common one, as likely typos.
+fn lookalikes(tally: &Tally, what: &'static str) -> (Vec<String>, Vec<Typo>) {
     let values = tally.sorted();
     let folded: Vec<Vec<char>> = values
         .iter()
@@ -645,14 +798,7 @@ fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
     }
     for i in 0..values.len() {
         for j in i + 1..values.len() {
-            let (a, b) = (&folded[i], &folded[j]);
-            let same = a == b
-                || (a.len().min(b.len()) >= 4
-                    && a.len().max(b.len()) <= 40
-                    && a.len().abs_diff(b.len()) <= 1
-                    && levenshtein(&a.iter().collect::<String>(), &b.iter().collect::<String>())
-                        <= 1);
-            if same {
+            if one_slip(&folded[i], &folded[j]) {
                 let (ri, rj) = (root(&mut group, i), root(&mut group, j));
                 group[rj] = ri;
             }
@@ -671,20 +817,31 @@ fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
     }
     groups.retain(|(_, members)| members.len() > 1);
     groups.sort_by_key(|g| std::cmp::Reverse(g.0));
-    groups
-        .into_iter()
-        .map(|(_, mut members)| {
-            members.sort_by(|&a, &b| values[a].0.cmp(&values[b].0));
-            let list: Vec<String> = members
-                .iter()
-                .map(|&m| format!("'{}' ({})", values[m].0, values[m].1))
-                .collect();
-            format!(
-                "{what} values that look like the same word: {} — Kayse creates each distinct {what} as typed",
-                list.join(", ")
-            )
-        })
-        .collect()
+    let mut warnings = Vec::new();
+    let mut typos = Vec::new();
+    for (_, mut members) in groups {
+        // `values` is most frequent first, so the group's first index is its most common value.
+        let like = values[members[0]].0.clone();
+        let stray = values[members[1]].0.clone();
+        for &m in &members[1..] {
+            typos.push(Typo {
+                field: what,
+                value: values[m].0.clone(),
+                rows: values[m].1,
+                like: like.clone(),
+            });
+        }
+        members.sort_by(|&a, &b| values[a].0.cmp(&values[b].0));
+        let list: Vec<String> = members
+            .iter()
+            .map(|&m| format!("'{}' ({})", values[m].0, values[m].1))
+            .collect();
+        warnings.push(format!(
+            "{what} values that look like the same word: {} — Kayse creates each distinct {what} as typed; translate the strays with [values.{what}] in a mapping file (\"{stray}\" = \"{like}\"), or accept only the right ones with --allowed-{what}",
+            list.join(", "),
+        ));
+    }
+    (warnings, typos)
 }
 
 #[cfg(test)]
@@ -1020,14 +1177,107 @@ mod tests {
         assert_eq!(statuses[0], ("active".to_string(), 10));
         assert_eq!(statuses[1], ("closed".to_string(), 4));
         assert_eq!(statuses.len(), 6);
+        let fix = |stray: &str, like: &str| {
+            format!(
+                " — Kayse creates each distinct status as typed; translate the strays with [values.status] in a mapping file (\"{stray}\" = \"{like}\"), or accept only the right ones with --allowed-status"
+            )
+        };
         assert_eq!(
             r.warnings,
             [
-                "status values that look like the same word: 'Active' (3), 'active' (10), 'actve' (1) — Kayse creates each distinct status as typed",
-                "status values that look like the same word: 'In Progress' (1), 'in_progress' (1) — Kayse creates each distinct status as typed",
+                format!(
+                    "status values that look like the same word: 'Active' (3), 'active' (10), 'actve' (1){}",
+                    fix("Active", "active")
+                ),
+                format!(
+                    "status values that look like the same word: 'In Progress' (1), 'in_progress' (1){}",
+                    fix("in_progress", "In Progress")
+                ),
+            ]
+        );
+        let typos: Vec<String> = r.typos.iter().map(|t| t.to_string()).collect();
+        assert_eq!(
+            typos,
+            [
+                "status 'Active' (3 rows) looks like a typo of 'active'",
+                "status 'actve' (1 row) looks like a typo of 'active'",
+                "status 'in_progress' (1 row) looks like a typo of 'In Progress'",
             ]
         );
         assert_eq!(r.of("type").len(), 2, "pi and po are different words");
+    }
+
+    #[test]
+    fn a_date_that_contradicts_an_assumed_order_is_a_doubt_and_a_proved_one_a_warning() {
+        let m = mapping(&MapOptions::default());
+        let slot = CASES.field_index("created_date").unwrap();
+        // (the column's order and whether it was proved, its values, doubts, warnings about it)
+        let cases: &[(DateOrder, bool, &[&str], usize, usize)] = &[
+            (DateOrder::Mdy, false, &["05/03/2024", "25/01/2024"], 1, 1),
+            (
+                DateOrder::Mdy,
+                false,
+                &["05/03/2024", "25/01/2024", "26/01/2024"],
+                1,
+                1,
+            ),
+            (DateOrder::Mdy, true, &["01/25/2024", "25/01/2024"], 0, 1),
+            (DateOrder::Dmy, false, &["25/01/2024", "05/03/2024"], 0, 0),
+            (DateOrder::Mdy, false, &["05/03/2024", "2024-01-25"], 0, 0),
+        ];
+        for (order, proved, values, doubts, warned) in cases {
+            let mut rules = rules();
+            rules.read_dates(slot, *order, *proved);
+            let mut ch = Checker::new(rules);
+            for (k, v) in values.iter().enumerate() {
+                let c = cells(&[
+                    (0, t(&format!("N{k}"))),
+                    (2, t(&format!("x{k}"))),
+                    (6, t(v)),
+                ]);
+                let _ = run(&mut ch, &m, k + 2, c);
+            }
+            let got = ch.date_doubts();
+            assert_eq!(got.len(), *doubts, "{values:?}: {got:?}");
+            if *doubts == 1 {
+                assert!(
+                    got[0].starts_with(
+                        "created_date: row 3 holds '25/01/2024', which is a date only day-first"
+                    ),
+                    "{got:?}"
+                );
+                assert!(got[0].contains("--date-order dmy"), "{got:?}");
+            }
+            let warnings = ch.report().warnings;
+            let about: Vec<&String> = warnings
+                .iter()
+                .filter(|w| w.starts_with("created_date:"))
+                .collect();
+            assert_eq!(about.len(), *warned, "{values:?}: {warnings:?}");
+        }
+    }
+
+    #[test]
+    fn slips_are_small_edits_and_swaps_of_longer_words() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("open", "opne", true),      // a swap of neighbours
+            ("open", "open", true),      // folded alike (case, spaces)
+            ("active", "actve", true),   // a letter left out
+            ("closed", "closedd", true), // a letter doubled
+            ("pending", "pendnig", true),
+            ("settlement", "setlemnet", true), // two slips in a long word
+            ("open", "pone", false),           // two slips in a short word
+            ("pi", "po", false),               // short words differ on purpose
+            ("civil", "crim", false),
+            ("active", "inactive", false),
+            ("closed", "open", false),
+        ];
+        for (a, b, want) in cases {
+            let (a, b): (Vec<char>, Vec<char>) =
+                (fold(a).chars().collect(), fold(b).chars().collect());
+            assert_eq!(one_slip(&a, &b), *want, "{a:?} {b:?}");
+            assert_eq!(one_slip(&b, &a), *want, "{b:?} {a:?}");
+        }
     }
 
     #[test]

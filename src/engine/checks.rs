@@ -26,11 +26,12 @@ pub fn run(
     sheet.describe_mapping(g);
     let usage = |e| Fatal::from_error(ExitCode::Usage, e);
     let echo = Echo::new(&sheet.table.headers);
+    let dates = sheet.dates.clone();
     // Columns hidden in the workbook stay hidden (XLSX) or are left out (CSV).
     let writer = ResultsWriter::create_hiding(
         &results_path,
         &echo.headers(&sheet.table.headers),
-        &[],
+        dates.headers(),
         &echo.columns(sheet.facts.hidden_columns()),
     )
     .map_err(usage)?;
@@ -60,6 +61,7 @@ pub fn run(
             Err(errors) => (Outcome::Invalid, errors, None),
         };
         summary.count(outcome);
+        let extra = dates.cells(&raw);
         writer
             .write(ResultRow {
                 source_row: raw.source_row,
@@ -67,7 +69,7 @@ pub fn run(
                 kayse_id: id,
                 errors: echo.errors(errors),
                 cells: echo.cells(raw.cells),
-                extra: Vec::new(),
+                extra,
             })
             .map_err(usage)?;
     }

@@ -92,9 +92,10 @@ pub struct RulesArgs {
     /// What to do with columns that match no field.
     #[arg(long, value_enum, default_value = "warn")]
     pub extra_columns: ExtraColumns,
-    /// How to read numeric dates such as 3/5/2024.
-    #[arg(long, value_enum, default_value = "mdy")]
-    pub date_order: DateOrder,
+    /// How to read numeric dates such as 3/5/2024. Without it, each date column is read the way
+    /// its first rows prove (25/01/2024 proves day-first), else month-first, with a warning.
+    #[arg(long, value_enum)]
+    pub date_order: Option<DateOrder>,
     /// Accepted status values, comma-separated (any other value is invalid).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub allowed_status: Vec<String>,
@@ -119,7 +120,13 @@ impl RulesArgs {
                 Some(flag.clone())
             }
         };
-        let mut rules = Rules::new(&CASES, self.date_order);
+        let mut rules = Rules::new(&CASES, self.date_order.unwrap_or_default());
+        if let Some(order) = self.date_order {
+            // The user's word settles every date column: no column is then a guess.
+            for slot in 0..CASES.slot_count() {
+                rules.read_dates(slot, order, true);
+            }
+        }
         for (field, list) in [
             ("status", pick(&self.allowed_status, &file.allowed.status)),
             ("type", pick(&self.allowed_type, &file.allowed.case_type)),
@@ -294,7 +301,7 @@ mod tests {
             mapping: Some(file),
             set: Vec::new(),
             extra_columns: ExtraColumns::Warn,
-            date_order: DateOrder::Mdy,
+            date_order: None,
             allowed_status: vec!["active".into()],
             allowed_type: Vec::new(),
         };

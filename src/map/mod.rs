@@ -260,6 +260,15 @@ impl<'a> MappedRow<'a> {
 
 static EMPTY: Cell = Cell::Empty;
 
+/// Whether a header is one of the `HEADER (as read)` columns a results file shows dates in: the
+/// tool's own output, never an input.
+pub fn is_as_read(header: &str) -> bool {
+    header.trim_end().ends_with("(as read)")
+}
+
+/// How many non-blank values of a column decide whether it holds ids.
+pub const ID_SAMPLE: usize = 100;
+
 /// Excel's letters for a 0-based column index: 0 → `A`, 26 → `AA`.
 pub fn column_letter(mut col: usize) -> String {
     let mut out = Vec::new();
@@ -481,7 +490,8 @@ fn column_roles(
             .iter()
             .copied()
             .chain(entity.answer_only.iter().map(|f| f.name))
-            .any(|c| normalize_header(c) == norm);
+            .any(|c| normalize_header(c) == norm)
+            || is_as_read(header);
         let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
         if is_output && (norm != "kayseid" || tool_kayse_id) {
             output_id_seen |= tool_kayse_id;
@@ -728,12 +738,73 @@ impl Mapping {
         })
     }
 
+    /// Unmap the columns an alias took for an id field (`Clients` → `client_ids`, `Kayse ID` →
+    /// `id`) whose values, in `sample` (the first rows), are mostly not ids: a column of client
+    /// names must not fail every row as "not a positive whole number". A column named exactly
+    /// like the field, or mapped in `[columns]`, stays: the user said so. Returns one note per
+    /// column unmapped, for the summary.
+    pub fn unmap_non_id_columns(&mut self, sample: &[&RawRow]) -> Vec<String> {
+        let mut notes = Vec::new();
+        for c in 0..self.roles.len() {
+            let Role::Field(i, How::Auto) = self.roles[c] else {
+                continue;
+            };
+            let f = self.entity.slot(i);
+            let is_id = i == self.entity.id_slot() || f.kind == entity::Kind::IdList;
+            if !is_id || normalize_header(&self.headers[c]) == normalize_header(f.name) {
+                continue;
+            }
+            let values: Vec<&Cell> = sample
+                .iter()
+                .filter_map(|r| r.cells.get(c))
+                .filter(|v| !v.is_blank() && cell_error(v).is_none())
+                .take(ID_SAMPLE)
+                .collect();
+            let not_ids: Vec<&Cell> = values
+                .iter()
+                .copied()
+                .filter(|v| {
+                    if i == self.entity.id_slot() {
+                        crate::check::rules::parse_id(v).is_err()
+                    } else {
+                        crate::check::rules::parse_id_list(v).is_err()
+                    }
+                })
+                .collect();
+            if values.is_empty() || not_ids.len() * 2 <= values.len() {
+                continue;
+            }
+            let header = self.headers[c].trim().to_string();
+            self.roles[c] = Role::Unmapped;
+            if let Source::Column { default, .. } = &self.sources[i] {
+                self.sources[i] = match default {
+                    Some(d) => Source::Default(d.clone()),
+                    None => Source::Absent,
+                };
+            }
+            self.unmapped.push(header.clone());
+            notes.push(format!(
+                "column '{header}' holds {} of {} values that are not ids (such as '{}') in its first rows, so it was not taken as {}; name it in [columns] of a --mapping file to use it anyway",
+                not_ids.len(),
+                values.len(),
+                crate::check::rules::short(not_ids[0].to_text().trim()),
+                f.name
+            ));
+        }
+        notes
+    }
+
     /// The input column feeding a field, if any (`--set` fields have none).
     pub fn column_of(&self, field: &str) -> Option<usize> {
         match self.sources.get(self.entity.slot_index(field)?)? {
             Source::Column { col, .. } => Some(*col),
             _ => None,
         }
+    }
+
+    /// The header of input column `col`, trimmed.
+    pub fn header(&self, col: usize) -> &str {
+        self.headers.get(col).map_or("", |h| h.trim())
     }
 
     /// The entity this mapping feeds.
@@ -1704,6 +1775,73 @@ mod tests {
             match Mapping::build(&PEOPLE, &hs(h), opts) {
                 Ok(m) => panic!("{h:?}: expected an error, got {:?}", m.describe()),
                 Err(e) => assert_eq!(e.to_string(), *want, "{h:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_alias_never_maps_a_column_of_non_ids_onto_an_id_field() {
+        let t = |v: &str| Cell::Text(v.into());
+        // (header, mapping file, the column's values, still mapped?)
+        let cases: &[(&str, &str, &[Cell], bool)] = &[
+            (
+                "Clients",
+                "",
+                &[t("Maria"), t("John Smith"), Cell::Empty],
+                false,
+            ),
+            ("Clients", "", &[t("101;102"), t("Maria"), t("103")], true), // a typo among ids
+            ("Clients", "", &[t("Maria"), t("Ann"), t("101")], false),
+            ("Clients", "", &[Cell::Int(5), Cell::Int(6)], true),
+            ("Clients", "", &[Cell::Empty, Cell::Empty], true), // nothing to judge by
+            ("Clients", "", &[t("n/a"), t("none")], false),
+            ("Client IDs", "", &[t("Maria")], true), // the field's name, spaced: the user said so
+            ("client_ids", "", &[t("Maria")], true), // the field's own name: the user said so
+            (
+                "Clients",
+                "[columns]\n\"Clients\" = \"client_ids\"\n",
+                &[t("Maria")],
+                true,
+            ),
+            ("Kayse ID", "", &[t("abc"), t("def")], false),
+            ("Kayse ID", "", &[t("1261"), t("1262")], true),
+        ];
+        for (header, toml, values, kept) in cases {
+            let opts = if toml.is_empty() {
+                MapOptions::default()
+            } else {
+                file(toml)
+            };
+            let headers = with(&[header]);
+            let mut m = build(&headers, &opts);
+            let rows: Vec<RawRow> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let mut cells = vec![t("x"); BASE.len()];
+                    cells.push(v.clone());
+                    RawRow {
+                        source_row: i + 2,
+                        cells,
+                    }
+                })
+                .collect();
+            let sample: Vec<&RawRow> = rows.iter().collect();
+            let notes = m.unmap_non_id_columns(&sample);
+            let field = CASES
+                .slot(match *header {
+                    "Kayse ID" => CASES.id_slot(),
+                    _ => CASES.field_index("client_ids").unwrap(),
+                })
+                .name;
+            assert_eq!(m.column_of(field).is_some(), *kept, "{header} {values:?}");
+            assert_eq!(notes.is_empty(), *kept, "{header}: {notes:?}");
+            assert_eq!(m.unmapped.iter().any(|u| u == header), !kept, "{header}");
+            if !kept {
+                assert!(
+                    notes[0].contains(&format!("so it was not taken as {field}")),
+                    "{notes:?}"
+                );
             }
         }
     }

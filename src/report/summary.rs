@@ -157,6 +157,8 @@ pub struct Reading {
     pub total_row: Option<(usize, String)>,
     /// The workbook's sheets that were not read.
     pub other_sheets: Vec<String>,
+    /// Date columns whose order of day and month their own values proved, one line each.
+    pub dates: Vec<String>,
 }
 
 impl Reading {
@@ -234,6 +236,9 @@ impl Reading {
                 ),
             ));
         }
+        for line in &self.dates {
+            out.push(("dates".to_string(), line.clone()));
+        }
         out
     }
 }
@@ -260,6 +265,7 @@ mod tests {
             filtered: true,
             total_row: Some((57, "Total".into())),
             other_sheets: vec!["Notes".into(), "Archive (hidden)".into()],
+            dates: Vec::new(),
         };
         let lines = r.lines();
         let text: Vec<String> = lines.iter().map(|(k, v)| format!("{k}: {v}")).collect();

@@ -3,6 +3,7 @@
 //! temp folder, and reads what users read (results workbooks cell by cell, stderr, exit codes).
 
 mod clients_sheet;
+mod data;
 mod delete;
 mod export;
 mod help;

@@ -49,7 +49,10 @@ impl Upsert {
                             None,
                             Outcome::Failed,
                             Some(id),
-                            Some(format!("{} {id} was not found in Kayse", case.entity().one)),
+                            Some(format!(
+                                "{} {id} was not found in Kayse; if this file is a backup of deleted cases, `import FILE --restore` creates them anew",
+                                case.entity().one
+                            )),
                         )])
                         .await
                     }
