@@ -189,7 +189,13 @@ impl<'a> Collector<'a> {
                         }
                     }
                 }
-                _ = tick.tick() => self.progress.update(&self.tally, &client.pacer().view()),
+                _ = tick.tick() => {
+                    // What the client has to say (an outage, a long wait) goes above the bar.
+                    for line in client.pacer().notices() {
+                        self.progress.note(&line);
+                    }
+                    self.progress.update(&self.tally, &client.pacer().view());
+                }
                 _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
                     self.progress.println(&format!(
                         "requests still in flight after {} s: leaving them as unknown",
@@ -198,6 +204,9 @@ impl<'a> Collector<'a> {
                     break;
                 }
             }
+        }
+        for line in client.pacer().notices() {
+            self.progress.note(&line);
         }
         self.progress.finish();
         Collected {

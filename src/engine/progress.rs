@@ -134,6 +134,13 @@ impl Progress {
         }
     }
 
+    /// A line for people that `--quiet` silences (an outage, a long wait), above the bar.
+    pub fn note(&self, line: &str) {
+        if self.bar.is_some() || self.log {
+            self.println(line);
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();

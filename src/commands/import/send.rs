@@ -53,11 +53,7 @@ impl Upsert {
                         )])
                         .await
                     }
-                    Err(
-                        e @ (CallError::KeyRejected { .. }
-                        | CallError::Halted { .. }
-                        | CallError::GaveUp { network: true, .. }),
-                    ) => return cx.halted(&e).await,
+                    Err(e) if e.ends_run() => return cx.halted(&e).await,
                     Err(e) => {
                         cx.done(vec![answer::record(
                             row,
@@ -112,7 +108,13 @@ impl Upsert {
                     cx.release(batch, &items).await;
                     cx.halted(&e).await
                 }
-                Err(e @ CallError::Halted { .. }) => {
+                Err(
+                    e @ (CallError::Halted { .. }
+                    | CallError::GaveUp { .. }
+                    | CallError::Outage { .. }),
+                ) => {
+                    // The budget, a stop, or Kayse down: these rows are not failed. Released when
+                    // certainly not applied, else left in flight for --resume to recheck.
                     if !(in_doubt || e.maybe_applied()) {
                         cx.release(batch, &items).await;
                     }
@@ -163,20 +165,9 @@ impl Upsert {
                     }
                     self.bulk(cx, right, doubt).await
                 }
-                Err(e @ CallError::GaveUp { network: true, .. }) => {
-                    if !(in_doubt || e.maybe_applied()) {
-                        cx.release(batch, &items).await;
-                    }
-                    cx.halted(&e).await
-                }
-                Err(e @ (CallError::GaveUp { .. } | CallError::Lost { .. })) => {
-                    if in_doubt || e.maybe_applied() {
-                        let why = e.to_string();
-                        cx.done(answer::all_unknown(&items, b, Some(&why))).await;
-                    } else {
-                        cx.done(answer::all(&items, b, Outcome::Failed, &e.to_string()))
-                            .await;
-                    }
+                Err(e @ CallError::Lost { .. }) => {
+                    let why = e.to_string();
+                    cx.done(answer::all_unknown(&items, b, Some(&why))).await;
                     Flow::Go
                 }
                 Err(e @ CallError::BadAnswer { .. }) => {
@@ -232,11 +223,7 @@ impl Upsert {
                 cx.done(answer::all_unknown(&items, b, None)).await;
                 Flow::Go
             }
-            Err(
-                e @ (CallError::KeyRejected { .. }
-                | CallError::Halted { .. }
-                | CallError::GaveUp { network: true, .. }),
-            ) => cx.halted(&e).await,
+            Err(e) if e.ends_run() => cx.halted(&e).await,
             Err(e) => {
                 let why = e.to_string();
                 cx.done(answer::all_unknown(&one, Some(pb), Some(&why)))
