@@ -6,6 +6,7 @@
 //! [`PacingArgs`] into the command's options, call [`connect`] then [`Client::new`], and share the
 //! one `Client` (it is cheap to clone) between workers.
 
+pub mod learned;
 pub mod pacing;
 pub mod rate;
 pub mod retry;
@@ -24,7 +25,7 @@ use crate::error::Fatal;
 use crate::report::summary::RequestStats;
 use crate::send::rate::RateSpec;
 
-pub use pacing::{Halt, Pacer, PacerView, RateHeaders, StopSignal};
+pub use pacing::{Halt, Pacer, PacerView, RateHeaders, StopSignal, WindowNews};
 pub use retry::{RetryPolicy, Verdict};
 
 /// Where Kayse lives when nothing else is said.

@@ -160,6 +160,21 @@ struct State {
     announced: Option<Instant>,
     /// Lines for people, printed by the run's collector (it owns the progress display).
     notices: Vec<String>,
+    /// Whether an answer has told us about the server's window yet.
+    heard: bool,
+    /// The server's window as its first answer told it, when that is not what the plan assumed.
+    news: Option<WindowNews>,
+}
+
+/// The server's window, as its first answer tells it, when the plan assumed otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowNews {
+    /// What the plan assumed was left: a full window of `--rate-limit`.
+    pub assumed: u64,
+    /// What the server says is left now.
+    pub remaining: u64,
+    /// The rate to plan with from now on: ours, or the server's lower limit.
+    pub rate: RateSpec,
 }
 
 /// Why a request may not leave yet.
@@ -218,6 +233,8 @@ impl Pacer {
                 health: Health::default(),
                 announced: None,
                 notices: Vec::new(),
+                heard: false,
+                news: None,
             }),
             changed: Notify::new(),
             policy: RetryPolicy::default(),
@@ -235,6 +252,12 @@ impl Pacer {
     /// Lines for people since the last call (outages, long waits), oldest first.
     pub fn notices(&self) -> Vec<String> {
         std::mem::take(&mut self.lock().notices)
+    }
+
+    /// The server's window as its first answer told it, once, when it is not what the plan
+    /// assumed (e.g. 8 requests left, not 500): the collector prints the corrected plan.
+    pub fn window_news(&self) -> Option<WindowNews> {
+        self.lock().news.take()
     }
 
     /// Queue a line for people.
@@ -419,6 +442,10 @@ impl Pacer {
         let mut s = self.lock();
         if let Some(r) = h.remaining {
             s.last_remaining = Some(r);
+            if !s.heard {
+                s.heard = true;
+                s.news = self.news(t, r, h.limit);
+            }
         }
         let (Some(remaining), Some(reset)) = (h.remaining, h.reset) else {
             return;
@@ -452,6 +479,26 @@ impl Pacer {
         });
         drop(s);
         self.changed.notify_waiters();
+    }
+
+    /// Whether the first answer's window differs from the plan's assumption: fewer left than a
+    /// full window of ours (counting our own requests before it), or a lower limit.
+    fn news(&self, t: Ticket, remaining: u64, limit: Option<u64>) -> Option<WindowNews> {
+        let ours = u64::from(self.spec.requests);
+        let limit = limit.filter(|l| *l > 0 && *l < ours);
+        let at_start = remaining.saturating_add(t.0);
+        if at_start >= ours && limit.is_none() {
+            return None;
+        }
+        let rate = RateSpec {
+            requests: limit.map_or(self.spec.requests, |l| l as u32),
+            window: self.spec.window,
+        };
+        Some(WindowNews {
+            assumed: ours,
+            remaining,
+            rate,
+        })
     }
 
     /// A 429: every worker waits until the reset (or Retry-After) before anything leaves again.
@@ -730,6 +777,34 @@ mod tests {
         assert!(notes[0].contains("10 min (--outage-wait)"), "{notes:?}");
         assert_eq!(notes[1], "Kayse answers again after 5 s down; carrying on");
         assert_eq!(p.view().used, 5);
+    }
+
+    /// The first answer that tells a window other than the plan's is news, once.
+    #[test]
+    fn the_first_answer_corrects_the_assumed_window_once() {
+        let h = |remaining, limit| RateHeaders {
+            remaining: Some(remaining),
+            limit,
+            reset: Some(30),
+            ..Default::default()
+        };
+        // (our rate, the ticket answered, its headers, the news: remaining, rate to plan with)
+        type Row = (&'static str, u64, RateHeaders, Option<(u64, u32)>);
+        let table: &[Row] = &[
+            ("500/h", 1, h(499, Some(500)), None),
+            ("500/h", 3, h(497, None), None),
+            ("500/h", 1, h(8, Some(500)), Some((8, 500))),
+            ("500/h", 1, h(99, Some(100)), Some((99, 100))),
+            ("100/h", 1, h(99, Some(500)), None),
+        ];
+        for (spec, ticket, headers, want) in table {
+            let p = pacer(spec, None);
+            p.observe_at(Ticket(*ticket), headers, Instant::now(), 0.0);
+            let got = p.window_news().map(|n| (n.remaining, n.rate.requests));
+            assert_eq!(got, *want, "{spec} {headers:?}");
+            p.observe_at(Ticket(*ticket + 1), &h(2, None), Instant::now(), 0.0);
+            assert_eq!(p.window_news(), None, "once");
+        }
     }
 
     /// A wait over a minute is announced once, whichever worker meets it; a short one is not.

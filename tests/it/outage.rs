@@ -239,3 +239,184 @@ fn sms_waits_out_an_outage_and_sends_each_message_once() {
         "{msgs:?}"
     );
 }
+
+/// Read stderr line by line until one starts with `prefix`; everything read so far.
+fn read_until(err: &mut impl BufRead, prefix: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = err.read_line(&mut line).unwrap();
+        assert!(
+            n > 0,
+            "the run ended before a line starting {prefix:?}: {seen}"
+        );
+        seen.push_str(&line);
+        if line.starts_with(prefix) {
+            return seen;
+        }
+    }
+}
+
+/// `--batch-size 40` against a server that takes 10: the first answer names its maximum, the
+/// run uses it at once (no halving down through 20), says so once with the corrected plan, and
+/// every row goes in.
+#[test]
+fn a_batch_size_above_the_servers_maximum_is_corrected_once() {
+    let sb = Sandbox::start(&[]);
+    sb.config(json!({"max_bulk": 10}));
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path(), 50);
+    let o = run(
+        &sb,
+        dir.path(),
+        &[
+            "import",
+            &file,
+            "--results",
+            "out.csv",
+            "--batch-size",
+            "40",
+            "--concurrency",
+            "1",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("Kayse takes at most"))
+        .collect();
+    assert_eq!(
+        warned,
+        vec![
+            "Kayse takes at most 10 cases per request: sending 10 per request from now on, not 40; the 50 rows left go in 5 requests"
+        ],
+        "{err}"
+    );
+    let sizes: Vec<u64> = sb.stats()["bulk_sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .collect();
+    assert_eq!(sizes, vec![40, 10, 10, 10, 10, 10]);
+    let out = dir.path().join("out.csv");
+    assert_eq!(tally(&out), BTreeMap::from([("created".into(), 50)]));
+    ids_match(&sb, &out, 50);
+}
+
+/// The server's window is smaller than the plan assumed: the plan said its figures were
+/// assumed, and the first answer's headers bring one corrected plan line.
+#[test]
+fn the_plan_is_corrected_once_when_the_headers_disagree() {
+    let sb = Sandbox::start(&["--rate-limit", "10/2s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path(), 24);
+    let o = run(
+        &sb,
+        dir.path(),
+        &[
+            "import",
+            &file,
+            "--results",
+            "out.csv",
+            "--batch-size",
+            "2",
+            "--rate-limit",
+            "100/2s",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let plan = err.lines().find(|l| l.starts_with("plan: ")).unwrap();
+    assert!(
+        plan.contains("(100 left of 100/2s, assumed until Kayse's first answer)"),
+        "{plan}"
+    );
+    let corrected: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("plan corrected by Kayse's answer: "))
+        .collect();
+    assert_eq!(corrected.len(), 1, "{err}");
+    assert!(
+        corrected[0].contains("left in its window, not 100;"),
+        "{}",
+        corrected[0]
+    );
+    assert!(corrected[0].contains("10/2s"), "{}", corrected[0]);
+    assert_eq!(
+        tally(&dir.path().join("out.csv")),
+        BTreeMap::from([("created".into(), 24)])
+    );
+}
+
+/// A dry run plans at the `--rate-limit` it is given, as the run would.
+#[test]
+fn a_dry_run_honours_the_rate_limit() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path(), 30);
+    let o = run(
+        &sb,
+        dir.path(),
+        &[
+            "import",
+            &file,
+            "--dry-run",
+            "--results",
+            "out.csv",
+            "--batch-size",
+            "2",
+            "--rate-limit",
+            "5/m",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("15 requests; about 2 min at 5/m (5 left in the current window, assumed until Kayse's first answer)"),
+        "{err}"
+    );
+    assert_eq!(sb.stats()["requests"].as_u64(), Some(0));
+}
+
+/// A wait longer than a minute says when it ends, with no terminal: a cron log shows why the run
+/// is quiet. The test interrupts the wait once the line is there (no timer).
+#[test]
+fn a_long_wait_prints_its_end_time_without_a_terminal() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = input(dir.path(), 4);
+    let mut child = sb
+        .cmd(dir.path())
+        .args([
+            "import",
+            &file,
+            "--results",
+            "out.csv",
+            "--batch-size",
+            "2",
+            "--rate-limit",
+            "1/h",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = read_until(&mut err, "waiting ");
+    let line = seen.lines().last().unwrap().to_string();
+    let (head, tail) = line.split_once(", until ").expect(&line);
+    assert_eq!(head, "waiting 60 min", "{line}");
+    assert!(
+        tail.ends_with(": --rate-limit is used up for this window"),
+        "{line}"
+    );
+    crate::support::signal(child.id(), libc::SIGINT);
+    err.read_to_string(&mut seen).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{seen}");
+    assert_eq!(seen.matches("waiting 60 min").count(), 1, "{seen}");
+    let t = tally(&dir.path().join("out.csv"));
+    assert_eq!(t.get("created"), Some(&2), "{t:?}");
+    assert_eq!(t.get("skipped"), Some(&2), "{t:?}");
+}

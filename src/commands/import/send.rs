@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use super::answer::{self, Item};
 use crate::engine::{Command, Flow, Job};
 use crate::outcome::Outcome;
-use crate::send::CallError;
+use crate::send::{CallError, learned};
 
 type Cx = crate::engine::Cx<Upsert>;
 
@@ -129,8 +129,13 @@ impl Upsert {
                     if answer::too_many(&message) && items.len() > 1 {
                         // Rejected whole, this time and any earlier time at this size.
                         cx.release(batch, &items).await;
-                        let half = items.len().div_ceil(2);
-                        cx.shrink_batch(half);
+                        // The maximum the answer names, else halves until one fits.
+                        match learned::stated_max(&message) {
+                            Some(max) if max < items.len() => {
+                                cx.learned_max(max, items.len(), entity.name)
+                            }
+                            _ => cx.shrink_batch(items.len().div_ceil(2)),
+                        }
                         // Re-read the size before each piece: a piece may shrink it again.
                         let mut rest = items;
                         while !rest.is_empty() {
