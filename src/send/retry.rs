@@ -172,6 +172,21 @@ pub fn parse_wait(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("invalid wait '{s}': at most a week"))
 }
 
+/// Whether a recorded error is a transient failure (a 5xx, or the network), as runs before
+/// outages were waited out recorded one on a `failed` row: "Kayse answered 503: ... (after 6
+/// attempts)". Such a row was never refused by Kayse, so `--resume` sends it again.
+pub fn transient_failure(error: &str) -> bool {
+    let e = error.strip_prefix("not sent: ").unwrap_or(error);
+    let transient = [
+        "Kayse answered 5",
+        "cannot connect to Kayse",
+        "no answer in time",
+    ]
+    .iter()
+    .any(|p| e.starts_with(p));
+    transient && e.ends_with(" attempts)")
+}
+
 /// HTTP statuses worth another try: the server or a proxy failed, not the request.
 pub fn retryable_status(status: u16) -> bool {
     matches!(status, 500 | 502 | 503 | 504)
@@ -222,6 +237,30 @@ mod tests {
         for (text, want) in table {
             let got = parse_wait(text).ok().map(|d| d.as_millis() as u64);
             assert_eq!(got, *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn transient_failures_of_earlier_runs() {
+        let table = [
+            ("Kayse answered 503: maintenance (after 6 attempts)", true),
+            (
+                "not sent: Kayse answered 500: boom (after 6 attempts)",
+                true,
+            ),
+            ("cannot connect to Kayse (after 6 attempts)", true),
+            ("no answer in time (timeout) (after 6 attempts)", true),
+            ("Kayse answered 400: status is required", false),
+            ("case_number X already exists", false),
+            ("Kayse answered 404: not found (after 6 attempts)", false),
+            (
+                "Kayse kept answering 429 too many requests (after 50 attempts)",
+                false,
+            ),
+            ("Kayse answered 503: maintenance", false),
+        ];
+        for (error, want) in table {
+            assert_eq!(transient_failure(error), want, "{error}");
         }
     }
 
