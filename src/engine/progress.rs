@@ -99,7 +99,13 @@ impl Progress {
         }
         if let Some(until) = v.waiting_until {
             let secs = until.saturating_duration_since(Instant::now()).as_secs();
-            s.push_str(&format!(" · waiting {secs} s for the rate window"));
+            if v.down {
+                s.push_str(&format!(" · Kayse is down: next try in {secs} s"));
+            } else {
+                s.push_str(&format!(" · waiting {secs} s for the rate window"));
+            }
+        } else if v.down {
+            s.push_str(" · Kayse is down: trying one request");
         }
         let eta = self.eta(t, v).as_secs_f64();
         if eta > 0.0 {

@@ -198,6 +198,8 @@ pub struct PacerView {
     pub waiting_until: Option<Instant>,
     /// What the server last said was left in its window.
     pub server_remaining: Option<u64>,
+    /// True while Kayse is taken to be down (an outage is being waited out).
+    pub down: bool,
 }
 
 /// The shared limiter. Every request of a run calls `acquire` before it leaves and `observe` with
@@ -316,6 +318,7 @@ impl Pacer {
             waited: s.waited,
             waiting_until: s.waiting_until.filter(|t| *t > Instant::now()),
             server_remaining: s.last_remaining,
+            down: s.health.down(),
         }
     }
 
