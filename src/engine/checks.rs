@@ -9,14 +9,16 @@ use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, SkipH
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::{Outcome, ResultRow};
 use crate::report::results::{ResultsWriter, WriteBehind};
+use crate::send::rate::RateSpec;
 
-/// Validate every row and write the results file; the summary's plan says what an import costs.
+/// Validate every row and write the results file; the summary's plan says what an import costs
+/// at `rate` (`validate`: Kayse's documented 500/h; `import --dry-run`: its `--rate-limit`).
 pub fn run(
     command: &str,
     input: &InputArgs,
     hidden: &SkipHiddenArgs,
     rules: &RulesArgs,
-    batch: &BatchArgs,
+    (batch, rate): (&BatchArgs, RateSpec),
     results: &ResultsArgs,
     g: &Global,
 ) -> CmdResult {
@@ -78,6 +80,7 @@ pub fn run(
         valid_creates,
         summary.updates,
         u64::from(batch.batch_size),
+        rate,
     ));
     finish::conclude(summary, g, None, started, |s| {
         writer.finish(s).map_err(usage)

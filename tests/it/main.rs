@@ -10,6 +10,7 @@ mod help;
 mod hostile;
 mod import;
 mod message;
+mod outage;
 mod output;
 mod profiles;
 mod read;

@@ -78,7 +78,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             &args.input,
             &args.hidden,
             &args.rules,
-            &args.batch,
+            (&args.batch, args.pacing.rate_limit),
             &args.results,
             g,
         );
