@@ -27,6 +27,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 use serde_json::Map;
 
 use crate::cell::Cell;
+use crate::check::phone::Country;
 use crate::check::rules::{
     BoolError, DateError, DateOrder, IdListError, ObjectError, levenshtein, parse_bool, parse_date,
     parse_id, parse_id_list, parse_object, short, typo_distance, was_cut,
@@ -48,6 +49,8 @@ pub struct Rules {
     /// Per slot: how its numeric dates are read (`date_order` unless its column showed its own
     /// order), and whether its column proved that order.
     date_orders: Vec<(DateOrder, bool)>,
+    /// The country of mobile numbers written without a country code (`--default-country`).
+    pub country: Country,
     /// Per slot: the accepted values, any other being invalid. `None`: anything goes (for an
     /// open-valued field, look-alikes are warned about).
     allowed: Vec<Option<Vec<String>>>,
@@ -65,7 +68,8 @@ pub struct UnknownField {
 }
 
 impl Rules {
-    /// The rules for `entity`'s rows: dates read in `date_order`, no allowed lists.
+    /// The rules for `entity`'s rows: dates read in `date_order`, mobiles in the US unless
+    /// `country` is changed, no allowed lists.
     pub fn new(entity: &'static Entity, date_order: DateOrder) -> Rules {
         let mut key_end = vec![None; entity.slot_count()];
         assert!(
@@ -82,6 +86,7 @@ impl Rules {
             entity,
             date_order,
             date_orders: vec![(date_order, false); entity.slot_count()],
+            country: Country::default(),
             allowed: vec![None; entity.slot_count()],
             key_end,
         }
@@ -209,6 +214,8 @@ pub struct Checker {
     tallies: Vec<(usize, Tally)>,
     /// Date slots where a value read only in the other order than the one used.
     swapped: Vec<Swapped>,
+    /// Notes on accepted values, grouped by field and note: how many rows, and the first few.
+    notes: Vec<NoteRows>,
 }
 
 /// Values of one date column that read only in the other order than the column's.
@@ -219,6 +226,18 @@ struct Swapped {
     text: String,
     rows: u64,
 }
+
+/// The rows whose value in one field carried one note.
+#[derive(Debug)]
+struct NoteRows {
+    field: usize,
+    note: String,
+    count: u64,
+    rows: Vec<u32>,
+}
+
+/// How many rows a note's warning names before it says "and N more".
+const NOTE_ROWS_SHOWN: usize = 10;
 
 /// What the checker learned about the file's values, for the summary.
 #[derive(Debug, Clone, Default)]
@@ -261,18 +280,47 @@ pub enum CellError {
     IdList(#[from] IdListError),
     #[error(transparent)]
     Object(#[from] ObjectError),
+    /// `check::email`'s reason; it never quotes the value.
+    #[error("{0}")]
+    Email(String),
+    /// `check::phone`'s reason; it never quotes the value.
+    #[error("{0}")]
+    Mobile(String),
 }
 
 /// The check of one kind: a non-blank cell becomes a value of that kind, or the reason it cannot.
-/// Text is trimmed; allowed lists are applied by the caller, which knows the field.
-pub fn parse_cell(kind: Kind, cell: &Cell, order: DateOrder) -> Result<Value, CellError> {
-    Ok(match kind {
+/// Text is trimmed; allowed lists are applied by the caller, which knows the field. Dates are
+/// read in `order`, mobile numbers without a country code in `country`.
+pub fn parse_cell(
+    kind: Kind,
+    cell: &Cell,
+    order: DateOrder,
+    country: Country,
+) -> Result<Value, CellError> {
+    parse_cell_noted(kind, cell, order, country).map(|(v, _)| v)
+}
+
+/// [`parse_cell`], with the note a valid value may carry: a mobile number that cannot receive
+/// text messages (a landline, say) is accepted, and the note says so.
+fn parse_cell_noted(
+    kind: Kind,
+    cell: &Cell,
+    order: DateOrder,
+    country: Country,
+) -> Result<(Value, Option<String>), CellError> {
+    let value = match kind {
         Kind::Text => Value::Text(text(cell).into_owned()),
         Kind::Date => Value::Date(parse_date(cell, order)?),
         Kind::Bool => Value::Bool(parse_bool(cell)?),
         Kind::IdList => Value::IdList(parse_id_list(cell)?),
         Kind::Object => Value::Object(parse_object(cell)?),
-    })
+        Kind::Email => Value::Text(email::parse_email(cell).map_err(CellError::Email)?),
+        Kind::Mobile => {
+            let m = phone::parse_mobile(cell, country).map_err(CellError::Mobile)?;
+            return Ok((Value::Text(m.e164), m.warning));
+        }
+    };
+    Ok((value, None))
 }
 
 /// Match a value against an allowed list: exact, else ignoring case and surrounding spaces (the
@@ -320,6 +368,8 @@ pub struct Checked {
     source_row: usize,
     record: Record,
     errors: Vec<RowError>,
+    /// Notes on accepted values (a mobile that cannot receive texts): field index and note.
+    notes: Vec<(usize, String)>,
     /// Per entity key: the column of its last field, where a duplicate is marked.
     columns: [Option<usize>; MAX_KEYS],
     /// Date slots whose value reads only in the other order, with the value.
@@ -331,6 +381,7 @@ pub struct Checked {
 pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
     let entity = rules.entity;
     let mut errors: Vec<RowError> = row.cell_errors.clone();
+    let mut notes = Vec::new();
     let mut record = Record::new(entity);
     let mut columns = [None; MAX_KEYS];
     let mut swapped = Vec::new();
@@ -362,8 +413,8 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
             columns[k] = slot.column;
         }
         let order = rules.date_order_of(i);
-        match parse_cell(f.kind, slot.cell, order) {
-            Ok(Value::Text(v)) if was_cut(&v).is_some() => {
+        match parse_cell_noted(f.kind, slot.cell, order, rules.country) {
+            Ok((Value::Text(v), _)) if was_cut(&v).is_some() => {
                 errors.push(bad(
                     f.name,
                     slot,
@@ -373,14 +424,19 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
                     ),
                 ));
             }
-            Ok(Value::Text(v)) => match rules.allowed(i) {
-                Some(list) => match allowed_value(list, &v, f.name) {
-                    Ok(canon) => record.set(i, Value::Text(canon)),
-                    Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
-                },
-                None => record.set(i, Value::Text(v)),
-            },
-            Ok(v) => record.set(i, v),
+            Ok((Value::Text(v), note)) => {
+                if let Some(note) = note {
+                    notes.push((i, note));
+                }
+                match rules.allowed(i) {
+                    Some(list) => match allowed_value(list, &v, f.name) {
+                        Ok(canon) => record.set(i, Value::Text(canon)),
+                        Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
+                    },
+                    None => record.set(i, Value::Text(v)),
+                }
+            }
+            Ok((v, _)) => record.set(i, v),
             Err(e) => {
                 if matches!(e, CellError::Date(DateError::Swapped { .. })) {
                     swapped.push((i, short(slot.cell.to_text().trim())));
@@ -410,6 +466,7 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         source_row: row.source_row,
         record,
         errors,
+        notes,
         columns,
         swapped,
     }
@@ -445,6 +502,7 @@ impl Checker {
             ids: RowsByKey::default(),
             tallies,
             swapped: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -462,6 +520,7 @@ impl Checker {
             source_row,
             record,
             mut errors,
+            notes,
             columns,
             swapped,
         } = checked;
@@ -476,6 +535,9 @@ impl Checker {
                 }),
             }
         }
+        for (field, note) in notes {
+            self.note(field, note, source_row);
+        }
         // An open value is set on the record exactly when it was given and accepted.
         for (i, tally) in &mut self.tallies {
             if let Some(Value::Text(v)) = record.get(*i)
@@ -489,6 +551,31 @@ impl Checker {
             Ok(record)
         } else {
             Err(errors)
+        }
+    }
+
+    /// Remember that `row`'s value in `field` carried `note`, for the report's warnings.
+    fn note(&mut self, field: usize, note: String, row: usize) {
+        let at = match self
+            .notes
+            .iter()
+            .position(|n| n.field == field && n.note == note)
+        {
+            Some(at) => at,
+            None => {
+                self.notes.push(NoteRows {
+                    field,
+                    note,
+                    count: 0,
+                    rows: Vec::new(),
+                });
+                self.notes.len() - 1
+            }
+        };
+        let n = &mut self.notes[at];
+        n.count += 1;
+        if n.rows.len() < NOTE_ROWS_SHOWN {
+            n.rows.push(row_u32(row));
         }
     }
 
@@ -622,6 +709,22 @@ impl Checker {
                     s.first_row,
                 ));
             }
+        }
+        for n in &self.notes {
+            let rows: Vec<String> = n.rows.iter().map(u32::to_string).collect();
+            let more = n.count.saturating_sub(n.rows.len() as u64);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            let row_word = if n.count == 1 { "row" } else { "rows" };
+            warnings.push(format!(
+                "{}: {} ({row_word} {}{more}; accepted)",
+                self.rules.entity.fields[n.field].name,
+                n.note,
+                rows.join(", ")
+            ));
         }
         ValueReport {
             values,
@@ -1311,6 +1414,195 @@ mod tests {
         assert!(r.values.is_empty() && r.warnings.is_empty(), "{r:?}");
     }
 
+    /// A firm's clients sheet through the library, as `validate --entity clients` will run it:
+    /// every bad cell named by row, field and column, the good rows normalised.
+    #[test]
+    fn a_clients_sheet_is_checked_cell_by_cell() {
+        use crate::entity::CLIENTS;
+        let h: Vec<String> = [
+            "First Name",
+            "Last Name",
+            "Source",
+            "Client ID",
+            "E-mail",
+            "Cell Phone",
+            "DOB",
+            "Zip",
+            "Do Not Call",
+        ]
+        .map(String::from)
+        .to_vec();
+        let m = Mapping::build(&CLIENTS, &h, &MapOptions::default()).unwrap();
+        let mut ch = Checker::new(Rules::new(&CLIENTS, DateOrder::Mdy));
+        type Want =
+            Result<&'static [(&'static str, &'static str)], &'static [(&'static str, usize)]>;
+        let rows: &[([&str; 9], Want)] = &[
+            (
+                [
+                    "Maria",
+                    "Garcia",
+                    "clio",
+                    "C-1",
+                    "Maria@Example.COM",
+                    "(404) 555-0123",
+                    "7/14/1985",
+                    "30303",
+                    "no",
+                ],
+                Ok(&[
+                    ("email", "Maria@example.com"),
+                    ("mobile", "+14045550123"),
+                    ("external_source_id", "C-1"),
+                    ("postal_code", "30303"),
+                ]),
+            ),
+            (
+                [
+                    "Li",
+                    "Wei",
+                    "clio",
+                    "C-2",
+                    "li.wei@",
+                    "555-01",
+                    "2/30/1990",
+                    "",
+                    "",
+                ],
+                Err(&[("email", 4), ("mobile", 5), ("date_of_birth", 6)]),
+            ),
+            (
+                [
+                    "",
+                    "Okafor",
+                    "clio",
+                    "C-3",
+                    "",
+                    "+44 20 7946 0958",
+                    "",
+                    "",
+                    "maybe",
+                ],
+                Err(&[("first_name", 0), ("voice_calls_opted_out", 8)]),
+            ),
+            (
+                ["Ada", "Okafor", "clio", "C-1", "", "", "", "", ""],
+                Err(&[("external_source_id", 3)]),
+            ),
+        ];
+        for (n, (cells, want)) in rows.iter().enumerate() {
+            let raw = RawRow {
+                source_row: n + 2,
+                cells: cells.map(t).to_vec(),
+            };
+            match (ch.check(&m.apply(&raw)), want) {
+                (Ok(r), Ok(values)) => {
+                    for (f, v) in *values {
+                        assert_eq!(r.text(f), Some(*v), "row {}: {f}", n + 2);
+                    }
+                }
+                (Err(errs), Err(at)) => {
+                    let got: Vec<(&str, Option<usize>)> =
+                        errs.iter().map(|e| (e.field.as_str(), e.column)).collect();
+                    let want: Vec<(&str, Option<usize>)> =
+                        at.iter().map(|(f, c)| (*f, Some(*c))).collect();
+                    assert_eq!(got, want, "row {}: {errs:?}", n + 2);
+                }
+                (got, _) => panic!("row {}: {got:?}", n + 2),
+            }
+        }
+        // The messages say what is wrong and quote the cell.
+        let raw = RawRow {
+            source_row: 9,
+            cells: [
+                "A",
+                "B",
+                "clio",
+                "C-9",
+                "a@b",
+                "404 555 0123 x12",
+                "1990-13-01",
+                "",
+                "",
+            ]
+            .map(t)
+            .to_vec(),
+        };
+        let errs: Vec<String> = ch
+            .check(&m.apply(&raw))
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            errs[0].starts_with("email: ") && errs[0].ends_with("(value 'a@b')"),
+            "{errs:?}"
+        );
+        assert!(errs[1].contains("extension") && errs[1].ends_with("(value '404 555 0123 x12')"));
+        assert_eq!(
+            errs[2],
+            "date_of_birth: not a real date (value '1990-13-01')"
+        );
+    }
+
+    /// Mobiles without a country code are read in the rules' country; numbers that cannot
+    /// receive texts are accepted and counted in one warning per kind of line.
+    #[test]
+    fn mobiles_follow_the_default_country_and_landlines_are_warned_about() {
+        use crate::entity::CLIENTS;
+        let h: Vec<String> = [
+            "first_name",
+            "last_name",
+            "external_source",
+            "external_source_id",
+            "mobile",
+        ]
+        .map(String::from)
+        .to_vec();
+        let m = Mapping::build(&CLIENTS, &h, &MapOptions::default()).unwrap();
+        let table: &[(&str, &str, Result<&str, ()>)] = &[
+            ("US", "(404) 555-0123", Ok("+14045550123")),
+            ("GB", "07400 123456", Ok("+447400123456")),
+            ("US", "07400 123456", Err(())),
+            ("GB", "+1 404 555 0123", Ok("+14045550123")),
+        ];
+        for (n, (country, cell, want)) in table.iter().enumerate() {
+            let mut rules = Rules::new(&CLIENTS, DateOrder::Mdy);
+            rules.country = country.parse().unwrap();
+            let mut ch = Checker::new(rules);
+            let raw = RawRow {
+                source_row: n + 2,
+                cells: ["A", "B", "s", &format!("x{n}"), cell].map(t).to_vec(),
+            };
+            let got = ch.check(&m.apply(&raw));
+            match want {
+                Ok(v) => assert_eq!(got.unwrap().text("mobile"), Some(*v), "{country} {cell}"),
+                Err(()) => assert!(got.is_err(), "{country} {cell}"),
+            }
+        }
+        assert_eq!(Rules::new(&CLIENTS, DateOrder::Mdy).country, Country::US);
+        let mut rules = Rules::new(&CLIENTS, DateOrder::Mdy);
+        rules.country = "GB".parse().unwrap();
+        let mut ch = Checker::new(rules);
+        for (row, number) in [
+            (2, "020 7946 0958"),
+            (3, "07400 123456"),
+            (4, "020 7946 0959"),
+        ] {
+            let raw = RawRow {
+                source_row: row,
+                cells: ["A", "B", "s", &format!("r{row}"), number].map(t).to_vec(),
+            };
+            assert!(ch.check(&m.apply(&raw)).is_ok());
+        }
+        assert_eq!(
+            ch.report().warnings,
+            [
+                "mobile: a landline by its country's numbering plan: text messages will not reach it (rows 2, 4; accepted)"
+            ]
+        );
+    }
+
     #[test]
     fn each_kind_has_its_check() {
         let table: &[(Kind, Cell, Result<Value, &str>)] = &[
@@ -1336,6 +1628,24 @@ mod tests {
             ),
             (Kind::Object, t("{}"), Ok(Value::Object(Map::new()))),
             (
+                Kind::Email,
+                t(" Ada@Example.COM "),
+                Ok(Value::Text("Ada@example.com".into())),
+            ),
+            (Kind::Email, t("ada@"), Err("has nothing after the @")),
+            (
+                Kind::Mobile,
+                Cell::Int(4045550123),
+                Ok(Value::Text("+14045550123".into())),
+            ),
+            (
+                Kind::Mobile,
+                t("call me"),
+                Err(
+                    "has letters; write the number with digits only (a note such as \"cell\" belongs in another column)",
+                ),
+            ),
+            (
                 Kind::Object,
                 t("[]"),
                 Err(
@@ -1344,13 +1654,14 @@ mod tests {
             ),
         ];
         for (kind, cell, want) in table {
-            let got = parse_cell(*kind, cell, DateOrder::Mdy).map_err(|e| e.to_string());
+            let got = parse_cell(*kind, cell, DateOrder::Mdy, Country::default())
+                .map_err(|e| e.to_string());
             assert_eq!(got, want.clone().map_err(String::from), "{kind:?} {cell:?}");
         }
         for k in Kind::ALL {
             assert_eq!(
-                parse_cell(k, &t(k.sample()), DateOrder::Mdy).map(|v| v.kind()),
-                Ok(k),
+                parse_cell(k, &t(k.sample()), DateOrder::Mdy, Country::default()).map(|v| v.kind()),
+                Ok(k.value_kind()),
                 "the sample of {k:?} passes its own check"
             );
         }
