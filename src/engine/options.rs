@@ -120,8 +120,9 @@ impl RulesArgs {
                 Some(flag.clone())
             }
         };
-        let mut rules = Rules::new(&CASES, self.date_order.unwrap_or_default());
-        if let Some(order) = self.date_order {
+        let date_order = self.date_order_with(&file)?;
+        let mut rules = Rules::new(&CASES, date_order.unwrap_or_default());
+        if let Some(order) = date_order {
             // The user's word settles every date column: no column is then a guess.
             for slot in 0..CASES.slot_count() {
                 rules.read_dates(slot, order, true);
@@ -143,6 +144,17 @@ impl RulesArgs {
             extra_columns: self.extra_columns,
         };
         Ok((map, rules))
+    }
+}
+
+impl RulesArgs {
+    /// The order every date column is read in, when the user gave one: `--date-order`, else the
+    /// mapping file's `date_order`.
+    pub fn date_order_with(&self, file: &MappingFile) -> Result<Option<DateOrder>, Fatal> {
+        match self.date_order {
+            Some(o) => Ok(Some(o)),
+            None => file.date_order().map_err(Fatal::usage),
+        }
     }
 }
 
