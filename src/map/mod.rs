@@ -33,6 +33,7 @@ use crate::outcome::RowError;
 use crate::read::RawRow;
 
 pub mod presets;
+pub mod write;
 
 use presets::{Detected, Export};
 
