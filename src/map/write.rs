@@ -411,6 +411,12 @@ impl Survey {
             let what = super::plain_words(e, f.name)
                 .unwrap_or_else(|| format!("{}: {}", f.name, f.description));
             lines.push(format!("# {what}"));
+            if e.keys.iter().any(|k| k.contains(&f.name)) {
+                lines.push(format!(
+                    "# It differs from {} to {}: map a column to it above rather than give one value here.",
+                    e.one, e.one
+                ));
+            }
             lines.push(format!(
                 "# {} = \"\"  # required, and no column holds it: fill in and remove the #",
                 f.name

@@ -11,6 +11,7 @@ mod hostile;
 mod import;
 mod message;
 mod output;
+mod presets;
 mod profiles;
 mod read;
 mod readme;
