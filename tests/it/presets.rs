@@ -300,6 +300,14 @@ fn five_hundred_clio_matters_import_with_no_mapping_file() {
     let cases = server_cases(&sb);
     assert_eq!(cases.len(), 500);
     assert_eq!(sb.bulk_requests(), 5, "500 cases in batches of 100");
+    // Run again: the journal knows every row went in, so nothing is sent.
+    let o = sb.run(
+        dir.path(),
+        &["import", "matters.csv", "--results", "r.csv", "--resume"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.bulk_requests(), 5, "a re-run costs no request");
+    assert_eq!(server_cases(&sb).len(), 500);
     for n in [1usize, 13, 250, 500] {
         let c = &cases[&format!("{n:05}-M")];
         let (m, d) = (n % 12 + 1, n % 28 + 1);
