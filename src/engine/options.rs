@@ -86,6 +86,10 @@ pub struct RulesArgs {
     /// Mapping file (TOML) with [columns], [defaults], [values.FIELD] and [allowed].
     #[arg(long, value_name = "FILE.toml")]
     pub mapping: Option<PathBuf>,
+    /// The export's system, as `preset = "NAME"` in the mapping file: clio, litify, smartadvocate,
+    /// filevine, or none [default: recognised from the headers].
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// Fix a field for every row, e.g. --set external_source=clio (repeatable).
     #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, String)>,
@@ -108,11 +112,18 @@ impl RulesArgs {
     /// The mapping options and the rules, with the mapping file loaded. A flag wins over the
     /// file's `[allowed]` list.
     pub fn load(&self) -> Result<(MapOptions, Rules), Fatal> {
-        let file = match &self.mapping {
+        let mut file = match &self.mapping {
             Some(p) => MappingFile::load(p)
                 .map_err(|e| Fatal::from_error(crate::error::ExitCode::Usage, e))?,
             None => MappingFile::default(),
         };
+        if let Some(name) = &self.preset {
+            if !name.trim().eq_ignore_ascii_case("none") {
+                crate::map::presets::by_name(name)
+                    .map_err(|e| Fatal::usage(format!("--preset: {e}")))?;
+            }
+            file.preset = Some(name.clone());
+        }
         let pick = |flag: &Vec<String>, file: &Option<Vec<String>>| {
             if flag.is_empty() {
                 file.clone()
@@ -311,6 +322,7 @@ mod tests {
         .unwrap();
         let rules = RulesArgs {
             mapping: Some(file),
+            preset: None,
             set: Vec::new(),
             extra_columns: ExtraColumns::Warn,
             date_order: None,

@@ -325,3 +325,54 @@ fn five_hundred_clio_matters_import_with_no_mapping_file() {
         assert_eq!(c["end_date"], end, "{n}");
     }
 }
+
+#[test]
+fn validate_takes_a_preset_by_name_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        cli()
+            .current_dir(dir.path())
+            .arg("validate")
+            .arg(preset_sample("clio-matters.csv"))
+            .args(["--results", "r.csv"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--preset", "none"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "no column for the required fields case_number, external_source, external_source_id"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("`kayse-bulk map FILE` writes a mapping file to start from"),
+        "{err}"
+    );
+    let o = run(&["--preset", "MyCase"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        "error: --preset: unknown preset 'MyCase' (presets: clio, litify, smartadvocate, filevine)"
+    );
+    // Named, a preset applies to a sheet that does not carry its signature.
+    std::fs::write(
+        dir.path().join("sa.csv"),
+        "Case Number,Case ID,Case Status,Case Type\nSA-1,77,Intake,Auto\n",
+    )
+    .unwrap();
+    let o = cli()
+        .current_dir(dir.path())
+        .args(["validate", "sa.csv", "--preset", "smartadvocate"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        show(&o).contains("preset: looks like a SmartAdvocate cases report: preset smartadvocate"),
+        "{}",
+        show(&o)
+    );
+}
