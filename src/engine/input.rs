@@ -245,7 +245,12 @@ impl CaseSheet {
         let ahead = look_ahead(rows, LOOK_AHEAD_ROWS);
         let sample = ahead.sample();
         let mut notes = mapping.unmap_non_id_columns(&sample);
-        let dates = learn_date_orders(&mapping, &mut rules, &sample, rules_args.date_order);
+        let order_given = rules_args.date_order_with(&map_opts.file)?;
+        if let (None, Some(d)) = (order_given, mapping.preset) {
+            // The preset's order reads the dates the values do not prove.
+            rules.date_order = d.preset.date_order;
+        }
+        let dates = learn_date_orders(&mapping, &mut rules, &sample, order_given);
         notes.extend(dates.warnings.iter().cloned());
         drop(sample);
         let rows: Box<dyn Rows> = Box::new(ahead);
@@ -307,6 +312,7 @@ impl CaseSheet {
         s.warnings.extend(self.mapping.notes.iter().cloned());
         s.warnings.extend(self.notes.iter().cloned());
         s.reading.dates = self.dates.lines.clone();
+        s.reading.preset = self.mapping.preset.map(|d| d.line());
         if !self.mapping.unmapped.is_empty() {
             s.warnings.push(format!(
                 "columns not mapped to any field (ignored; --extra-columns data keeps them): {}",

@@ -86,6 +86,10 @@ pub struct RulesArgs {
     /// Mapping file (TOML) with [columns], [defaults], [values.FIELD] and [allowed].
     #[arg(long, value_name = "FILE.toml")]
     pub mapping: Option<PathBuf>,
+    /// The export's system, as `preset = "NAME"` in the mapping file: clio, litify, smartadvocate,
+    /// filevine, or none [default: recognised from the headers].
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// Fix a field for every row, e.g. --set external_source=clio (repeatable).
     #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, String)>,
@@ -108,11 +112,18 @@ impl RulesArgs {
     /// The mapping options and the rules, with the mapping file loaded. A flag wins over the
     /// file's `[allowed]` list.
     pub fn load(&self) -> Result<(MapOptions, Rules), Fatal> {
-        let file = match &self.mapping {
+        let mut file = match &self.mapping {
             Some(p) => MappingFile::load(p)
                 .map_err(|e| Fatal::from_error(crate::error::ExitCode::Usage, e))?,
             None => MappingFile::default(),
         };
+        if let Some(name) = &self.preset {
+            if !name.trim().eq_ignore_ascii_case("none") {
+                crate::map::presets::by_name(name)
+                    .map_err(|e| Fatal::usage(format!("--preset: {e}")))?;
+            }
+            file.preset = Some(name.clone());
+        }
         let pick = |flag: &Vec<String>, file: &Option<Vec<String>>| {
             if flag.is_empty() {
                 file.clone()
@@ -120,8 +131,9 @@ impl RulesArgs {
                 Some(flag.clone())
             }
         };
-        let mut rules = Rules::new(&CASES, self.date_order.unwrap_or_default());
-        if let Some(order) = self.date_order {
+        let date_order = self.date_order_with(&file)?;
+        let mut rules = Rules::new(&CASES, date_order.unwrap_or_default());
+        if let Some(order) = date_order {
             // The user's word settles every date column: no column is then a guess.
             for slot in 0..CASES.slot_count() {
                 rules.read_dates(slot, order, true);
@@ -143,6 +155,17 @@ impl RulesArgs {
             extra_columns: self.extra_columns,
         };
         Ok((map, rules))
+    }
+}
+
+impl RulesArgs {
+    /// The order every date column is read in, when the user gave one: `--date-order`, else the
+    /// mapping file's `date_order`.
+    pub fn date_order_with(&self, file: &MappingFile) -> Result<Option<DateOrder>, Fatal> {
+        match self.date_order {
+            Some(o) => Ok(Some(o)),
+            None => file.date_order().map_err(Fatal::usage),
+        }
     }
 }
 
@@ -299,6 +322,7 @@ mod tests {
         .unwrap();
         let rules = RulesArgs {
             mapping: Some(file),
+            preset: None,
             set: Vec::new(),
             extra_columns: ExtraColumns::Warn,
             date_order: None,

@@ -12,6 +12,7 @@ mod import;
 mod message;
 mod outage;
 mod output;
+mod presets;
 mod profiles;
 mod read;
 mod readme;

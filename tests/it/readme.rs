@@ -55,6 +55,7 @@ fn every_command_is_documented() {
         "sms and email",
         "template",
         "sandbox",
+        "map",
     ] {
         assert!(
             text.contains(&format!("### {cmd}")),
