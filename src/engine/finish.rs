@@ -4,11 +4,12 @@
 
 use std::fmt::Display;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::Global;
 use crate::engine::Sent;
 use crate::error::{CmdResult, ExitCode, Fatal};
-use crate::outcome::ResultRow;
+use crate::outcome::{Outcome, ResultRow};
 use crate::report::results::ResultsWriter;
 use crate::report::summary::Summary;
 
@@ -40,16 +41,115 @@ pub fn command_line() -> String {
         .join(" ")
 }
 
+/// Set once this process printed its `--json` object, so `main` prints no second one.
+static EMITTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the run's summary object is already on stdout.
+pub fn emitted() -> bool {
+    EMITTED.load(Ordering::SeqCst)
+}
+
 /// Print the summary: people's text on stderr unless quiet, JSON on stdout with `--json`.
 pub fn emit(summary: &Summary, g: &Global) {
     if !g.quiet {
         eprint!("{}", summary.render());
     }
     if g.json {
-        match serde_json::to_string(summary) {
-            Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
+        println!("{}", summary.to_json());
+        EMITTED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A path or word as it goes into a command people copy: quoted when it holds a space.
+fn shell_word(s: &str) -> String {
+    if s.contains(' ') {
+        format!("\"{s}\"")
+    } else {
+        s.to_string()
+    }
+}
+
+/// This command line again, with `--resume` (added once).
+pub fn resume_command() -> String {
+    let line = command_line();
+    if line.split(' ').any(|w| w == "--resume") {
+        line
+    } else {
+        format!("{line} --resume")
+    }
+}
+
+/// What to do next after a run that was not stopped: the command (`next`) and what to do
+/// before it (`next_first`), from the counts. Pure: the command line is given.
+pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Option<String>) {
+    let n = |o: Outcome| summary.get(o);
+    let (invalid, failed, unknown) = (n(Outcome::Invalid), n(Outcome::Failed), n(Outcome::Unknown));
+    let rows = |k: u64| if k == 1 { "row" } else { "rows" };
+    let input = shell_word(&summary.input);
+    let results = summary.results.as_deref().map(shell_word);
+    if command_line.split(' ').any(|w| w == "--dry-run") {
+        if invalid > 0 {
+            return (
+                None,
+                Some(format!(
+                    "fix the {invalid} invalid {} in {input}",
+                    rows(invalid)
+                )),
+            );
         }
+        let cmd: Vec<&str> = command_line
+            .split(' ')
+            .filter(|w| *w != "--dry-run")
+            .collect();
+        return (Some(cmd.join(" ")), None);
+    }
+    match summary.command.as_str() {
+        "validate" if invalid > 0 => (
+            Some(format!("kayse-bulk validate {input}")),
+            Some(format!(
+                "fix the {invalid} invalid {} in {input}",
+                rows(invalid)
+            )),
+        ),
+        "validate" if n(Outcome::Valid) > 0 => (Some(format!("kayse-bulk import {input}")), None),
+        "import" if invalid + failed + unknown > 0 => {
+            let Some(results) = results else {
+                return (None, None);
+            };
+            let mut first = Vec::new();
+            if invalid > 0 {
+                first.push(format!("fix the {invalid} invalid {}", rows(invalid)));
+            }
+            if failed > 0 {
+                first.push(format!(
+                    "the {failed} failed {} (Kayse's reasons are in kayse_errors)",
+                    rows(failed)
+                ));
+            }
+            let first =
+                (!first.is_empty()).then(|| format!("{} in {results}", first.join(" and ")));
+            (
+                Some(format!("kayse-bulk import {results} --only-failed")),
+                first,
+            )
+        }
+        "sms" | "email" if unknown > 0 => (
+            None,
+            Some(format!(
+                "check in Kayse whether the {unknown} unknown {} went out before sending them again",
+                if unknown == 1 { "message" } else { "messages" }
+            )),
+        ),
+        _ if failed + n(Outcome::NotFound) > 0 => (
+            None,
+            Some(format!(
+                "see why {} {} failed in {}",
+                failed + n(Outcome::NotFound),
+                rows(failed + n(Outcome::NotFound)),
+                results.unwrap_or(input)
+            )),
+        ),
+        _ => (None, None),
     }
 }
 
@@ -82,8 +182,26 @@ pub fn conclude(
         stats.elapsed_secs = started.elapsed().as_secs_f64();
         summary.requests = Some(stats);
     }
+    if let Some(server) = sent.and_then(|s| s.server.as_ref()) {
+        summary.server = Some(server.url.clone());
+        summary.sandbox = Some(server.sandbox);
+    }
     let code = exit_code(interrupted, stop.is_some(), summary.has_problems());
     summary.exit_code = code as i32;
+    if interrupted || stop.is_some() {
+        summary.stop_reason = Some(
+            if interrupted {
+                "interrupted"
+            } else {
+                stop.map_or("usage", |s| s.code())
+            }
+            .to_string(),
+        );
+        summary.next = Some(resume_command());
+        summary.next_first = None;
+    } else {
+        (summary.next, summary.next_first) = next_step(&summary, &command_line());
+    }
     write(&summary)?;
     emit(&summary, g);
     match (code, stop) {
@@ -93,7 +211,8 @@ pub fn conclude(
         (ExitCode::Stopped, Some(why)) => Err(Fatal::stopped(format!(
             "{}; the journal and results are written: run again with --resume to continue",
             why.message()
-        ))),
+        ))
+        .with_reason(why.code())),
         (c, _) => Ok(c),
     }
 }
@@ -154,6 +273,102 @@ mod tests {
         ];
         for ((i, s, p), want) in table {
             assert_eq!(exit_code(i, s, p), want, "{i} {s} {p}");
+        }
+    }
+
+    #[test]
+    fn the_next_step_follows_the_counts() {
+        let run = |command: &str, counts: &[(Outcome, u64)]| {
+            let mut s = summary(command, "week 1.csv", Some(Path::new("week1.results.xlsx")));
+            for (o, k) in counts {
+                for _ in 0..*k {
+                    s.count(*o);
+                }
+            }
+            s
+        };
+        // (command, counts, command line, next, what to do first)
+        type Case<'a> = (
+            &'a str,
+            Vec<(Outcome, u64)>,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let table: Vec<Case> = vec![
+            (
+                "validate",
+                vec![(Outcome::Valid, 3)],
+                "kayse-bulk validate x",
+                Some("kayse-bulk import \"week 1.csv\""),
+                None,
+            ),
+            (
+                "validate",
+                vec![(Outcome::Valid, 3), (Outcome::Invalid, 5)],
+                "kayse-bulk validate x",
+                Some("kayse-bulk validate \"week 1.csv\""),
+                Some("fix the 5 invalid rows in \"week 1.csv\""),
+            ),
+            (
+                "import",
+                vec![(Outcome::Created, 3), (Outcome::Invalid, 1)],
+                "kayse-bulk import x",
+                Some("kayse-bulk import week1.results.xlsx --only-failed"),
+                Some("fix the 1 invalid row in week1.results.xlsx"),
+            ),
+            (
+                "import",
+                vec![(Outcome::Unknown, 2)],
+                "kayse-bulk import x",
+                Some("kayse-bulk import week1.results.xlsx --only-failed"),
+                None,
+            ),
+            (
+                "import",
+                vec![(Outcome::Created, 3)],
+                "kayse-bulk import x",
+                None,
+                None,
+            ),
+            (
+                "import",
+                vec![(Outcome::Valid, 3)],
+                "kayse-bulk import x --dry-run --sandbox",
+                Some("kayse-bulk import x --sandbox"),
+                None,
+            ),
+            (
+                "sms",
+                vec![(Outcome::Sent, 3), (Outcome::Unknown, 1)],
+                "kayse-bulk sms x",
+                None,
+                Some(
+                    "check in Kayse whether the 1 unknown message went out before sending them again",
+                ),
+            ),
+            (
+                "delete",
+                vec![(Outcome::Deleted, 3), (Outcome::NotFound, 2)],
+                "kayse-bulk delete x",
+                None,
+                Some("see why 2 rows failed in week1.results.xlsx"),
+            ),
+            (
+                "export",
+                vec![(Outcome::Valid, 3)],
+                "kayse-bulk export",
+                None,
+                None,
+            ),
+        ];
+        for (command, counts, line, next, first) in table {
+            let got = next_step(&run(command, &counts), line);
+            assert_eq!(
+                (got.0.as_deref(), got.1.as_deref()),
+                (next, first),
+                "{command} {counts:?} {line}"
+            );
         }
     }
 

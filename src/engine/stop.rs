@@ -14,6 +14,8 @@ pub enum StopReason {
     Network(String),
     /// The journal could not be written, so nothing more may be sent.
     Journal(String),
+    /// The server stayed down (5xx or no answer across batches) past the wait allowed.
+    Outage(String),
 }
 
 impl StopReason {
@@ -40,16 +42,18 @@ impl StopReason {
             StopReason::Budget => "the --budget is spent".into(),
             StopReason::Network(last) => format!("Kayse cannot be reached: {last}"),
             StopReason::Journal(e) => format!("the journal cannot be written: {e}"),
+            StopReason::Outage(last) => format!("Kayse stayed down: {last}"),
         }
     }
 
-    /// A stable word for machines (the `--json` summary to come).
+    /// A stable word for machines: `--json`'s `stop_reason`, one of `error::STOP_REASONS`.
     pub fn code(&self) -> &'static str {
         match self {
             StopReason::KeyRejected(_) => "key_rejected",
-            StopReason::Budget => "budget",
-            StopReason::Network(_) => "network",
-            StopReason::Journal(_) => "journal",
+            StopReason::Budget => "budget_spent",
+            StopReason::Network(_) => "server_unreachable",
+            StopReason::Journal(_) => "results_unwritable",
+            StopReason::Outage(_) => "outage",
         }
     }
 }
@@ -111,21 +115,27 @@ mod tests {
                 "the API key was rejected (HTTP 403): check KAYSE_API_KEY or --api-key-file",
                 "key_rejected",
             ),
-            (StopReason::Budget, "the --budget is spent", "budget"),
+            (StopReason::Budget, "the --budget is spent", "budget_spent"),
             (
                 StopReason::Network("no answer".into()),
                 "Kayse cannot be reached: no answer",
-                "network",
+                "server_unreachable",
             ),
             (
                 StopReason::Journal("disk full".into()),
                 "the journal cannot be written: disk full",
-                "journal",
+                "results_unwritable",
+            ),
+            (
+                StopReason::Outage("HTTP 503".into()),
+                "Kayse stayed down: HTTP 503",
+                "outage",
             ),
         ];
         for (r, message, code) in table {
             assert_eq!(r.message(), message);
             assert_eq!(r.code(), code);
+            assert!(crate::error::STOP_REASONS.contains(&code), "{code}");
         }
     }
 }

@@ -201,9 +201,9 @@ fn a_budget_stop_then_resume_fetches_each_case_once() {
         errs[1][1],
         "not fetched: the --budget is spent; run again with --resume"
     );
-    // Without --resume a second run is refused rather than starting over.
+    // Without --resume a second run is refused rather than starting over: exit 3, resumable.
     let o = sb.run(dir.path(), &args);
-    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert_eq!(code(&o), 3, "{}", show(&o));
     let mut again = args.to_vec();
     again.push("--resume");
     let o = sb.run(dir.path(), &again);

@@ -13,6 +13,7 @@ mod profiles;
 mod read;
 mod readme;
 mod roundtrip;
+mod runs;
 mod sandbox_contract;
 mod secrets;
 mod support;

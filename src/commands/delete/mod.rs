@@ -85,6 +85,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: true,
+            server: crate::send::Server::of(&args.conn, g)?,
         };
         Some(Session::open(spec, args.run.resume)?)
     };

@@ -106,6 +106,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         refuse_fresh: Some(refuse_fresh),
         in_flight: InFlight::Resend,
         retry_failed: false,
+        server: crate::send::Server::of(&args.conn, g)?,
     };
     let mut session = Session::open(spec, args.run.resume)?;
     let batch = args.batch.batch_size.max(1) as usize;
@@ -201,6 +202,7 @@ mod tests {
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: false,
+            server: Default::default(),
         };
         Session::open(spec, false).unwrap()
     }

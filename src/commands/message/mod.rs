@@ -142,6 +142,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             refuse_fresh: None,
             in_flight: InFlight::Unknown(IN_FLIGHT),
             retry_failed: true,
+            server: crate::send::Server::of(&a.conn, g)?,
         };
         Some(Session::open(spec, a.run.resume)?)
     };

@@ -1,0 +1,257 @@
+//! Runs that follow one another or overlap, as a scheduler and a user chain them (issues 15 and
+//! 16): one run per results file, signals handled like Ctrl-C, the journal knowing its server and
+//! key, `--json` on every exit. The real binary against the sandbox binary; the moments that
+//! matter are held with the engine's pause points, never with timers.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const HEADER: &str = "case_number,external_source,external_source_id,status,type,name";
+
+/// A CSV of `n` new cases, named `name` in `dir`.
+fn cases_csv(dir: &Path, name: &str, n: usize) {
+    let mut s = format!("{HEADER}\n");
+    for i in 1..=n {
+        s.push_str(&format!("R-{i:04},other,run-{i},active,civil,Case {i}\n"));
+    }
+    std::fs::write(dir.join(name), s).unwrap();
+}
+
+/// Start the tool held at a pause point; returns once it says it is paused there, with what it
+/// printed so far and the rest of its stderr to read. The caller waits for the child
+/// (`stop_with`), which the lint cannot see through the return.
+#[allow(clippy::zombie_processes)]
+fn paused(
+    sb: &Sandbox,
+    dir: &Path,
+    point: &str,
+    args: &[&str],
+) -> (Child, BufReader<std::process::ChildStderr>, String) {
+    let mut child = sb
+        .cmd(dir)
+        .env("KAYSE_BULK_PAUSE_AT", point)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait().unwrap();
+            panic!("the run ended ({status}) without pausing: {seen}");
+        }
+        seen.push_str(&line);
+        if line.starts_with("paused at") {
+            return (child, err, seen);
+        }
+    }
+}
+
+/// Signal a held run and wait for it: its exit code, stderr and stdout.
+fn stop_with(
+    mut child: Child,
+    mut err: BufReader<std::process::ChildStderr>,
+    mut seen: String,
+    sig: i32,
+) -> (Option<i32>, String, String) {
+    signal(child.id(), sig);
+    err.read_to_string(&mut seen).unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), seen, out)
+}
+
+fn kayse_ids(path: &Path) -> Vec<String> {
+    results_column(&sheet(path, None), "kayse_id")
+}
+
+/// A cron overlap: a second import of the same file onto the same results, while the first is
+/// sending, is refused at once (exit 3, naming the first), sends nothing, and leaves the first
+/// run's journal alone; the first then finishes on `--resume` with every row created once.
+#[test]
+fn a_second_run_on_the_same_results_file_is_refused_at_once() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    cases_csv(dir.path(), "cases.csv", 30);
+    let (first, err, seen) = paused(
+        &sb,
+        dir.path(),
+        "answer-not-journaled:1",
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "5",
+            "--concurrency",
+            "1",
+        ],
+    );
+    let requests_before = sb.bulk_requests();
+    let o = sb.run(dir.path(), &["import", "cases.csv", "--json"]);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("another kayse-bulk run holds")
+            && stderr.contains(&format!("pid {}, import started", first.id())),
+        "{stderr}"
+    );
+    let json: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)));
+    assert_eq!(json["stop_reason"], "another_run", "{json}");
+    assert_eq!(json["exit_code"], 3, "{json}");
+    assert_eq!(
+        sb.bulk_requests(),
+        requests_before,
+        "the second run sent nothing"
+    );
+    let (status, seen, _) = stop_with(first, err, seen, libc::SIGINT);
+    assert_eq!(status, Some(130), "{seen}");
+    let o = sb.run(dir.path(), &["import", "cases.csv", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let ids = kayse_ids(&dir.path().join("cases.results.xlsx"));
+    assert_eq!(ids.len(), 30);
+    assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
+    let cases = sb.cases();
+    assert_eq!(cases.len(), 30);
+    assert!(
+        cases.values().all(|ids| ids.len() == 1),
+        "each row created once: {cases:?}"
+    );
+}
+
+/// `timeout`, systemd and `docker stop` send SIGTERM: the run finishes the requests in flight,
+/// writes its results and its `--json` object, exits 130, and `--resume` completes it.
+#[test]
+fn sigterm_is_ctrl_c_and_resume_finishes() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    cases_csv(dir.path(), "cases.csv", 30);
+    let (child, err, seen) = paused(
+        &sb,
+        dir.path(),
+        "answer-not-journaled:2",
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "5",
+            "--concurrency",
+            "1",
+            "--json",
+        ],
+    );
+    let (status, seen, out) = stop_with(child, err, seen, libc::SIGTERM);
+    assert_eq!(status, Some(130), "{seen}");
+    assert!(seen.contains("stopping (SIGTERM)"), "{seen}");
+    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(json["stop_reason"], "interrupted", "{json}");
+    assert_eq!(json["exit_code"], 130);
+    assert_eq!(json["counts"]["unknown"], 0, "{json}");
+    let next = json["next"].as_str().unwrap();
+    assert!(
+        next.starts_with("kayse-bulk import cases.csv") && next.ends_with(" --resume"),
+        "{next}"
+    );
+    let results = dir.path().join("cases.results.xlsx");
+    let outcomes = results_column(&sheet(&results, None), "kayse_result");
+    let created = outcomes.iter().filter(|o| *o == "created").count();
+    assert_eq!(created, sb.cases().len(), "{outcomes:?}");
+    assert!(
+        (10..30).contains(&created),
+        "the requests in flight finished: {outcomes:?}"
+    );
+    assert!(!outcomes.iter().any(|o| o == "unknown"), "{outcomes:?}");
+    let o = sb.run(dir.path(), &["import", "cases.csv", "--resume", "--json"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["stop_reason"], Value::Null);
+    assert_eq!(json["next"], Value::Null, "nothing is left: {json}");
+    assert_eq!(sb.cases().len(), 30);
+    assert!(kayse_ids(&results).iter().all(|id| !id.is_empty()));
+}
+
+/// The journal knows its server and key: a run on the embedded sandbox, stopped by its budget,
+/// is not resumed against another server nor with another key (each refused with the reason,
+/// nothing sent); resumed where it began, it finishes, and the Summary names the sandbox.
+#[test]
+fn a_resume_against_another_server_or_key_is_refused() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    cases_csv(dir.path(), "cases.csv", 12);
+    let base = ["import", "cases.csv", "--batch-size", "4"];
+    let o = sb.run(
+        dir.path(),
+        &[&base[..], &["--sandbox", "--budget", "1"]].concat(),
+    );
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let o = sb.run(dir.path(), &[&base[..], &["--resume"]].concat());
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("records a run against embedded sandbox")
+            && err.contains("resume with --sandbox"),
+        "{err}"
+    );
+    assert_eq!(
+        sb.bulk_requests(),
+        0,
+        "nothing was sent to the other server"
+    );
+    // The same server, another key: an outside sandbox, first with its key, then another.
+    let dir2 = tempfile::tempdir().unwrap();
+    cases_csv(dir2.path(), "cases.csv", 12);
+    let o = sb.run(dir2.path(), &[&base[..], &["--budget", "1"]].concat());
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let before = sb.bulk_requests();
+    let o = sb
+        .cmd(dir2.path())
+        .env("KAYSE_API_KEY", "another-key")
+        .args([&base[..], &["--resume"]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("records a run with another API key"), "{err}");
+    assert!(!err.contains("another-key") && !err.contains(KEY), "{err}");
+    assert_eq!(sb.bulk_requests(), before);
+    let journal = std::fs::read_to_string(dir2.path().join("cases.results.xlsx.journal")).unwrap();
+    assert!(!journal.contains(KEY), "{journal}");
+    // Where it began, it finishes; the Summary sheet says which server that was.
+    let o = sb.run(
+        dir.path(),
+        &[&base[..], &["--sandbox", "--resume"]].concat(),
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let summary = sheet(&dir.path().join("cases.results.xlsx"), Some("Summary"));
+    let server = summary
+        .iter()
+        .find(|r| r.first().is_some_and(|k| k == "server"))
+        .unwrap_or_else(|| panic!("{summary:?}"));
+    assert_eq!(
+        server[1],
+        "embedded sandbox (kayse-sandbox.json), not Kayse"
+    );
+    let o = sb.run(dir2.path(), &[&base[..], &["--resume"]].concat());
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let summary = sheet(&dir2.path().join("cases.results.xlsx"), Some("Summary"));
+    let server = summary.iter().find(|r| r[0] == "server").unwrap();
+    assert!(
+        server[1].ends_with("(a sandbox on this machine, not Kayse)")
+            && server[1].starts_with("http://127.0.0.1"),
+        "{server:?}"
+    );
+}
