@@ -176,6 +176,13 @@ pub fn conclude(
     started: std::time::Instant,
     write: impl FnOnce(&Summary) -> Result<(), Fatal>,
 ) -> CmdResult {
+    // A header and no rows is not a silent success: nothing is written over an earlier file.
+    if summary.rows_read == 0 && summary.command != "export" {
+        return Err(Fatal::usage(format!(
+            "{} has a header and no rows: nothing was checked or sent, and no results were written",
+            summary.input
+        )));
+    }
     let interrupted = sent.is_some_and(|s| s.interrupted);
     let stop = sent.and_then(|s| s.stop.as_ref());
     if let Some(mut stats) = sent.and_then(|s| s.stats.clone()) {
@@ -378,24 +385,51 @@ mod tests {
             quiet: true,
             ..Default::default()
         };
+        let one_row = || Summary {
+            rows_read: 1,
+            ..Default::default()
+        };
         let started = std::time::Instant::now();
         let mut sent = Sent::nothing();
         sent.stop = Some(crate::engine::StopReason::Budget);
-        let e = conclude(Summary::default(), &g, Some(&sent), started, |_| Ok(())).unwrap_err();
+        let mut seen = None;
+        let e = conclude(one_row(), &g, Some(&sent), started, |s| {
+            seen = Some((s.stop_reason.clone(), s.next.clone()));
+            Ok(())
+        })
+        .unwrap_err();
         assert_eq!(e.code, ExitCode::Stopped);
+        assert_eq!(e.stop_reason(), Some("budget_spent"));
+        let (reason, next) = seen.unwrap();
+        assert_eq!(reason.as_deref(), Some("budget_spent"));
+        assert!(next.unwrap().ends_with(" --resume"));
         assert!(
             e.render()
                 .starts_with("the --budget is spent; the journal and results are written")
         );
         sent.interrupted = true;
-        let e = conclude(Summary::default(), &g, Some(&sent), started, |_| Ok(())).unwrap_err();
+        let e = conclude(one_row(), &g, Some(&sent), started, |_| Ok(())).unwrap_err();
         assert_eq!(e.code, ExitCode::Interrupted);
+        assert_eq!(e.stop_reason(), Some("interrupted"));
         let mut wrote = None;
-        let ok = conclude(Summary::default(), &g, None, started, |s| {
+        let ok = conclude(one_row(), &g, None, started, |s| {
             wrote = Some(s.exit_code);
             Ok(())
         });
         assert_eq!(ok.unwrap(), ExitCode::Ok);
         assert_eq!(wrote, Some(0), "the file gets the final exit code");
+        let mut wrote = false;
+        let e = conclude(Summary::default(), &g, None, started, |_| {
+            wrote = true;
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e.code, ExitCode::Usage);
+        assert!(
+            e.render().contains("has a header and no rows"),
+            "{}",
+            e.render()
+        );
+        assert!(!wrote, "an empty input writes nothing");
     }
 }

@@ -16,6 +16,7 @@ pub mod crash;
 mod facts;
 pub mod fetch;
 pub mod finish;
+pub mod guard;
 pub mod input;
 mod live;
 pub mod options;

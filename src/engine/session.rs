@@ -84,6 +84,9 @@ impl Session {
         )?;
         let path = &spec.journal;
         if !resume {
+            if let Some(results) = path.to_str().and_then(|p| p.strip_suffix(".journal")) {
+                super::guard::fresh_run_may_replace(Path::new(results))?;
+            }
             return Ok(Session {
                 spec,
                 resumed: None,

@@ -255,3 +255,173 @@ fn a_resume_against_another_server_or_key_is_refused() {
         "{server:?}"
     );
 }
+
+/// `validate` after `import` writes its own file; pointed at the import's results, it refuses to
+/// replace the record of the ids (naming a --results that works), and so does a dry run.
+#[test]
+fn validate_never_replaces_the_results_that_hold_the_ids() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    cases_csv(dir.path(), "cases.csv", 5);
+    let o = sb.run(dir.path(), &["import", "cases.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let results = dir.path().join("cases.results.xlsx");
+    let ids = kayse_ids(&results);
+    assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
+    let o = sb.run(dir.path(), &["validate", "cases.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let validation = results_column(
+        &sheet(&dir.path().join("cases.validation.xlsx"), None),
+        "kayse_result",
+    );
+    assert_eq!(validation, vec!["valid"; 5]);
+    for args in [
+        &["validate", "cases.csv", "--results", "cases.results.xlsx"][..],
+        &["import", "cases.csv", "--dry-run"][..],
+    ] {
+        let o = sb.run(dir.path(), args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", show(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("not replacing cases.results.xlsx")
+                && err.contains("--results cases.validation.xlsx"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            kayse_ids(&results),
+            ids,
+            "{args:?}: the ids are still there"
+        );
+    }
+    // The way out the refusal names works.
+    let o = sb.run(
+        dir.path(),
+        &[
+            "import",
+            "cases.csv",
+            "--dry-run",
+            "--results",
+            "cases.validation.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    // Without its journal, the file is still the record of the ids: a fresh import into it is
+    // refused before any request.
+    std::fs::rename(
+        dir.path().join("cases.results.xlsx.journal"),
+        dir.path().join("moved.journal"),
+    )
+    .unwrap();
+    let before = sb.bulk_requests();
+    let o = sb.run(dir.path(), &["import", "cases.csv"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("records 5 rows done in Kayse"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(sb.bulk_requests(), before);
+    assert_eq!(kayse_ids(&results), ids);
+}
+
+/// `--json` prints one object on every exit, with a reason from the fixed set and the next
+/// command: clap's usage errors, a bad profile, an empty input, a spent budget, a rejected key.
+#[test]
+fn json_on_every_exit() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cases_csv(d, "cases.csv", 6);
+    std::fs::write(d.join("empty.csv"), format!("{HEADER}\n")).unwrap();
+    let json_of = |o: &std::process::Output| -> Value {
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(out.lines().count(), 1, "one object: {}", show(o));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {}", show(o)))
+    };
+    // (args, environment, exit code, stop_reason, next ends with)
+    type Case<'a> = (
+        Vec<&'a str>,
+        Vec<(&'a str, &'a str)>,
+        i32,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let table: Vec<Case> = vec![
+        (
+            vec!["import", "cases.csv", "--json", "--batch-size", "0"],
+            vec![],
+            2,
+            Some("usage"),
+            None,
+        ),
+        (vec!["import", "--json"], vec![], 2, Some("usage"), None),
+        (
+            vec!["import", "empty.csv", "--json"],
+            vec![],
+            2,
+            Some("usage"),
+            None,
+        ),
+        (
+            vec![
+                "import",
+                "cases.csv",
+                "--json",
+                "--batch-size",
+                "2",
+                "--budget",
+                "1",
+            ],
+            vec![],
+            3,
+            Some("budget_spent"),
+            Some("--budget 1 --resume"),
+        ),
+        (
+            vec!["import", "cases.csv", "--json", "--results", "other.xlsx"],
+            vec![("KAYSE_API_KEY", "revoked")],
+            3,
+            Some("key_rejected"),
+            Some("--results other.xlsx --resume"),
+        ),
+        // An earlier run's journal: resumable, so exit 3 and next says --resume.
+        (
+            vec!["import", "cases.csv", "--json"],
+            vec![],
+            3,
+            Some("another_run"),
+            Some("import cases.csv --json --resume"),
+        ),
+        (
+            vec!["import", "cases.csv", "--json", "--resume"],
+            vec![],
+            0,
+            None,
+            None,
+        ),
+    ];
+    for (args, env, want_code, reason, next) in table {
+        let o = sb.cmd(d).envs(env).args(&args).output().unwrap();
+        assert_eq!(code(&o), want_code, "{args:?}: {}", show(&o));
+        let v = json_of(&o);
+        assert_eq!(v["exit_code"], want_code, "{args:?}: {v}");
+        assert_eq!(v["stop_reason"].as_str(), reason, "{args:?}: {v}");
+        for k in ["invalid", "failed", "unknown"] {
+            assert!(v["counts"][k].is_u64(), "{args:?}: {k} in {v}");
+        }
+        match next {
+            Some(n) => assert!(v["next"].as_str().unwrap().ends_with(n), "{args:?}: {v}"),
+            None => assert!(v["next"].is_null(), "{args:?}: {v}"),
+        }
+    }
+    // A profile that cannot be read is a usage error before any command starts.
+    std::fs::write(d.join("kayse-bulk.toml"), "[defaults]\nbatchsize = 3\n").unwrap();
+    let o = sb.run(d, &["import", "cases.csv", "--json"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let v = json_of(&o);
+    assert_eq!(v["stop_reason"], "usage", "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("kayse-bulk.toml"),
+        "{v}"
+    );
+}
