@@ -13,6 +13,7 @@ pub mod checks;
 mod collector;
 pub mod confirm;
 pub mod crash;
+pub mod earlier;
 mod facts;
 pub mod fetch;
 pub mod finish;

@@ -425,3 +425,136 @@ fn json_on_every_exit() {
         "{v}"
     );
 }
+
+/// A paralegal fixes one client_id in `text.results.csv` and feeds it back: only that row is
+/// texted; the rows already sent are copied, never sent again, with or without --only-failed.
+#[test]
+fn a_results_file_fed_back_never_sends_a_sent_row_again() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("text.csv"),
+        format!(
+            "case_id,client_id,message\n{c},5,Hello Ann\n{c},x,Hello Bob\n{c},6,Hello Cy\n",
+            c = ids[0]
+        ),
+    )
+    .unwrap();
+    let o = sb.run(
+        d,
+        &["sms", "text.csv", "--yes", "--results", "text.results.csv"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert_eq!(sb.messages().len(), 2);
+    // The fix, in the results file itself.
+    let fixed = std::fs::read_to_string(d.join("text.results.csv"))
+        .unwrap()
+        .replace(
+            &format!("{},x,Hello Bob", ids[0]),
+            &format!("{},7,Hello Bob", ids[0]),
+        );
+    std::fs::write(d.join("text.results.csv"), fixed).unwrap();
+    for (args, out, sent_now) in [
+        (
+            &["sms", "text.results.csv", "--yes", "--results", "again.csv"][..],
+            "again.csv",
+            3,
+        ),
+        (
+            &[
+                "sms",
+                "again.csv",
+                "--yes",
+                "--only-failed",
+                "--results",
+                "third.csv",
+            ][..],
+            "third.csv",
+            3,
+        ),
+    ] {
+        let o = sb.run(d, args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", show(&o));
+        assert_eq!(
+            sb.messages().len(),
+            sent_now,
+            "{args:?}: one new message in all"
+        );
+        let res = csv_rows(&d.join(out));
+        assert_eq!(
+            results_column(&res, "kayse_result"),
+            vec!["sent"; 3],
+            "{args:?}"
+        );
+        let notes = results_column(&res, "kayse_errors");
+        assert!(
+            notes[0].contains("not sent again") && notes[2].contains("not sent again"),
+            "{notes:?}"
+        );
+    }
+    let to: Vec<u64> = sb
+        .messages()
+        .iter()
+        .map(|m| m["client_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(to, vec![5, 6, 7], "each client texted once");
+}
+
+/// A delete's results file fed back deletes only what did not go; --only-failed on an import's
+/// results (every row `created`) deletes nothing.
+#[test]
+fn a_delete_results_file_fed_back_never_deletes_twice() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1), case(2)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("del.csv"),
+        format!("kayse_id\n{}\n{}\n", ids[0], ids[1]),
+    )
+    .unwrap();
+    let o = sb.run(
+        d,
+        &["delete", "del.csv", "--yes", "--results", "del.results.csv"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let before = sb.route_count("POST /v1/cases/bulk_delete");
+    let o = sb.run(
+        d,
+        &[
+            "delete",
+            "del.results.csv",
+            "--yes",
+            "--results",
+            "again.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        sb.route_count("POST /v1/cases/bulk_delete"),
+        before,
+        "nothing sent"
+    );
+    let res = csv_rows(&d.join("again.csv"));
+    assert_eq!(results_column(&res, "kayse_result"), vec!["deleted"; 2]);
+    // An import's results with --only-failed: no row failed, so nothing is deleted.
+    cases_csv(d, "cases.csv", 2);
+    let o = sb.run(d, &["import", "cases.csv", "--results", "imp.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let o = sb.run(
+        d,
+        &[
+            "delete",
+            "imp.csv",
+            "--yes",
+            "--only-failed",
+            "--results",
+            "d2.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.route_count("POST /v1/cases/bulk_delete"), before);
+    assert_eq!(sb.cases().len(), 2, "the imported cases are still there");
+}

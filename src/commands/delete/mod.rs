@@ -40,6 +40,10 @@ pub struct Args {
     /// The column holding the ids [default: kayse_id, id or case_id].
     #[arg(long, value_name = "NAME")]
     pub id_column: Option<String>,
+    /// The input is an earlier delete's results file: delete only the rows that failed; rows
+    /// already deleted are never sent again, with or without it.
+    #[arg(long)]
+    pub only_failed: bool,
     /// Also delete the clients linked to each case (with_clients: true).
     #[arg(long)]
     pub with_clients: bool,

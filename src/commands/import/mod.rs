@@ -53,7 +53,8 @@ pub struct Args {
     /// For rows with an id: keep fields the row leaves empty, or clear them.
     #[arg(long, value_enum, default_value = "keep")]
     pub update_blanks: UpdateBlanks,
-    /// The input is an earlier results file: copy rows already created or updated, send the rest.
+    /// The input is an earlier results file: copy rows already created or updated, send the rest
+    /// (an earlier results file given without it is read the same way; this checks it is one).
     #[arg(long)]
     pub only_failed: bool,
 }

@@ -114,13 +114,10 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
             Scanned::Row { raw, result } => (raw, result),
         };
         let row = raw.source_row;
-        let before = if args.only_failed {
-            result_col
-                .and_then(|c| raw.cells.get(c))
-                .and_then(|c| Outcome::parse(&c.to_text()))
-        } else {
-            None
-        };
+        // An earlier results file never creates its `created` rows again, --only-failed or not.
+        let before = result_col
+            .and_then(|c| raw.cells.get(c))
+            .and_then(|c| Outcome::parse(&c.to_text()));
         let verdict = match (before, result) {
             (Some(o @ (Outcome::Created | Outcome::Updated)), _) => {
                 Verdict::Copied(o, cell_id(id_col.and_then(|c| raw.cells.get(c))))

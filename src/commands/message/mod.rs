@@ -49,6 +49,10 @@ pub struct MessageArgs {
     pub pacing: PacingArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// The input is an earlier results file: send only the rows that did not go (failed,
+    /// skipped, invalid); rows already sent or unknown are never sent again, with or without it.
+    #[arg(long)]
+    pub only_failed: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -252,6 +256,10 @@ fn write_rows(
                     "message",
                     format!("same case, client and message as row {first}; sent once"),
                 )],
+            ),
+            State::Earlier(o) => (
+                o,
+                vec![RowError::new("kayse", crate::engine::earlier::note(o))],
             ),
             State::Ready(_) => match sent.map(|s| s.settle(r.source_row)) {
                 None => (Outcome::Valid, Vec::new()),
