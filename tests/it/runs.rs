@@ -558,3 +558,44 @@ fn a_delete_results_file_fed_back_never_deletes_twice() {
     assert_eq!(sb.route_count("POST /v1/cases/bulk_delete"), before);
     assert_eq!(sb.cases().len(), 2, "the imported cases are still there");
 }
+
+/// A scheduled job writes into a folder that does not exist yet: it is created (before any
+/// request for a sending run), for results, exports and validation alike. `--ids "A - C"`, as
+/// people type a range, is one.
+#[test]
+fn missing_folders_are_made_and_spaced_ranges_read() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1), case(2), case(3)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(ids[2], ids[0] + 2, "the sandbox numbers cases in a row");
+    let range = format!("{} - {}", ids[0], ids[2]);
+    let o = sb.run(
+        d,
+        &["export", "--ids", &range, "--out", "reports/2026/cases.csv"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        csv_rows(&d.join("reports/2026/cases.csv")).len(),
+        4,
+        "a header and 3 cases"
+    );
+    cases_csv(d, "cases.csv", 2);
+    for (args, path) in [
+        (
+            &["validate", "cases.csv", "--results", "checks/v.xlsx"][..],
+            "checks/v.xlsx",
+        ),
+        (
+            &["import", "cases.csv", "--results", "runs/today/r.xlsx"][..],
+            "runs/today/r.xlsx",
+        ),
+    ] {
+        let o = sb.run(d, args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", show(&o));
+        assert_eq!(
+            results_column(&sheet(&d.join(path), None), "kayse_result").len(),
+            2
+        );
+    }
+}
