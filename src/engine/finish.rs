@@ -52,7 +52,13 @@ pub fn emitted() -> bool {
 /// Print the summary: people's text on stderr unless quiet, JSON on stdout with `--json`.
 pub fn emit(summary: &Summary, g: &Global) {
     if !g.quiet {
-        eprint!("{}", summary.render());
+        // The plan is printed once: before the first request when it was, else here.
+        let skip: &[&str] = if super::session::plan_shown() {
+            &["plan"]
+        } else {
+            &[]
+        };
+        eprint!("{}", summary.render_without(skip));
     }
     if g.json {
         println!("{}", summary.to_json());

@@ -331,10 +331,19 @@ pub fn hold_lock(journal: &Path, command: &str) -> Result<(), Fatal> {
     }
 }
 
+/// Set once stderr showed the plan line, so the summary does not print it a second time.
+static PLAN_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stderr already showed this run's plan line.
+pub fn plan_shown() -> bool {
+    PLAN_SHOWN.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// The plan line on stderr, before anything is sent (a dry run has no session, and shows it too).
 pub fn show_plan(line: &str, g: &Global) {
     if !g.quiet {
         eprintln!("plan: {line}");
+        PLAN_SHOWN.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

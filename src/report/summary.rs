@@ -99,7 +99,9 @@ impl Summary {
         for (k, v) in &self.counts {
             out.push((k.replace('_', " "), v.to_string()));
         }
-        if self.creates + self.updates > 0 {
+        // What a run would do, only when nothing was done: never `creates: 20` beside `created: 20`.
+        let done = self.get(Outcome::Created) + self.get(Outcome::Updated);
+        if self.creates + self.updates > 0 && done == 0 {
             out.push(("creates".into(), self.creates.to_string()));
             out.push(("updates".into(), self.updates.to_string()));
         }
@@ -147,9 +149,17 @@ impl Summary {
 
     /// The human summary for stderr.
     pub fn render(&self) -> String {
+        self.render_without(&[])
+    }
+
+    /// The human summary without the lines labelled `skip` (the plan, when stderr showed it
+    /// before the first request: printed once).
+    pub fn render_without(&self, skip: &[&str]) -> String {
         let mut s = String::new();
         for (k, v) in self.lines() {
-            s.push_str(&format!("{k:>28}: {v}\n"));
+            if !skip.contains(&k.as_str()) {
+                s.push_str(&format!("{k:>28}: {v}\n"));
+            }
         }
         s
     }
@@ -332,6 +342,15 @@ mod tests {
                     .to_string()
             )
         );
+        // Printed once; never a plan's `creates` beside what was `created`.
+        s.plan = Some("1 request".into());
+        s.creates = 1;
+        let text = s.render_without(&["plan"]);
+        assert!(
+            !text.contains("plan:") && !text.contains("creates:"),
+            "{text}"
+        );
+        assert!(s.render().contains("plan: 1 request"));
         let e = error_json(Some("sms"), 2, Some("usage"), None, "bad");
         assert_eq!(e["counts"]["unknown"], 0);
         assert_eq!(e["exit_code"], 2);
