@@ -230,6 +230,29 @@ pub fn conclude(
     }
 }
 
+/// `<stem>.partial.<ext>` beside `out`: where a run that did not finish writes what it has.
+pub fn partial_path(out: &Path) -> std::path::PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kayse".into());
+    match out.extension() {
+        Some(ext) => out.with_file_name(format!("{stem}.partial.{}", ext.to_string_lossy())),
+        None => out.with_file_name(format!("{stem}.partial")),
+    }
+}
+
+/// Where a run's output goes: `out` when it finished; else its partial file, so a stopped or
+/// interrupted run (the key, the budget, Ctrl-C) never replaces last week's good output, and
+/// `--resume` completes into `out`.
+pub fn output_for(out: &Path, sent: &Sent) -> std::path::PathBuf {
+    if sent.interrupted || sent.stop.is_some() {
+        partial_path(out)
+    } else {
+        out.to_path_buf()
+    }
+}
+
 /// A results file being written, one row per input row, each counted in the summary.
 pub struct Results {
     writer: ResultsWriter,
@@ -275,6 +298,31 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_run_writes_its_partial_file() {
+        let table = [
+            ("r/cases.xlsx", "r/cases.partial.xlsx"),
+            ("out.csv", "out.partial.csv"),
+            ("report", "report.partial"),
+        ];
+        for (out, want) in table {
+            assert_eq!(partial_path(Path::new(out)), Path::new(want));
+        }
+        let mut sent = Sent::nothing();
+        assert_eq!(output_for(Path::new("a.xlsx"), &sent), Path::new("a.xlsx"));
+        sent.stop = Some(crate::engine::StopReason::KeyRejected(401));
+        assert_eq!(
+            output_for(Path::new("a.xlsx"), &sent),
+            Path::new("a.partial.xlsx")
+        );
+        sent.stop = None;
+        sent.interrupted = true;
+        assert_eq!(
+            output_for(Path::new("a.xlsx"), &sent),
+            Path::new("a.partial.xlsx")
+        );
+    }
 
     #[test]
     fn exit_codes() {

@@ -599,3 +599,56 @@ fn missing_folders_are_made_and_spaced_ranges_read() {
         );
     }
 }
+
+/// Last week's good report survives an export stopped by a revoked key or by the budget: what
+/// was fetched goes to `report.partial.xlsx`, said so, and `--resume` completes into the report.
+#[test]
+fn an_unfinished_export_never_replaces_the_report() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((1..=4).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spec = format!("{}-{}", ids[0], ids[3]);
+    let args = [
+        "export",
+        "--ids",
+        &spec,
+        "--out",
+        "report.xlsx",
+        "--concurrency",
+        "1",
+    ];
+    let o = sb.run(d, &args);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let good = std::fs::read(d.join("report.xlsx")).unwrap();
+    std::fs::remove_file(d.join("report.xlsx.journal")).ok();
+    // A revoked key: nothing fetched, the report untouched.
+    let o = sb
+        .cmd(d)
+        .env("KAYSE_API_KEY", "revoked")
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    assert_eq!(std::fs::read(d.join("report.xlsx")).unwrap(), good);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("report.partial.xlsx") && err.contains("report.xlsx is left as it was"),
+        "{err}"
+    );
+    std::fs::remove_file(d.join("report.xlsx.journal")).unwrap();
+    // The budget: half fetched, into the partial file; --resume completes the report.
+    let o = sb.run(d, &[&args[..], &["--budget", "2"]].concat());
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    assert_eq!(std::fs::read(d.join("report.xlsx")).unwrap(), good);
+    let partial = sheet(&d.join("report.partial.xlsx"), Some("Cases"));
+    assert_eq!(
+        partial.len(),
+        3,
+        "a header and the 2 cases fetched: {partial:?}"
+    );
+    let o = sb.run(d, &[&args[..], &["--resume"]].concat());
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sheet(&d.join("report.xlsx"), Some("Cases")).len(), 5);
+    assert!(!d.join("report.partial.xlsx").exists());
+}

@@ -150,14 +150,27 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             errors.len()
         ));
     }
+    // Unfinished: what was fetched goes to a partial file; --out is left as it was.
+    let target = finish::output_for(&args.out, &sent);
+    let partial = finish::partial_path(&args.out);
+    if target != args.out {
+        summary.results = Some(target.display().to_string());
+        summary.warnings.push(format!(
+            "the export did not finish: what was fetched is in {}; {} is left as it was, and --resume completes it there",
+            target.display(),
+            args.out.display()
+        ));
+    }
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
-        sheet::write(&args.out, &CASES, &cases, &errors)
+        sheet::write(&target, &CASES, &cases, &errors)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     });
-    // A complete export needs its journal no more: the data is in --out, and a later export of
-    // the same ids should fetch fresh answers.
+    // A complete export needs its journal and partial file no more: the data is in --out, and
+    // a later export of the same ids should fetch fresh answers.
     if done.is_ok() {
         let _ = std::fs::remove_file(&journal);
+        let _ = std::fs::remove_file(sheet::errors_csv_path(&partial));
+        let _ = std::fs::remove_file(&partial);
     }
     done
 }
