@@ -652,3 +652,38 @@ fn an_unfinished_export_never_replaces_the_report() {
     assert_eq!(sheet(&d.join("report.xlsx"), Some("Cases")).len(), 5);
     assert!(!d.join("report.partial.xlsx").exists());
 }
+
+/// Every hint names an option that exists: export's "pass --id-column" works on export.
+#[test]
+fn export_takes_the_id_column_its_hint_names() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1), case(2)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("list.csv"),
+        format!("Matter,Kayse Case\nA,{}\nB,{}\n", ids[0], ids[1]),
+    )
+    .unwrap();
+    let o = sb.run(d, &["export", "--ids-from", "list.csv", "--out", "x.csv"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("(or pass --id-column)"),
+        "{}",
+        show(&o)
+    );
+    let o = sb.run(
+        d,
+        &[
+            "export",
+            "--ids-from",
+            "list.csv",
+            "--id-column",
+            "Kayse Case",
+            "--out",
+            "x.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(csv_rows(&d.join("x.csv")).len(), 3);
+}

@@ -32,6 +32,9 @@ pub struct Args {
     /// exports, a firm's own list). Accepts several files.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub ids_from: Vec<PathBuf>,
+    /// The column of the --ids-from files holding the ids [default: kayse_id, id or case_id].
+    #[arg(long, value_name = "NAME", requires = "ids_from")]
+    pub id_column: Option<String>,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -59,7 +62,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let (ids, warnings) = collect_ids(&args.ids, &args.ids_from, hidden)?;
+    let (ids, warnings) =
+        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?;
     if ids.is_empty() {
         return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
     }
