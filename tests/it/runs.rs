@@ -687,3 +687,40 @@ fn export_takes_the_id_column_its_hint_names() {
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert_eq!(csv_rows(&d.join("x.csv")).len(), 3);
 }
+
+/// sms reads a sheet whose columns are named otherwise: the refusal names the option, and the
+/// option works (a `Case ID` column, or an import's `kayse_id`).
+#[test]
+fn sms_takes_the_id_columns_by_name() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.csv"),
+        format!("Case ID,Client,message\n{},5,Hi\n", ids[0]),
+    )
+    .unwrap();
+    let o = sb.run(d, &["sms", "t.csv", "--yes"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no 'case_id' column (name yours with --case-id-column NAME)"),
+        "{err}"
+    );
+    let o = sb.run(
+        d,
+        &[
+            "sms",
+            "t.csv",
+            "--yes",
+            "--case-id-column",
+            "Case ID",
+            "--client-id-column",
+            "Client",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.messages().len(), 1);
+    assert_eq!(sb.messages()[0]["client_id"], 5);
+}

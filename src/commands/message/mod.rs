@@ -38,6 +38,12 @@ pub struct MessageArgs {
     /// other {{...}} (Kayse variables such as {{first_name}}) are sent as they are.
     #[arg(long, value_name = "TEMPLATE")]
     pub message: Option<String>,
+    /// The column holding the case ids [default: case_id].
+    #[arg(long, value_name = "NAME")]
+    pub case_id_column: Option<String>,
+    /// The column holding the client ids [default: client_id].
+    #[arg(long, value_name = "NAME")]
+    pub client_id_column: Option<String>,
     /// Send without fetching each case first to skip opted-out clients.
     #[arg(long)]
     pub no_opt_out_check: bool,

@@ -91,26 +91,39 @@ pub struct Checked {
 /// The columns a message sheet is read by: what makes a row its header.
 const COLUMNS: &[&str] = &["case_id", "client_id", "message", "subject"];
 
+/// What makes a row the header: the columns read, under the names the options give them.
+fn matcher(a: &MessageArgs) -> crate::read::HeaderMatcher {
+    let mut names: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
+    names.extend(a.case_id_column.iter().cloned());
+    names.extend(a.client_id_column.iter().cloned());
+    names_matcher(&names)
+}
+
 /// Read, render and check every row.
 pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<Checked, Fatal> {
     let Sheet {
         table,
         fingerprint,
         facts,
-    } = Sheet::open(&a.input, a.hidden.hidden_rows(), names_matcher(COLUMNS))?;
+    } = Sheet::open(&a.input, a.hidden.hidden_rows(), matcher(a))?;
     let headers = table.headers;
-    let need = |name: &str| {
-        find_header(&headers, name).ok_or_else(|| {
+    let need = |given: Option<&String>, name: &str, flag: &str| {
+        let wanted = given.map_or(name, String::as_str);
+        find_header(&headers, wanted).ok_or_else(|| {
             Fatal::usage(format!(
-                "{}: no '{name}' column; the columns are: {}{}",
+                "{}: no '{wanted}' column (name yours with {flag} NAME); the columns are: {}{}",
                 a.input.file.display(),
                 headers.join(", "),
                 a.input.header_hint(table.header_row)
             ))
         })
     };
-    let case_col = need("case_id")?;
-    let client_col = need("client_id")?;
+    let case_col = need(a.case_id_column.as_ref(), "case_id", "--case-id-column")?;
+    let client_col = need(
+        a.client_id_column.as_ref(),
+        "client_id",
+        "--client-id-column",
+    )?;
     let msg_src = Source::pick(a.message.as_deref(), "message", &headers, "--message")?;
     let subj_src = match channel {
         Channel::Email => Some(Source::pick(subject, "subject", &headers, "--subject")?),
