@@ -2,6 +2,7 @@
 //! the input, mapping and rules, the batch size, the results file, and run control. (The
 //! connection and pacing blocks belong to `send`.) Parsing only: no file is opened here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::check::Rules;
@@ -38,6 +39,39 @@ impl InputArgs {
             skip_hidden_rows: hidden.skip,
             header_matcher: Some(header_matcher),
         }
+    }
+
+    /// The reading options given, for the journal's header: `--resume` restores them, so a
+    /// resume needs no repetition of `--sheet`, `--header-row` or `--delimiter`.
+    pub fn record(&self, options: &mut BTreeMap<String, String>) {
+        if let Some(s) = &self.sheet {
+            options.insert("read.sheet".into(), s.clone());
+        }
+        if let Some(n) = self.header_row {
+            options.insert("read.header_row".into(), n.to_string());
+        }
+        if let Some(d) = self.delimiter {
+            options.insert("read.delimiter".into(), char::from(d).to_string());
+        }
+    }
+
+    /// Take each reading option the journal recorded and this command line does not give.
+    pub fn restore(&mut self, recorded: &BTreeMap<String, String>) -> Result<(), Fatal> {
+        let bad = |k: &str| Fatal::usage(format!("the journal's option {k} cannot be read"));
+        if self.sheet.is_none() {
+            self.sheet = recorded.get("read.sheet").cloned();
+        }
+        if self.header_row.is_none()
+            && let Some(n) = recorded.get("read.header_row")
+        {
+            self.header_row = Some(n.parse().map_err(|_| bad("read.header_row"))?);
+        }
+        if self.delimiter.is_none()
+            && let Some(d) = recorded.get("read.delimiter")
+        {
+            self.delimiter = Some(parse_delimiter(d).map_err(|_| bad("read.delimiter"))?);
+        }
+        Ok(())
     }
 
     /// A hint for an error about the header's columns: which row the header was taken from,
@@ -104,6 +138,20 @@ pub struct RulesArgs {
 }
 
 impl RulesArgs {
+    /// The mapping file, for the journal's header (`--resume` restores it).
+    pub fn record(&self, options: &mut BTreeMap<String, String>) {
+        if let Some(m) = &self.mapping {
+            options.insert("read.mapping".into(), m.display().to_string());
+        }
+    }
+
+    /// Take the mapping file the journal recorded when this command line gives none.
+    pub fn restore(&mut self, recorded: &BTreeMap<String, String>) {
+        if self.mapping.is_none() {
+            self.mapping = recorded.get("read.mapping").map(PathBuf::from);
+        }
+    }
+
     /// The mapping options and the rules, with the mapping file loaded. A flag wins over the
     /// file's `[allowed]` list.
     pub fn load(&self) -> Result<(MapOptions, Rules), Fatal> {
@@ -310,6 +358,42 @@ mod tests {
         let e = missing.load().unwrap_err();
         assert_eq!(e.code, crate::error::ExitCode::Usage);
         assert!(e.render().contains("absent.toml"), "{}", e.render());
+    }
+
+    #[test]
+    fn reading_options_round_trip_through_the_journal() {
+        let given = InputArgs {
+            file: PathBuf::from("in.csv"),
+            sheet: Some("Open".into()),
+            header_row: Some(3),
+            delimiter: Some(b';'),
+        };
+        let mut rec = BTreeMap::new();
+        given.record(&mut rec);
+        let mut bare = InputArgs {
+            file: PathBuf::from("in.csv"),
+            sheet: None,
+            header_row: None,
+            delimiter: None,
+        };
+        bare.restore(&rec).unwrap();
+        assert_eq!(
+            (bare.sheet.as_deref(), bare.header_row, bare.delimiter),
+            (Some("Open"), Some(3), Some(b';'))
+        );
+        // A flag given now wins over the journal.
+        let mut now = InputArgs {
+            header_row: Some(5),
+            ..given.clone()
+        };
+        now.restore(&rec).unwrap();
+        assert_eq!(now.header_row, Some(5));
+        rec.insert("read.header_row".into(), "x".into());
+        let mut bare = InputArgs {
+            header_row: None,
+            ..given
+        };
+        assert!(bare.restore(&rec).is_err());
     }
 
     #[test]

@@ -283,6 +283,32 @@ impl Session {
     }
 }
 
+/// The options an earlier run recorded in its journal's header, to restore on `--resume` (read
+/// only: the journal is opened for writing later, by `Session::open`). Empty when there is no
+/// journal, which `precheck` reports in its own words.
+pub fn recorded_options(journal: &Path) -> Result<BTreeMap<String, String>, Fatal> {
+    let Ok(f) = std::fs::File::open(journal) else {
+        return Ok(BTreeMap::new());
+    };
+    let st = JournalState::read(journal, f).map_err(journal_failed)?;
+    Ok(st.header.map(|h| h.options).unwrap_or_default())
+}
+
+/// On `--resume`, give `input` the reading options the journal beside `results` recorded (those
+/// the command line does not give); returns them all, for a command's other options.
+pub fn restore_reading(
+    resume: bool,
+    results: &Path,
+    input: &mut crate::engine::options::InputArgs,
+) -> Result<BTreeMap<String, String>, Fatal> {
+    if !resume {
+        return Ok(BTreeMap::new());
+    }
+    let recorded = recorded_options(&Journal::path_for(results))?;
+    input.restore(&recorded)?;
+    Ok(recorded)
+}
+
 /// The locks this process holds, one per journal: kept until the process ends (the OS releases
 /// them however it ends), so the run holds its journal from the first check to the results
 /// written. A process runs one command, so a registry is the simplest owner; a second check of

@@ -724,3 +724,49 @@ fn sms_takes_the_id_columns_by_name() {
     assert_eq!(sb.messages().len(), 1);
     assert_eq!(sb.messages()[0]["client_id"], 5);
 }
+
+/// `--resume` needs no repetition of the reading options: the journal recorded `--mapping`,
+/// `--header-row` and `--delimiter`, and the resume reads the file the same way.
+#[test]
+fn resume_restores_the_reading_options() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = String::from(
+        "Open matters;;;;;\nMatter Ref;external_source;external_source_id;status;type;name\n",
+    );
+    for i in 1..=6 {
+        text.push_str(&format!("M-{i};other;m-{i};active;civil;Case {i}\n"));
+    }
+    std::fs::write(d.join("matters.csv"), text).unwrap();
+    std::fs::write(
+        d.join("map.toml"),
+        "[columns]\n\"Matter Ref\" = \"case_number\"\n",
+    )
+    .unwrap();
+    let first = [
+        "import",
+        "matters.csv",
+        "--mapping",
+        "map.toml",
+        "--header-row",
+        "2",
+        "--delimiter",
+        ";",
+        "--batch-size",
+        "2",
+        "--budget",
+        "1",
+    ];
+    let o = sb.run(d, &first);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    assert_eq!(sb.cases().len(), 2);
+    let o = sb.run(d, &["import", "matters.csv", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let cases = sb.cases();
+    assert_eq!(cases.len(), 6, "{cases:?}");
+    assert!(cases.contains_key("M-6"));
+    let ids = kayse_ids(&d.join("matters.results.xlsx"));
+    assert_eq!(ids.len(), 6);
+    assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
+}

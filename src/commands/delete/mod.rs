@@ -68,9 +68,12 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("unknown", Outcome::Unknown),
 ];
 
-pub fn run(args: Args, g: &Global) -> CmdResult {
+pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
     let results_path = args.results.path_for(&args.input.file)?;
+    crate::engine::session::restore_reading(args.run.resume, &results_path, &mut args.input)?;
+    let mut options = std::collections::BTreeMap::new();
+    args.input.record(&mut options);
     let sheet = rows::read_rows(&args)?;
     let all = ids::dedupe(sheet.rows.iter().filter_map(|(_, r)| match r {
         Row::Id { id, .. } => Some(*id),
@@ -84,7 +87,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             input: Input::File(args.input.file.clone()),
             journal: Journal::path_for(&results_path),
             fingerprint: sheet.fingerprint.finished()?,
-            options: Default::default(),
+            options,
             checked: None,
             refuse_fresh: None,
             in_flight: InFlight::Resend,

@@ -13,7 +13,7 @@ use crate::cli::Global;
 use crate::engine::options::{
     BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs, SkipHiddenArgs,
 };
-use crate::engine::session::{InFlight, Input, Session, Spec};
+use crate::engine::session::{InFlight, Input, Session, Spec, restore_reading};
 use crate::engine::{Job, View, Work, checks, take_where};
 use crate::error::CmdResult;
 use crate::outcome::Outcome;
@@ -67,7 +67,7 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("unknown", Outcome::Unknown),
 ];
 
-pub fn run(args: Args, g: &Global) -> CmdResult {
+pub fn run(mut args: Args, g: &Global) -> CmdResult {
     if args.run.dry_run {
         return checks::run(
             "import",
@@ -88,6 +88,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         results_path.display()
     );
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;
+    let recorded = restore_reading(args.run.resume, &results_path, &mut args.input)?;
+    args.rules.restore(&recorded);
     let mut scanned = scan::scan(&args, &results_path, g)?;
     let items = std::mem::take(&mut scanned.items);
     let keep_blanks = args.update_blanks == UpdateBlanks::Keep;
@@ -97,6 +99,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         format!("{:?}", args.update_blanks).to_lowercase(),
     );
     options.insert("only_failed".to_string(), args.only_failed.to_string());
+    args.input.record(&mut options);
+    args.rules.record(&mut options);
     let spec = Spec {
         command: "import",
         input: Input::File(args.input.file.clone()),

@@ -26,6 +26,7 @@ use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::Journal;
 use crate::send::{ConnectionArgs, PacingArgs};
 use rows::{Ready, State};
+use text::first_message;
 
 /// Options both message commands share.
 #[derive(Debug, clap::Args)]
@@ -117,28 +118,17 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("opted out", Outcome::OptedOut),
 ];
 
-/// "the first, to client C of case K:" and the text, for the dry run and the prompt.
-fn first_message(m: &Ready) -> String {
-    let subject = m
-        .subject
-        .as_ref()
-        .map(|s| format!("  subject: {s}\n"))
-        .unwrap_or_default();
-    format!(
-        "to client {} of case {}:\n{subject}  {}",
-        m.client_id, m.case_id, m.message
-    )
-}
-
-fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global) -> CmdResult {
+fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Global) -> CmdResult {
     let started = Instant::now();
     let command = channel.name();
     let noun = channel.noun();
     let results_path = a.results.path_for(&a.input.file)?;
+    crate::engine::session::restore_reading(a.run.resume, &results_path, &mut a.input)?;
     let checked = rows::read(channel, &a, subject_tpl.as_deref())?;
     let mut options = BTreeMap::new();
     options.insert("message".to_string(), a.message.clone().unwrap_or_default());
     options.insert("subject".to_string(), subject_tpl.unwrap_or_default());
+    a.input.record(&mut options);
     let mut session = if a.run.dry_run {
         None
     } else {
