@@ -284,13 +284,23 @@ impl Results {
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     }
 
-    /// Finish the file and the run.
+    /// Finish the file and the run. A results file that cannot be replaced (open in Excel) after
+    /// a run that sent is written again by `--resume`, which sends nothing twice; "run again"
+    /// would be refused by the journal, so the advice names the resume.
     pub fn finish(self, g: &Global, sent: Option<&Sent>, started: std::time::Instant) -> CmdResult {
         let Results { writer, summary } = self;
         conclude(summary, g, sent, started, |s| {
-            writer
-                .finish(s)
-                .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
+            writer.finish(s).map_err(|e| match (&e, sent) {
+                (crate::report::results::ResultsError::Replace { path, kept, .. }, Some(_)) => {
+                    let resume = resume_command();
+                    Fatal::stopped(format!(
+                        "cannot replace {path} (is it open in Excel?): close it, then run {resume} to write it again (nothing is sent twice); the new results are also in {kept}"
+                    ))
+                    .with_reason("results_unwritable")
+                    .with_next(resume)
+                }
+                _ => Fatal::from_error(ExitCode::Stopped, e),
+            })
         })
     }
 }

@@ -99,6 +99,24 @@ pub fn fresh_run_may_replace(target: &Path) -> Result<(), Fatal> {
     )))
 }
 
+/// What a fresh import says to an earlier run's journal. `--only-failed` on the results file is
+/// offered only when that file records rows done in Kayse: on a file of `valid` rows (a dry
+/// run's, or a run killed before its results) it would send every row again.
+pub fn refuse_fresh_import(journal: &Path, results: &Path) -> String {
+    let only_failed = if ids_in(results) > 0 {
+        format!(
+            ", or import its results file {} with --only-failed to send the rows that did not go in",
+            results.display()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "a journal from an earlier run is at {}: pass --resume to continue that run{only_failed}; move the journal away only to start over (rows already created would be sent again)",
+        journal.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +167,31 @@ mod tests {
             "a dry run's file is no record"
         );
         assert!(fresh_run_may_replace(&dir.path().join("new.xlsx")).is_ok());
+    }
+
+    #[test]
+    fn only_failed_is_offered_only_on_a_file_that_records_what_went() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = dir.path().join("r.csv.journal");
+        // (results file text, offers --only-failed)
+        let table = [
+            (
+                "source_row,kayse_result,kayse_id\n2,created,7\n3,failed,\n",
+                true,
+            ),
+            (
+                "source_row,kayse_result,kayse_id\n2,valid,\n3,valid,\n",
+                false,
+            ),
+            ("", false),
+        ];
+        for (text, offers) in table {
+            let r = dir.path().join("r.csv");
+            std::fs::write(&r, text).unwrap();
+            let line = refuse_fresh_import(&j, &r);
+            assert!(line.contains("pass --resume"), "{line}");
+            assert_eq!(line.contains("--only-failed"), offers, "{text:?}: {line}");
+        }
     }
 
     #[test]

@@ -770,3 +770,34 @@ fn resume_restores_the_reading_options() {
     assert_eq!(ids.len(), 6);
     assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
 }
+
+/// A results file that cannot be replaced (open in Excel; here a folder in its place): the advice
+/// is the resume, which the journal allows and which sends nothing twice.
+#[test]
+fn a_locked_results_file_is_written_again_by_the_resume_it_names() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cases_csv(d, "cases.csv", 3);
+    std::fs::create_dir_all(d.join("cases.results.xlsx/held")).unwrap();
+    let o = sb.run(d, &["import", "cases.csv", "--json"]);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("close it, then run kayse-bulk import cases.csv --json --resume"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["stop_reason"], "results_unwritable", "{v}");
+    assert_eq!(
+        v["next"], "kayse-bulk import cases.csv --json --resume",
+        "{v}"
+    );
+    std::fs::remove_dir_all(d.join("cases.results.xlsx")).unwrap();
+    let requests = sb.bulk_requests();
+    let o = sb.run(d, &["import", "cases.csv", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.bulk_requests(), requests, "nothing sent twice");
+    assert_eq!(kayse_ids(&d.join("cases.results.xlsx")).len(), 3);
+    assert_eq!(sb.cases().len(), 3);
+}

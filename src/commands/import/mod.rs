@@ -82,11 +82,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
     let results_path = args.results.path_for(&args.input.file)?;
     let journal = Journal::path_for(&results_path);
-    let refuse_fresh = format!(
-        "a journal from an earlier run is at {}: pass --resume to continue that run, or import its results file {} with --only-failed to send the rows that did not go in; move the journal away only to start over (rows already created would be sent again)",
-        journal.display(),
-        results_path.display()
-    );
+    let refuse_fresh = crate::engine::guard::refuse_fresh_import(&journal, &results_path);
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;
     let recorded = restore_reading(args.run.resume, &results_path, &mut args.input)?;
     args.rules.restore(&recorded);
