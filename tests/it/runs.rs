@@ -801,3 +801,68 @@ fn a_locked_results_file_is_written_again_by_the_resume_it_names() {
     assert_eq!(kayse_ids(&d.join("cases.results.xlsx")).len(), 3);
     assert_eq!(sb.cases().len(), 3);
 }
+
+/// Rewrite one cell of a CSV results file, as a person would in Excel.
+fn set_cell(path: &Path, row: usize, header: &str, value: &str) {
+    let mut rows = csv_rows(path);
+    let c = col(&rows, header);
+    rows[row][c] = value.to_string();
+    let mut w = csv::Writer::from_path(path).unwrap();
+    for r in rows {
+        w.write_record(&r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// A kayse_id typed into a results row is kept through the next run, and once the row is fixed
+/// it updates that case instead of creating a second one.
+#[test]
+fn a_typed_kayse_id_is_never_blanked_and_points_the_row_at_its_case() {
+    let sb = Sandbox::start(&[]);
+    let known = sb.seed(vec![case(1)])[0];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.csv"),
+        format!("{HEADER}\nR-1,other,run-1,active,civil,New\n,other,ext-1,active,civil,Known\n"),
+    )
+    .unwrap();
+    let o = sb.run(d, &["import", "c.csv", "--results", "r1.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let r1 = d.join("r1.csv");
+    assert_eq!(
+        results_column(&csv_rows(&r1), "kayse_result"),
+        vec!["created", "invalid"]
+    );
+    set_cell(&r1, 2, "kayse_id", &known.to_string());
+    let o = sb.run(
+        d,
+        &["import", "r1.csv", "--only-failed", "--results", "r2.csv"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let r2 = d.join("r2.csv");
+    let rows = csv_rows(&r2);
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        vec!["created", "invalid"]
+    );
+    assert_eq!(
+        results_column(&rows, "kayse_id")[1],
+        known.to_string(),
+        "not blanked"
+    );
+    set_cell(&r2, 2, "case_number", "LC-0001");
+    let o = sb.run(
+        d,
+        &["import", "r2.csv", "--only-failed", "--results", "r3.csv"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let rows = csv_rows(&d.join("r3.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        vec!["created", "updated"]
+    );
+    assert_eq!(results_column(&rows, "kayse_id")[1], known.to_string());
+    assert_eq!(sb.cases().len(), 2, "no second copy of the known case");
+    assert_eq!(sb.case(known)["name"], "Known");
+}

@@ -29,8 +29,9 @@ use crate::report::summary::Summary;
 
 /// What became of a row in the reading pass.
 enum Verdict {
-    /// Every error the checks found, on the results' columns.
-    Invalid(Vec<RowError>),
+    /// Every error the checks found, on the results' columns, and the `kayse_id` the row
+    /// already had (a results file's, or one a person typed in): never blanked.
+    Invalid(Vec<RowError>, Option<u64>),
     /// `--only-failed`: already created or updated by an earlier run; copied through.
     Copied(Outcome, Option<u64>),
     /// A payload was queued; the row's outcome comes from sending.
@@ -118,12 +119,18 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
         let before = result_col
             .and_then(|c| raw.cells.get(c))
             .and_then(|c| Outcome::parse(&c.to_text()));
+        // The kayse_id of an earlier results file: the tool's, or one a person typed in to
+        // point a row at its case. Only results files have one here (elsewhere the column is
+        // mapped as the row's id).
+        let typed = result_col.and(cell_id(id_col.and_then(|c| raw.cells.get(c))));
         let verdict = match (before, result) {
-            (Some(o @ (Outcome::Created | Outcome::Updated)), _) => {
-                Verdict::Copied(o, cell_id(id_col.and_then(|c| raw.cells.get(c))))
-            }
-            (_, Err(errors)) => Verdict::Invalid(echo.errors(errors)),
-            (before, Ok(case)) => {
+            (Some(o @ (Outcome::Created | Outcome::Updated)), _) => Verdict::Copied(o, typed),
+            (_, Err(errors)) => Verdict::Invalid(echo.errors(errors), typed),
+            (before, Ok(mut case)) => {
+                // A row that failed to create, given its case's id by hand, updates that case.
+                if case.id.is_none() {
+                    case.id = typed;
+                }
                 if case.id.is_some() {
                     summary.updates += 1;
                 } else {
@@ -170,7 +177,7 @@ impl Scan {
         for kept in self.rows {
             let (outcome, kayse_id, errors) = match kept.verdict {
                 Verdict::Copied(o, id) => (o, id, Vec::new()),
-                Verdict::Invalid(errors) => (Outcome::Invalid, None, errors),
+                Verdict::Invalid(errors, id) => (Outcome::Invalid, id, errors),
                 Verdict::Queued { id, lookup } => match sent.settle(kept.source_row) {
                     Settled::Done(r) => (
                         r.outcome,
