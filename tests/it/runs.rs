@@ -866,3 +866,36 @@ fn a_typed_kayse_id_is_never_blanked_and_points_the_row_at_its_case() {
     assert_eq!(sb.cases().len(), 2, "no second copy of the known case");
     assert_eq!(sb.case(known)["name"], "Known");
 }
+
+/// `source_row` names the original sheet's row through any number of round trips.
+#[test]
+fn source_row_survives_round_trips() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.csv"),
+        format!("{HEADER}\nR-1,other,run-1,active,civil,A\n\n\n,other,run-2,active,civil,B\nR-3,other,run-3,active,civil,C\n"),
+    )
+    .unwrap();
+    let o = sb.run(d, &["import", "c.csv", "--results", "r1.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let mut input = "r1.csv".to_string();
+    for n in 2..=3 {
+        let out = format!("r{n}.csv");
+        let o = sb.run(d, &["import", &input, "--only-failed", "--results", &out]);
+        assert_eq!(code(&o), 1, "{}", show(&o));
+        let rows = csv_rows(&d.join(&out));
+        assert_eq!(
+            results_column(&rows, "source_row"),
+            vec!["2", "5", "6"],
+            "{out}"
+        );
+        assert_eq!(
+            results_column(&rows, "kayse_result"),
+            vec!["created", "invalid", "created"]
+        );
+        input = out;
+    }
+    assert_eq!(sb.cases().len(), 2);
+}

@@ -45,6 +45,8 @@ enum Verdict {
 /// One non-blank input row, as the results file will need it.
 struct Kept {
     source_row: usize,
+    /// The row number the results show: the original sheet's (`Echo::source_row`).
+    shown_row: usize,
     cells: PackedCells,
     verdict: Verdict,
 }
@@ -149,6 +151,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
         };
         out.rows.push(Kept {
             source_row: row,
+            shown_row: echo.source_row(&raw.cells, row),
             cells: PackedCells::pack(&echo.cells(raw.cells)),
             verdict,
         });
@@ -196,7 +199,7 @@ impl Scan {
                 },
             };
             results.write(ResultRow {
-                source_row: kept.source_row,
+                source_row: kept.shown_row,
                 outcome,
                 kayse_id,
                 errors,
