@@ -899,3 +899,34 @@ fn source_row_survives_round_trips() {
     }
     assert_eq!(sb.cases().len(), 2);
 }
+
+/// `delete --backup` fetches and writes a repeated id once, and deletes it once.
+#[test]
+fn delete_backup_counts_a_repeated_id_once() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1), case(2)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("del.csv"),
+        format!("kayse_id\n{a}\n{b}\n{a}\n", a = ids[0], b = ids[1]),
+    )
+    .unwrap();
+    let o = sb.run(
+        d,
+        &["delete", "del.csv", "--yes", "--backup", "backup.xlsx"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("backup: 2 cases written"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(
+        sheet(&d.join("backup.xlsx"), Some("Cases")).len(),
+        3,
+        "a header and 2 cases"
+    );
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 2);
+    assert!(sb.cases().is_empty());
+}
