@@ -209,7 +209,7 @@ impl ResultsArgs {
         let path = self
             .results
             .clone()
-            .unwrap_or_else(|| default_results_path(input));
+            .unwrap_or_else(|| unshared_results_path(input));
         check_results_path(&path)?;
         Ok(path)
     }
@@ -262,6 +262,32 @@ pub fn default_results_path(input: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "kayse".into());
     input.with_file_name(format!("{stem}.results.xlsx"))
+}
+
+/// The default results path of `input`, never shared with another input: `<stem>.results.xlsx`,
+/// unless an earlier run of another file with the same stem (`week1.xlsx` beside `week1.csv`)
+/// holds it, or this input's runs already use `<file name>.results.xlsx`; then that one. Reads
+/// the journal's header only (to know whose it is).
+pub fn unshared_results_path(input: &Path) -> PathBuf {
+    let usual = default_results_path(input);
+    let name = input
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kayse".into());
+    let own = input.with_file_name(format!("{name}.results.xlsx"));
+    if crate::record::journal::Journal::path_for(&own).exists() {
+        return own;
+    }
+    let journal = crate::record::journal::Journal::path_for(&usual);
+    let other = std::fs::File::open(&journal)
+        .ok()
+        .and_then(|f| crate::record::journal::JournalState::read(&journal, f).ok())
+        .and_then(|st| st.header)
+        .is_some_and(|h| {
+            let theirs = Path::new(&h.input).file_name().map(|s| s.to_owned());
+            !h.input.is_empty() && theirs.as_deref() != input.file_name()
+        });
+    if other { own } else { usual }
 }
 
 /// Check that a results path names a format we write.
@@ -409,6 +435,38 @@ mod tests {
         for (text, want) in table {
             assert_eq!(parse_delimiter(text).ok(), *want, "{text}");
         }
+    }
+
+    #[test]
+    fn default_results_are_never_shared_between_inputs() {
+        use crate::record::journal::{Basis, Fingerprint, Header, Journal};
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (csv, xlsx) = (d.join("week1.csv"), d.join("week1.xlsx"));
+        assert_eq!(unshared_results_path(&csv), d.join("week1.results.xlsx"));
+        let fp = Fingerprint {
+            sha256: "ab".into(),
+            size: 1,
+            basis: Basis::Rows,
+        };
+        let usual = Journal::path_for(&d.join("week1.results.xlsx"));
+        drop(Journal::create(&usual, Header::new("import", Path::new("week1.xlsx"), &fp)).unwrap());
+        // (input, its default results)
+        let table = [
+            (&xlsx, d.join("week1.results.xlsx")),
+            (&csv, d.join("week1.csv.results.xlsx")),
+        ];
+        for (input, want) in &table {
+            assert_eq!(unshared_results_path(input), *want, "{}", input.display());
+        }
+        // Once week1.csv's own runs use their file, they keep it, whatever happens to the other.
+        let own = Journal::path_for(&d.join("week1.csv.results.xlsx"));
+        drop(Journal::create(&own, Header::new("import", &csv, &fp)).unwrap());
+        std::fs::remove_file(&usual).unwrap();
+        assert_eq!(
+            unshared_results_path(&csv),
+            d.join("week1.csv.results.xlsx")
+        );
     }
 
     #[test]

@@ -930,3 +930,28 @@ fn delete_backup_counts_a_repeated_id_once() {
     assert_eq!(sb.route_count("GET /v1/cases/{id}"), 2);
     assert!(sb.cases().is_empty());
 }
+
+/// `week1.xlsx` and `week1.csv` never share a default results file: the second one's results go
+/// to `week1.csv.results.xlsx`, and stay there for its `--resume`.
+#[test]
+fn two_inputs_never_share_a_default_results_file() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(sample("cases.xlsx"), d.join("week1.xlsx")).unwrap();
+    cases_csv(d, "week1.csv", 3);
+    let o = sb.run(d, &["import", "week1.xlsx"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let xlsx_ids = kayse_ids(&d.join("week1.results.xlsx"));
+    let o = sb.run(d, &["import", "week1.csv", "--budget", "0"]);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    assert!(d.join("week1.csv.results.xlsx.journal").exists());
+    let o = sb.run(d, &["import", "week1.csv", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(kayse_ids(&d.join("week1.csv.results.xlsx")).len(), 3);
+    assert_eq!(
+        kayse_ids(&d.join("week1.results.xlsx")),
+        xlsx_ids,
+        "untouched"
+    );
+}
