@@ -350,7 +350,8 @@ pub fn hold_lock(journal: &Path, command: &str) -> Result<(), Fatal> {
         Err(e @ LockError::Held { .. }) => Err(Fatal::stopped(format!(
             "{e}: one run per results file; run again when it has finished (or pass --results to write elsewhere)"
         ))
-        .with_reason("another_run")),
+        .with_reason("another_run")
+        .with_next(super::finish::command_line())),
         Err(e) => Err(Fatal::stopped("cannot lock the results file's journal")
             .because(e)
             .with_reason("results_unwritable")),

@@ -114,6 +114,10 @@ fn a_second_run_on_the_same_results_file_is_refused_at_once() {
     assert_eq!(json["stop_reason"], "another_run", "{json}");
     assert_eq!(json["exit_code"], 3, "{json}");
     assert_eq!(
+        json["next"], "kayse-bulk import cases.csv --json",
+        "run again later: {json}"
+    );
+    assert_eq!(
         sb.bulk_requests(),
         requests_before,
         "the second run sent nothing"
