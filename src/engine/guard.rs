@@ -11,9 +11,10 @@ use crate::outcome::Outcome;
 use crate::read::{self, ReadOptions};
 use crate::record::journal::Journal;
 
-/// The rows of an existing results file that record something done on the server: `created`,
-/// `updated`, `deleted` or `sent`, or `unknown` (in doubt, to be checked). A `valid` row's id
-/// came from the input, not from Kayse, so it is no record. 0 when there is no file, it cannot
+/// The rows of an existing results file that record something done on the server that a person
+/// may need again: `created`, `updated` (the ids of cases that exist), `sent`, or `unknown` (in
+/// doubt, to be checked). A `valid` row's id came from the input, not from Kayse, and a `deleted`
+/// row's case is gone, so neither is such a record: a finished delete does not block next week's. 0 when there is no file, it cannot
 /// be read, or it has no `kayse_result` column (it is not a results file).
 pub fn ids_in(path: &Path) -> u64 {
     if !path.is_file() {
@@ -33,11 +34,7 @@ pub fn ids_in(path: &Path) -> u64 {
         Cell::Text(t) => Outcome::parse(t).is_some_and(|o| {
             matches!(
                 o,
-                Outcome::Created
-                    | Outcome::Updated
-                    | Outcome::Deleted
-                    | Outcome::Sent
-                    | Outcome::Unknown
+                Outcome::Created | Outcome::Updated | Outcome::Sent | Outcome::Unknown
             )
         }),
         _ => false,
@@ -131,6 +128,10 @@ mod tests {
                 2,
             ),
             ("source_row,kayse_result,kayse_id\n2,valid,\n", 0),
+            (
+                "source_row,kayse_result,kayse_id\n2,deleted,7\n3,not_found,8\n",
+                0,
+            ),
             ("case_number,id\nC-1,7\n", 0),
             ("", 0),
         ];

@@ -961,3 +961,21 @@ fn two_inputs_never_share_a_default_results_file() {
         "untouched"
     );
 }
+
+/// A finished delete leaves nothing that blocks next week's delete of a list with the same name.
+#[test]
+fn a_finished_delete_does_not_block_the_next_one() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1), case(2)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for id in ids {
+        std::fs::write(d.join("to-delete.csv"), format!("kayse_id\n{id}\n")).unwrap();
+        let o = sb.run(d, &["delete", "to-delete.csv", "--yes"]);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        assert!(!d.join("to-delete.results.xlsx.journal").exists());
+        let res = sheet(&d.join("to-delete.results.xlsx"), None);
+        assert_eq!(results_column(&res, "kayse_id"), vec![id.to_string()]);
+    }
+    assert!(sb.cases().is_empty());
+}

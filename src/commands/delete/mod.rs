@@ -170,7 +170,13 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let mut results = Results::create(&results_path, &sheet.headers, &[], &hidden, summary)?;
     let header = &sheet.headers[sheet.col];
     rows::write_rows(&mut results, sheet.rows, header, sheet.col, sent.as_ref())?;
-    results.finish(g, sent.as_ref(), started)
+    let done = results.finish(g, sent.as_ref(), started);
+    // A finished delete leaves nothing that blocks next week's: the results hold what it did,
+    // and deleting again is harmless (`not_found`), so its journal has no more to protect.
+    if done.is_ok() && sent.is_some() {
+        let _ = std::fs::remove_file(Journal::path_for(&results_path));
+    }
+    done
 }
 
 /// What the confirmation (or the dry run) shows: the count and the first ten ids.
