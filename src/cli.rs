@@ -43,6 +43,13 @@ pub struct Global {
     /// Profile with [defaults] and [jobs.NAME] [default: kayse-bulk.toml in this folder, if any].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
+    /// The ledger of Kayse ids [default: one per server and key in your data folder; beside the
+    /// sandbox's state file with --sandbox].
+    #[arg(long, global = true, env = "KAYSE_LEDGER", value_name = "PATH")]
+    pub ledger: Option<std::path::PathBuf>,
+    /// When another run is sending with the same ledger, wait for it instead of stopping.
+    #[arg(long, global = true)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Subcommand)]

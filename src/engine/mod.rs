@@ -17,6 +17,7 @@ mod facts;
 pub mod fetch;
 pub mod finish;
 pub mod input;
+pub mod ledger;
 mod live;
 pub mod options;
 pub mod packed;
@@ -28,7 +29,7 @@ mod worker;
 
 use futures::future::BoxFuture;
 
-pub use collector::{Collected, View};
+pub use collector::{Collected, Sink, View};
 pub use live::{Live, Sent, Settled};
 pub use queue::{Job, Work, take_where};
 pub use session::{InFlight, Input, Session, Spec};

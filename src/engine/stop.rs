@@ -14,6 +14,8 @@ pub enum StopReason {
     Network(String),
     /// The journal could not be written, so nothing more may be sent.
     Journal(String),
+    /// The ledger could not be written (the journal holds what it missed).
+    Ledger(String),
 }
 
 impl StopReason {
@@ -40,6 +42,7 @@ impl StopReason {
             StopReason::Budget => "the --budget is spent".into(),
             StopReason::Network(last) => format!("Kayse cannot be reached: {last}"),
             StopReason::Journal(e) => format!("the journal cannot be written: {e}"),
+            StopReason::Ledger(e) => format!("the ledger cannot be written: {e}"),
         }
     }
 
@@ -50,6 +53,7 @@ impl StopReason {
             StopReason::Budget => "budget",
             StopReason::Network(_) => "network",
             StopReason::Journal(_) => "journal",
+            StopReason::Ledger(_) => "ledger",
         }
     }
 }

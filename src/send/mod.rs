@@ -127,23 +127,27 @@ pub async fn connect(args: &ConnectionArgs, g: &Global) -> Result<Connection, Fa
             timeout,
         });
     }
-    let key = match &args.api_key_file {
-        Some(path) => read_key_file(path, g)?,
-        None => match std::env::var("KAYSE_API_KEY") {
-            Ok(k) if !k.trim().is_empty() => ApiKey::new(k.trim()),
-            _ => {
-                return Err(Fatal::usage(
-                    "no API key: set KAYSE_API_KEY or pass --api-key-file (or try --sandbox)",
-                ));
-            }
-        },
-    };
+    let key = api_key(args, g)?;
     Ok(Connection {
         base_url: parse_base_url(&args.base_url)?,
         key,
         embedded: false,
         timeout,
     })
+}
+
+/// The key from `--api-key-file` or `KAYSE_API_KEY` (not the sandbox's): the connection's, and
+/// the ledger's default file is named from its fingerprint.
+pub fn api_key(args: &ConnectionArgs, g: &Global) -> Result<ApiKey, Fatal> {
+    match &args.api_key_file {
+        Some(path) => read_key_file(path, g),
+        None => match std::env::var("KAYSE_API_KEY") {
+            Ok(k) if !k.trim().is_empty() => Ok(ApiKey::new(k.trim())),
+            _ => Err(Fatal::usage(
+                "no API key: set KAYSE_API_KEY or pass --api-key-file (or try --sandbox)",
+            )),
+        },
+    }
 }
 
 fn read_key_file(path: &Path, g: &Global) -> Result<ApiKey, Fatal> {

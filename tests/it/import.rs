@@ -33,6 +33,8 @@ fn import(sb: &Sandbox, dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env("KAYSE_API_KEY", KEY)
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", "kayse.ledger.sqlite")
         .env("KAYSE_BULK_RETRY_BASE_MS", "5")
         .arg("import")
         .args(args)
@@ -437,6 +439,8 @@ fn rejected_key_stops_at_once_and_never_prints_it() {
         .current_dir(dir.path())
         .env("KAYSE_API_KEY", wrong)
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", "kayse.ledger.sqlite")
         .args([
             "-v",
             "import",
@@ -550,6 +554,8 @@ fn killed_mid_run_then_resume_puts_every_row_in_once() {
         .current_dir(dir.path())
         .env("KAYSE_API_KEY", KEY)
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", "kayse.ledger.sqlite")
         .env("KAYSE_BULK_CRASH_AT", "answer-not-journaled:7")
         .arg("import")
         .args(args)
@@ -694,6 +700,8 @@ fn key_file_is_used_warned_about_and_never_written() {
         .current_dir(dir.path())
         .env_remove("KAYSE_API_KEY")
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", "kayse.ledger.sqlite")
         .args([
             "-v",
             "import",
@@ -745,6 +753,8 @@ fn every_kill_point_converges_on_resume() {
                 .current_dir(dir.path())
                 .env("KAYSE_API_KEY", KEY)
                 .env("KAYSE_BASE_URL", &sb.url)
+                // the test folder\'s own ledger (relative to it), never the user\'s
+                .env("KAYSE_LEDGER", "kayse.ledger.sqlite")
                 .env("KAYSE_BULK_CRASH_AT", point)
                 .arg("import")
                 .args(args)

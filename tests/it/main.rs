@@ -7,6 +7,7 @@ mod export;
 mod help;
 mod hostile;
 mod import;
+mod ledger;
 mod message;
 mod output;
 mod profiles;

@@ -1,0 +1,261 @@
+//! The ledger end to end, in the order a firm chains runs: import, re-run unchanged, re-run with
+//! changes, a sheet that disagrees with the ledger, a damaged ledger, a second run at once. The
+//! real binary against the sandbox over loopback; results read back cell by cell, the server's
+//! truth from its admin routes.
+
+use std::path::{Path, PathBuf};
+
+use kayse_bulk::record::lock::{Holder, RunLock};
+
+use crate::support::{Sandbox, code, col, csv_rows, results_column, show};
+
+const HEADER: &str = "case_number,external_source,external_source_id,status,type";
+
+fn write(dir: &Path, name: &str, rows: impl Iterator<Item = String>) -> PathBuf {
+    let p = dir.join(name);
+    let mut s = format!("{HEADER}\n");
+    for r in rows {
+        s.push_str(&r);
+        s.push('\n');
+    }
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+fn row(i: usize, status: &str) -> String {
+    format!("L-{i:04},other,x-{i},{status},civil")
+}
+
+fn gets(sb: &Sandbox) -> u64 {
+    sb.route_count("GET /v1/cases/{id}")
+}
+
+/// `kayse_result` and `kayse_id` of every row of a results CSV.
+fn outcomes(path: &Path) -> Vec<(String, String)> {
+    let rows = csv_rows(path);
+    let results = results_column(&rows, "kayse_result");
+    let ids = results_column(&rows, "kayse_id");
+    results.into_iter().zip(ids).collect()
+}
+
+#[test]
+fn a_re_run_is_a_nearly_free_sync() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", (1..=30).map(|i| row(i, "active")));
+    let first = sb.run(
+        d,
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "10",
+            "--results",
+            "r1.csv",
+        ],
+    );
+    assert_eq!(code(&first), 0, "{}", show(&first));
+    assert_eq!(sb.bulk_requests(), 3);
+    let created = outcomes(&d.join("r1.csv"));
+    assert!(
+        created
+            .iter()
+            .all(|(o, id)| o == "created" && !id.is_empty())
+    );
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        err.contains("ledger: kayse.ledger.sqlite") || err.contains("kayse.ledger.sqlite"),
+        "{err}"
+    );
+
+    // The same file again: no request, every row `unchanged` with the id it was created with.
+    let again = sb.run(
+        d,
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "10",
+            "--results",
+            "r2.csv",
+        ],
+    );
+    assert_eq!(code(&again), 0, "{}", show(&again));
+    assert_eq!(sb.bulk_requests(), 3, "no request for an unchanged file");
+    let unchanged = outcomes(&d.join("r2.csv"));
+    for ((o, id), (_, first_id)) in unchanged.iter().zip(&created) {
+        assert_eq!(o, "unchanged");
+        assert_eq!(id, first_id);
+    }
+
+    // Three rows changed, under `clear`: one bulk request, no GET, exactly those rows updated.
+    let changed = [4, 15, 27];
+    let status = |i: usize| {
+        if changed.contains(&i) {
+            "closed"
+        } else {
+            "active"
+        }
+    };
+    write(d, "cases.csv", (1..=30).map(|i| row(i, status(i))));
+    let (bulk, get) = (sb.bulk_requests(), gets(&sb));
+    let o = sb.run(
+        d,
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "10",
+            "--update-blanks",
+            "clear",
+            "--results",
+            "r3.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.bulk_requests() - bulk, 1);
+    assert_eq!(gets(&sb) - get, 0);
+    let got = outcomes(&d.join("r3.csv"));
+    for (i, ((o, id), (_, first_id))) in got.iter().zip(&created).enumerate() {
+        let want = if changed.contains(&(i + 1)) {
+            "updated"
+        } else {
+            "unchanged"
+        };
+        assert_eq!(o, want, "row {}", i + 1);
+        assert_eq!(id, first_id);
+    }
+    let id = created[3].1.parse::<u64>().unwrap();
+    assert_eq!(sb.case(id)["status"], "closed");
+
+    // Three more changed under `keep`: the same bulk request, plus one GET per updated row.
+    let changed2 = [1, 2, 3];
+    write(
+        d,
+        "cases.csv",
+        (1..=30).map(|i| {
+            row(
+                i,
+                if changed2.contains(&i) {
+                    "closed"
+                } else {
+                    status(i)
+                },
+            )
+        }),
+    );
+    let (bulk, get) = (sb.bulk_requests(), gets(&sb));
+    let o = sb.run(
+        d,
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "10",
+            "--results",
+            "r4.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.bulk_requests() - bulk, 1);
+    assert_eq!(gets(&sb) - get, 3);
+    let updated = outcomes(&d.join("r4.csv"))
+        .iter()
+        .filter(|(o, _)| o == "updated")
+        .count();
+    assert_eq!(updated, 3);
+}
+
+#[test]
+fn a_sheet_id_that_disagrees_with_the_ledger_is_a_conflict_and_is_not_sent() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", (1..=2).map(|i| row(i, "active")));
+    let o = sb.run(d, &["import", "cases.csv", "--results", "r1.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let ids: Vec<String> = outcomes(&d.join("r1.csv"))
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    // The sheet now says row 1 is case 999999, which the ledger has not: a conflict.
+    std::fs::write(
+        d.join("fixed.csv"),
+        format!(
+            "id,{HEADER}\n999999,{}\n{},{}\n",
+            row(1, "closed"),
+            ids[1],
+            row(2, "active")
+        ),
+    )
+    .unwrap();
+    let before = sb.bulk_requests();
+    let o = sb.run(d, &["import", "fixed.csv", "--results", "r2.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert_eq!(sb.bulk_requests(), before, "nothing to send");
+    let rows = csv_rows(&d.join("r2.csv"));
+    let (result, errors) = (col(&rows, "kayse_result"), col(&rows, "kayse_errors"));
+    assert_eq!(rows[1][result], "conflict");
+    assert!(
+        rows[1][errors].contains(&format!("Kayse id {}", ids[0])),
+        "{:?}",
+        rows[1]
+    );
+    assert_eq!(rows[2][result], "unchanged");
+}
+
+#[test]
+fn a_damaged_or_unreadable_ledger_is_one_line_exit_2_and_nothing_sent() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", (1..=2).map(|i| row(i, "active")));
+    std::fs::write(
+        d.join("damaged.sqlite"),
+        b"this is not a database, it is a note".repeat(200),
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("a-folder.sqlite")).unwrap();
+    for ledger in ["damaged.sqlite", "a-folder.sqlite"] {
+        let o = sb
+            .cmd(d)
+            .env("KAYSE_LEDGER", d.join(ledger))
+            .args(["import", "cases.csv"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "{ledger}: {}", show(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{ledger}: {err}");
+        assert!(err.starts_with("error: ") && err.contains(ledger), "{err}");
+        assert!(!err.contains("panicked"));
+        assert_eq!(sb.bulk_requests(), 0, "{ledger}: nothing sent");
+    }
+}
+
+#[test]
+fn a_second_sending_run_on_the_same_ledger_refuses_at_once_naming_the_first() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", (1..=2).map(|i| row(i, "active")));
+    // Another run holds the ledger: this process takes its lock, as a running import would.
+    let holder = Holder {
+        pid: 4242,
+        started: chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05+00:00").unwrap(),
+        command: "import".into(),
+    };
+    let lock = RunLock::try_acquire(&d.join("kayse.ledger.sqlite.lock"), &holder).unwrap();
+    let o = sb.run(d, &["import", "cases.csv"]);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pid 4242") && err.contains("2026-01-02"),
+        "{err}"
+    );
+    assert!(err.contains("--wait"), "{err}");
+    assert_eq!(sb.bulk_requests(), 0);
+    drop(lock);
+    let o = sb.run(d, &["import", "cases.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+}
