@@ -109,32 +109,32 @@ pub fn lock(path: &std::path::Path, command: &str, g: &Global) -> Result<RunLock
 }
 
 impl RunLedger {
-    /// Open the run's ledger; a sending run (`start` given) takes the lock first and notes its
-    /// start in the `runs` table.
+    /// Open the run's ledger and note the run's start in its `runs` table. A run that sends
+    /// changes to Kayse (`sending`) takes the ledger's lock first; a run that only reads does
+    /// not, so an export can run beside an import (WAL and transactions keep both safe).
     pub fn open(
         g: &Global,
         conn: &ConnectionArgs,
-        start: Option<RunStart<'_>>,
+        start: RunStart<'_>,
+        sending: bool,
         entity: &'static str,
         keyed: Keyed,
     ) -> Result<RunLedger, Fatal> {
         let path = path(g, conn)?;
-        let lock = match &start {
-            Some(s) => Some(lock(&path, s.command, g)?),
-            None => None,
+        let lock = if sending {
+            Some(lock(&path, start.command, g)?)
+        } else {
+            None
         };
         let mut ledger = open_at(&path)?;
-        let run = match &start {
-            Some(s) => Some(ledger.begin_run(s).map_err(Fatal::from)?),
-            None => None,
-        };
+        let run = Some(ledger.begin_run(&start).map_err(Fatal::from)?);
         Ok(RunLedger {
             ledger,
             _lock: lock,
             run,
             entity,
             keyed,
-            file: start.and_then(|s| s.input.map(str::to_string)),
+            file: start.input.map(str::to_string),
             states: HashMap::new(),
             counts: BTreeMap::new(),
             conflicts: Vec::new(),
@@ -167,6 +167,16 @@ impl RunLedger {
     /// Write outcomes into the ledger in one transaction.
     pub fn write(&mut self, recs: &[RowRecord]) -> Result<(), LedgerError> {
         let mut conflicts = Vec::new();
+        // A 404 on an id this tool deleted is what deleting means: it stays `deleted`.
+        let mut deleted_here = std::collections::HashSet::new();
+        for r in recs.iter().filter(|r| r.outcome == Outcome::NotFound) {
+            let id = r.id.unwrap_or(r.row as u64);
+            if let Some(k) = self.ledger.get(self.entity, id)?
+                && k.status == ledger::Status::Deleted
+            {
+                deleted_here.insert(id);
+            }
+        }
         let mut b = self.ledger.batch(self.run)?;
         for r in recs {
             let id = match self.keyed {
@@ -207,7 +217,7 @@ impl RunLedger {
                     b.deleted(self.entity, id)?;
                     None
                 }
-                (Outcome::NotFound, Some(id), _) => {
+                (Outcome::NotFound, Some(id), _) if !deleted_here.contains(&id) => {
                     b.gone(self.entity, id)?;
                     None
                 }

@@ -259,3 +259,69 @@ fn a_second_sending_run_on_the_same_ledger_refuses_at_once_naming_the_first() {
     let o = sb.run(d, &["import", "cases.csv"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
 }
+
+#[test]
+fn delete_and_export_keep_the_ledger_current() {
+    use kayse_bulk::record::ledger::{Ledger, Status};
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", (1..=3).map(|i| row(i, "active")));
+    let o = sb.run(d, &["import", "cases.csv", "--results", "r1.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let ids: Vec<u64> = outcomes(&d.join("r1.csv"))
+        .iter()
+        .map(|(_, id)| id.parse().unwrap())
+        .collect();
+    std::fs::write(d.join("gone.csv"), format!("kayse_id\n{}\n", ids[0])).unwrap();
+    let o = sb.run(
+        d,
+        &[
+            "delete",
+            "gone.csv",
+            "--yes",
+            "--results",
+            "gone.results.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    // Case 2 is deleted in the Kayse UI: the export's 404 marks it gone.
+    // (another machine, with a ledger of its own, stands in for the UI)
+    std::fs::write(d.join("ui.csv"), format!("kayse_id\n{}\n", ids[1])).unwrap();
+    let o = sb
+        .cmd(d)
+        .env("KAYSE_LEDGER", d.join("elsewhere.sqlite"))
+        .args(["delete", "ui.csv", "--yes", "--results", "ui.results.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let spec = format!("{},{},{}", ids[0], ids[1], ids[2]);
+    let o = sb.run(d, &["export", "--ids", &spec, "--out", "e.csv"]);
+    assert!(code(&o) <= 1, "{}", show(&o));
+    let ledger = Ledger::open(&d.join("kayse.ledger.sqlite")).unwrap();
+    let status = |id| ledger.get("cases", id).unwrap().unwrap().status;
+    assert_eq!(status(ids[0]), Status::Deleted);
+    assert_eq!(
+        status(ids[1]),
+        Status::Gone,
+        "a 404 on an id the ledger knew"
+    );
+    assert_eq!(status(ids[2]), Status::Live);
+    let seen = ledger.get("cases", ids[2]).unwrap().unwrap();
+    assert!(seen.seen_at.is_some(), "the export's read is recorded");
+    let runs = ledger.runs(10).unwrap();
+    let commands: Vec<&str> = runs.iter().map(|r| r.command.as_str()).collect();
+    assert!(
+        commands.contains(&"import")
+            && commands.contains(&"delete")
+            && commands.contains(&"export")
+    );
+    assert!(runs.iter().all(|r| r.exit_code.is_some()), "{runs:?}");
+    // The deleted case's row is created anew by the next import; the others are unchanged.
+    drop(ledger);
+    let o = sb.run(d, &["import", "cases.csv", "--results", "r2.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let again = outcomes(&d.join("r2.csv"));
+    assert_eq!(again[0].0, "created");
+    assert_eq!(again[2], ("unchanged".to_string(), ids[2].to_string()));
+}

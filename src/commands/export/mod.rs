@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{HiddenRows, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
@@ -18,6 +19,7 @@ use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
+use crate::record::ledger::RunStart;
 use crate::report::sheet;
 use crate::report::summary::Summary;
 use crate::send::{ConnectionArgs, PacingArgs};
@@ -120,6 +122,15 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         doubtful,
         lists: vec![todo],
     };
+    let out = args.out.display().to_string();
+    let start = RunStart {
+        command: "export",
+        input: None,
+        results: Some(&out),
+    };
+    let mut book = RunLedger::open(g, &args.conn, start, false, "cases", Keyed::Id)?;
+    book.replay(session.prior.values())?;
+    summary.ledger = Some(book.path_text());
     let sent = if work.is_empty() {
         session.skip_sending()
     } else {
@@ -130,7 +141,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             per_request: 1,
             shown: fetch::SHOWN,
         };
-        live.send(FetchCases, work, 1, view);
+        live.send_recorded(FetchCases, work, 1, view, Some(&mut book));
         live.end()
     };
     let (cases, errors) = join(&ids, &sent, &mut summary);
@@ -158,6 +169,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     if done.is_ok() {
         let _ = std::fs::remove_file(&journal);
     }
+    book.end(&done);
     done
 }
 

@@ -126,7 +126,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         input: Some(&input),
         results: Some(&results_text),
     };
-    let mut book = RunLedger::open(g, &args.conn, Some(start), "cases", Keyed::Row)?;
+    let mut book = RunLedger::open(g, &args.conn, start, true, "cases", Keyed::Row)?;
     book.set_states(sync::states(&items));
     let mut session = Session::open(spec, args.run.resume)?;
     book.replay(session.prior.values())?;
