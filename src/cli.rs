@@ -85,6 +85,8 @@ pub enum Command {
     Run(crate::commands::run::Args),
     /// Print a shell completion script on stdout.
     Completions(crate::commands::completions::Args),
+    /// Look at and tend the ledger of Kayse ids: add, show, stats, runs, forget.
+    Ledger(crate::commands::ledger::Args),
 }
 
 /// Run the parsed command.
@@ -101,6 +103,7 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Sandbox(a) => crate::commands::sandbox::run(a, g),
         Command::Run(a) => crate::commands::run::run(a, g),
         Command::Completions(a) => crate::commands::completions::run(a),
+        Command::Ledger(a) => crate::commands::ledger::run(a, g),
     }
 }
 

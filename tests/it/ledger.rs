@@ -325,3 +325,87 @@ fn delete_and_export_keep_the_ledger_current() {
     assert_eq!(again[0].0, "created");
     assert_eq!(again[2], ("unchanged".to_string(), ids[2].to_string()));
 }
+
+#[test]
+fn a_new_laptop_recovers_with_ledger_add_and_sends_nothing() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", (1..=12).map(|i| row(i, "active")));
+    let o = sb.run(
+        d,
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "5",
+            "--results",
+            "r1.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let bulk = sb.bulk_requests();
+    let laptop = d.join("laptop.sqlite");
+    let on_laptop = |args: &[&str]| {
+        sb.cmd(d)
+            .env("KAYSE_LEDGER", &laptop)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = on_laptop(&["ledger", "add", "r1.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("12 ids recorded"),
+        "{}",
+        show(&o)
+    );
+    let o = on_laptop(&["import", "cases.csv", "--results", "r2.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.bulk_requests(), bulk, "0 requests after ledger add");
+    let first = outcomes(&d.join("r1.csv"));
+    let again = outcomes(&d.join("r2.csv"));
+    for ((o, id), (_, first_id)) in again.iter().zip(&first) {
+        assert_eq!((o.as_str(), id), ("unchanged", first_id));
+    }
+    // The map, cell by cell; a file that disagrees is a conflict, never an overwrite.
+    let o = on_laptop(&["ledger", "show", "--out", "map.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let map = csv_rows(&d.join("map.csv"));
+    assert_eq!(map.len(), 13);
+    assert_eq!(map[1][col(&map, "case_number")], "L-0001");
+    assert_eq!(map[1][col(&map, "kayse_id")], first[0].1);
+    std::fs::write(
+        d.join("wrong.csv"),
+        format!("id,case_number\n{},L-0009\n", first[0].1),
+    )
+    .unwrap();
+    let o = on_laptop(&["ledger", "add", "wrong.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not case_number L-0009"),
+        "{}",
+        show(&o)
+    );
+    let map2 = on_laptop(&["ledger", "show"]);
+    assert!(
+        String::from_utf8_lossy(&map2.stdout).contains(&format!("L-0001,other,x-1,{}", first[0].1))
+    );
+    // Forget asks for --yes off a terminal, and then forgets.
+    let o = on_laptop(&["ledger", "forget", "--case-number", "L-0001"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let o = on_laptop(&["ledger", "forget", "--case-number", "L-0001", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let o = on_laptop(&["ledger", "stats"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("cases: 11 live"),
+        "{}",
+        show(&o)
+    );
+    let o = on_laptop(&["ledger", "runs"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("import"),
+        "{}",
+        show(&o)
+    );
+}
