@@ -409,3 +409,55 @@ fn a_new_laptop_recovers_with_ledger_add_and_sends_nothing() {
         show(&o)
     );
 }
+
+#[test]
+fn already_exists_costs_one_request_per_such_row_not_a_bisection() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Two cases another office created; this ledger has no ids for them.
+    sb.seed(vec![
+        serde_json::json!({"case_number": "L-0003", "external_source": "other",
+            "external_source_id": "x-3", "status": "active", "type": "civil"}),
+        serde_json::json!({"case_number": "L-0008", "external_source": "other",
+            "external_source_id": "x-8", "status": "active", "type": "civil"}),
+    ]);
+    write(d, "cases.csv", (1..=10).map(|i| row(i, "active")));
+    let o = sb.run(
+        d,
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "10",
+            "--results",
+            "r.csv",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert_eq!(
+        sb.bulk_requests(),
+        3,
+        "the batch, then once without each taken row"
+    );
+    let rows = csv_rows(&d.join("r.csv"));
+    let result = results_column(&rows, "kayse_result");
+    for (i, r) in result.iter().enumerate() {
+        let want = if [3, 8].contains(&(i + 1)) {
+            "exists"
+        } else {
+            "created"
+        };
+        assert_eq!(r, want, "row {}", i + 1);
+    }
+    let errors = results_column(&rows, "kayse_errors");
+    assert!(
+        errors[2].contains("ledger add") && errors[2].contains("L-0003"),
+        "{}",
+        errors[2]
+    );
+    assert!(
+        sb.cases().values().all(|ids| ids.len() == 1),
+        "no duplicate"
+    );
+}
