@@ -87,6 +87,8 @@ pub enum Command {
     Completions(crate::commands::completions::Args),
     /// Look at and tend the ledger of Kayse ids: add, show, stats, runs, forget.
     Ledger(crate::commands::ledger::Args),
+    /// Settle the unknown rows of a results file: their ids from --from FILE, or --probe.
+    Reconcile(crate::commands::reconcile::Args),
 }
 
 /// Run the parsed command.
@@ -104,6 +106,7 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Run(a) => crate::commands::run::run(a, g),
         Command::Completions(a) => crate::commands::completions::run(a),
         Command::Ledger(a) => crate::commands::ledger::run(a, g),
+        Command::Reconcile(a) => crate::commands::reconcile::run(a, g),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod export;
 pub mod import;
 pub mod ledger;
 pub mod message;
+pub mod reconcile;
 pub mod run;
 pub mod sandbox;
 pub mod template;
