@@ -34,6 +34,22 @@ pub fn path(g: &Global, conn: &ConnectionArgs) -> Result<PathBuf, Fatal> {
     Ok(ledger::default_path(&data, &conn.base_url, key.expose()))
 }
 
+/// Every id of `entity` the ledger knows, except those this tool deleted (`export --all-known`):
+/// in id order, so a `--resume` of a stopped export finds the same list (a case found gone
+/// stays on it).
+pub fn known_ids(g: &Global, conn: &ConnectionArgs, entity: &str) -> Result<Vec<u64>, Fatal> {
+    let book = open_at(&path(g, conn)?)?;
+    let mut ids = Vec::new();
+    book.for_each(entity, |k| {
+        if k.status != ledger::Status::Deleted {
+            ids.push(k.id);
+        }
+        Ok::<(), LedgerError>(())
+    })
+    .map_err(Fatal::from)?;
+    Ok(ids)
+}
+
 /// How a command's outcomes name their record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keyed {

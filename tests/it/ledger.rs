@@ -567,3 +567,46 @@ fn reconcile_from_a_sheet_sends_nothing() {
     );
     ids_are_the_servers(&sb, d);
 }
+
+#[test]
+fn export_all_known_reads_every_id_once_and_resumes_under_a_budget() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", (1..=12).map(|i| row(i, "active")));
+    let o = sb.run(d, &["import", "cases.csv", "--results", "r1.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let o = sb.run(
+        d,
+        &[
+            "export",
+            "--all-known",
+            "--budget",
+            "5",
+            "--out",
+            "all.csv",
+            "--yes",
+        ],
+    );
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    assert_eq!(gets(&sb), 5);
+    let o = sb.run(
+        d,
+        &[
+            "export",
+            "--all-known",
+            "--resume",
+            "--out",
+            "all.csv",
+            "--yes",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(gets(&sb), 12, "one GET per id, none twice");
+    let rows = csv_rows(&d.join("all.csv"));
+    assert_eq!(rows.len(), 13);
+    let mut exported = results_column(&rows, "case_number");
+    exported.sort();
+    let want: Vec<String> = (1..=12).map(|i| format!("L-{i:04}")).collect();
+    assert_eq!(exported, want);
+}

@@ -34,6 +34,9 @@ pub struct Args {
     /// exports, a firm's own list). Accepts several files.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub ids_from: Vec<PathBuf>,
+    /// Every case id the ledger knows (not those this tool deleted), one GET each.
+    #[arg(long)]
+    pub all_known: bool,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -61,9 +64,20 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let (ids, warnings) = collect_ids(&args.ids, &args.ids_from, hidden)?;
+    let only_ledger = args.all_known && args.ids.is_empty() && args.ids_from.is_empty();
+    let (mut ids, warnings) = if only_ledger {
+        Default::default()
+    } else {
+        collect_ids(&args.ids, &args.ids_from, hidden)?
+    };
+    if args.all_known {
+        ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
+        ids = crate::check::ids::dedupe(ids);
+    }
     if ids.is_empty() {
-        return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
+        return Err(Fatal::usage(
+            "no case ids found in --ids / --ids-from / --all-known",
+        ));
     }
     let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
