@@ -1,7 +1,7 @@
 """The ledger's figures for BENCHMARKS.md (issue 11): re-imports against the sandbox, counted by the
 sandbox's own request statistics. Standard library only. Run alone through `PART=ledger
 scripts/bench` (prints the section), or as part of the whole bench (bench.py appends it)."""
-import csv, json, os, re, shutil, signal, subprocess, urllib.request
+import csv, json, os, re, shutil, signal, subprocess, sys, time, urllib.request
 
 HEAD = ["case_number", "external_source", "external_source_id", "status", "type", "name"]
 
@@ -44,8 +44,10 @@ class _Run:
         env = dict(os.environ, KAYSE_BASE_URL=self.url, KAYSE_API_KEY="sandbox",
                    KAYSE_BULK_RETRY_BASE_MS="20", KAYSE_LEDGER=ledger or self.ledger)
         before = _get(self.url + "/sandbox/stats")
+        t0 = time.monotonic()
         rc = subprocess.call([self.bin, "-q"] + list(args), env=env, cwd=self.data,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"  {' '.join(args)}: exit {rc}, {time.monotonic() - t0:.1f} s", file=sys.stderr)
         after = _get(self.url + "/sandbox/stats")
         by = lambda s, r: s.get("by_route", {}).get(r, 0)
         return dict(rc=rc, requests=after["requests"] - before["requests"],
@@ -120,16 +122,19 @@ def _probe_section(bin_, data, rows=2000, batch=10):
     for seed in (11, 12, 13):
         d = os.path.join(data, f"probe-{seed}")
         _fresh(d)
-        proc, url = _sandbox(bin_, ["--faults", "commit-drop:0.1", "--seed", str(seed)])
+        # A window wide enough for the whole figure: it measures requests, not pacing.
+        proc, url = _sandbox(bin_, ["--faults", "commit-drop:0.1", "--seed", str(seed),
+                                    "--rate-limit", "100000/h"])
         try:
             run = _Run(bin_, d, url, os.path.join(d, "kayse.ledger.sqlite"))
             _write(os.path.join(d, "cases.csv"), rows)
-            run("import", "cases.csv", "--results", "r.csv", "--batch-size", str(batch))
+            wide = ["--rate-limit", "100000/h"]
+            run("import", "cases.csv", "--results", "r.csv", "--batch-size", str(batch), *wide)
             unknown = sum(r["kayse_result"] == "unknown" for r in _results(os.path.join(d, "r.csv")))
             req = urllib.request.Request(url + "/sandbox/config", data=json.dumps({"faults": ""}).encode(),
                                          headers={"content-type": "application/json"}, method="POST")
             urllib.request.urlopen(req).read()
-            rec = run("reconcile", "r.csv", "--probe")
+            rec = run("reconcile", "r.csv", "--probe", *wide)
             after = _results(os.path.join(d, "r.csv"))
             server = {}
             for c in _get(url + "/sandbox/state")["cases"]:

@@ -104,17 +104,25 @@ pub fn probe(
     out = rt.block_on(async {
         let connection = send::connect(conn, g).await?;
         let client = Client::new(&connection, pacing, stop)?;
-        for ((run, batch), (mut rows, ids)) in groups {
+        // A case read is matched against every lost row, not only its request's: with several
+        // requests in flight, neighbouring gaps overlap, and no id is read twice.
+        let mut left: Vec<Lost> = groups.values().flat_map(|(r, _)| r.clone()).collect();
+        let mut read = std::collections::BTreeSet::new();
+        for ((run, batch), (rows, ids)) in groups {
             let before = out.found.len();
             for id in &ids {
-                if rows.is_empty() {
+                let mine = |l: &Lost| rows.iter().any(|r| r.index == l.index);
+                if !left.iter().any(mine) {
                     break;
+                }
+                if !read.insert(*id) {
+                    continue;
                 }
                 match client.get(&CASES, *id).await {
                     Ok(rec) => {
                         let state = rec.to_json();
-                        if let Some(i) = rows.iter().position(|l| l.is(&state)) {
-                            out.found.push((rows.remove(i), *id, state));
+                        if let Some(i) = left.iter().position(|l| l.is(&state)) {
+                            out.found.push((left.remove(i), *id, state));
                         }
                     }
                     Err(CallError::Rejected { status: 404, .. }) => {}
@@ -126,10 +134,9 @@ pub fn probe(
                     Err(e) => out.notes.push(format!("could not read case {id}: {e}")),
                 }
             }
-            if out.found.len() == before && !ids.is_empty() {
+            if out.found.len() == before && !ids.is_empty() && rows.iter().all(|r| left.iter().any(|l| l.index == r.index)) {
                 out.notes.push(format!(
-                    "read {} ids next to run {run} request {batch}: none is one of its rows (ids may not be handed out in order on this server); try --from with an export",
-                    ids.len()
+                    "read the ids next to run {run} request {batch}: none is one of its rows (ids may not be handed out in order on this server); try --from with an export"
                 ));
             }
         }
