@@ -254,6 +254,10 @@ out.append("*lost*: rows with no case on the server; *duplicated*: cases created
            "row whose `kayse_id` is not the server's id for its case number. `unknown` rows are the ones whose "
            "batch was applied but whose answer was dropped (commit-drop): the case exists, and the row says so.\n")
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_ledger  # noqa: E402  (the ledger's figures live in their own file)
+out.extend(bench_ledger.section(BIN, DATA))
+
 out.append("## Installing qsv\n")
 out.append("qsv 16.1.0 as published on crates.io does not compile: `src/cmd/json.rs` calls "
            "`.preserve_key_order(true)`, which the published json-objects-to-csv lacks. To build it: in a "

@@ -160,6 +160,26 @@ fn round_trip(out: &str) {
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
     let res = sheet(&dir.path().join("back.results.xlsx"), None);
+    // The ledger saw these cases in the export: the file says nothing new, so nothing is sent.
+    assert_eq!(results_column(&res, "kayse_result"), vec!["unchanged"; 3]);
+    assert_eq!(sb.bulk_requests(), 0);
+    assert_eq!(cases_without_update_origin(&sb), before);
+    // Without the ledger (a fresh one), the same file is sent as updates and changes nothing.
+    let o = sb
+        .cmd(dir.path())
+        .env("KAYSE_LEDGER", dir.path().join("fresh.sqlite"))
+        .args([
+            "import",
+            out,
+            "--update-blanks",
+            "clear",
+            "--results",
+            "again.results.xlsx",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let res = sheet(&dir.path().join("again.results.xlsx"), None);
     assert_eq!(results_column(&res, "kayse_result"), vec!["updated"; 3]);
     assert_eq!(cases_without_update_origin(&sb), before);
 }

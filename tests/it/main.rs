@@ -9,6 +9,7 @@ mod export;
 mod help;
 mod hostile;
 mod import;
+mod ledger;
 mod message;
 mod outage;
 mod output;

@@ -85,7 +85,7 @@ pub fn collect_ids(
     }
     if specs.is_empty() && files.is_empty() {
         return Err(Fatal::usage(
-            "which cases? give --ids 1001-1050,1060 and/or --ids-from FILE (Kayse cannot list cases)",
+            "which cases? give --ids 1001-1050,1060, --ids-from FILE and/or --all-known (Kayse cannot list cases)",
         ));
     }
     Ok((ids::dedupe(all), warnings))

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{HiddenRows, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
@@ -18,6 +19,7 @@ use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
+use crate::record::ledger::RunStart;
 use crate::report::sheet;
 use crate::report::summary::Summary;
 use crate::send::{ConnectionArgs, PacingArgs};
@@ -35,6 +37,9 @@ pub struct Args {
     /// The column of the --ids-from files holding the ids [default: kayse_id, id or case_id].
     #[arg(long, value_name = "NAME", requires = "ids_from")]
     pub id_column: Option<String>,
+    /// Every case id the ledger knows (not those this tool deleted), one GET each.
+    #[arg(long)]
+    pub all_known: bool,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -62,10 +67,20 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let (ids, warnings) =
-        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?;
+    let only_ledger = args.all_known && args.ids.is_empty() && args.ids_from.is_empty();
+    let (mut ids, warnings) = if only_ledger {
+        Default::default()
+    } else {
+        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
+    };
+    if args.all_known {
+        ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
+        ids = crate::check::ids::dedupe(ids);
+    }
     if ids.is_empty() {
-        return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
+        return Err(Fatal::usage(
+            "no case ids found in --ids / --ids-from / --all-known",
+        ));
     }
     let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
@@ -125,6 +140,15 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         doubtful,
         lists: vec![todo],
     };
+    let out = args.out.display().to_string();
+    let start = RunStart {
+        command: "export",
+        input: None,
+        results: Some(&out),
+    };
+    let mut book = RunLedger::open(g, &args.conn, start, false, "cases", Keyed::Id)?;
+    book.replay(session.prior.values())?;
+    summary.ledger = Some(book.path_text());
     let sent = if work.is_empty() {
         session.skip_sending()
     } else {
@@ -135,7 +159,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             per_request: 1,
             shown: fetch::SHOWN,
         };
-        live.send(FetchCases, work, 1, view);
+        live.send_recorded(FetchCases, work, 1, view, Some(&mut book));
         live.end()
     };
     let (cases, errors) = join(&ids, &sent, &mut summary);
@@ -184,6 +208,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         let _ = std::fs::remove_file(sheet::errors_csv_path(&partial));
         let _ = std::fs::remove_file(&partial);
     }
+    book.end(&done);
     done
 }
 

@@ -192,6 +192,14 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
 }
 
 impl Scan {
+    /// Name the ledger in the summary, with what it refused to record.
+    pub fn note_ledger(&mut self, path: String, conflicts: &[String]) {
+        self.summary.ledger = Some(path);
+        self.summary
+            .warnings
+            .extend(conflicts.iter().map(|c| format!("ledger: {c}")));
+    }
+
     /// Join every kept row with what happened to it, write the results file, end the run.
     pub fn write_results(
         self,
