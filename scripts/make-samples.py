@@ -9,11 +9,13 @@ from openpyxl.styles import Font
 HEADERS = ["Case #", "Case Name", "Case Status", "Case Type", "Source", "Source ID", "Court",
            "Jurisdiction", "Date Opened", "Next Court Date", "OBO", "Client IDs", "Description"]
 D = dt.date
+# Client IDs are Kayse's ids, which a firm's export cannot know: the valid rows leave them empty,
+# since Kayse (and the sandbox) refuse a case naming a client that does not exist.
 ROWS = [
-    ["2024-PI-0001", "Smith v. Johnson", "active", "civil", "clio", "M-10001", "Fulton County Superior Court", "GA", D(2024, 1, 8), D(2025, 2, 14), False, "2201;2202", "Rear-end collision on I-85"],
+    ["2024-PI-0001", "Smith v. Johnson", "active", "civil", "clio", "M-10001", "Fulton County Superior Court", "GA", D(2024, 1, 8), D(2025, 2, 14), False, "", "Rear-end collision on I-85"],
     ["2024-PI-0002", "Garcia v. Metro Transit", "active", "civil", "clio", "M-10002", "Cook County Circuit Court", "IL", D(2024, 1, 15), None, False, "", "Bus passenger injury"],
     ["2024-PI-0003", "In re Estate of Okafor", "pending", "probate", "clio", "M-10003", "Harris County Probate Court", "TX", D(2024, 2, 2), D(2025, 3, 3), True, "", "Contested will"],
-    ["2024-FA-0004", "Nguyen v. Nguyen", "active", "family", "clio", "M-10004", "Orange County Superior Court", "CA", D(2024, 2, 19), D(2025, 1, 27), False, "2210", "Custody modification"],
+    ["2024-FA-0004", "Nguyen v. Nguyen", "active", "family", "clio", "M-10004", "Orange County Superior Court", "CA", D(2024, 2, 19), D(2025, 1, 27), False, "", "Custody modification"],
     ["2024-CR-0005", "State v. Williams", "closed", "criminal", "clio", "M-10005", "Maricopa County Superior Court", "AZ", D(2024, 3, 1), None, False, "", "DUI first offense; dismissed"],
     ["2024-PI-0006", "Brown v. Lakeside Apartments", "active", "civil", "clio", "M-10006", "King County Superior Court", "WA", D(2024, 3, 11), D(2025, 4, 8), False, "", "Premises liability: stair collapse"],
     ["2024-EM-0007", "Patel v. Horizon Logistics", "active", "employment", "clio", "M-10007", "N.D. Cal.", "Federal", D(2024, 3, 25), None, False, "", "Wage and hour class claim"],

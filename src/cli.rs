@@ -70,6 +70,9 @@ pub enum Command {
     /// The spreadsheet has case_id and client_id columns, and message and subject columns unless
     /// --message and --subject give the text.
     Email(crate::commands::message::EmailArgs),
+    /// Write a commented mapping file for a sheet (a practice-management export), to edit and
+    /// pass to --mapping.
+    Map(crate::commands::map::Args),
     /// Write a starter workbook with every field, notes and an example row.
     Template(crate::commands::template::Args),
     /// Run a local stand-in for the Kayse API.
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Delete(a) => crate::commands::delete::run(a, g),
         Command::Sms(a) => crate::commands::message::run_sms(a, g),
         Command::Email(a) => crate::commands::message::run_email(a, g),
+        Command::Map(a) => crate::commands::map::run(a, g),
         Command::Template(a) => crate::commands::template::run(a, g),
         Command::Sandbox(a) => crate::commands::sandbox::run(a, g),
         Command::Run(a) => crate::commands::run::run(a, g),

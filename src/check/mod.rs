@@ -11,6 +11,7 @@
 //! never miss a real one. The value tallies stop growing after `MAX_DISTINCT` values.
 
 pub mod client_id;
+pub mod dates;
 pub mod email;
 pub mod ids;
 pub mod name;
@@ -26,9 +27,10 @@ use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 use serde_json::Map;
 
 use crate::cell::Cell;
+use crate::check::phone::Country;
 use crate::check::rules::{
     BoolError, DateError, DateOrder, IdListError, ObjectError, levenshtein, parse_bool, parse_date,
-    parse_id, parse_id_list, parse_object, short,
+    parse_id, parse_id_list, parse_object, short, typo_distance, was_cut,
 };
 use crate::entity::{Entity, Kind, Record, Value};
 use crate::map::{MappedRow, Slot};
@@ -44,6 +46,11 @@ pub const MAX_KEYS: usize = 4;
 pub struct Rules {
     entity: &'static Entity,
     pub date_order: DateOrder,
+    /// Per slot: how its numeric dates are read (`date_order` unless its column showed its own
+    /// order), and whether its column proved that order.
+    date_orders: Vec<(DateOrder, bool)>,
+    /// The country of mobile numbers written without a country code (`--default-country`).
+    pub country: Country,
     /// Per slot: the accepted values, any other being invalid. `None`: anything goes (for an
     /// open-valued field, look-alikes are warned about).
     allowed: Vec<Option<Vec<String>>>,
@@ -61,7 +68,8 @@ pub struct UnknownField {
 }
 
 impl Rules {
-    /// The rules for `entity`'s rows: dates read in `date_order`, no allowed lists.
+    /// The rules for `entity`'s rows: dates read in `date_order`, mobiles in the US unless
+    /// `country` is changed, no allowed lists.
     pub fn new(entity: &'static Entity, date_order: DateOrder) -> Rules {
         let mut key_end = vec![None; entity.slot_count()];
         assert!(
@@ -77,6 +85,8 @@ impl Rules {
         Rules {
             entity,
             date_order,
+            date_orders: vec![(date_order, false); entity.slot_count()],
+            country: Country::default(),
             allowed: vec![None; entity.slot_count()],
             key_end,
         }
@@ -94,6 +104,22 @@ impl Rules {
         })?;
         self.allowed[i] = Some(list);
         Ok(())
+    }
+
+    /// Read the numeric dates of `slot` in `order`; `proved` when its column's own values showed
+    /// that order (a later value that contradicts an order merely assumed is then worth a loud
+    /// warning: the ambiguous dates before it may have been misread).
+    pub fn read_dates(&mut self, slot: usize, order: DateOrder, proved: bool) {
+        if let Some(o) = self.date_orders.get_mut(slot) {
+            *o = (order, proved);
+        }
+    }
+
+    /// How the numeric dates of `slot` are read.
+    pub fn date_order_of(&self, slot: usize) -> DateOrder {
+        self.date_orders
+            .get(slot)
+            .map_or(self.date_order, |(o, _)| *o)
     }
 
     /// The accepted values of a slot, if it has a list.
@@ -186,7 +212,32 @@ pub struct Checker {
     ids: RowsByKey,
     /// One per open-valued field: its index and its values so far.
     tallies: Vec<(usize, Tally)>,
+    /// Date slots where a value read only in the other order than the one used.
+    swapped: Vec<Swapped>,
+    /// Notes on accepted values, grouped by field and note: how many rows, and the first few.
+    notes: Vec<NoteRows>,
 }
+
+/// Values of one date column that read only in the other order than the column's.
+#[derive(Debug)]
+struct Swapped {
+    slot: usize,
+    first_row: usize,
+    text: String,
+    rows: u64,
+}
+
+/// The rows whose value in one field carried one note.
+#[derive(Debug)]
+struct NoteRows {
+    field: usize,
+    note: String,
+    count: u64,
+    rows: Vec<u32>,
+}
+
+/// How many rows a note's warning names before it says "and N more".
+const NOTE_ROWS_SHOWN: usize = 10;
 
 /// What the checker learned about the file's values, for the summary.
 #[derive(Debug, Clone, Default)]
@@ -194,6 +245,8 @@ pub struct ValueReport {
     /// Per open-valued field, in table order: its distinct values, most frequent first.
     pub values: Vec<(&'static str, Vec<(String, u64)>)>,
     pub warnings: Vec<String>,
+    /// Values that look like slips for a more common value of the same field.
+    pub typos: Vec<Typo>,
 }
 
 impl ValueReport {
@@ -227,18 +280,47 @@ pub enum CellError {
     IdList(#[from] IdListError),
     #[error(transparent)]
     Object(#[from] ObjectError),
+    /// `check::email`'s reason; it never quotes the value.
+    #[error("{0}")]
+    Email(String),
+    /// `check::phone`'s reason; it never quotes the value.
+    #[error("{0}")]
+    Mobile(String),
 }
 
 /// The check of one kind: a non-blank cell becomes a value of that kind, or the reason it cannot.
-/// Text is trimmed; allowed lists are applied by the caller, which knows the field.
-pub fn parse_cell(kind: Kind, cell: &Cell, order: DateOrder) -> Result<Value, CellError> {
-    Ok(match kind {
+/// Text is trimmed; allowed lists are applied by the caller, which knows the field. Dates are
+/// read in `order`, mobile numbers without a country code in `country`.
+pub fn parse_cell(
+    kind: Kind,
+    cell: &Cell,
+    order: DateOrder,
+    country: Country,
+) -> Result<Value, CellError> {
+    parse_cell_noted(kind, cell, order, country).map(|(v, _)| v)
+}
+
+/// [`parse_cell`], with the note a valid value may carry: a mobile number that cannot receive
+/// text messages (a landline, say) is accepted, and the note says so.
+fn parse_cell_noted(
+    kind: Kind,
+    cell: &Cell,
+    order: DateOrder,
+    country: Country,
+) -> Result<(Value, Option<String>), CellError> {
+    let value = match kind {
         Kind::Text => Value::Text(text(cell).into_owned()),
         Kind::Date => Value::Date(parse_date(cell, order)?),
         Kind::Bool => Value::Bool(parse_bool(cell)?),
         Kind::IdList => Value::IdList(parse_id_list(cell)?),
         Kind::Object => Value::Object(parse_object(cell)?),
-    })
+        Kind::Email => Value::Text(email::parse_email(cell).map_err(CellError::Email)?),
+        Kind::Mobile => {
+            let m = phone::parse_mobile(cell, country).map_err(CellError::Mobile)?;
+            return Ok((Value::Text(m.e164), m.warning));
+        }
+    };
+    Ok((value, None))
 }
 
 /// Match a value against an allowed list: exact, else ignoring case and surrounding spaces (the
@@ -286,8 +368,12 @@ pub struct Checked {
     source_row: usize,
     record: Record,
     errors: Vec<RowError>,
+    /// Notes on accepted values (a mobile that cannot receive texts): field index and note.
+    notes: Vec<(usize, String)>,
     /// Per entity key: the column of its last field, where a duplicate is marked.
     columns: [Option<usize>; MAX_KEYS],
+    /// Date slots whose value reads only in the other order, with the value.
+    swapped: Vec<(usize, String)>,
 }
 
 /// Judge one row on its own: every field's value, every error. The row must have been mapped
@@ -295,8 +381,10 @@ pub struct Checked {
 pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
     let entity = rules.entity;
     let mut errors: Vec<RowError> = row.cell_errors.clone();
+    let mut notes = Vec::new();
     let mut record = Record::new(entity);
     let mut columns = [None; MAX_KEYS];
+    let mut swapped = Vec::new();
     let id_slot = entity.id_slot();
     for i in 0..entity.slot_count() {
         let f = entity.slot(i);
@@ -324,16 +412,37 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         if let Some(k) = rules.key_end[i] {
             columns[k] = slot.column;
         }
-        match parse_cell(f.kind, slot.cell, rules.date_order) {
-            Ok(Value::Text(v)) => match rules.allowed(i) {
-                Some(list) => match allowed_value(list, &v, f.name) {
-                    Ok(canon) => record.set(i, Value::Text(canon)),
-                    Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
-                },
-                None => record.set(i, Value::Text(v)),
-            },
-            Ok(v) => record.set(i, v),
-            Err(e) => errors.push(bad(f.name, slot, e)),
+        let order = rules.date_order_of(i);
+        match parse_cell_noted(f.kind, slot.cell, order, rules.country) {
+            Ok((Value::Text(v), _)) if was_cut(&v).is_some() => {
+                errors.push(bad(
+                    f.name,
+                    slot,
+                    format!(
+                        "this text was cut to fit one Excel cell (it had {} characters), so sending it would save the cut text; export to .csv and import that instead",
+                        was_cut(&v).unwrap_or_default()
+                    ),
+                ));
+            }
+            Ok((Value::Text(v), note)) => {
+                if let Some(note) = note {
+                    notes.push((i, note));
+                }
+                match rules.allowed(i) {
+                    Some(list) => match allowed_value(list, &v, f.name) {
+                        Ok(canon) => record.set(i, Value::Text(canon)),
+                        Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
+                    },
+                    None => record.set(i, Value::Text(v)),
+                }
+            }
+            Ok((v, _)) => record.set(i, v),
+            Err(e) => {
+                if matches!(e, CellError::Date(DateError::Swapped { .. })) {
+                    swapped.push((i, short(slot.cell.to_text().trim())));
+                }
+                errors.push(bad(f.name, slot, e))
+            }
         }
     }
     if !row.data.is_empty()
@@ -357,7 +466,9 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         source_row: row.source_row,
         record,
         errors,
+        notes,
         columns,
+        swapped,
     }
 }
 
@@ -390,6 +501,8 @@ impl Checker {
             keys,
             ids: RowsByKey::default(),
             tallies,
+            swapped: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -407,8 +520,24 @@ impl Checker {
             source_row,
             record,
             mut errors,
+            notes,
             columns,
+            swapped,
         } = checked;
+        for (slot, text) in swapped {
+            match self.swapped.iter_mut().find(|s| s.slot == slot) {
+                Some(s) => s.rows += 1,
+                None => self.swapped.push(Swapped {
+                    slot,
+                    first_row: source_row,
+                    text,
+                    rows: 1,
+                }),
+            }
+        }
+        for (field, note) in notes {
+            self.note(field, note, source_row);
+        }
         // An open value is set on the record exactly when it was given and accepted.
         for (i, tally) in &mut self.tallies {
             if let Some(Value::Text(v)) = record.get(*i)
@@ -422,6 +551,31 @@ impl Checker {
             Ok(record)
         } else {
             Err(errors)
+        }
+    }
+
+    /// Remember that `row`'s value in `field` carried `note`, for the report's warnings.
+    fn note(&mut self, field: usize, note: String, row: usize) {
+        let at = match self
+            .notes
+            .iter()
+            .position(|n| n.field == field && n.note == note)
+        {
+            Some(at) => at,
+            None => {
+                self.notes.push(NoteRows {
+                    field,
+                    note,
+                    count: 0,
+                    rows: Vec::new(),
+                });
+                self.notes.len() - 1
+            }
+        };
+        let n = &mut self.notes[at];
+        n.count += 1;
+        if n.rows.len() < NOTE_ROWS_SHOWN {
+            n.rows.push(row_u32(row));
         }
     }
 
@@ -494,15 +648,45 @@ impl Checker {
         }
     }
 
+    /// Date columns whose order was assumed (`--date-order`'s default, nothing in the first rows
+    /// proved it) and a later value proved the other order: the ambiguous dates read before it
+    /// may be swapped. One line each, naming the way out; empty when none.
+    pub fn date_doubts(&self) -> Vec<String> {
+        self.swapped
+            .iter()
+            .filter(|s| !self.rules.date_orders.get(s.slot).is_some_and(|o| o.1))
+            .map(|s| {
+                let order = self.rules.date_order_of(s.slot);
+                let other = match order {
+                    DateOrder::Mdy => DateOrder::Dmy,
+                    _ => DateOrder::Mdy,
+                };
+                format!(
+                    "{}: row {} holds '{}', which is a date only {}, but its column showed no sign of that in the first rows and its ambiguous dates were read {}; run again with --date-order {} (or --date-order {} if that row is the mistake)",
+                    self.rules.entity.slot(s.slot).name,
+                    s.first_row,
+                    s.text,
+                    dates::order_words(other),
+                    dates::order_words(order),
+                    dates::order_flag(other),
+                    dates::order_flag(order),
+                )
+            })
+            .collect()
+    }
+
     /// Distinct values of every open-valued field with counts, and warnings about look-alike
     /// values (only for a field with no allowed list: with one, every value is already listed).
     pub fn report(&self) -> ValueReport {
         let mut warnings = Vec::new();
+        let mut typos = Vec::new();
         let mut values = Vec::new();
         for (i, tally) in &self.tallies {
             let what = self.rules.entity.fields[*i].name;
             if self.rules.allowed(*i).is_none() {
-                warnings.extend(lookalikes(tally, what));
+                let (w, t) = lookalikes(tally, what);
+                warnings.extend(w);
+                typos.extend(t);
             }
             if tally.overflow > 0 {
                 warnings.push(format!(
@@ -512,7 +696,41 @@ impl Checker {
             }
             values.push((what, tally.sorted()));
         }
-        ValueReport { values, warnings }
+        warnings.extend(self.date_doubts());
+        for s in &self.swapped {
+            if self.rules.date_orders.get(s.slot).is_some_and(|o| o.1) {
+                let order = self.rules.date_order_of(s.slot);
+                warnings.push(format!(
+                    "{}: {} rows hold dates that are real only the other way round than the order used ({}), first '{}' on row {}; they are invalid: check them",
+                    self.rules.entity.slot(s.slot).name,
+                    s.rows,
+                    dates::order_words(order),
+                    s.text,
+                    s.first_row,
+                ));
+            }
+        }
+        for n in &self.notes {
+            let rows: Vec<String> = n.rows.iter().map(u32::to_string).collect();
+            let more = n.count.saturating_sub(n.rows.len() as u64);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            let row_word = if n.count == 1 { "row" } else { "rows" };
+            warnings.push(format!(
+                "{}: {} ({row_word} {}{more}; accepted)",
+                self.rules.entity.fields[n.field].name,
+                n.note,
+                rows.join(", ")
+            ));
+        }
+        ValueReport {
+            values,
+            warnings,
+            typos,
+        }
     }
 }
 
@@ -524,9 +742,47 @@ fn fold(s: &str) -> String {
         .collect()
 }
 
-/// Groups of values that differ only in case or spacing, or by one edit (when both are at least
-/// four letters long: `pi`/`po` are different words, `actve` is a typo).
-fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
+/// A value that looks like a slip for a more common one of the same field: Kayse would create
+/// it as a status (or type) of its own. The import gate asks about these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typo {
+    pub field: &'static str,
+    pub value: String,
+    pub rows: u64,
+    /// The most common value of its group, which it was probably meant to be.
+    pub like: String,
+}
+
+impl std::fmt::Display for Typo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = if self.rows == 1 { "row" } else { "rows" };
+        write!(
+            f,
+            "{} '{}' ({} {rows}) looks like a typo of '{}'",
+            self.field, self.value, self.rows, self.like
+        )
+    }
+}
+
+/// Whether two folded values are one slip apart: the same, or (both at least four letters long:
+/// `pi`/`po` are different words) one insertion, deletion, change or swap of neighbours, two for
+/// words of eight letters or more.
+fn one_slip(a: &[char], b: &[char]) -> bool {
+    if a == b {
+        return true;
+    }
+    let (short, long) = (a.len().min(b.len()), a.len().max(b.len()));
+    if short < 4 || long > 40 {
+        return false;
+    }
+    let max = if short >= 8 { 2 } else { 1 };
+    long - short <= max
+        && typo_distance(&a.iter().collect::<String>(), &b.iter().collect::<String>()) <= max
+}
+
+/// Groups of values that differ only in case or spacing, or by a slip (`one_slip`), with the
+/// fix named; and, per group, the values other than its most common one, as likely typos.
+fn lookalikes(tally: &Tally, what: &'static str) -> (Vec<String>, Vec<Typo>) {
     let values = tally.sorted();
     let folded: Vec<Vec<char>> = values
         .iter()
@@ -542,14 +798,7 @@ fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
     }
     for i in 0..values.len() {
         for j in i + 1..values.len() {
-            let (a, b) = (&folded[i], &folded[j]);
-            let same = a == b
-                || (a.len().min(b.len()) >= 4
-                    && a.len().max(b.len()) <= 40
-                    && a.len().abs_diff(b.len()) <= 1
-                    && levenshtein(&a.iter().collect::<String>(), &b.iter().collect::<String>())
-                        <= 1);
-            if same {
+            if one_slip(&folded[i], &folded[j]) {
                 let (ri, rj) = (root(&mut group, i), root(&mut group, j));
                 group[rj] = ri;
             }
@@ -568,20 +817,31 @@ fn lookalikes(tally: &Tally, what: &str) -> Vec<String> {
     }
     groups.retain(|(_, members)| members.len() > 1);
     groups.sort_by_key(|g| std::cmp::Reverse(g.0));
-    groups
-        .into_iter()
-        .map(|(_, mut members)| {
-            members.sort_by(|&a, &b| values[a].0.cmp(&values[b].0));
-            let list: Vec<String> = members
-                .iter()
-                .map(|&m| format!("'{}' ({})", values[m].0, values[m].1))
-                .collect();
-            format!(
-                "{what} values that look like the same word: {} — Kayse creates each distinct {what} as typed",
-                list.join(", ")
-            )
-        })
-        .collect()
+    let mut warnings = Vec::new();
+    let mut typos = Vec::new();
+    for (_, mut members) in groups {
+        // `values` is most frequent first, so the group's first index is its most common value.
+        let like = values[members[0]].0.clone();
+        let stray = values[members[1]].0.clone();
+        for &m in &members[1..] {
+            typos.push(Typo {
+                field: what,
+                value: values[m].0.clone(),
+                rows: values[m].1,
+                like: like.clone(),
+            });
+        }
+        members.sort_by(|&a, &b| values[a].0.cmp(&values[b].0));
+        let list: Vec<String> = members
+            .iter()
+            .map(|&m| format!("'{}' ({})", values[m].0, values[m].1))
+            .collect();
+        warnings.push(format!(
+            "{what} values that look like the same word: {} — Kayse creates each distinct {what} as typed; translate the strays with [values.{what}] in a mapping file (\"{stray}\" = \"{like}\"), or accept only the right ones with --allowed-{what}",
+            list.join(", "),
+        ));
+    }
+    (warnings, typos)
 }
 
 #[cfg(test)]
@@ -917,14 +1177,107 @@ mod tests {
         assert_eq!(statuses[0], ("active".to_string(), 10));
         assert_eq!(statuses[1], ("closed".to_string(), 4));
         assert_eq!(statuses.len(), 6);
+        let fix = |stray: &str, like: &str| {
+            format!(
+                " — Kayse creates each distinct status as typed; translate the strays with [values.status] in a mapping file (\"{stray}\" = \"{like}\"), or accept only the right ones with --allowed-status"
+            )
+        };
         assert_eq!(
             r.warnings,
             [
-                "status values that look like the same word: 'Active' (3), 'active' (10), 'actve' (1) — Kayse creates each distinct status as typed",
-                "status values that look like the same word: 'In Progress' (1), 'in_progress' (1) — Kayse creates each distinct status as typed",
+                format!(
+                    "status values that look like the same word: 'Active' (3), 'active' (10), 'actve' (1){}",
+                    fix("Active", "active")
+                ),
+                format!(
+                    "status values that look like the same word: 'In Progress' (1), 'in_progress' (1){}",
+                    fix("in_progress", "In Progress")
+                ),
+            ]
+        );
+        let typos: Vec<String> = r.typos.iter().map(|t| t.to_string()).collect();
+        assert_eq!(
+            typos,
+            [
+                "status 'Active' (3 rows) looks like a typo of 'active'",
+                "status 'actve' (1 row) looks like a typo of 'active'",
+                "status 'in_progress' (1 row) looks like a typo of 'In Progress'",
             ]
         );
         assert_eq!(r.of("type").len(), 2, "pi and po are different words");
+    }
+
+    #[test]
+    fn a_date_that_contradicts_an_assumed_order_is_a_doubt_and_a_proved_one_a_warning() {
+        let m = mapping(&MapOptions::default());
+        let slot = CASES.field_index("created_date").unwrap();
+        // (the column's order and whether it was proved, its values, doubts, warnings about it)
+        let cases: &[(DateOrder, bool, &[&str], usize, usize)] = &[
+            (DateOrder::Mdy, false, &["05/03/2024", "25/01/2024"], 1, 1),
+            (
+                DateOrder::Mdy,
+                false,
+                &["05/03/2024", "25/01/2024", "26/01/2024"],
+                1,
+                1,
+            ),
+            (DateOrder::Mdy, true, &["01/25/2024", "25/01/2024"], 0, 1),
+            (DateOrder::Dmy, false, &["25/01/2024", "05/03/2024"], 0, 0),
+            (DateOrder::Mdy, false, &["05/03/2024", "2024-01-25"], 0, 0),
+        ];
+        for (order, proved, values, doubts, warned) in cases {
+            let mut rules = rules();
+            rules.read_dates(slot, *order, *proved);
+            let mut ch = Checker::new(rules);
+            for (k, v) in values.iter().enumerate() {
+                let c = cells(&[
+                    (0, t(&format!("N{k}"))),
+                    (2, t(&format!("x{k}"))),
+                    (6, t(v)),
+                ]);
+                let _ = run(&mut ch, &m, k + 2, c);
+            }
+            let got = ch.date_doubts();
+            assert_eq!(got.len(), *doubts, "{values:?}: {got:?}");
+            if *doubts == 1 {
+                assert!(
+                    got[0].starts_with(
+                        "created_date: row 3 holds '25/01/2024', which is a date only day-first"
+                    ),
+                    "{got:?}"
+                );
+                assert!(got[0].contains("--date-order dmy"), "{got:?}");
+            }
+            let warnings = ch.report().warnings;
+            let about: Vec<&String> = warnings
+                .iter()
+                .filter(|w| w.starts_with("created_date:"))
+                .collect();
+            assert_eq!(about.len(), *warned, "{values:?}: {warnings:?}");
+        }
+    }
+
+    #[test]
+    fn slips_are_small_edits_and_swaps_of_longer_words() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("open", "opne", true),      // a swap of neighbours
+            ("open", "open", true),      // folded alike (case, spaces)
+            ("active", "actve", true),   // a letter left out
+            ("closed", "closedd", true), // a letter doubled
+            ("pending", "pendnig", true),
+            ("settlement", "setlemnet", true), // two slips in a long word
+            ("open", "pone", false),           // two slips in a short word
+            ("pi", "po", false),               // short words differ on purpose
+            ("civil", "crim", false),
+            ("active", "inactive", false),
+            ("closed", "open", false),
+        ];
+        for (a, b, want) in cases {
+            let (a, b): (Vec<char>, Vec<char>) =
+                (fold(a).chars().collect(), fold(b).chars().collect());
+            assert_eq!(one_slip(&a, &b), *want, "{a:?} {b:?}");
+            assert_eq!(one_slip(&b, &a), *want, "{b:?} {a:?}");
+        }
     }
 
     #[test]
@@ -1111,6 +1464,195 @@ mod tests {
         assert!(r.values.is_empty() && r.warnings.is_empty(), "{r:?}");
     }
 
+    /// A firm's clients sheet through the library, as `validate --entity clients` will run it:
+    /// every bad cell named by row, field and column, the good rows normalised.
+    #[test]
+    fn a_clients_sheet_is_checked_cell_by_cell() {
+        use crate::entity::CLIENTS;
+        let h: Vec<String> = [
+            "First Name",
+            "Last Name",
+            "Source",
+            "Client ID",
+            "E-mail",
+            "Cell Phone",
+            "DOB",
+            "Zip",
+            "Do Not Call",
+        ]
+        .map(String::from)
+        .to_vec();
+        let m = Mapping::build(&CLIENTS, &h, &MapOptions::default()).unwrap();
+        let mut ch = Checker::new(Rules::new(&CLIENTS, DateOrder::Mdy));
+        type Want =
+            Result<&'static [(&'static str, &'static str)], &'static [(&'static str, usize)]>;
+        let rows: &[([&str; 9], Want)] = &[
+            (
+                [
+                    "Maria",
+                    "Garcia",
+                    "clio",
+                    "C-1",
+                    "Maria@Example.COM",
+                    "(404) 555-0123",
+                    "7/14/1985",
+                    "30303",
+                    "no",
+                ],
+                Ok(&[
+                    ("email", "Maria@example.com"),
+                    ("mobile", "+14045550123"),
+                    ("external_source_id", "C-1"),
+                    ("postal_code", "30303"),
+                ]),
+            ),
+            (
+                [
+                    "Li",
+                    "Wei",
+                    "clio",
+                    "C-2",
+                    "li.wei@",
+                    "555-01",
+                    "2/30/1990",
+                    "",
+                    "",
+                ],
+                Err(&[("email", 4), ("mobile", 5), ("date_of_birth", 6)]),
+            ),
+            (
+                [
+                    "",
+                    "Okafor",
+                    "clio",
+                    "C-3",
+                    "",
+                    "+44 20 7946 0958",
+                    "",
+                    "",
+                    "maybe",
+                ],
+                Err(&[("first_name", 0), ("voice_calls_opted_out", 8)]),
+            ),
+            (
+                ["Ada", "Okafor", "clio", "C-1", "", "", "", "", ""],
+                Err(&[("external_source_id", 3)]),
+            ),
+        ];
+        for (n, (cells, want)) in rows.iter().enumerate() {
+            let raw = RawRow {
+                source_row: n + 2,
+                cells: cells.map(t).to_vec(),
+            };
+            match (ch.check(&m.apply(&raw)), want) {
+                (Ok(r), Ok(values)) => {
+                    for (f, v) in *values {
+                        assert_eq!(r.text(f), Some(*v), "row {}: {f}", n + 2);
+                    }
+                }
+                (Err(errs), Err(at)) => {
+                    let got: Vec<(&str, Option<usize>)> =
+                        errs.iter().map(|e| (e.field.as_str(), e.column)).collect();
+                    let want: Vec<(&str, Option<usize>)> =
+                        at.iter().map(|(f, c)| (*f, Some(*c))).collect();
+                    assert_eq!(got, want, "row {}: {errs:?}", n + 2);
+                }
+                (got, _) => panic!("row {}: {got:?}", n + 2),
+            }
+        }
+        // The messages say what is wrong and quote the cell.
+        let raw = RawRow {
+            source_row: 9,
+            cells: [
+                "A",
+                "B",
+                "clio",
+                "C-9",
+                "a@b",
+                "404 555 0123 x12",
+                "1990-13-01",
+                "",
+                "",
+            ]
+            .map(t)
+            .to_vec(),
+        };
+        let errs: Vec<String> = ch
+            .check(&m.apply(&raw))
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            errs[0].starts_with("email: ") && errs[0].ends_with("(value 'a@b')"),
+            "{errs:?}"
+        );
+        assert!(errs[1].contains("extension") && errs[1].ends_with("(value '404 555 0123 x12')"));
+        assert_eq!(
+            errs[2],
+            "date_of_birth: not a real date (value '1990-13-01')"
+        );
+    }
+
+    /// Mobiles without a country code are read in the rules' country; numbers that cannot
+    /// receive texts are accepted and counted in one warning per kind of line.
+    #[test]
+    fn mobiles_follow_the_default_country_and_landlines_are_warned_about() {
+        use crate::entity::CLIENTS;
+        let h: Vec<String> = [
+            "first_name",
+            "last_name",
+            "external_source",
+            "external_source_id",
+            "mobile",
+        ]
+        .map(String::from)
+        .to_vec();
+        let m = Mapping::build(&CLIENTS, &h, &MapOptions::default()).unwrap();
+        let table: &[(&str, &str, Result<&str, ()>)] = &[
+            ("US", "(404) 555-0123", Ok("+14045550123")),
+            ("GB", "07400 123456", Ok("+447400123456")),
+            ("US", "07400 123456", Err(())),
+            ("GB", "+1 404 555 0123", Ok("+14045550123")),
+        ];
+        for (n, (country, cell, want)) in table.iter().enumerate() {
+            let mut rules = Rules::new(&CLIENTS, DateOrder::Mdy);
+            rules.country = country.parse().unwrap();
+            let mut ch = Checker::new(rules);
+            let raw = RawRow {
+                source_row: n + 2,
+                cells: ["A", "B", "s", &format!("x{n}"), cell].map(t).to_vec(),
+            };
+            let got = ch.check(&m.apply(&raw));
+            match want {
+                Ok(v) => assert_eq!(got.unwrap().text("mobile"), Some(*v), "{country} {cell}"),
+                Err(()) => assert!(got.is_err(), "{country} {cell}"),
+            }
+        }
+        assert_eq!(Rules::new(&CLIENTS, DateOrder::Mdy).country, Country::US);
+        let mut rules = Rules::new(&CLIENTS, DateOrder::Mdy);
+        rules.country = "GB".parse().unwrap();
+        let mut ch = Checker::new(rules);
+        for (row, number) in [
+            (2, "020 7946 0958"),
+            (3, "07400 123456"),
+            (4, "020 7946 0959"),
+        ] {
+            let raw = RawRow {
+                source_row: row,
+                cells: ["A", "B", "s", &format!("r{row}"), number].map(t).to_vec(),
+            };
+            assert!(ch.check(&m.apply(&raw)).is_ok());
+        }
+        assert_eq!(
+            ch.report().warnings,
+            [
+                "mobile: a landline by its country's numbering plan: text messages will not reach it (rows 2, 4; accepted)"
+            ]
+        );
+    }
+
     #[test]
     fn each_kind_has_its_check() {
         let table: &[(Kind, Cell, Result<Value, &str>)] = &[
@@ -1136,6 +1678,24 @@ mod tests {
             ),
             (Kind::Object, t("{}"), Ok(Value::Object(Map::new()))),
             (
+                Kind::Email,
+                t(" Ada@Example.COM "),
+                Ok(Value::Text("Ada@example.com".into())),
+            ),
+            (Kind::Email, t("ada@"), Err("has nothing after the @")),
+            (
+                Kind::Mobile,
+                Cell::Int(4045550123),
+                Ok(Value::Text("+14045550123".into())),
+            ),
+            (
+                Kind::Mobile,
+                t("call me"),
+                Err(
+                    "has letters; write the number with digits only (a note such as \"cell\" belongs in another column)",
+                ),
+            ),
+            (
                 Kind::Object,
                 t("[]"),
                 Err(
@@ -1144,13 +1704,14 @@ mod tests {
             ),
         ];
         for (kind, cell, want) in table {
-            let got = parse_cell(*kind, cell, DateOrder::Mdy).map_err(|e| e.to_string());
+            let got = parse_cell(*kind, cell, DateOrder::Mdy, Country::default())
+                .map_err(|e| e.to_string());
             assert_eq!(got, want.clone().map_err(String::from), "{kind:?} {cell:?}");
         }
         for k in Kind::ALL {
             assert_eq!(
-                parse_cell(k, &t(k.sample()), DateOrder::Mdy).map(|v| v.kind()),
-                Ok(k),
+                parse_cell(k, &t(k.sample()), DateOrder::Mdy, Country::default()).map(|v| v.kind()),
+                Ok(k.value_kind()),
                 "the sample of {k:?} passes its own check"
             );
         }

@@ -30,11 +30,14 @@ pub struct Country(country::Id);
 
 impl Default for Country {
     fn default() -> Self {
-        Country(country::Id::US)
+        Country::US
     }
 }
 
 impl Country {
+    /// The default of `--default-country`.
+    pub const US: Country = Country(country::Id::US);
+
     /// The two letters, as libphonenumber spells them (`US`, `GB`).
     pub fn code(&self) -> &str {
         self.0.as_ref()

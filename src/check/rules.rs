@@ -456,6 +456,46 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The length a text had before a writer cut it to fit one Excel cell, when it ends with the
+/// marker `clip_for_excel` (report::results) leaves: ` [cut: 40000 characters]`. Such a text is
+/// not what the case holds, so it must never be sent back.
+pub fn was_cut(s: &str) -> Option<usize> {
+    let rest = s.trim_end().strip_suffix(" characters]")?;
+    let (_, n) = rest.rsplit_once(" [cut: ")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
+/// Edit distance counting a swap of two neighbouring characters as one edit (optimal string
+/// alignment): `Opne` is one slip away from `Open`, where plain Levenshtein counts two.
+pub fn typo_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for (i, row) in d.chunks_mut(w).enumerate() {
+        row[0] = i;
+    }
+    for (j, v) in d.iter_mut().take(w).enumerate() {
+        *v = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
 /// The date as `YYYY-MM-DD` (what the API takes), for tests and callers that need the text.
 pub fn format_date(d: NaiveDate) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
@@ -706,6 +746,38 @@ mod tests {
             ("é", "e", 1),
         ] {
             assert_eq!(levenshtein(a, b), want, "{a} {b}");
+        }
+        for (text, want) in [
+            ("long text [cut: 40000 characters]", Some(40000)),
+            ("x [cut: 32768 characters]  ", Some(32768)),
+            ("[cut: 5 characters]", None),
+            ("x [cut: many characters]", None),
+            ("x [cut: 40000 characters] and more", None),
+            ("plain", None),
+        ] {
+            assert_eq!(was_cut(text), want, "{text}");
+        }
+        let long = "é".repeat(40_000);
+        let clipped = crate::report::results::clip_for_excel(&long, 32_767);
+        assert_eq!(
+            was_cut(&clipped),
+            Some(40_000),
+            "the writer's marker is recognised"
+        );
+        for (a, b, want) in [
+            ("", "", 0),
+            ("open", "opne", 1),
+            ("open", "poen", 1),
+            ("active", "actve", 1),
+            ("closed", "colsed", 1),
+            ("open", "pone", 2),
+            ("ca", "abc", 3),
+            ("kitten", "sitting", 3),
+            ("", "abc", 3),
+            ("é", "e", 1),
+        ] {
+            assert_eq!(typo_distance(a, b), want, "{a} {b}");
+            assert_eq!(typo_distance(b, a), want, "{b} {a}");
         }
         for (h, want) in [
             ("Case Number", "casenumber"),

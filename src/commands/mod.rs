@@ -6,6 +6,7 @@ pub mod completions;
 pub mod delete;
 pub mod export;
 pub mod import;
+pub mod map;
 pub mod message;
 pub mod run;
 pub mod sandbox;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::cli::Global;
 use crate::error::{CmdResult, ExitCode, Fatal};
-use crate::sandbox::{Clock, Config, DEFAULT_KEY, FaultSpec, Latency, spawn};
+use crate::sandbox::{Behaviour, Clock, Config, DEFAULT_KEY, FaultSpec, Latency, spawn};
 use crate::send::ApiKey;
 use crate::send::rate::RateSpec;
 
@@ -42,6 +42,8 @@ pub struct Args {
     /// Seed for the fault and latency draws, so a run can be replayed.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
+    #[command(flatten)]
+    pub behaviour: Behaviour,
 }
 
 impl From<&Args> for Config {
@@ -58,6 +60,7 @@ impl From<&Args> for Config {
             seed: a.seed,
             log: true,
             clock: Clock::System,
+            behaviour: a.behaviour,
         }
     }
 }

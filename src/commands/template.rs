@@ -150,7 +150,7 @@ fn records_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
                     ws.write_date_with_format(1, col, d, &date)?;
                 }
             }
-            Kind::Text | Kind::IdList | Kind::Object => {
+            Kind::Text | Kind::IdList | Kind::Object | Kind::Email | Kind::Mobile => {
                 if !field.example.is_empty() {
                     ws.write_string(1, col, field.example)?;
                 }

@@ -26,7 +26,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         &args.input,
         &args.hidden,
         &args.rules,
-        &args.batch,
+        (&args.batch, crate::send::rate::RateSpec::KAYSE),
         &args.results,
         g,
     )

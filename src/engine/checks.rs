@@ -9,14 +9,16 @@ use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, SkipH
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::{Outcome, ResultRow};
 use crate::report::results::{ResultsWriter, WriteBehind};
+use crate::send::rate::RateSpec;
 
-/// Validate every row and write the results file; the summary's plan says what an import costs.
+/// Validate every row and write the results file; the summary's plan says what an import costs
+/// at `rate` (`validate`: Kayse's documented 500/h; `import --dry-run`: its `--rate-limit`).
 pub fn run(
     command: &str,
     input: &InputArgs,
     hidden: &SkipHiddenArgs,
     rules: &RulesArgs,
-    batch: &BatchArgs,
+    (batch, rate): (&BatchArgs, RateSpec),
     results: &ResultsArgs,
     g: &Global,
 ) -> CmdResult {
@@ -26,11 +28,12 @@ pub fn run(
     sheet.describe_mapping(g);
     let usage = |e| Fatal::from_error(ExitCode::Usage, e);
     let echo = Echo::new(&sheet.table.headers);
+    let dates = sheet.dates.clone();
     // Columns hidden in the workbook stay hidden (XLSX) or are left out (CSV).
     let writer = ResultsWriter::create_hiding(
         &results_path,
         &echo.headers(&sheet.table.headers),
-        &[],
+        dates.headers(),
         &echo.columns(sheet.facts.hidden_columns()),
     )
     .map_err(usage)?;
@@ -60,6 +63,7 @@ pub fn run(
             Err(errors) => (Outcome::Invalid, errors, None),
         };
         summary.count(outcome);
+        let extra = dates.cells(&raw);
         writer
             .write(ResultRow {
                 source_row: raw.source_row,
@@ -67,7 +71,7 @@ pub fn run(
                 kayse_id: id,
                 errors: echo.errors(errors),
                 cells: echo.cells(raw.cells),
-                extra: Vec::new(),
+                extra,
             })
             .map_err(usage)?;
     }
@@ -76,6 +80,7 @@ pub fn run(
         valid_creates,
         summary.updates,
         u64::from(batch.batch_size),
+        rate,
     ));
     finish::conclude(summary, g, None, started, |s| {
         writer.finish(s).map_err(usage)

@@ -46,6 +46,9 @@ pub(crate) struct Collector<'a> {
     progress: Progress,
     tally: Tally,
     shown: &'static [(&'static str, Outcome)],
+    /// Rows the phase settles and rows per request, for a corrected plan.
+    total: u64,
+    per_request: u64,
     /// Per key: requests carrying it not yet released.
     doubt: BTreeMap<usize, u32>,
     outcomes: BTreeMap<usize, RowRecord>,
@@ -76,6 +79,8 @@ impl<'a> Collector<'a> {
                 counts: view.shown.iter().map(|(label, _)| (*label, 0)).collect(),
             },
             shown: view.shown,
+            total: view.total,
+            per_request: view.per_request.max(1),
             doubt: prior_doubt.iter().map(|k| (*k, 1)).collect(),
             outcomes: BTreeMap::new(),
             reason: None,
@@ -140,7 +145,26 @@ impl<'a> Collector<'a> {
             }
             self.outcomes.insert(r.row, r);
         }
+        self.notes(client);
         self.progress.update(&self.tally, &client.pacer().view());
+    }
+
+    /// What the client has to say (an outage, a long wait, a window other than the plan
+    /// assumed, with the plan corrected for the rows still to send) goes above the bar.
+    fn notes(&mut self, client: &Client) {
+        if let Some(n) = client.pacer().window_news() {
+            let rows = self.total.saturating_sub(self.tally.done);
+            let requests = crate::plan::batches(rows, self.per_request);
+            self.progress.note(&crate::plan::corrected_window(
+                requests,
+                n.rate,
+                n.assumed,
+                n.remaining,
+            ));
+        }
+        for line in client.pacer().notices() {
+            self.progress.note(&line);
+        }
     }
 
     /// Take events until every worker is gone, or the drain after a stop runs out.
@@ -189,7 +213,10 @@ impl<'a> Collector<'a> {
                         }
                     }
                 }
-                _ = tick.tick() => self.progress.update(&self.tally, &client.pacer().view()),
+                _ = tick.tick() => {
+                    self.notes(client);
+                    self.progress.update(&self.tally, &client.pacer().view());
+                }
                 _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
                     self.progress.println(&format!(
                         "requests still in flight after {} s: leaving them as unknown",
@@ -199,6 +226,7 @@ impl<'a> Collector<'a> {
                 }
             }
         }
+        self.notes(client);
         self.progress.finish();
         Collected {
             outcomes: self.outcomes,

@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use crate::error::Fatal;
+
 /// How the run may proceed, given the flags and whether a person is at a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
@@ -74,15 +76,10 @@ pub fn ask_yes(
 
 /// The gate for an irreversible action of `count` items: `Ok(())` to go ahead, or the fatal
 /// error (exit 2) explaining why nothing was sent.
-pub fn confirm_action(
-    yes: bool,
-    what: &str,
-    count: u64,
-    command: &str,
-) -> Result<(), crate::error::Fatal> {
+pub fn confirm_action(yes: bool, what: &str, count: u64, command: &str) -> Result<(), Fatal> {
     match decide(yes, on_terminal()) {
         Gate::Go => Ok(()),
-        Gate::Refuse => Err(crate::error::Fatal::usage(format!(
+        Gate::Refuse => Err(Fatal::usage(format!(
             "{command}: nothing was sent; confirm with --yes (there is no terminal to ask on), or try --dry-run first"
         ))),
         Gate::Ask => {
@@ -91,7 +88,7 @@ pub fn confirm_action(
             let mut err = std::io::stderr();
             match ask_count(&mut input, &mut err, what, count) {
                 Ok(true) => Ok(()),
-                _ => Err(crate::error::Fatal::usage(format!(
+                _ => Err(Fatal::usage(format!(
                     "{command}: cancelled; nothing was sent"
                 ))),
             }
@@ -107,7 +104,7 @@ pub fn ask_if_over_budget(
     left: u64,
     question: &str,
     cancelled: &str,
-) -> Result<(), crate::error::Fatal> {
+) -> Result<(), Fatal> {
     if requests <= left || yes || !on_terminal() {
         return Ok(());
     }
@@ -120,8 +117,65 @@ pub fn ask_if_over_budget(
     if ok {
         Ok(())
     } else {
-        Err(crate::error::Fatal::usage(cancelled))
+        Err(Fatal::usage(cancelled))
     }
+}
+
+/// The gate before sending values the checks call likely typos (`typos`, one line each): Kayse
+/// would create each as a status or type of its own. `--yes` sends them as typed; on a terminal
+/// the person is asked; with no terminal nothing is sent (exit 2), and the refusal says both ways
+/// on. Nothing to ask about: go ahead.
+pub fn ask_before_typos(yes: bool, typos: &[String], command: &str) -> Result<(), Fatal> {
+    if typos.is_empty() {
+        return Ok(());
+    }
+    match decide(yes, on_terminal()) {
+        Gate::Go => Ok(()),
+        Gate::Refuse => Err(Fatal::usage(typo_refusal(typos, command))),
+        Gate::Ask => {
+            let ok = ask_typos(&mut std::io::stdin().lock(), &mut std::io::stderr(), typos)
+                .unwrap_or(false);
+            if ok {
+                Ok(())
+            } else {
+                Err(Fatal::usage(format!(
+                    "{command}: cancelled; nothing was sent. {}",
+                    TYPO_FIXES
+                )))
+            }
+        }
+    }
+}
+
+const TYPO_FIXES: &str = "Fix the values in the file, translate them with [values.status] (or [values.type]) in a --mapping file, or accept only the right ones with --allowed-status (or --allowed-type)";
+
+/// The one line of a refusal without a terminal: what looks wrong, and the ways on.
+fn typo_refusal(typos: &[String], command: &str) -> String {
+    let more = if typos.len() > 3 {
+        format!(" and {} more", typos.len() - 3)
+    } else {
+        String::new()
+    };
+    format!(
+        "{command}: nothing was sent: {}{more}, and Kayse would create it as a new value. {TYPO_FIXES}; or send them as typed with --yes (there is no terminal to ask on)",
+        typos.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+    )
+}
+
+/// List the likely typos and ask whether to send them as typed; only `y` or `yes` is a yes.
+pub fn ask_typos(
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+    typos: &[String],
+) -> std::io::Result<bool> {
+    writeln!(
+        out,
+        "These values look like typos; Kayse would create each as a new value:"
+    )?;
+    for t in typos {
+        writeln!(out, "  {t}")?;
+    }
+    ask_yes(input, out, "Send them as typed?")
 }
 
 #[cfg(test)]
@@ -167,5 +221,38 @@ mod tests {
                 "{typed:?}"
             );
         }
+    }
+
+    #[test]
+    fn typos_are_listed_before_the_question() {
+        let typos = vec!["status 'Opne' (1 row) looks like a typo of 'Open'".to_string()];
+        for (typed, want) in [("y\n", true), ("yes\n", true), ("\n", false), ("", false)] {
+            let mut out = Vec::new();
+            assert_eq!(
+                ask_typos(&mut typed.as_bytes(), &mut out, &typos).unwrap(),
+                want
+            );
+            let shown = String::from_utf8(out).unwrap();
+            assert!(shown.contains("  status 'Opne' (1 row) looks like a typo of 'Open'\n"));
+            assert!(shown.ends_with("Send them as typed? [y/N] ") || shown.ends_with("[y/N] \n"));
+        }
+        assert!(
+            ask_before_typos(false, &[], "import").is_ok(),
+            "nothing to ask"
+        );
+        assert!(
+            ask_before_typos(true, &typos, "import").is_ok(),
+            "--yes sends"
+        );
+        let five: Vec<String> = (0..5).map(|i| format!("t{i}")).collect();
+        let line = typo_refusal(&five, "import");
+        assert!(
+            line.starts_with("import: nothing was sent: t0; t1; t2 and 2 more,"),
+            "{line}"
+        );
+        assert!(
+            line.contains("--allowed-status") && line.contains("--yes"),
+            "{line}"
+        );
     }
 }

@@ -36,9 +36,7 @@ impl Command for FetchCases {
             for id in job.items {
                 match cx.client().get(&CASES, id).await {
                     Ok(case) => cx.done(vec![fetched(id, &case)]).await,
-                    Err(e @ (CallError::KeyRejected { .. } | CallError::Halted { .. })) => {
-                        return cx.halted(&e).await;
-                    }
+                    Err(e) if e.ends_run() => return cx.halted(&e).await,
                     Err(e) => cx.done(vec![not_fetched(id, &e)]).await,
                 }
             }

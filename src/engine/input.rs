@@ -21,6 +21,7 @@ use crate::record::journal::{Basis, Fingerprint, hex};
 use crate::report::summary::Summary;
 
 pub use super::facts::SheetFacts;
+use super::lookahead::{DateColumns, LOOK_AHEAD_ROWS, learn_date_orders, look_ahead};
 
 /// A read error mid-file ends the command (exit 2).
 pub fn read_failed(e: ReadError) -> Fatal {
@@ -210,6 +211,11 @@ pub struct CaseSheet {
     pub checker: Checker,
     pub fingerprint: FingerprintSlot,
     pub facts: SheetFacts,
+    /// What the first rows showed that the summary must say (an id column of names, dates in
+    /// an order that is not proved).
+    notes: Vec<String>,
+    /// How each date column is read, and why.
+    pub dates: DateColumns,
 }
 
 impl CaseSheet {
@@ -220,21 +226,35 @@ impl CaseSheet {
     pub fn open(
         input: &InputArgs,
         hidden: HiddenRows,
-        rules: &RulesArgs,
+        rules_args: &RulesArgs,
         fingerprint: bool,
     ) -> Result<CaseSheet, Fatal> {
-        let (map_opts, rules) = rules.load()?;
+        let (map_opts, mut rules) = rules_args.load()?;
         let opts = input.read_options(hidden, crate::map::header_matcher(&CASES, &map_opts));
         let mut table = read::open(&input.file, &opts).map_err(read_failed)?;
-        let mapping = Mapping::build(&CASES, &table.headers, &map_opts)
+        let mut mapping = Mapping::build(&CASES, &table.headers, &map_opts)
             .map_err(|e| Fatal::usage(format!("{e}{}", input.header_hint(table.header_row))))?;
-        let mapping = Arc::new(mapping);
         let slot = FingerprintSlot::default();
         let mut rows =
             std::mem::replace(&mut table.rows, Box::new(read::Plain(std::iter::empty())));
         if fingerprint {
             rows = Box::new(Hashed::new(&table, rows, slot.clone()));
         }
+        // The first rows, read ahead once on this thread, say what the headers cannot: whether
+        // an id column holds ids, and in which order each date column writes day and month.
+        let ahead = look_ahead(rows, LOOK_AHEAD_ROWS);
+        let sample = ahead.sample();
+        let mut notes = mapping.unmap_non_id_columns(&sample);
+        let order_given = rules_args.date_order_with(&map_opts.file)?;
+        if let (None, Some(d)) = (order_given, mapping.preset) {
+            // The preset's order reads the dates the values do not prove.
+            rules.date_order = d.preset.date_order;
+        }
+        let dates = learn_date_orders(&mapping, &mut rules, &sample, order_given);
+        notes.extend(dates.warnings.iter().cloned());
+        drop(sample);
+        let rows: Box<dyn Rows> = Box::new(ahead);
+        let mapping = Arc::new(mapping);
         let rows = {
             let mapping = Arc::clone(&mapping);
             let rules = rules.clone();
@@ -255,6 +275,8 @@ impl CaseSheet {
             checker: Checker::new(rules),
             fingerprint: slot,
             facts,
+            notes,
+            dates,
         })
     }
 
@@ -288,6 +310,9 @@ impl CaseSheet {
         let mut s = crate::engine::finish::summary(command, input.display(), Some(results));
         self.facts.start(Some(results), &mut s);
         s.warnings.extend(self.mapping.notes.iter().cloned());
+        s.warnings.extend(self.notes.iter().cloned());
+        s.reading.dates = self.dates.lines.clone();
+        s.reading.preset = self.mapping.preset.map(|d| d.line());
         if !self.mapping.unmapped.is_empty() {
             s.warnings.push(format!(
                 "columns not mapped to any field (ignored; --extra-columns data keeps them): {}",
@@ -295,6 +320,12 @@ impl CaseSheet {
             ));
         }
         s
+    }
+
+    /// The values the checks call likely typos of a more common one, one line each.
+    pub fn typos(&self) -> Vec<String> {
+        let report = self.checker.report();
+        report.typos.iter().map(|t| t.to_string()).collect()
     }
 
     /// Copy what the checker learned about statuses and types, and what the reader noticed
@@ -325,6 +356,9 @@ impl Echo {
         let mut map = vec![None; headers.len()];
         for (i, h) in headers.iter().enumerate() {
             let h = h.trim();
+            if is_results && crate::map::is_as_read(h) {
+                continue; // a date as an earlier run read it: written afresh
+            }
             if is_results && crate::entity::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
                 dropped.push(h);
                 continue;

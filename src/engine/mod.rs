@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod finish;
 pub mod input;
 mod live;
+mod lookahead;
 pub mod options;
 pub mod packed;
 pub mod progress;

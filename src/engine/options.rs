@@ -86,15 +86,20 @@ pub struct RulesArgs {
     /// Mapping file (TOML) with [columns], [defaults], [values.FIELD] and [allowed].
     #[arg(long, value_name = "FILE.toml")]
     pub mapping: Option<PathBuf>,
+    /// The export's system, as `preset = "NAME"` in the mapping file: clio, litify, smartadvocate,
+    /// filevine, or none [default: recognised from the headers].
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// Fix a field for every row, e.g. --set external_source=clio (repeatable).
     #[arg(long = "set", value_name = "FIELD=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, String)>,
     /// What to do with columns that match no field.
     #[arg(long, value_enum, default_value = "warn")]
     pub extra_columns: ExtraColumns,
-    /// How to read numeric dates such as 3/5/2024.
-    #[arg(long, value_enum, default_value = "mdy")]
-    pub date_order: DateOrder,
+    /// How to read numeric dates such as 3/5/2024. Without it, each date column is read the way
+    /// its first rows prove (25/01/2024 proves day-first), else month-first, with a warning.
+    #[arg(long, value_enum)]
+    pub date_order: Option<DateOrder>,
     /// Accepted status values, comma-separated (any other value is invalid).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub allowed_status: Vec<String>,
@@ -107,11 +112,18 @@ impl RulesArgs {
     /// The mapping options and the rules, with the mapping file loaded. A flag wins over the
     /// file's `[allowed]` list.
     pub fn load(&self) -> Result<(MapOptions, Rules), Fatal> {
-        let file = match &self.mapping {
+        let mut file = match &self.mapping {
             Some(p) => MappingFile::load(p)
                 .map_err(|e| Fatal::from_error(crate::error::ExitCode::Usage, e))?,
             None => MappingFile::default(),
         };
+        if let Some(name) = &self.preset {
+            if !name.trim().eq_ignore_ascii_case("none") {
+                crate::map::presets::by_name(name)
+                    .map_err(|e| Fatal::usage(format!("--preset: {e}")))?;
+            }
+            file.preset = Some(name.clone());
+        }
         let pick = |flag: &Vec<String>, file: &Option<Vec<String>>| {
             if flag.is_empty() {
                 file.clone()
@@ -119,7 +131,14 @@ impl RulesArgs {
                 Some(flag.clone())
             }
         };
-        let mut rules = Rules::new(&CASES, self.date_order);
+        let date_order = self.date_order_with(&file)?;
+        let mut rules = Rules::new(&CASES, date_order.unwrap_or_default());
+        if let Some(order) = date_order {
+            // The user's word settles every date column: no column is then a guess.
+            for slot in 0..CASES.slot_count() {
+                rules.read_dates(slot, order, true);
+            }
+        }
         for (field, list) in [
             ("status", pick(&self.allowed_status, &file.allowed.status)),
             ("type", pick(&self.allowed_type, &file.allowed.case_type)),
@@ -136,6 +155,17 @@ impl RulesArgs {
             extra_columns: self.extra_columns,
         };
         Ok((map, rules))
+    }
+}
+
+impl RulesArgs {
+    /// The order every date column is read in, when the user gave one: `--date-order`, else the
+    /// mapping file's `date_order`.
+    pub fn date_order_with(&self, file: &MappingFile) -> Result<Option<DateOrder>, Fatal> {
+        match self.date_order {
+            Some(o) => Ok(Some(o)),
+            None => file.date_order().map_err(Fatal::usage),
+        }
     }
 }
 
@@ -292,9 +322,10 @@ mod tests {
         .unwrap();
         let rules = RulesArgs {
             mapping: Some(file),
+            preset: None,
             set: Vec::new(),
             extra_columns: ExtraColumns::Warn,
-            date_order: DateOrder::Mdy,
+            date_order: None,
             allowed_status: vec!["active".into()],
             allowed_type: Vec::new(),
         };

@@ -99,7 +99,13 @@ impl Progress {
         }
         if let Some(until) = v.waiting_until {
             let secs = until.saturating_duration_since(Instant::now()).as_secs();
-            s.push_str(&format!(" · waiting {secs} s for the rate window"));
+            if v.down {
+                s.push_str(&format!(" · Kayse is down: next try in {secs} s"));
+            } else {
+                s.push_str(&format!(" · waiting {secs} s for the rate window"));
+            }
+        } else if v.down {
+            s.push_str(" · Kayse is down: trying one request");
         }
         let eta = self.eta(t, v).as_secs_f64();
         if eta > 0.0 {
@@ -131,6 +137,13 @@ impl Progress {
         match &self.bar {
             Some(b) => b.println(line),
             None => eprintln!("{line}"),
+        }
+    }
+
+    /// A line for people that `--quiet` silences (an outage, a long wait), above the bar.
+    pub fn note(&self, line: &str) {
+        if self.bar.is_some() || self.log {
+            self.println(line);
         }
     }
 

@@ -97,9 +97,11 @@ impl<I> Queue<I> {
         self.batch.load(Ordering::SeqCst)
     }
 
-    /// Lower the batch size for the rest of the run (never raises it).
-    pub fn shrink_batch(&self, to: usize) {
-        self.batch.fetch_min(to.max(1), Ordering::SeqCst);
+    /// Lower the batch size for the rest of the run (never raises it). True when this call
+    /// lowered it, so what follows from a lower size is said once.
+    pub fn shrink_batch(&self, to: usize) -> bool {
+        let to = to.max(1);
+        self.batch.fetch_min(to, Ordering::SeqCst) > to
     }
 
     /// The next job: a doubtful group whole, else up to a batch from the first list with items.
@@ -146,8 +148,9 @@ mod tests {
         let first = q.take().unwrap();
         assert!(first.in_doubt && first.items == vec![1]);
         assert_eq!(q.take().unwrap().items, vec![10, 11, 12]);
-        q.shrink_batch(2);
-        q.shrink_batch(5);
+        assert!(q.shrink_batch(2));
+        assert!(!q.shrink_batch(5));
+        assert!(!q.shrink_batch(2), "already there");
         assert_eq!(q.batch_size(), 2, "never raised");
         assert_eq!(q.take().unwrap().items, vec![13, 14]);
         assert_eq!(q.left(), 3);
@@ -179,7 +182,7 @@ mod tests {
     fn a_batch_is_never_empty_or_zero() {
         let q = Queue::new(0, Work::list(vec!['a', 'b']));
         assert_eq!(q.batch_size(), 1);
-        q.shrink_batch(0);
+        assert!(!q.shrink_batch(0));
         assert_eq!(q.take().unwrap().items, vec!['a']);
         let empty: Queue<u8> = Queue::new(4, Work::default());
         assert!(empty.take().is_none());

@@ -100,7 +100,7 @@ impl Session {
         let mut prior: BTreeMap<usize, RowRecord> = st
             .outcomes
             .into_iter()
-            .filter(|(_, r)| !(spec.retry_failed && r.outcome == Outcome::Failed))
+            .filter(|(_, r)| !(r.outcome == Outcome::Failed && (spec.retry_failed || transient(r))))
             .collect();
         let mut in_flight = st.in_flight;
         if let InFlight::Unknown(note) = spec.in_flight {
@@ -266,6 +266,14 @@ impl Session {
             concurrency: pacing.concurrency.max(1) as usize,
         })
     }
+}
+
+/// A row an earlier run failed for a 5xx or the network (before outages were waited out): Kayse
+/// never refused it, so a resume sends it again.
+fn transient(r: &RowRecord) -> bool {
+    r.error
+        .as_deref()
+        .is_some_and(send::retry::transient_failure)
 }
 
 /// The plan line on stderr, before anything is sent (a dry run has no session, and shows it too).
@@ -439,6 +447,46 @@ mod tests {
         );
         assert_eq!(sent.settle(3), Settled::InDoubt);
         assert_eq!(sent.settle(6), Settled::NotSent);
+    }
+
+    /// A journal from before outages were waited out: rows `failed` by a 5xx or the network
+    /// are sent again by a resume that keeps Kayse's own refusals.
+    #[test]
+    fn resume_sends_again_rows_an_earlier_run_failed_for_a_5xx() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(dir.path(), InFlight::Resend, false);
+        let mut j = Journal::create(
+            &s.journal,
+            Header::new(s.command, &s.journal, &s.fingerprint),
+        )
+        .unwrap();
+        let failed = |row, error: &str| {
+            Record::Row(RowRecord {
+                row,
+                batch: Some(0),
+                outcome: Outcome::Failed,
+                id: None,
+                error: Some(error.into()),
+                data: None,
+            })
+        };
+        j.sent(&[1, 2, 3, 4]).unwrap();
+        j.append(&[
+            failed(1, "Kayse answered 503: maintenance (after 6 attempts)"),
+            failed(2, "Kayse answered 400: status is required"),
+            failed(3, "cannot connect to Kayse (after 6 attempts)"),
+            rec(4, Outcome::Deleted),
+        ])
+        .unwrap();
+        drop(j);
+        let session = Session::open(s, true).unwrap();
+        let (doubtful, fresh) = session.split((1..=4).collect(), |k: &usize| *k);
+        assert!(doubtful.is_empty());
+        assert_eq!(
+            fresh,
+            vec![1, 3],
+            "5xx and network failures go again; 400 stays"
+        );
     }
 
     #[test]

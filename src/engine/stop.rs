@@ -14,6 +14,8 @@ pub enum StopReason {
     Network(String),
     /// The journal could not be written, so nothing more may be sent.
     Journal(String),
+    /// Kayse answered 5xx past `--outage-wait` (or to one request, past its retries).
+    Outage(String),
 }
 
 impl StopReason {
@@ -26,7 +28,15 @@ impl StopReason {
             CallError::Halted {
                 halt: Halt::Budget, ..
             } => Some(StopReason::Budget),
-            CallError::GaveUp { last, .. } => Some(StopReason::Network(last.clone())),
+            CallError::GaveUp {
+                last,
+                network: true,
+                ..
+            } => Some(StopReason::Network(last.clone())),
+            CallError::Outage { network: true, .. } => Some(StopReason::Network(e.to_string())),
+            CallError::GaveUp { .. } | CallError::Outage { .. } => {
+                Some(StopReason::Outage(e.to_string()))
+            }
             _ => None,
         }
     }
@@ -40,6 +50,7 @@ impl StopReason {
             StopReason::Budget => "the --budget is spent".into(),
             StopReason::Network(last) => format!("Kayse cannot be reached: {last}"),
             StopReason::Journal(e) => format!("the journal cannot be written: {e}"),
+            StopReason::Outage(e) => format!("Kayse is down: {e}"),
         }
     }
 
@@ -50,6 +61,7 @@ impl StopReason {
             StopReason::Budget => "budget",
             StopReason::Network(_) => "network",
             StopReason::Journal(_) => "journal",
+            StopReason::Outage(_) => "outage",
         }
     }
 }
@@ -97,6 +109,39 @@ mod tests {
                 None,
             ),
             (CallError::Lost { last: "x".into() }, None),
+            (
+                CallError::Outage {
+                    last: "Kayse answered 503: maintenance".into(),
+                    waited: std::time::Duration::from_secs(900),
+                    network: false,
+                    lost: false,
+                },
+                Some(StopReason::Outage(
+                    "Kayse answered 503: maintenance, for 15 min (--outage-wait)".into(),
+                )),
+            ),
+            (
+                CallError::Outage {
+                    last: "cannot connect to Kayse".into(),
+                    waited: std::time::Duration::from_secs(30),
+                    network: true,
+                    lost: false,
+                },
+                Some(StopReason::Network(
+                    "cannot connect to Kayse, for 30 s (--outage-wait)".into(),
+                )),
+            ),
+            (
+                CallError::GaveUp {
+                    last: "Kayse answered 500: boom".into(),
+                    attempts: 6,
+                    network: false,
+                    lost: false,
+                },
+                Some(StopReason::Outage(
+                    "Kayse answered 500: boom (after 6 attempts)".into(),
+                )),
+            ),
         ];
         for (e, want) in table {
             assert_eq!(StopReason::of_call(&e), want, "{e}");
@@ -121,6 +166,11 @@ mod tests {
                 StopReason::Journal("disk full".into()),
                 "the journal cannot be written: disk full",
                 "journal",
+            ),
+            (
+                StopReason::Outage("Kayse answered 503: x, for 15 min (--outage-wait)".into()),
+                "Kayse is down: Kayse answered 503: x, for 15 min (--outage-wait)",
+                "outage",
             ),
         ];
         for (r, message, code) in table {

@@ -65,6 +65,21 @@ impl<C: Command> Cx<C> {
         self.queue.shrink_batch(to);
     }
 
+    /// Kayse named its maximum per request (`max`) when it refused a request of `sent` items:
+    /// use it for the rest of the run, and say so once, with the corrected plan. `sent` items
+    /// are back in the caller's hands, on top of what the queue holds.
+    pub fn learned_max(&self, max: usize, sent: usize, noun: &str) {
+        let was = self.queue.batch_size();
+        if !self.queue.shrink_batch(max) {
+            return;
+        }
+        let left = self.queue.left() + sent;
+        self.client.pacer().notice(format!(
+            "Kayse takes at most {max} {noun} per request: sending {max} per request from now on, not {was}; {}",
+            crate::plan::corrected_batches(left as u64, max as u64)
+        ));
+    }
+
     /// Journal a request carrying `items` before it leaves; its batch number, or `None` when it
     /// must not leave (the journal failed, or the run is over).
     pub async fn sent(&self, items: &[C::Item]) -> Option<u64> {

@@ -96,7 +96,8 @@ pub static CASES: Entity = Entity {
             Kind::IdList,
             "Kayse ids of the clients linked to the case, e.g. 123;456 (replaces the case's links)",
         )
-        .aliases(&["Client IDs", "Clients", "Client Id"]),
+        .links("clients")
+        .aliases(&["Client IDs", "Clients"]),
         Field::new(
             "opt_out_voice_calls",
             Kind::Bool,

@@ -6,13 +6,15 @@
 //! line in [`ALL`]. It must not depend on any other module of the crate.
 
 pub mod cases;
+pub mod clients;
 mod record;
 
 pub use cases::CASES;
+pub use clients::CLIENTS;
 pub use record::{AnswerError, Record, Value};
 
 /// Every entity the tool knows, in the order `GET /v1/metadata/objects` lists them.
-pub static ALL: &[&Entity] = &[&CASES];
+pub static ALL: &[&Entity] = &[&CASES, &CLIENTS];
 
 /// Columns that kayse-bulk itself writes into results files, ignored on input.
 pub const OUTPUT_COLUMNS: &[&str] = &["source_row", "kayse_result", "kayse_id", "kayse_errors"];
@@ -32,22 +34,29 @@ pub enum Kind {
     IdList,
     /// A JSON object of free key-value pairs.
     Object,
+    /// An email address, checked for syntax (`check::email`); a JSON string on the wire.
+    Email,
+    /// A mobile number, normalised to E.164 (`+14045550123`) through `check::phone`, numbers
+    /// written without a country code read in the checker's default country; a JSON string.
+    Mobile,
 }
 
 impl Kind {
     /// Every kind, so tests can prove each one has a check, a payload and an export form.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Text,
         Kind::Date,
         Kind::Bool,
         Kind::IdList,
         Kind::Object,
+        Kind::Email,
+        Kind::Mobile,
     ];
 
     /// The name used by `GET /v1/metadata/objects` and the template's `Fields` sheet.
     pub fn api_name(self) -> &'static str {
         match self {
-            Kind::Text => "string",
+            Kind::Text | Kind::Email | Kind::Mobile => "string",
             Kind::Date => "date",
             Kind::Bool => "boolean",
             Kind::IdList => "array",
@@ -63,6 +72,8 @@ impl Kind {
             Kind::Bool => "yes/no",
             Kind::IdList => "ids",
             Kind::Object => "JSON object",
+            Kind::Email => "email",
+            Kind::Mobile => "mobile",
         }
     }
 
@@ -75,6 +86,17 @@ impl Kind {
             Kind::Bool => "true",
             Kind::IdList => "1;2",
             Kind::Object => r#"{"k": "v"}"#,
+            Kind::Email => "ada@example.com",
+            Kind::Mobile => "+14045550123",
+        }
+    }
+
+    /// The kind of [`Value`] a checked cell of this kind becomes: an email or a mobile is text
+    /// once checked (the check is what differs, not the value).
+    pub fn value_kind(self) -> Kind {
+        match self {
+            Kind::Email | Kind::Mobile => Kind::Text,
+            k => k,
         }
     }
 }
@@ -96,6 +118,9 @@ pub struct Field {
     /// Kayse creates a value it has not seen rather than refusing it (a case's status and type):
     /// the checker tallies the values, warns about look-alikes, and takes an allowed list.
     pub open_values: bool,
+    /// For an id list: the entity whose ids it holds (`clients` for a case's `client_ids`).
+    /// The two sides of a link name each other, so the sandbox keeps both consistent.
+    pub links: Option<&'static str>,
 }
 
 impl Field {
@@ -109,6 +134,7 @@ impl Field {
             aliases: &[],
             example: "",
             open_values: false,
+            links: None,
         }
     }
 
@@ -129,6 +155,12 @@ impl Field {
 
     pub const fn open_values(mut self) -> Field {
         self.open_values = true;
+        self
+    }
+
+    /// An id list holding ids of the entity named `entity`.
+    pub const fn links(mut self, entity: &'static str) -> Field {
+        self.links = Some(entity);
         self
     }
 }
@@ -272,14 +304,20 @@ impl Entity {
         self.fields.iter().position(|f| f.kind == Kind::Object)
     }
 
-    /// The field users look a record up by in Kayse: the first field of the first key
-    /// (`case_number`).
+    /// The field users look a record up by in Kayse: the last field of the first key, the one
+    /// that tells records apart (`case_number`; a client's `external_source_id`).
     pub fn lookup_field(&self) -> &'static str {
         self.keys
             .first()
-            .and_then(|k| k.first())
+            .and_then(|k| k.last())
             .copied()
             .unwrap_or(self.id.name)
+    }
+
+    /// The id-list field holding ids of the entity named `other` (a case's `client_ids` for
+    /// `clients`), if this entity links to it.
+    pub fn link_to(&self, other: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.links == Some(other))
     }
 
     /// The export's header row: `id`, every create field, then the answer-only fields.
@@ -379,7 +417,7 @@ pub(crate) mod tests {
             Field::new("email", Kind::Text, "Email address"),
             Field::new("date_of_birth", Kind::Date, "Date of birth").aliases(&["DOB"]),
             Field::new("voice_calls_opted_out", Kind::Bool, "Opted out of calls"),
-            Field::new("case_ids", Kind::IdList, "Kayse ids of the person's cases"),
+            Field::new("case_ids", Kind::IdList, "Kayse ids of the person's cases").links("cases"),
         ],
         id: Field::new("id", Kind::Text, "Kayse id of an existing person"),
         answer_only: &[Field::new("origin", Kind::Text, "Where it came from")],
@@ -433,6 +471,133 @@ pub(crate) mod tests {
                 }
             }
             assert!(by_name(e.name).is_none_or(|found| found == e));
+            for f in e.fields.iter().chain(e.answer_only).chain([&e.id]) {
+                assert_eq!(
+                    f.links.is_some(),
+                    f.kind == Kind::IdList,
+                    "{}: {} is an id list exactly when it links",
+                    e.name,
+                    f.name
+                );
+            }
+        }
+    }
+
+    /// Every link of a real table names a real entity that links back, once.
+    #[test]
+    fn links_name_each_other() {
+        for e in ALL {
+            for f in e.fields.iter().filter(|f| f.links.is_some()) {
+                let target = f
+                    .links
+                    .and_then(by_name)
+                    .unwrap_or_else(|| panic!("{}.{} links to an unknown entity", e.name, f.name));
+                let back = target.link_to(e.name).map(|i| &target.fields[i]);
+                assert!(
+                    back.is_some_and(|b| b.links == Some(e.name)),
+                    "{}.{}: {} has no link back",
+                    e.name,
+                    f.name,
+                    target.name
+                );
+            }
+        }
+        assert_eq!(CASES.link_to("clients"), CASES.field_index("client_ids"));
+        assert_eq!(CLIENTS.link_to("cases"), CLIENTS.field_index("case_ids"));
+        assert_eq!(CASES.link_to("cases"), None);
+    }
+
+    #[test]
+    fn clients_match_the_docs() {
+        let req: Vec<_> = CLIENTS.required().map(|f| f.name).collect();
+        assert_eq!(
+            req,
+            [
+                "first_name",
+                "last_name",
+                "external_source",
+                "external_source_id"
+            ]
+        );
+        let optional: Vec<_> = CLIENTS
+            .fields
+            .iter()
+            .filter(|f| !f.required)
+            .map(|f| (f.name, f.kind))
+            .collect();
+        assert_eq!(
+            optional,
+            [
+                ("email", Kind::Email),
+                ("mobile", Kind::Mobile),
+                ("date_of_birth", Kind::Date),
+                ("address_line1", Kind::Text),
+                ("address_line2", Kind::Text),
+                ("city", Kind::Text),
+                ("state", Kind::Text),
+                ("postal_code", Kind::Text),
+                ("voice_calls_opted_out", Kind::Bool),
+                ("case_ids", Kind::IdList),
+            ]
+        );
+        assert_eq!(
+            CLIENTS.keys,
+            &[&["external_source", "external_source_id"][..]]
+        );
+        assert_eq!(CLIENTS.lookup_field(), "external_source_id");
+        let answer_only: Vec<_> = CLIENTS.answer_only.iter().map(|f| f.name).collect();
+        assert_eq!(
+            answer_only,
+            ["origin", "update_origin", "gender", "date_of_death", "meta"]
+        );
+        assert_eq!(
+            CLIENTS.data_field(),
+            None,
+            "meta is answer-only, not free data"
+        );
+        assert_eq!(by_name("clients"), Some(&CLIENTS));
+    }
+
+    /// A firm's own client or case number is never read as a Kayse id: which field each
+    /// header a firm might use lands on, on a clients sheet.
+    #[test]
+    fn firm_ids_are_not_kayse_ids() {
+        let slot_of = |header: &str| {
+            let norm = normalize_header(header);
+            CLIENTS
+                .fields
+                .iter()
+                .chain([&CLIENTS.id])
+                .find(|f| {
+                    std::iter::once(f.name)
+                        .chain(f.aliases.iter().copied())
+                        .any(|a| normalize_header(a) == norm)
+                })
+                .map(|f| f.name)
+        };
+        let table: &[(&str, Option<&str>)] = &[
+            ("Client ID", Some("external_source_id")),
+            ("Client #", Some("external_source_id")),
+            ("Contact ID", Some("external_source_id")),
+            ("Client Number", Some("external_source_id")),
+            ("Kayse ID", Some("id")),
+            ("kayse_id", Some("id")),
+            ("Kayse Client ID", Some("id")),
+            ("Kayse Case IDs", Some("case_ids")),
+            // The field's own name, normalised: matched like every field name (the mapping has no
+            // way to take a name only as typed); its cells must be whole Kayse ids.
+            ("Case IDs", Some("case_ids")),
+            ("Case ID", None),
+            ("ID", Some("id")), // the API's own name, which exports write
+            ("Client Phone", Some("mobile")),
+            ("Cell", Some("mobile")),
+            ("E-mail", Some("email")),
+            ("DOB", Some("date_of_birth")),
+            ("Zip", Some("postal_code")),
+            ("Do Not Call", Some("voice_calls_opted_out")),
+        ];
+        for (header, want) in table {
+            assert_eq!(slot_of(header), *want, "{header}");
         }
     }
 
@@ -450,13 +615,20 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(CASES.lookup_field(), "case_number");
-        assert_eq!(PEOPLE.lookup_field(), "external_source");
+        assert_eq!(PEOPLE.lookup_field(), "external_source_id");
     }
 
     #[test]
     fn derived_names_and_index_spaces() {
         let table: &[(&Entity, &str, &str, &str, &str)] = &[
             (&CASES, "v1/cases", "v1/cases/7", "v1/cases/bulk", "Cases"),
+            (
+                &CLIENTS,
+                "v1/clients",
+                "v1/clients/7",
+                "v1/clients/bulk",
+                "Clients",
+            ),
             (
                 &PEOPLE,
                 "v1/people",

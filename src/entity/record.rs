@@ -48,7 +48,8 @@ impl Value {
             return Ok(None);
         }
         let value = match (kind, v) {
-            (Kind::Text, Json::String(s)) => Value::Text(s.clone()),
+            // An answer's email or mobile is taken as Kayse stored it: checks are for sheets.
+            (Kind::Text | Kind::Email | Kind::Mobile, Json::String(s)) => Value::Text(s.clone()),
             (Kind::Date, Json::String(s)) => {
                 Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ())?)
             }
@@ -69,7 +70,7 @@ impl Value {
 /// What an answer's value should have been, for [`AnswerError`].
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Text => "a string",
+        Kind::Text | Kind::Email | Kind::Mobile => "a string",
         Kind::Date => "a date string (YYYY-MM-DD)",
         Kind::Bool => "true or false",
         Kind::IdList => "an array of ids",
@@ -172,7 +173,7 @@ impl Record {
     #[inline(always)]
     pub fn set(&mut self, i: usize, v: Value) {
         debug_assert_eq!(
-            self.entity.value_field(i).map(|f| f.kind),
+            self.entity.value_field(i).map(|f| f.kind.value_kind()),
             Some(v.kind()),
             "value {i} of {}",
             self.entity.name
@@ -238,7 +239,7 @@ impl Record {
             if f.required || self.values[i].is_some() {
                 continue;
             }
-            if let Some(v) = stored.get(i).filter(|v| v.kind() == f.kind) {
+            if let Some(v) = stored.get(i).filter(|v| v.kind() == f.kind.value_kind()) {
                 self.values[i] = Some(v.clone());
             }
         }
@@ -330,8 +331,8 @@ impl Serialize for Record {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity::CASES;
     use crate::entity::tests::PEOPLE;
+    use crate::entity::{CASES, CLIENTS};
     use serde_json::json;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -392,13 +393,13 @@ mod tests {
 
     #[test]
     fn every_value_of_every_kind_reads_back_from_its_wire_form() {
-        for e in [&CASES, &PEOPLE] {
+        for e in [&CASES, &CLIENTS, &PEOPLE] {
             let mut r = Record::new(e);
             r.id = Some(41);
             for i in 0..e.value_count() {
                 let f = e.value_field(i).unwrap();
                 let v = match f.kind {
-                    Kind::Text => text(f.name),
+                    Kind::Text | Kind::Email | Kind::Mobile => text(f.name),
                     Kind::Date => Value::Date(d(2023, 12, 31)),
                     Kind::Bool => Value::Bool(true),
                     Kind::IdList => Value::IdList(vec![3, u64::MAX]),
@@ -465,6 +466,23 @@ mod tests {
                 "{v}"
             );
         }
+        // An answer's email and mobile are taken as stored: the checks are for sheets.
+        let c = Record::from_json(
+            &CLIENTS,
+            &json!({"id": 3, "email": "not an address", "mobile": "404-555", "meta": {"a": 1},
+                    "gender": null, "date_of_death": "2020-01-02", "case_ids": [1001]}),
+        )
+        .unwrap();
+        assert_eq!(c.text("email"), Some("not an address"));
+        assert_eq!(c.text("mobile"), Some("404-555"));
+        assert_eq!(c.by_name("case_ids"), Some(&Value::IdList(vec![1001])));
+        assert!(matches!(c.by_name("meta"), Some(Value::Object(_))));
+        assert_eq!(
+            Record::from_json(&CLIENTS, &json!({"mobile": 14045550123u64}))
+                .unwrap_err()
+                .to_string(),
+            "mobile: expected a string, got 14045550123"
+        );
         assert_eq!(
             Record::from_json(&PEOPLE, &json!("x"))
                 .unwrap_err()

@@ -32,10 +32,22 @@ use crate::entity::{self, Entity, Field};
 use crate::outcome::RowError;
 use crate::read::RawRow;
 
+pub mod presets;
+pub mod write;
+
+use presets::{Detected, Export};
+
 /// `--mapping FILE.toml`: how a firm's own spreadsheet maps onto the schema.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingFile {
+    /// `preset = "clio"`: a practice-management export's columns, source and date order
+    /// (`"none"`: no preset, not even a detected one).
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// `date_order = "dmy"`: how numeric dates are read, as `--date-order` (which wins).
+    #[serde(default)]
+    pub date_order: Option<String>,
     /// Header → field name, `external_source_data.KEY`, or `""` to ignore the column.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
@@ -66,6 +78,18 @@ impl MappingFile {
         })?;
         Self::parse(&text)
             .map_err(|msg| MappingError::Invalid(format!("mapping file {}{msg}", path.display())))
+    }
+
+    /// `date_order`, read as `--date-order` reads its value.
+    pub fn date_order(&self) -> Result<Option<crate::check::rules::DateOrder>, String> {
+        let Some(text) = self.date_order.as_deref() else {
+            return Ok(None);
+        };
+        <crate::check::rules::DateOrder as clap::ValueEnum>::from_str(text.trim(), true)
+            .map(Some)
+            .map_err(|_| {
+                format!("mapping file: date_order = \"{text}\" is not one of mdy, dmy, ymd")
+            })
     }
 
     /// Parse mapping-file text; the error reads ` line N: message`.
@@ -163,6 +187,8 @@ pub enum MappingError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum How {
     Explicit,
+    /// From the preset's table: beats automatic matching, loses to `[columns]`.
+    Preset,
     Auto,
 }
 
@@ -201,6 +227,9 @@ enum Source {
 #[derive(Debug, Clone)]
 pub struct Mapping {
     entity: &'static Entity,
+    /// The preset in use (named in the mapping file, or detected from the headers), and which
+    /// of its exports the sheet is.
+    pub preset: Option<Detected>,
     /// Headers that match no field (warned about, or carried into external_source_data).
     pub unmapped: Vec<String>,
     /// Harmless oddities worth a warning, e.g. a `[columns]` entry naming no header of this file.
@@ -259,6 +288,15 @@ impl<'a> MappedRow<'a> {
 }
 
 static EMPTY: Cell = Cell::Empty;
+
+/// Whether a header is one of the `HEADER (as read)` columns a results file shows dates in: the
+/// tool's own output, never an input.
+pub fn is_as_read(header: &str) -> bool {
+    header.trim_end().ends_with("(as read)")
+}
+
+/// How many non-blank values of a column decide whether it holds ids.
+pub const ID_SAMPLE: usize = 100;
 
 /// Excel's letters for a 0-based column index: 0 → `A`, 26 → `AA`.
 pub fn column_letter(mut col: usize) -> String {
@@ -398,6 +436,15 @@ pub fn header_matcher(entity: &'static Entity, opts: &MapOptions) -> crate::read
                 .map(normalize_header),
         );
     }
+    // A preset's headers are a header row's too: `Display Number` names no field by itself.
+    let export = if entity.name == "clients" {
+        Export::Contacts
+    } else {
+        Export::Cases
+    };
+    for p in presets::PRESETS {
+        names.extend(p.columns(export).iter().map(|(h, _)| normalize_header(h)));
+    }
     names.extend(
         entity::OUTPUT_COLUMNS
             .iter()
@@ -444,6 +491,7 @@ fn column_roles(
     entity: &'static Entity,
     headers: &[String],
     file: &MappingFile,
+    preset: Option<Detected>,
     problems: &mut Vec<String>,
 ) -> (Vec<Role>, Vec<String>) {
     // The mapping file's [columns], checked up front.
@@ -481,11 +529,23 @@ fn column_roles(
             .iter()
             .copied()
             .chain(entity.answer_only.iter().map(|f| f.name))
-            .any(|c| normalize_header(c) == norm);
+            .any(|c| normalize_header(c) == norm)
+            || is_as_read(header);
         let tool_kayse_id = norm == "kayseid" && is_results && !output_id_seen;
         if is_output && (norm != "kayseid" || tool_kayse_id) {
             output_id_seen |= tool_kayse_id;
             roles.push(Role::Output);
+            continue;
+        }
+        if let Some(d) = preset
+            && let Some(target) = d.preset.field_of(d.export, header)
+            && let Ok(t) = parse_target(entity, target)
+        {
+            roles.push(match t {
+                Target::Ignore => Role::Ignored,
+                Target::Field(i) => Role::Field(i, How::Preset),
+                Target::DataKey(key) => Role::DataKey(key),
+            });
             continue;
         }
         if let Some(key) = data_key(entity, header) {
@@ -510,6 +570,49 @@ fn column_roles(
         })
         .collect();
     (roles, notes)
+}
+
+/// The preset for these headers: the mapping file's `preset` (`"none"`: none), else the one
+/// whose signature the headers carry. Its cases export feeds cases, its contacts export clients;
+/// a sheet of the other kind gets none.
+fn preset_of(
+    entity: &'static Entity,
+    headers: &[String],
+    file: &MappingFile,
+    problems: &mut Vec<String>,
+) -> Option<Detected> {
+    let want = if entity.name == "clients" {
+        Export::Contacts
+    } else {
+        Export::Cases
+    };
+    let found = match file.preset.as_deref().map(str::trim) {
+        Some(n) if n.eq_ignore_ascii_case("none") => return None,
+        Some(n) => match presets::by_name(n) {
+            Ok(p) => {
+                let export = presets::export_of(p, headers);
+                let label = p
+                    .signatures
+                    .iter()
+                    .find(|s| s.export == export)
+                    .map_or(p.system, |s| s.label);
+                Detected {
+                    preset: p,
+                    export,
+                    label,
+                }
+            }
+            Err(e) => {
+                problems.push(format!("mapping file: {e}"));
+                return None;
+            }
+        },
+        None => presets::detect(headers)?,
+    };
+    (found.export == want).then_some(Detected {
+        export: want,
+        ..found
+    })
 }
 
 /// `--set`, `[defaults]` and `[values.FIELD]`, by slot.
@@ -580,12 +683,15 @@ fn one_column_per_field(
         let cols: Vec<usize> = (0..roles.len())
             .filter(|&c| matches!(roles[c], Role::Field(f, _) if f == i))
             .collect();
-        if cols
-            .iter()
-            .any(|&c| roles[c] == Role::Field(i, How::Explicit))
-        {
+        // The strongest match wins: `[columns]`, then the preset, then automatic.
+        let rank = |r: &Role| match r {
+            Role::Field(_, How::Explicit) => 0,
+            Role::Field(_, How::Preset) => 1,
+            _ => 2,
+        };
+        if let Some(best) = cols.iter().map(|&c| rank(&roles[c])).min() {
             for &c in &cols {
-                if roles[c] == Role::Field(i, How::Auto) {
+                if rank(&roles[c]) > best {
                     roles[c] = Role::Unmapped;
                 }
             }
@@ -669,12 +775,23 @@ impl Mapping {
         opts: &MapOptions,
     ) -> Result<Mapping, MappingError> {
         let mut problems: Vec<String> = Vec::new();
-        let (mut roles, notes) = column_roles(entity, headers, &opts.file, &mut problems);
+        let preset = preset_of(entity, headers, &opts.file, &mut problems);
+        let (mut roles, mut notes) =
+            column_roles(entity, headers, &opts.file, preset, &mut problems);
         let Fixed {
             mut set,
             mut defaults,
             translate,
         } = fixed_values(entity, opts, &mut problems);
+        if let Some(d) = preset {
+            notes.extend(d.preset.record_id_notes(headers));
+            // The preset's source, unless the sheet, the mapping or --set gives one.
+            if let Some(i) = entity.slot_index("external_source")
+                && defaults[i].is_none()
+            {
+                defaults[i] = Some(Cell::Text(d.preset.external_source.to_string()));
+            }
+        }
         one_column_per_field(entity, headers, &mut roles, &set, &mut problems);
         let DataColumns {
             data_cols,
@@ -717,6 +834,7 @@ impl Mapping {
         }
         Ok(Mapping {
             entity,
+            preset,
             unmapped,
             notes,
             headers: headers.to_vec(),
@@ -728,12 +846,73 @@ impl Mapping {
         })
     }
 
+    /// Unmap the columns an alias took for an id field (`Clients` → `client_ids`, `Kayse ID` →
+    /// `id`) whose values, in `sample` (the first rows), are mostly not ids: a column of client
+    /// names must not fail every row as "not a positive whole number". A column named exactly
+    /// like the field, or mapped in `[columns]`, stays: the user said so. Returns one note per
+    /// column unmapped, for the summary.
+    pub fn unmap_non_id_columns(&mut self, sample: &[&RawRow]) -> Vec<String> {
+        let mut notes = Vec::new();
+        for c in 0..self.roles.len() {
+            let Role::Field(i, How::Auto) = self.roles[c] else {
+                continue;
+            };
+            let f = self.entity.slot(i);
+            let is_id = i == self.entity.id_slot() || f.kind == entity::Kind::IdList;
+            if !is_id || normalize_header(&self.headers[c]) == normalize_header(f.name) {
+                continue;
+            }
+            let values: Vec<&Cell> = sample
+                .iter()
+                .filter_map(|r| r.cells.get(c))
+                .filter(|v| !v.is_blank() && cell_error(v).is_none())
+                .take(ID_SAMPLE)
+                .collect();
+            let not_ids: Vec<&Cell> = values
+                .iter()
+                .copied()
+                .filter(|v| {
+                    if i == self.entity.id_slot() {
+                        crate::check::rules::parse_id(v).is_err()
+                    } else {
+                        crate::check::rules::parse_id_list(v).is_err()
+                    }
+                })
+                .collect();
+            if values.is_empty() || not_ids.len() * 2 <= values.len() {
+                continue;
+            }
+            let header = self.headers[c].trim().to_string();
+            self.roles[c] = Role::Unmapped;
+            if let Source::Column { default, .. } = &self.sources[i] {
+                self.sources[i] = match default {
+                    Some(d) => Source::Default(d.clone()),
+                    None => Source::Absent,
+                };
+            }
+            self.unmapped.push(header.clone());
+            notes.push(format!(
+                "column '{header}' holds {} of {} values that are not ids (such as '{}') in its first rows, so it was not taken as {}; name it in [columns] of a --mapping file to use it anyway",
+                not_ids.len(),
+                values.len(),
+                crate::check::rules::short(not_ids[0].to_text().trim()),
+                f.name
+            ));
+        }
+        notes
+    }
+
     /// The input column feeding a field, if any (`--set` fields have none).
     pub fn column_of(&self, field: &str) -> Option<usize> {
         match self.sources.get(self.entity.slot_index(field)?)? {
             Source::Column { col, .. } => Some(*col),
             _ => None,
         }
+    }
+
+    /// The header of input column `col`, trimmed.
+    pub fn header(&self, col: usize) -> &str {
+        self.headers.get(col).map_or("", |h| h.trim())
     }
 
     /// The entity this mapping feeds.
@@ -945,7 +1124,9 @@ fn missing_required(
             sets.join(" ")
         )
     };
-    out.push_str(&format!(". To fix: {ways}"));
+    out.push_str(&format!(
+        ". To fix: {ways}; `kayse-bulk map FILE` writes a mapping file to start from"
+    ));
     out
 }
 
@@ -1360,7 +1541,7 @@ mod tests {
                     "type",
                 ]),
                 d.clone(),
-                "no column for the required field external_source_id (closest header: 'External Ref' for external_source_id). external_source_id is each case's own id in that system (its number or id there). To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")",
+                "no column for the required field external_source_id (closest header: 'External Ref' for external_source_id). external_source_id is each case's own id in that system (its number or id there). To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\"); `kayse-bulk map FILE` writes a mapping file to start from",
             ),
             (
                 hs(&[
@@ -1370,7 +1551,7 @@ mod tests {
                     "type",
                 ]),
                 d.clone(),
-                "no column for the required field status. To fix: add the columns, give one value for every row with --set status=..., or use a mapping file (--mapping FILE.toml: [columns] to map a header, [defaults] for a value)",
+                "no column for the required field status. To fix: add the columns, give one value for every row with --set status=..., or use a mapping file (--mapping FILE.toml: [columns] to map a header, [defaults] for a value); `kayse-bulk map FILE` writes a mapping file to start from",
             ),
             (
                 with(&["Case #"]),
@@ -1676,7 +1857,7 @@ mod tests {
             (
                 &["Given Name", "SURNAME", "external_source"],
                 MapOptions::default(),
-                "no column for the required field external_source_id. external_source_id is each person's own id in that system (its number or id there). To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")",
+                "no column for the required field external_source_id. external_source_id is each person's own id in that system (its number or id there). To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\"); `kayse-bulk map FILE` writes a mapping file to start from",
             ),
             (
                 &base,
@@ -1697,13 +1878,80 @@ mod tests {
             (
                 &base,
                 file("[columns]\n\"Given Name\" = \"external_source_data.x\""),
-                "mapping file [columns] 'Given Name': unknown field 'external_source_data.x' (did you mean 'external_source'?); no column for the required field first_name. To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\")",
+                "mapping file [columns] 'Given Name': unknown field 'external_source_data.x' (did you mean 'external_source'?); no column for the required field first_name. To fix: add the column, or map an existing column to it in a mapping file (--mapping FILE.toml, [columns] \"Your header\" = \"field\"); `kayse-bulk map FILE` writes a mapping file to start from",
             ),
         ];
         for (h, opts, want) in table {
             match Mapping::build(&PEOPLE, &hs(h), opts) {
                 Ok(m) => panic!("{h:?}: expected an error, got {:?}", m.describe()),
                 Err(e) => assert_eq!(e.to_string(), *want, "{h:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_alias_never_maps_a_column_of_non_ids_onto_an_id_field() {
+        let t = |v: &str| Cell::Text(v.into());
+        // (header, mapping file, the column's values, still mapped?)
+        let cases: &[(&str, &str, &[Cell], bool)] = &[
+            (
+                "Clients",
+                "",
+                &[t("Maria"), t("John Smith"), Cell::Empty],
+                false,
+            ),
+            ("Clients", "", &[t("101;102"), t("Maria"), t("103")], true), // a typo among ids
+            ("Clients", "", &[t("Maria"), t("Ann"), t("101")], false),
+            ("Clients", "", &[Cell::Int(5), Cell::Int(6)], true),
+            ("Clients", "", &[Cell::Empty, Cell::Empty], true), // nothing to judge by
+            ("Clients", "", &[t("n/a"), t("none")], false),
+            ("Client IDs", "", &[t("Maria")], true), // the field's name, spaced: the user said so
+            ("client_ids", "", &[t("Maria")], true), // the field's own name: the user said so
+            (
+                "Clients",
+                "[columns]\n\"Clients\" = \"client_ids\"\n",
+                &[t("Maria")],
+                true,
+            ),
+            ("Kayse ID", "", &[t("abc"), t("def")], false),
+            ("Kayse ID", "", &[t("1261"), t("1262")], true),
+        ];
+        for (header, toml, values, kept) in cases {
+            let opts = if toml.is_empty() {
+                MapOptions::default()
+            } else {
+                file(toml)
+            };
+            let headers = with(&[header]);
+            let mut m = build(&headers, &opts);
+            let rows: Vec<RawRow> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let mut cells = vec![t("x"); BASE.len()];
+                    cells.push(v.clone());
+                    RawRow {
+                        source_row: i + 2,
+                        cells,
+                    }
+                })
+                .collect();
+            let sample: Vec<&RawRow> = rows.iter().collect();
+            let notes = m.unmap_non_id_columns(&sample);
+            let field = CASES
+                .slot(match *header {
+                    "Kayse ID" => CASES.id_slot(),
+                    _ => CASES.field_index("client_ids").unwrap(),
+                })
+                .name;
+            assert_eq!(m.column_of(field).is_some(), *kept, "{header} {values:?}");
+            assert_eq!(notes.is_empty(), *kept, "{header}: {notes:?}");
+            assert_eq!(m.unmapped.iter().any(|u| u == header), !kept, "{header}");
+            if !kept {
+                assert!(
+                    notes[0].contains(&format!("so it was not taken as {field}")),
+                    "{notes:?}"
+                );
             }
         }
     }

@@ -9,18 +9,47 @@ pub fn batches(items: u64, per_request: u64) -> u64 {
     items.div_ceil(per_request.max(1))
 }
 
-/// "N requests; fits in the current window" or "about H hours at 500/h".
+/// "N requests; fits in the current window" or "about H hours at 500/h". `remaining` is what
+/// the server said is left in its window; without it the figures are our assumption (a full
+/// window of `rate`), and the line says so until Kayse's first answer corrects it.
 pub fn plan_text(requests: u64, rate: RateSpec, remaining: Option<u64>) -> String {
     let left = remaining.unwrap_or(u64::from(rate.requests));
     let noun = if requests == 1 { "request" } else { "requests" };
+    let assumed = if remaining.is_none() {
+        ", assumed until Kayse's first answer"
+    } else {
+        ""
+    };
     if requests <= left {
-        return format!("{requests} {noun}; fits in the current window ({left} left of {rate})");
+        return format!(
+            "{requests} {noun}; fits in the current window ({left} left of {rate}{assumed})"
+        );
     }
     let windows = (requests - left).div_ceil(u64::from(rate.requests));
     let secs = windows as f64 * rate.window.as_secs_f64();
     format!(
-        "{requests} {noun}; about {} at {rate} ({left} left in the current window)",
+        "{requests} {noun}; about {} at {rate} ({left} left in the current window{assumed})",
         human_duration(secs)
+    )
+}
+
+/// The plan corrected by the server's first answer, when its window is not what the plan
+/// assumed: "plan corrected by Kayse's answer: 8 requests left in its window, not 500; 12
+/// requests to go; about 60 min at 500/h (8 left in the current window)". One duration.
+pub fn corrected_window(requests: u64, rate: RateSpec, assumed: u64, remaining: u64) -> String {
+    format!(
+        "plan corrected by Kayse's answer: {remaining} requests left in its window, not {assumed}; {}",
+        plan_text(requests, rate, Some(remaining))
+    )
+}
+
+/// What is left once the batch size is corrected: "the 40 rows left go in 4 requests".
+pub fn corrected_batches(rows: u64, per_request: u64) -> String {
+    let n = batches(rows, per_request);
+    format!(
+        "the {rows} row{} left go in {n} request{}",
+        if rows == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" }
     )
 }
 
@@ -35,11 +64,12 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
-/// What `validate` (and `import --dry-run`) says an import would cost: one bulk request per batch
-/// of creates and of updates, plus one GET per update to keep its blank fields.
-pub fn validate_line(creates: u64, updates: u64, batch: u64) -> String {
+/// What `validate` (and `import --dry-run`, at its `--rate-limit`) says an import would cost: one
+/// bulk request per batch of creates and of updates, plus one GET per update to keep its blank
+/// fields.
+pub fn validate_line(creates: u64, updates: u64, batch: u64, rate: RateSpec) -> String {
     let bulk = batches(creates, batch) + batches(updates, batch);
-    let mut plan = plan_text(bulk + updates, RateSpec::KAYSE, None);
+    let mut plan = plan_text(bulk + updates, rate, None);
     if updates > 0 {
         plan.push_str(&format!(
             " (includes {updates} GETs to keep blank fields on updates; --update-blanks clear skips them)"
@@ -126,11 +156,10 @@ pub fn export_line(n: u64, rate: RateSpec, budget: Option<u64>) -> String {
         s.push_str(&format!("; budget {b} requests"));
     }
     if n > u64::from(rate.requests) {
-        let secs = n as f64 / f64::from(rate.requests) * rate.window.as_secs_f64();
-        s.push_str(&format!(
-            "; that is {} of the key's budget at {rate}; if it stops or is interrupted, run again with --resume",
-            human_duration(secs)
-        ));
+        // The duration is plan_text's: one per line.
+        s.push_str(
+            "; more than one window: if it stops or is interrupted, run again with --resume",
+        );
     }
     s
 }
@@ -206,12 +235,22 @@ mod tests {
             (
                 3,
                 None,
-                "3 requests; fits in the current window (500 left of 500/h)",
+                "3 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)",
+            ),
+            (
+                2000,
+                None,
+                "2000 requests; about 3.0 hours at 500/h (500 left in the current window, assumed until Kayse's first answer)",
             ),
             (
                 2000,
                 Some(500),
                 "2000 requests; about 3.0 hours at 500/h (500 left in the current window)",
+            ),
+            (
+                3,
+                Some(8),
+                "3 requests; fits in the current window (8 left of 500/h)",
             ),
             (
                 1,
@@ -254,12 +293,17 @@ mod tests {
     #[test]
     fn validate_lines() {
         assert_eq!(
-            validate_line(20, 0, 100),
-            "1 request; fits in the current window (500 left of 500/h)"
+            validate_line(20, 0, 100, KAYSE),
+            "1 request; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)"
         );
         assert_eq!(
-            validate_line(150, 3, 100),
-            "6 requests; fits in the current window (500 left of 500/h) (includes 3 GETs to keep blank fields on updates; --update-blanks clear skips them)"
+            validate_line(150, 3, 100, KAYSE),
+            "6 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer) (includes 3 GETs to keep blank fields on updates; --update-blanks clear skips them)"
+        );
+        // A dry run plans at its --rate-limit, not at Kayse's 500/h.
+        assert_eq!(
+            validate_line(150, 0, 10, "5/m".parse().unwrap()),
+            "15 requests; about 2 min at 5/m (5 left in the current window, assumed until Kayse's first answer)"
         );
     }
 
@@ -303,7 +347,7 @@ mod tests {
         let line = work.line(KAYSE, None);
         assert_eq!(
             line,
-            "25 rows to send (20 creates, 2 updates, 3 to recheck); 6 requests; fits in the current window (500 left of 500/h); includes 2 GETs to keep blank fields (--update-blanks clear skips them); no --budget"
+            "25 rows to send (20 creates, 2 updates, 3 to recheck); 6 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer); includes 2 GETs to keep blank fields (--update-blanks clear skips them); no --budget"
         );
         assert!(
             work.line(KAYSE, Some(3))
@@ -319,8 +363,9 @@ mod tests {
             p.starts_with("2000 cases to fetch, one GET each; 2000 requests"),
             "{p}"
         );
-        assert!(p.contains("4.0 hours of the key's budget at 500/h"), "{p}");
+        assert!(p.contains("about 3.0 hours at 500/h"), "{p}");
         assert!(p.contains("--resume"), "{p}");
+        assert_eq!(p.matches(" hours").count(), 1, "one duration per line: {p}");
         let p = export_line(20, KAYSE, Some(10));
         assert!(
             p.contains("fits in the current window") && p.ends_with("budget 10 requests"),
@@ -337,7 +382,7 @@ mod tests {
                     fresh: 1200,
                     ..Default::default()
                 },
-                "1200 cases to delete in 3 bulk_delete requests (at most 500 ids each); 3 requests; fits in the current window (500 left of 500/h)",
+                "1200 cases to delete in 3 bulk_delete requests (at most 500 ids each); 3 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)",
             ),
             (
                 DeleteWork {
@@ -347,7 +392,7 @@ mod tests {
                     backup_gets: 12,
                     with_clients: true,
                 },
-                "12 cases to delete with their clients in 2 bulk_delete requests (at most 500 ids each), plus 12 GETs for --backup; 14 requests; fits in the current window (500 left of 500/h)",
+                "12 cases to delete with their clients in 2 bulk_delete requests (at most 500 ids each), plus 12 GETs for --backup; 14 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)",
             ),
             (
                 DeleteWork {
@@ -355,7 +400,7 @@ mod tests {
                     fresh: 1,
                     ..Default::default()
                 },
-                "1 cases to delete in 1 bulk_delete request (at most 500 ids each); 1 request; fits in the current window (500 left of 500/h)",
+                "1 cases to delete in 1 bulk_delete request (at most 500 ids each); 1 request; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)",
             ),
         ];
         for (work, want) in table {
@@ -367,11 +412,60 @@ mod tests {
     fn message_lines() {
         assert_eq!(
             message_line(4, "SMS", Some(2), KAYSE),
-            "4 SMS to send, plus 2 GETs to skip opted-out cases (--no-opt-out-check skips them); 6 requests; fits in the current window (500 left of 500/h)"
+            "4 SMS to send, plus 2 GETs to skip opted-out cases (--no-opt-out-check skips them); 6 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)"
         );
         assert_eq!(
             message_line(40, "emails", None, KAYSE),
-            "40 emails to send, no opt-out check (--no-opt-out-check); 40 requests; fits in the current window (500 left of 500/h)"
+            "40 emails to send, no opt-out check (--no-opt-out-check); 40 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)"
         );
+    }
+
+    #[test]
+    fn corrections() {
+        assert_eq!(
+            corrected_window(12, KAYSE, 500, 8),
+            "plan corrected by Kayse's answer: 8 requests left in its window, not 500; 12 requests; about 60 min at 500/h (8 left in the current window)"
+        );
+        assert_eq!(
+            corrected_window(3, KAYSE, 500, 8),
+            "plan corrected by Kayse's answer: 8 requests left in its window, not 500; 3 requests; fits in the current window (8 left of 500/h)"
+        );
+        for (rows, per, want) in [
+            (40, 10, "the 40 rows left go in 4 requests"),
+            (1, 200, "the 1 row left go in 1 request"),
+            (401, 200, "the 401 rows left go in 3 requests"),
+        ] {
+            assert_eq!(corrected_batches(rows, per), want);
+        }
+    }
+
+    /// Every plan line states one duration at most: two that disagree confuse more than none.
+    #[test]
+    fn one_duration_per_line() {
+        let lines = [
+            export_line(5000, KAYSE, Some(10)),
+            ImportWork {
+                creates: 100_000,
+                batch: 100,
+                ..Default::default()
+            }
+            .line(KAYSE, None),
+            DeleteWork {
+                ids: 900_000,
+                fresh: 900_000,
+                backup_gets: 900_000,
+                ..Default::default()
+            }
+            .line(KAYSE),
+            message_line(3000, "SMS", Some(3000), KAYSE),
+            corrected_window(5000, KAYSE, 500, 3),
+        ];
+        for line in lines {
+            let n = [" s ", " s;", " min", " hours"]
+                .iter()
+                .map(|u| line.matches(u).count())
+                .sum::<usize>();
+            assert_eq!(n, 1, "{line}");
+        }
     }
 }

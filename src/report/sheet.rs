@@ -12,7 +12,7 @@ use rust_xlsxwriter::{Format, FormatBorder, Workbook, XlsxError};
 
 use crate::check::rules::format_id_list;
 use crate::entity::{Entity, Record, Value};
-use crate::report::results::{ResultsError, guard_formula};
+use crate::report::results::{MAX_CELL_CHARS, ResultsError, clip_for_excel, guard_formula};
 
 /// The export's header row for `entity`: `id`, every create field in table order, then the
 /// answer-only fields.
@@ -62,6 +62,78 @@ pub fn row(record: &Record) -> Vec<Out> {
     std::iter::once(id)
         .chain((0..entity.value_count()).map(|i| record.get(i).map_or(Out::Empty, out)))
         .collect()
+}
+
+/// Whether Excel can hold a date as a date cell: its calendar runs from 1900-01-01 to
+/// 9999-12-31. Outside it a date cell would read back as a time (`1899-12-31` is serial 0) or
+/// as a negative number (a typo year such as `0202`).
+pub fn excel_holds_date(d: NaiveDate) -> bool {
+    NaiveDate::from_ymd_opt(1900, 1, 1).is_some_and(|lo| d >= lo)
+        && NaiveDate::from_ymd_opt(9999, 12, 31).is_some_and(|hi| d <= hi)
+}
+
+/// What an XLSX export of `records` cannot hold as it is, one warning each (empty when all
+/// fits): texts longer than a cell (cut, with a marker that a re-import refuses) and dates
+/// outside Excel's calendar (written whole as `YYYY-MM-DD` text). A CSV export holds everything.
+pub fn excel_limits(records: &[Record]) -> Vec<String> {
+    const SHOWN: usize = 5;
+    let mut long: Vec<String> = Vec::new();
+    let mut long_n = 0;
+    let mut dates: Vec<String> = Vec::new();
+    let mut dates_n = 0;
+    for r in records {
+        let id = r.id.map_or_else(|| "?".to_string(), |i| i.to_string());
+        for (name, v) in row_names(r).into_iter().zip(row(r)) {
+            match v {
+                Out::Text(s) if s.len() > MAX_CELL_CHARS => {
+                    let units = s.encode_utf16().count();
+                    if units > MAX_CELL_CHARS {
+                        long_n += 1;
+                        if long.len() < SHOWN {
+                            long.push(format!("id {id} {name} ({units} characters)"));
+                        }
+                    }
+                }
+                Out::Date(d) if !excel_holds_date(d) => {
+                    dates_n += 1;
+                    if dates.len() < SHOWN {
+                        dates.push(format!("id {id} {name} {}", d.format("%Y-%m-%d")));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let more = |n: usize, shown: usize| {
+        if n > shown {
+            format!(" and {} more", n - shown)
+        } else {
+            String::new()
+        }
+    };
+    let mut out = Vec::new();
+    if long_n > 0 {
+        out.push(format!(
+            "{long_n} {} longer than one Excel cell holds ({MAX_CELL_CHARS} characters) and cut in the workbook, ending '[cut: N characters]': {}{}; importing the workbook refuses them. Export to a .csv file to keep them whole",
+            if long_n == 1 { "text is" } else { "texts are" },
+            long.join(", "),
+            more(long_n, long.len())
+        ));
+    }
+    if dates_n > 0 {
+        out.push(format!(
+            "{dates_n} {} outside Excel's calendar (1900-01-01 to 9999-12-31), written whole as text: {}{}; check the year for a typo",
+            if dates_n == 1 { "date is" } else { "dates are" },
+            dates.join(", "),
+            more(dates_n, dates.len())
+        ));
+    }
+    out
+}
+
+/// The column name of each value of [`row`].
+fn row_names(record: &Record) -> Vec<&'static str> {
+    columns(record.entity())
 }
 
 /// `<out>.errors.csv`, beside a CSV export.
@@ -220,7 +292,7 @@ fn write_xlsx(
             match v {
                 Out::Empty => {}
                 Out::Text(s) => {
-                    sheet.write_string(r, i, crate::report::results::clip_for_excel(s, 32_767))?;
+                    sheet.write_string(r, i, clip_for_excel(s, MAX_CELL_CHARS))?;
                 }
                 Out::Int(n) => {
                     sheet.write_number(r, i, *n as f64)?;
@@ -228,8 +300,12 @@ fn write_xlsx(
                 Out::Bool(b) => {
                     sheet.write_boolean(r, i, *b)?;
                 }
-                Out::Date(d) => {
+                Out::Date(d) if excel_holds_date(*d) => {
                     sheet.write_datetime_with_format(r, i, d, &date)?;
+                }
+                Out::Date(d) => {
+                    // Whole, as the text a re-import reads back as the same date.
+                    sheet.write_string(r, i, d.format("%Y-%m-%d").to_string())?;
                 }
             }
         }
@@ -255,8 +331,11 @@ mod tests {
     use super::*;
     use crate::cell::Cell;
     use crate::check::parse_cell;
+    use crate::check::phone::Country;
     use crate::check::rules::DateOrder;
-    use crate::entity::{CASES, Kind};
+    use crate::entity::{ALL, CASES, Kind};
+
+    const US: Country = Country::US;
 
     #[test]
     fn header_follows_the_table() {
@@ -322,23 +401,24 @@ mod tests {
             Kind::Bool => 2,
             Kind::IdList => 3,
             Kind::Object => 4,
+            Kind::Email => 5,
+            Kind::Mobile => 6,
         };
         for (i, k) in Kind::ALL.into_iter().enumerate() {
             assert_eq!(position(k), i, "Kind::ALL lists every kind once, in order");
-            let checked = parse_cell(k, &Cell::Text(k.sample().into()), DateOrder::Mdy)
+            let checked = parse_cell(k, &Cell::Text(k.sample().into()), DateOrder::Mdy, US)
                 .unwrap_or_else(|e| panic!("{k:?}: no check accepts its sample: {e}"));
-            assert_eq!(checked.kind(), k);
+            assert_eq!(checked.kind(), k.value_kind());
             let wire = serde_json::to_value(&checked).unwrap();
             assert_eq!(wire, checked.to_json(), "{k:?}: one payload form");
             assert!(!wire.is_null(), "{k:?}: no payload form");
             let mut answer = serde_json::Map::new();
-            let field = CASES
-                .fields
+            let (entity, field) = ALL
                 .iter()
-                .find(|f| f.kind == k)
-                .unwrap_or_else(|| panic!("no case field of kind {k:?} to test with"));
+                .find_map(|e| e.fields.iter().find(|f| f.kind == k).map(|f| (*e, f)))
+                .unwrap_or_else(|| panic!("no field of kind {k:?} in any table to test with"));
             answer.insert(field.name.into(), wire);
-            let read = Record::from_json(&CASES, &answer.into()).unwrap();
+            let read = Record::from_json(entity, &answer.into()).unwrap();
             assert_eq!(
                 read.by_name(field.name),
                 Some(&checked),
@@ -349,15 +429,16 @@ mod tests {
             let cell = match &exported {
                 Out::Date(d) => Cell::Date(*d),
                 Out::Bool(b) => Cell::Bool(*b),
-                other => Cell::Text(other.csv_text()),
+                // As the CSV reader reads it back: our own formula guard undone (`'+1404…`).
+                other => Cell::Text(crate::read::undo_formula_guard(&other.csv_text()).into()),
             };
             assert_eq!(
-                parse_cell(k, &cell, DateOrder::Mdy).as_ref(),
+                parse_cell(k, &cell, DateOrder::Mdy, US).as_ref(),
                 Ok(&checked),
                 "{k:?}: the export form reads back"
             );
         }
-        assert_eq!(Kind::ALL.len(), 5);
+        assert_eq!(Kind::ALL.len(), 7);
     }
 
     #[test]
@@ -374,5 +455,44 @@ mod tests {
         let ok = dir.path().join("x.xlsx");
         write(&ok, &CASES, &[], &[(5, "gone".into())]).unwrap();
         assert!(ok.exists());
+    }
+
+    #[test]
+    fn what_excel_cannot_hold_is_named() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        for (d, want) in [
+            (day(1900, 1, 1), true),
+            (day(2024, 3, 5), true),
+            (day(9999, 12, 31), true),
+            (day(1899, 12, 31), false),
+            (day(202, 3, 5), false),
+            (day(10000, 1, 1), false),
+        ] {
+            assert_eq!(excel_holds_date(d), want, "{d}");
+        }
+        let field = |n: &str| CASES.field_index(n).unwrap();
+        let mut fits = Record::new(&CASES);
+        fits.id = Some(1);
+        fits.set(
+            field("description"),
+            Value::Text("x".repeat(MAX_CELL_CHARS)),
+        );
+        fits.set(field("created_date"), Value::Date(day(1900, 1, 1)));
+        assert!(excel_limits(std::slice::from_ref(&fits)).is_empty());
+        let mut bad = Record::new(&CASES);
+        bad.id = Some(7);
+        bad.set(
+            field("description"),
+            Value::Text("é".repeat(MAX_CELL_CHARS + 1)),
+        );
+        bad.set(field("created_date"), Value::Date(day(1899, 12, 31)));
+        bad.set(field("end_date"), Value::Date(day(202, 3, 5)));
+        let got = excel_limits(&[fits, bad]);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].starts_with("1 text is longer than one Excel cell holds (32767 characters) and cut in the workbook, ending '[cut: N characters]': id 7 description (32768 characters);"), "{}", got[0]);
+        assert_eq!(
+            got[1],
+            "2 dates are outside Excel's calendar (1900-01-01 to 9999-12-31), written whole as text: id 7 created_date 1899-12-31, id 7 end_date 0202-03-05; check the year for a typo"
+        );
     }
 }

@@ -157,12 +157,20 @@ pub struct Reading {
     pub total_row: Option<(usize, String)>,
     /// The workbook's sheets that were not read.
     pub other_sheets: Vec<String>,
+    /// Date columns whose order of day and month their own values proved, one line each.
+    pub dates: Vec<String>,
+    /// The preset the headers were recognised as: "looks like a Clio matters export: preset clio".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
 }
 
 impl Reading {
     /// Summary lines, in the order a person checks them.
     pub fn lines(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
+        if let Some(p) = &self.preset {
+            out.push(("preset".to_string(), p.clone()));
+        }
         if let (Some(row), Some(first)) = (self.header_row, self.header_below) {
             let above = if first + 1 >= row {
                 format!("row {first}")
@@ -234,6 +242,9 @@ impl Reading {
                 ),
             ));
         }
+        for line in &self.dates {
+            out.push(("dates".to_string(), line.clone()));
+        }
         out
     }
 }
@@ -260,6 +271,8 @@ mod tests {
             filtered: true,
             total_row: Some((57, "Total".into())),
             other_sheets: vec!["Notes".into(), "Archive (hidden)".into()],
+            dates: Vec::new(),
+            ..Default::default()
         };
         let lines = r.lines();
         let text: Vec<String> = lines.iter().map(|(k, v)| format!("{k}: {v}")).collect();

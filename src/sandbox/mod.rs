@@ -1,22 +1,36 @@
-//! The sandbox: a local stand-in for the Kayse Cases API, run by `kayse-bulk sandbox` (the command
-//! lives in `commands::sandbox`) and embedded behind the global `--sandbox`. This file owns
-//! starting and stopping the server and the state file's loading; the rules are in
-//! `rules`/`state`, the HTTP side in `server`. It never talks to the real Kayse.
+//! The sandbox: a local stand-in for the Kayse Cases and Clients API, run by `kayse-bulk sandbox`
+//! (the command lives in `commands::sandbox`) and embedded behind the global `--sandbox`. This
+//! file owns starting and stopping the server, the state file's loading and the [`Behaviour`]
+//! options; the rules are in `rules`/`state` (one `table` per entity), the state file's format
+//! in `persist`, the HTTP side in `server`. It never talks to the real Kayse.
 //!
 //! Admin routes (no key, not rate limited, JSON):
-//! - `GET /sandbox/state`: `{"cases": [GET-shaped records], "messages": [...], "next_id": n}`,
-//!   byte for byte the state file.
-//! - `POST /sandbox/seed` `{"cases": [{fields..., "id"?, "sms_opted_out"?, ...}]}` → `{"ids": [...]}`.
-//! - `POST /sandbox/reset`: no cases, no messages, ids from 1001, stats and rate window cleared.
-//! - `GET|POST /sandbox/config` `{"faults", "latency", "rate_limit", "max_bulk", "slow_ms", "seed"}`:
-//!   any subset, applied all or nothing; answers the whole current config.
-//! - `GET /sandbox/stats`: requests, by_route, rate_limited, faults, max_in_flight, bulk_sizes,
-//!   bulk_delete_sizes.
+//! - `GET /sandbox/state`: `{"cases": [...], "clients": [...], "messages": [...], "next_ids":
+//!   {"cases": n, "clients": m}}`, records in their GET form (a client also with its sms and
+//!   email opt-outs), byte for byte the state file.
+//! - `POST /sandbox/seed` `{"cases": [...], "clients": [...]}` → `{"ids": [...], "client_ids":
+//!   [...]}` (see `Store::seed`).
+//! - `POST /sandbox/reply` `{"client_id", "channel": "sms"|"email", "message"}`: the client
+//!   replies; `STOP` (and the other stop words) opts it out of that channel, `START` back in.
+//! - `POST /sandbox/merge_clients` `{"from": A, "into": B}`: Kayse's web app merging duplicate
+//!   contacts; A answers 404 afterwards and its cases are B's.
+//! - `POST /sandbox/reset`: no records, no messages, ids from the start, stats and rate window
+//!   cleared (the settings stay).
+//! - `GET|POST /sandbox/config` `{"faults", "latency", "rate_limit", "max_bulk", "slow_ms", "seed",
+//!   "allow_duplicate_case_numbers", "foreign_writes"}`: any subset, applied all or nothing;
+//!   answers the whole current config.
+//! - `GET /sandbox/stats`: requests, by_route, rate_limited, faults, max_in_flight, bulk_sizes
+//!   (cases), bulk_sizes_by_entity, bulk_delete_sizes, records (per entity).
 
 pub mod faults;
+mod persist;
 pub mod rules;
 pub mod server;
 pub mod state;
+mod table;
+
+#[cfg(test)]
+mod store_tests;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -36,6 +50,33 @@ pub use server::Clock;
 
 /// The key the sandbox accepts unless told otherwise; not a secret.
 pub const DEFAULT_KEY: &str = "sandbox";
+
+/// How faithful to a strict server the sandbox is about ids and uniqueness: the options of issue
+/// 11 that let tests show the tool's own memory at work. Also settable through
+/// `POST /sandbox/config`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, clap::Args)]
+pub struct Behaviour {
+    /// Do not enforce unique case numbers (Kayse's docs do not say whether it does), so a case
+    /// sent twice is created twice.
+    #[arg(long)]
+    pub allow_duplicate_case_numbers: bool,
+    /// Interleave ids with other writers': with probability RATE (0 to 1) each new id skips
+    /// ahead, as if another integration had just created one to three records (which exist).
+    /// Replayable with --seed.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub foreign_writes: f64,
+}
+
+/// A probability from 0 to 1.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "'{}' is not a rate; use a number from 0 to 1, such as 0.1",
+            s.trim()
+        )),
+    }
+}
 
 /// Everything a sandbox server starts with. `/sandbox/config` can change the rate, bulk size,
 /// latency, faults, slow delay and seed later.
@@ -58,6 +99,8 @@ pub struct Config {
     pub log: bool,
     /// The time the rate windows read: the system clock, or tokio's for tests.
     pub clock: Clock,
+    /// Unique case numbers or not; foreign writes.
+    pub behaviour: Behaviour,
 }
 
 impl Default for Config {
@@ -75,6 +118,7 @@ impl Default for Config {
             seed: 0,
             log: false,
             clock: Clock::System,
+            behaviour: Behaviour::default(),
         }
     }
 }

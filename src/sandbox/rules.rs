@@ -103,7 +103,50 @@ fn check_value(name: &str, kind: Kind, required: bool, v: &Value) -> Result<(), 
             Value::Object(_) => Ok(()),
             _ => Err(format!("{name}: must be a JSON object, got {}", brief(v))),
         },
+        Kind::Email => match v.as_str() {
+            Some("") if !required => Ok(()),
+            Some(s) if is_email(s) => Ok(()),
+            Some(_) => Err(format!("{name}: {} is not an email address", brief(v))),
+            None => Err(format!("{name}: must be a string, got {}", brief(v))),
+        },
+        Kind::Mobile => match v.as_str() {
+            Some("") if !required => Ok(()),
+            Some(s) if is_e164(s) => Ok(()),
+            Some(_) => Err(format!(
+                "{name}: {} is not a phone number in E.164 form (+ and 7 to 15 digits, e.g. +14045550123)",
+                brief(v)
+            )),
+            None => Err(format!("{name}: must be a string, got {}", brief(v))),
+        },
     }
+}
+
+/// What the sandbox takes as an email address: one `@` with something on both sides, a dot in
+/// the domain, no spaces. Kayse documents no rule; this is looser than the tool's own check
+/// (`check::email`), so the sandbox never refuses what the tool sends, only what it forgot to
+/// check.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
+}
+
+/// E.164: `+`, then 7 to 15 digits, the first not 0. Kayse's examples write mobiles this way and
+/// document no other form, so the sandbox refuses any other: a tool that sends `(404) 555-0123`
+/// has not normalised it.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
 }
 
 /// A real calendar date written exactly `YYYY-MM-DD`.

@@ -27,11 +27,12 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::Config;
 use super::faults::{Fault, FaultSpec, Latency};
+use super::persist::save_atomic;
 use super::rules::{brief, check_record, positive_int};
-use super::state::{ApiError, SentMessage, Store, save_atomic};
-use crate::entity::CASES;
+use super::state::{ApiError, Channel, SentMessage, Store};
+use super::{Behaviour, Config};
+use crate::entity::{self, CASES, CLIENTS, Entity};
 use crate::send::rate::RateSpec;
 
 /// Largest request body accepted (a 500-case bulk is well under 1 MB).
@@ -58,7 +59,8 @@ pub struct Stats {
     pub rate_limited: u64,
     pub faults: BTreeMap<&'static str, u64>,
     pub max_in_flight: usize,
-    pub bulk_sizes: Vec<usize>,
+    /// Per entity (`cases`, `clients`): the size of each bulk upsert.
+    pub bulk_sizes: BTreeMap<&'static str, Vec<usize>>,
     pub bulk_delete_sizes: Vec<usize>,
 }
 
@@ -77,7 +79,9 @@ impl Stats {
             "rate_limited": self.rate_limited,
             "faults": faults,
             "max_in_flight": self.max_in_flight,
-            "bulk_sizes": self.bulk_sizes,
+            // Cases' alone under the name it always had; every entity's beside it.
+            "bulk_sizes": self.bulk_sizes.get(CASES.name).cloned().unwrap_or_default(),
+            "bulk_sizes_by_entity": self.bulk_sizes,
             "bulk_delete_sizes": self.bulk_delete_sizes,
         })
     }
@@ -178,7 +182,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(config: &Config, store: Store) -> Shared {
+    pub fn new(config: &Config, mut store: Store) -> Shared {
+        store.configure(config.behaviour, config.seed);
         Shared {
             api_key: config.api_key.expose().to_string(),
             log: config.log,
@@ -457,19 +462,18 @@ impl Connected<IncomingStream<'_, CuttableListener>> for ConnCut {
 
 /// All routes, with the logging and `/v1` gate around them.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/v1/cases", post(create_case))
-        .route(
-            "/v1/cases/{id}",
-            get(get_case).put(put_case).delete(delete_case),
-        )
-        .route("/v1/cases/bulk", post(bulk_upsert))
-        .route("/v1/cases/bulk_delete", post(bulk_delete))
+    let mut r = Router::new();
+    for &e in entity::ALL {
+        r = entity_routes(r, e);
+    }
+    r.route("/v1/cases/bulk_delete", post(bulk_delete))
         .route("/v1/cases/communication/sms", post(send_sms))
         .route("/v1/cases/communication/email", post(send_email))
         .route("/v1/metadata/objects", get(metadata))
         .route("/sandbox/state", get(admin_state))
         .route("/sandbox/seed", post(admin_seed))
+        .route("/sandbox/reply", post(admin_reply))
+        .route("/sandbox/merge_clients", post(admin_merge_clients))
         .route("/sandbox/reset", post(admin_reset))
         .route("/sandbox/config", get(admin_get_config).post(admin_config))
         .route("/sandbox/stats", get(admin_stats))
@@ -478,6 +482,33 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
+}
+
+/// The routes every entity has, from its table: create, get, put, delete, bulk upsert.
+fn entity_routes(r: Router<Arc<Shared>>, e: &'static Entity) -> Router<Arc<Shared>> {
+    let base = format!("/{}", e.path());
+    r.route(
+        &base,
+        post(move |State(sh): State<Arc<Shared>>, body: Bytes| create(sh, e, body)),
+    )
+    .route(
+        &format!("{base}/{{id}}"),
+        get(move |State(sh): State<Arc<Shared>>, Path(raw): Path<String>| get_record(sh, e, raw))
+            .put(
+                move |State(sh): State<Arc<Shared>>, Path(raw): Path<String>, body: Bytes| {
+                    put_record(sh, e, raw, body)
+                },
+            )
+            .delete(
+                move |State(sh): State<Arc<Shared>>, Path(raw): Path<String>| {
+                    delete_record(sh, e, raw)
+                },
+            ),
+    )
+    .route(
+        &format!("/{}", e.bulk_path()),
+        post(move |State(sh): State<Arc<Shared>>, body: Bytes| bulk_upsert(sh, e, body)),
+    )
 }
 
 async fn not_found() -> Response {
@@ -492,14 +523,18 @@ async fn method_not_allowed() -> Response {
     })
 }
 
-/// `GET /v1/cases/123` → `GET /v1/cases/{id}`, for stats.
+/// `GET /v1/cases/123` → `GET /v1/cases/{id}` (and so for every entity), for stats.
 fn route_label(method: &Method, path: &str) -> String {
-    let path = match path.strip_prefix("/v1/cases/") {
-        Some(rest) if !rest.contains('/') && rest != "bulk" && rest != "bulk_delete" => {
-            "/v1/cases/{id}"
+    for e in entity::ALL {
+        let base = format!("/{}/", e.path());
+        if let Some(rest) = path.strip_prefix(&base)
+            && !rest.contains('/')
+            && rest != "bulk"
+            && rest != "bulk_delete"
+        {
+            return format!("{method} {base}{{id}}");
         }
-        _ => path,
-    };
+    }
     format!("{method} {path}")
 }
 
@@ -640,9 +675,12 @@ async fn v1(
 
 /// Note the size of a bulk upsert or bulk delete for `/sandbox/stats`, then hand the body on.
 async fn record_bulk_size(sh: &Shared, label: &str, req: Request) -> Request {
-    let field = match label {
-        "POST /v1/cases/bulk" => "cases",
-        "POST /v1/cases/bulk_delete" => "ids",
+    let bulk_of = entity::ALL
+        .iter()
+        .find(|e| label == format!("POST /{}", e.bulk_path()));
+    let field = match (bulk_of, label) {
+        (Some(e), _) => e.bulk_key(),
+        (None, "POST /v1/cases/bulk_delete") => "ids",
         _ => return req,
     };
     let (parts, body) = req.into_parts();
@@ -654,10 +692,9 @@ async fn record_bulk_size(sh: &Shared, label: &str, req: Request) -> Request {
         .and_then(|v| v.get(field).and_then(Value::as_array).map(Vec::len));
     if let Some(n) = size {
         let mut st = lock(&sh.stats);
-        if field == "cases" {
-            st.bulk_sizes.push(n);
-        } else {
-            st.bulk_delete_sizes.push(n);
+        match bulk_of {
+            Some(e) => st.bulk_sizes.entry(e.name).or_default().push(n),
+            None => st.bulk_delete_sizes.push(n),
         }
     }
     Request::from_parts(parts, Body::from(bytes))
@@ -671,11 +708,11 @@ fn parse_body(bytes: &Bytes) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::invalid(format!("the body is not valid JSON: {e}")))
 }
 
-fn parse_id(raw: &str) -> Result<u64, ApiError> {
+fn parse_id(e: &Entity, raw: &str) -> Result<u64, ApiError> {
     raw.parse::<u64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::not_found(format!("case '{raw}' not found")))
+        .ok_or_else(|| ApiError::not_found(format!("{} '{raw}' not found", e.one)))
 }
 
 /// The body's object, with any key outside `allowed` rejected.
@@ -692,88 +729,84 @@ fn object<'a>(
     Ok(obj)
 }
 
-async fn create_case(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn create(sh: Arc<Shared>, e: &'static Entity, body: Bytes) -> Response {
     let r = async {
-        let checked =
-            check_record(&CASES, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
-        let c = sh.mutate(|s| s.create(checked)).await?;
-        Ok(c.to_json(false))
+        let checked = check_record(e, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
+        sh.mutate(|s| s.create(e, checked)).await
     };
     answer(r.await)
 }
 
-async fn get_case(State(sh): State<Arc<Shared>>, Path(raw): Path<String>) -> Response {
-    let r = parse_id(&raw).and_then(|id| {
-        let store = lock(&sh.store);
-        store
-            .get(id)
-            .map(|c| c.to_json(true))
-            .ok_or_else(|| ApiError::no_case(id))
+async fn get_record(sh: Arc<Shared>, e: &'static Entity, raw: String) -> Response {
+    let r = parse_id(e, &raw).and_then(|id| {
+        lock(&sh.store)
+            .get(e, id)
+            .ok_or_else(|| ApiError::no_record(e, id))
     });
     answer(r)
 }
 
-async fn put_case(State(sh): State<Arc<Shared>>, Path(raw): Path<String>, body: Bytes) -> Response {
+async fn put_record(sh: Arc<Shared>, e: &'static Entity, raw: String, body: Bytes) -> Response {
     let r = async {
-        let id = parse_id(&raw)?;
-        let checked =
-            check_record(&CASES, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
-        let c = sh.mutate(|s| s.put(id, checked)).await?;
-        Ok(c.to_json(false))
+        let id = parse_id(e, &raw)?;
+        let checked = check_record(e, &parse_body(&body)?, false).map_err(ApiError::invalid)?;
+        sh.mutate(|s| s.put(e, id, checked)).await
     };
     answer(r.await)
 }
 
-async fn delete_case(State(sh): State<Arc<Shared>>, Path(raw): Path<String>) -> Response {
+async fn delete_record(sh: Arc<Shared>, e: &'static Entity, raw: String) -> Response {
     let r = async {
-        let id = parse_id(&raw)?;
+        let id = parse_id(e, &raw)?;
         sh.mutate(|s| {
-            if s.delete(id) {
+            if s.delete(e, id) {
                 Ok(())
             } else {
-                Err(ApiError::no_case(id))
+                Err(ApiError::no_record(e, id))
             }
         })
         .await?;
-        Ok(json!({"message": "case deleted successfully"}))
+        Ok(json!({"message": format!("{} deleted successfully", e.one)}))
     };
     answer(r.await)
 }
 
-async fn bulk_upsert(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn bulk_upsert(sh: Arc<Shared>, e: &'static Entity, body: Bytes) -> Response {
     let r = async {
         let v = parse_body(&body)?;
-        let obj = object(&v, &["cases"])?;
-        let items = match obj.get("cases") {
+        let key = e.bulk_key();
+        let obj = object(&v, &[key])?;
+        let items = match obj.get(key) {
             Some(Value::Array(items)) => items,
             None | Some(Value::Null) => {
-                return Err(ApiError::invalid("cases: required field is missing"));
+                return Err(ApiError::invalid(format!(
+                    "{key}: required field is missing"
+                )));
             }
             Some(other) => {
                 return Err(ApiError::invalid(format!(
-                    "cases: must be an array of cases, got {}",
+                    "{key}: must be an array of {key}, got {}",
                     brief(other)
                 )));
             }
         };
         let max = lock(&sh.runtime).max_bulk;
         if items.is_empty() {
-            return Err(ApiError::invalid("cases: must not be empty"));
+            return Err(ApiError::invalid(format!("{key}: must not be empty")));
         }
         if items.len() > max {
             return Err(ApiError::invalid(format!(
-                "too many cases in one request: {} (max {max})",
+                "too many {key} in one request: {} (max {max})",
                 items.len()
             )));
         }
         let checked = items
             .iter()
-            .map(|c| check_record(&CASES, c, true))
+            .map(|c| check_record(e, c, true))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::invalid)?;
-        let out = sh.mutate(|s| s.bulk(checked)).await?;
-        let cases: Vec<Value> = out.iter().map(|c| c.to_json(false)).collect();
-        Ok(json!({ "cases": cases }))
+        let out = sh.mutate(|s| s.bulk(e, checked)).await?;
+        Ok(json!({ key: out }))
     };
     answer(r.await)
 }
@@ -819,7 +852,10 @@ async fn bulk_delete(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
             })?;
             parsed.push(id);
         }
-        let deleted = sh.mutate(|s| Ok(s.bulk_delete(&parsed))).await?;
+        let with_clients = matches!(obj.get("with_clients"), Some(Value::Bool(true)));
+        let deleted = sh
+            .mutate(|s| Ok(s.bulk_delete(&parsed, with_clients)))
+            .await?;
         Ok(json!({ "deleted_ids": deleted }))
     };
     answer(r.await)
@@ -867,15 +903,13 @@ async fn send_message(sh: &Shared, body: &Bytes, channel: &str) -> Result<Value,
     let client_id = int("client_id")?;
     let subject = if email { Some(text("subject")?) } else { None };
     let message = text("message")?;
+    let kind = if email { Channel::Email } else { Channel::Sms };
     let channel = channel.to_string();
     let reply = format!("{channel} scheduled");
     sh.mutate(move |s| {
-        let case = s.get(case_id).ok_or_else(|| ApiError::no_case(case_id))?;
-        let dropped_opted_out = if email {
-            case.email_opted_out
-        } else {
-            case.sms_opted_out
-        };
+        let dropped_opted_out = s
+            .message_dropped(case_id, client_id, kind)
+            .ok_or_else(|| ApiError::no_record(&CASES, case_id))?;
         s.push_message(SentMessage {
             case_id,
             client_id,
@@ -892,7 +926,7 @@ async fn send_message(sh: &Shared, body: &Bytes, channel: &str) -> Result<Value,
 }
 
 async fn metadata() -> Response {
-    ok(super::metadata_json(crate::entity::ALL))
+    ok(super::metadata_json(entity::ALL))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -911,15 +945,49 @@ async fn admin_state(State(sh): State<Arc<Shared>>) -> Response {
 async fn admin_seed(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let r = async {
         let v = parse_body(&body)?;
-        let items = v
-            .get("cases")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::invalid("cases: must be an array of cases"))?
-            .clone();
-        let ids = sh
-            .mutate(|s| s.seed(&items).map_err(ApiError::invalid))
-            .await?;
-        Ok(json!({ "ids": ids }))
+        sh.mutate(|s| s.seed(&v).map_err(ApiError::invalid)).await
+    };
+    answer(r.await)
+}
+
+/// A positive integer field of an admin body.
+fn id_field(obj: &serde_json::Map<String, Value>, k: &str) -> Result<u64, ApiError> {
+    match obj.get(k) {
+        None | Some(Value::Null) => {
+            Err(ApiError::invalid(format!("{k}: required field is missing")))
+        }
+        Some(v) => positive_int(v).ok_or_else(|| {
+            ApiError::invalid(format!("{k}: must be a positive integer, got {}", brief(v)))
+        }),
+    }
+}
+
+async fn admin_reply(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    let r = async {
+        let v = parse_body(&body)?;
+        let obj = object(&v, &["client_id", "channel", "message"])?;
+        let client = id_field(obj, "client_id")?;
+        let channel = match obj.get("channel").and_then(Value::as_str) {
+            Some("sms") => Channel::Sms,
+            Some("email") => Channel::Email,
+            _ => return Err(ApiError::invalid("channel: must be \"sms\" or \"email\"")),
+        };
+        let Some(text) = obj.get("message").and_then(Value::as_str) else {
+            return Err(ApiError::invalid("message: must be a string"));
+        };
+        let text = text.to_string();
+        sh.mutate(move |s| s.reply(client, channel, &text)).await
+    };
+    answer(r.await)
+}
+
+async fn admin_merge_clients(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    let r = async {
+        let v = parse_body(&body)?;
+        let obj = object(&v, &["from", "into"])?;
+        let from = id_field(obj, "from")?;
+        let into = id_field(obj, "into")?;
+        sh.mutate(|s| s.merge(&CLIENTS, from, into)).await
     };
     answer(r.await)
 }
@@ -927,7 +995,7 @@ async fn admin_seed(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
 async fn admin_reset(State(sh): State<Arc<Shared>>) -> Response {
     let r = sh
         .mutate(|s| {
-            *s = Store::default();
+            s.reset();
             Ok(())
         })
         .await;
@@ -936,7 +1004,7 @@ async fn admin_reset(State(sh): State<Arc<Shared>>) -> Response {
     answer(r.map(|()| json!({"message": "sandbox reset"})))
 }
 
-fn config_json(rt: &Runtime) -> Value {
+fn config_json(rt: &Runtime, b: Behaviour) -> Value {
     json!({
         "faults": rt.faults.to_string(),
         "latency": rt.latency.to_string(),
@@ -944,11 +1012,14 @@ fn config_json(rt: &Runtime) -> Value {
         "max_bulk": rt.max_bulk,
         "slow_ms": rt.slow_ms,
         "seed": rt.seed,
+        "allow_duplicate_case_numbers": b.allow_duplicate_case_numbers,
+        "foreign_writes": b.foreign_writes,
     })
 }
 
 async fn admin_get_config(State(sh): State<Arc<Shared>>) -> Response {
-    ok(config_json(&lock(&sh.runtime)))
+    let b = lock(&sh.store).behaviour();
+    ok(config_json(&lock(&sh.runtime), b))
 }
 
 async fn admin_config(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -963,9 +1034,22 @@ async fn admin_config(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
                 "max_bulk",
                 "slow_ms",
                 "seed",
+                "allow_duplicate_case_numbers",
+                "foreign_writes",
             ],
         )?;
         let mut rt = lock(&sh.runtime).clone();
+        let mut behaviour = lock(&sh.store).behaviour();
+        match obj.get("allow_duplicate_case_numbers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(b)) => behaviour.allow_duplicate_case_numbers = *b,
+            Some(v) => {
+                return Err(ApiError::invalid(format!(
+                    "allow_duplicate_case_numbers: must be a boolean (true or false), got {}",
+                    brief(v)
+                )));
+            }
+        }
         let text = |k: &str| -> Result<Option<String>, ApiError> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),
@@ -1004,6 +1088,10 @@ async fn admin_config(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         if let Some(n) = number("slow_ms")? {
             rt.slow_ms = n;
         }
+        if let Some(s) = text("foreign_writes")? {
+            behaviour.foreign_writes = super::parse_rate(&s)
+                .map_err(|e| ApiError::invalid(format!("foreign_writes: {e}")))?;
+        }
         let new_seed = number("seed")?;
         if let Some(n) = new_seed {
             rt.seed = n;
@@ -1013,16 +1101,26 @@ async fn admin_config(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         if let Some(n) = new_seed {
             *lock(&sh.rng) = ChaCha8Rng::seed_from_u64(n);
         }
+        lock(&sh.store).configure(behaviour, rt.seed);
         if new_rate.is_some() {
             lock(&sh.windows).clear();
         }
-        Ok(config_json(&rt))
+        Ok(config_json(&rt, behaviour))
     })();
     answer(r)
 }
 
 async fn admin_stats(State(sh): State<Arc<Shared>>) -> Response {
-    ok(lock(&sh.stats).to_json())
+    let records: serde_json::Map<String, Value> = {
+        let store = lock(&sh.store);
+        entity::ALL
+            .iter()
+            .map(|e| (e.name.to_string(), Value::from(store.len(e))))
+            .collect()
+    };
+    let mut v = lock(&sh.stats).to_json();
+    v["records"] = Value::Object(records);
+    ok(v)
 }
 
 #[cfg(test)]

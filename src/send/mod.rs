@@ -6,6 +6,7 @@
 //! [`PacingArgs`] into the command's options, call [`connect`] then [`Client::new`], and share the
 //! one `Client` (it is cheap to clone) between workers.
 
+pub mod learned;
 pub mod pacing;
 pub mod rate;
 pub mod retry;
@@ -24,8 +25,8 @@ use crate::error::Fatal;
 use crate::report::summary::RequestStats;
 use crate::send::rate::RateSpec;
 
-pub use pacing::{Halt, Pacer, PacerView, RateHeaders, StopSignal};
-pub use retry::RetryPolicy;
+pub use pacing::{Halt, Pacer, PacerView, RateHeaders, StopSignal, WindowNews};
+pub use retry::{RetryPolicy, Verdict};
 
 /// Where Kayse lives when nothing else is said.
 pub const DEFAULT_BASE_URL: &str = "https://public-api.kayse.ai";
@@ -58,16 +59,23 @@ pub struct PacingArgs {
     /// The most requests this run may use; when spent, the run stops and can be resumed.
     #[arg(long, value_name = "N")]
     pub budget: Option<u64>,
+    /// How long to wait out Kayse being down (every request failing with 5xx or no connection)
+    /// before stopping, ready to --resume: 15m, 90s, 1h.
+    #[arg(long, default_value = "15m", value_name = "WAIT", value_parser = retry::parse_wait)]
+    pub outage_wait: Duration,
     /// Backoff base in milliseconds (tests only).
     #[arg(long, hide = true, env = "KAYSE_BULK_RETRY_BASE_MS")]
     pub retry_base_ms: Option<u64>,
 }
 
 impl PacingArgs {
+    /// The retry policy. A test's smaller base shrinks the cap with it, so an outage's growing
+    /// waits stay as short as its retries.
     pub fn policy(&self) -> RetryPolicy {
         let mut p = RetryPolicy::default();
         if let Some(ms) = self.retry_base_ms {
             p.base = Duration::from_millis(ms.max(1));
+            p.cap = p.base * 60;
         }
         p
     }
@@ -275,11 +283,20 @@ pub enum CallError {
         message: String,
         lost_before: bool,
     },
-    /// Retries ran out. `network` when the last failure was the connection, not an answer.
+    /// Retries of this one request ran out while Kayse answered others. `network` when the last
+    /// failure was the connection, not an answer.
     #[error("{last} (after {attempts} attempts)")]
     GaveUp {
         last: String,
         attempts: u32,
+        network: bool,
+        lost: bool,
+    },
+    /// Kayse stayed down (5xx or no connection for every request) longer than `--outage-wait`.
+    #[error("{last}, for {} (--outage-wait)", crate::plan::human_duration(waited.as_secs_f64()))]
+    Outage {
+        last: String,
+        waited: Duration,
         network: bool,
         lost: bool,
     },
@@ -298,13 +315,28 @@ impl CallError {
     /// True when some attempt of the call may have been applied without our knowing.
     pub fn maybe_applied(&self) -> bool {
         match self {
-            CallError::GaveUp { lost, .. } | CallError::Halted { lost, .. } => *lost,
+            CallError::GaveUp { lost, .. }
+            | CallError::Outage { lost, .. }
+            | CallError::Halted { lost, .. } => *lost,
             CallError::Rejected { lost_before, .. } | CallError::BadAnswer { lost_before, .. } => {
                 *lost_before
             }
             CallError::Lost { .. } => true,
             CallError::KeyRejected { .. } => false,
         }
+    }
+
+    /// True when the call ends the run's sending rather than settling its items: a rejected key,
+    /// the budget, a stop, or Kayse down or failing (a 5xx or the network never fails a row:
+    /// its rows wait for `--resume`).
+    pub fn ends_run(&self) -> bool {
+        matches!(
+            self,
+            CallError::KeyRejected { .. }
+                | CallError::Halted { .. }
+                | CallError::GaveUp { .. }
+                | CallError::Outage { .. }
+        )
     }
 }
 
@@ -360,7 +392,10 @@ impl Client {
             http,
             base: conn.base_url.clone(),
             key: conn.key.clone(),
-            pacer: Arc::new(Pacer::new(pacing.rate_limit, pacing.budget, stop)),
+            pacer: Arc::new(
+                Pacer::new(pacing.rate_limit, pacing.budget, stop)
+                    .with_outage(pacing.policy(), pacing.outage_wait),
+            ),
             policy: pacing.policy(),
             counters: Arc::new(Counters::default()),
             started: tokio::time::Instant::now(),
@@ -418,10 +453,12 @@ impl Client {
                 .await
             {
                 Attempt::Done(mut a) => {
+                    self.pacer.answered();
                     a.lost_before = lost;
                     return Ok(a);
                 }
                 Attempt::Fail(mut e) => {
+                    self.pacer.answered();
                     if let CallError::Rejected { lost_before, .. }
                     | CallError::BadAnswer { lost_before, .. } = &mut e
                     {
@@ -433,6 +470,7 @@ impl Client {
                     return Err(e);
                 }
                 Attempt::RateLimited => {
+                    self.pacer.answered();
                     self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
                     limited += 1;
                     if limited >= MAX_429 {
@@ -451,19 +489,32 @@ impl Client {
                 } => {
                     attempts += 1;
                     lost |= this_lost;
+                    let verdict = self.pacer.failed(&last);
                     if this_lost && mode == Resend::AtMostOnce {
                         return Err(CallError::Lost { last });
                     }
-                    if !self.policy.may_retry(attempts) {
-                        return Err(CallError::GaveUp {
-                            last,
-                            attempts,
-                            network,
-                            lost,
-                        });
-                    }
+                    let wait = match verdict {
+                        // Every worker waits in the pacer, then one probe goes: no wait here.
+                        Verdict::Down { .. } => Duration::ZERO,
+                        Verdict::Over { waited } => {
+                            return Err(CallError::Outage {
+                                last,
+                                waited,
+                                network,
+                                lost,
+                            });
+                        }
+                        Verdict::Again if !self.policy.may_retry(attempts) => {
+                            return Err(CallError::GaveUp {
+                                last,
+                                attempts,
+                                network,
+                                lost,
+                            });
+                        }
+                        Verdict::Again => self.policy.delay(attempts - 1, rand::random::<f64>()),
+                    };
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
-                    let wait = self.policy.delay(attempts - 1, rand::random::<f64>());
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = self.pacer.stop_signal().stopped() => {
@@ -823,6 +874,7 @@ mod tests {
                 rate_limit: "100/s".parse().unwrap(),
                 concurrency: 1,
                 budget,
+                outage_wait: Duration::from_secs(600),
                 retry_base_ms: Some(1),
             };
             Client::new(&conn, &pacing, Arc::new(StopSignal::default())).unwrap()
@@ -839,24 +891,45 @@ mod tests {
             assert_eq!((st.requests, st.retries), (3, 2));
         }
 
+        /// Ten 502s in a row are an outage, not six tries and a failure: the call waits with
+        /// everyone else and succeeds when the server answers again.
         #[tokio::test]
-        async fn retries_run_out_after_six_attempts() {
+        async fn a_run_of_5xx_is_waited_out_not_failed() {
             let (url, _, hits) = serve(vec![(502, vec![]); 10]).await;
             let c = client(&url, None);
+            c.get(&crate::entity::CASES, 1).await.unwrap();
+            assert_eq!(hits.load(Ordering::SeqCst), 11);
+            let notes = c.pacer().notices();
+            assert_eq!(notes.len(), 2, "{notes:?}");
+            assert!(notes[0].starts_with("Kayse is not answering (Kayse answered 502"));
+            assert!(notes[1].starts_with("Kayse answers again after"));
+        }
+
+        /// Down for longer than `--outage-wait` (none here): the call ends as an outage, with
+        /// what the server last said, and nothing was sent past the third failure.
+        #[tokio::test]
+        async fn an_outage_past_the_wait_ends_the_call() {
+            let (url, _, hits) = serve(vec![(503, vec![]); 10]).await;
+            let mut c = client(&url, None);
+            let pacing = PacingArgs {
+                rate_limit: "100/s".parse().unwrap(),
+                concurrency: 1,
+                budget: None,
+                outage_wait: Duration::ZERO,
+                retry_base_ms: Some(1),
+            };
+            c.pacer = Arc::new(
+                Pacer::new(pacing.rate_limit, None, Arc::new(StopSignal::default()))
+                    .with_outage(pacing.policy(), pacing.outage_wait),
+            );
             let e = c.get(&crate::entity::CASES, 1).await.unwrap_err();
             assert!(
-                matches!(
-                    e,
-                    CallError::GaveUp {
-                        attempts: 6,
-                        network: false,
-                        lost: false,
-                        ..
-                    }
-                ),
+                matches!(&e, CallError::Outage { network: false, lost: false, last, .. }
+                    if last.starts_with("Kayse answered 503")),
                 "{e}"
             );
-            assert_eq!(hits.load(Ordering::SeqCst), 6);
+            assert!(e.ends_run());
+            assert_eq!(hits.load(Ordering::SeqCst), 3);
         }
 
         /// Keeps tokio's paused clock from jumping to the next timer (the request timeout) while

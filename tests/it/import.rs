@@ -669,10 +669,16 @@ fn network_down_past_the_retries_stops_resumably() {
         .env("KAYSE_BASE_URL", "http://127.0.0.1:1")
         .env("KAYSE_BULK_RETRY_BASE_MS", "5")
         .args(["import", input.to_str().unwrap(), "--results", "out.csv"])
+        .args(["--outage-wait", "1s"])
         .output()
         .unwrap();
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot be reached"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Kayse is not answering (cannot connect to Kayse)"),
+        "the outage is waited out first: {}",
+        stderr(&o)
+    );
     let res = results(&dir.path().join("out.csv"));
     assert_eq!(
         by_result(&res).get("skipped"),

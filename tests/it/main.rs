@@ -2,17 +2,22 @@
 //! Each test runs the real `kayse-bulk` binary, mostly against a sandbox on a loopback port, in a
 //! temp folder, and reads what users read (results workbooks cell by cell, stderr, exit codes).
 
+mod clients_sheet;
+mod data;
 mod delete;
 mod export;
 mod help;
 mod hostile;
 mod import;
 mod message;
+mod outage;
 mod output;
+mod presets;
 mod profiles;
 mod read;
 mod readme;
 mod roundtrip;
+mod sandbox_clients;
 mod sandbox_contract;
 mod secrets;
 mod support;

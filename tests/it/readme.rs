@@ -1,27 +1,46 @@
-//! Keeps README.md true to the code: the alias table lists every alias of the case table, and
-//! every command has a section.
+//! Keeps README.md true to the code: the alias tables list every alias of the case and client
+//! tables, and every command has a section.
 
-use kayse_bulk::entity::CASES;
+use kayse_bulk::entity::{CASES, CLIENTS};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
 
 #[test]
-fn alias_table_lists_every_alias() {
+fn alias_tables_list_every_alias() {
     let text = readme();
-    for f in CASES.fields.iter().chain(std::iter::once(&CASES.id)) {
-        let line = text
+    // Each entity's table starts at its header line and runs to the first line outside it.
+    for (e, head) in [
+        (&CASES, "| field | also accepted |"),
+        (&CLIENTS, "| client field | also accepted |"),
+    ] {
+        let table: Vec<&str> = text
             .lines()
-            .find(|l| l.starts_with(&format!("| `{}` |", f.name)))
-            .unwrap_or_else(|| panic!("README alias table has no row for {}", f.name));
-        for a in f.aliases {
-            assert!(
-                line.contains(&format!("`{a}`")),
-                "README alias row for {} lacks `{a}`",
-                f.name
-            );
+            .skip_while(|l| *l != head)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        assert!(!table.is_empty(), "README has no table headed {head}");
+        for f in e.fields.iter().chain(std::iter::once(&e.id)) {
+            let line = table
+                .iter()
+                .find(|l| l.starts_with(&format!("| `{}` |", f.name)))
+                .unwrap_or_else(|| panic!("README {} table has no row for {}", e.name, f.name));
+            for a in f.aliases {
+                assert!(
+                    line.contains(&format!("`{a}`")),
+                    "README {} row for {} lacks `{a}`",
+                    e.name,
+                    f.name
+                );
+            }
         }
+        assert_eq!(
+            table.len(),
+            e.fields.len() + 3,
+            "README {} table: a header, a rule and one row per field and id",
+            e.name
+        );
     }
 }
 
@@ -36,6 +55,7 @@ fn every_command_is_documented() {
         "sms and email",
         "template",
         "sandbox",
+        "map",
     ] {
         assert!(
             text.contains(&format!("### {cmd}")),

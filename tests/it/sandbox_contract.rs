@@ -13,16 +13,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::HeldClock;
 
-const KEY: &str = "sandbox";
+pub(crate) const KEY: &str = "sandbox";
 
-struct Api {
-    handle: Handle,
-    client: Client,
-    base: String,
+pub(crate) struct Api {
+    pub(crate) handle: Handle,
+    pub(crate) client: Client,
+    pub(crate) base: String,
 }
 
 impl Api {
-    async fn start(config: Config) -> Api {
+    pub(crate) async fn start(config: Config) -> Api {
         let handle = sandbox::spawn(config).await.expect("sandbox starts");
         let base = handle.base_url();
         Api {
@@ -32,16 +32,16 @@ impl Api {
         }
     }
 
-    async fn default() -> Api {
+    pub(crate) async fn default() -> Api {
         Api::start(Config::default()).await
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// A request with the key; answers (status, headers, JSON body).
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -61,18 +61,18 @@ impl Api {
         (status, headers, body)
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let (s, _, b) = self.call(reqwest::Method::POST, path, Some(body)).await;
         (s, b)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         let (s, _, b) = self.call(reqwest::Method::GET, path, None).await;
         (s, b)
     }
 
     /// Admin routes need no key.
-    async fn admin_get(&self, path: &str) -> Value {
+    pub(crate) async fn admin_get(&self, path: &str) -> Value {
         self.client
             .get(self.url(path))
             .send()
@@ -83,7 +83,7 @@ impl Api {
             .expect("admin JSON")
     }
 
-    async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let resp = self
             .client
             .post(self.url(path))
@@ -95,14 +95,14 @@ impl Api {
         (s, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn case_count(&self) -> usize {
+    pub(crate) async fn case_count(&self) -> usize {
         self.admin_get("/sandbox/state").await["cases"]
             .as_array()
             .map_or(0, Vec::len)
     }
 }
 
-fn case(n: &str) -> Value {
+pub(crate) fn case(n: &str) -> Value {
     json!({
         "case_number": n,
         "external_source": "other",
@@ -112,12 +112,12 @@ fn case(n: &str) -> Value {
     })
 }
 
-fn with(mut v: Value, key: &str, value: Value) -> Value {
+pub(crate) fn with(mut v: Value, key: &str, value: Value) -> Value {
     v[key] = value;
     v
 }
 
-fn assert_error_shape(body: &Value) {
+pub(crate) fn assert_error_shape(body: &Value) {
     assert!(body["error"].is_string(), "error word in {body}");
     assert!(body["message"].is_string(), "message in {body}");
     assert_eq!(body.as_object().map(|o| o.len()), Some(2), "{body}");
@@ -162,6 +162,12 @@ async fn missing_or_wrong_key_gets_401_with_error_body() {
 #[tokio::test]
 async fn create_get_put_delete() {
     let api = Api::default().await;
+    // Linked clients must exist (Kayse refuses unknown ids): seeded with the ids the case names.
+    let people = json!({"clients": [{"id": 1, "first_name": "A", "last_name": "One",
+        "external_source": "other", "external_source_id": "p1"},
+        {"id": 2, "first_name": "B", "last_name": "Two",
+        "external_source": "other", "external_source_id": "p2"}]});
+    assert_eq!(api.admin_post("/sandbox/seed", people).await.0, 200);
     let full = with(
         with(case("C-1"), "name", json!("Smith v. Jones")),
         "client_ids",
@@ -931,7 +937,7 @@ async fn admin_seed_state_config_stats_and_reset() {
     assert_eq!(s, 400);
 
     let state = api.admin_get("/sandbox/state").await;
-    assert_eq!(state["next_id"], 5002);
+    assert_eq!(state["next_ids"]["cases"], 5002);
     assert_eq!(state["cases"][0]["email_opted_out"], true);
 
     let (s, cfg) = api
@@ -945,7 +951,8 @@ async fn admin_seed_state_config_stats_and_reset() {
     assert_eq!(
         cfg,
         json!({"faults": "500:0.1", "latency": "0-5", "rate_limit": "20/5s",
-               "max_bulk": 50, "slow_ms": 2000, "seed": 7})
+               "max_bulk": 50, "slow_ms": 2000, "seed": 7,
+               "allow_duplicate_case_numbers": false, "foreign_writes": 0.0})
     );
     assert_eq!(api.admin_get("/sandbox/config").await, cfg);
     let (s, e) = api
@@ -982,7 +989,11 @@ async fn admin_seed_state_config_stats_and_reset() {
     let (s, _) = api.admin_post("/sandbox/reset", json!({})).await;
     assert_eq!(s, 200);
     let state = api.admin_get("/sandbox/state").await;
-    assert_eq!(state, json!({"cases": [], "messages": [], "next_id": 1001}));
+    assert_eq!(
+        state,
+        json!({"cases": [], "clients": [], "messages": [],
+               "next_ids": {"cases": 1001, "clients": 1_000_001}})
+    );
     assert_eq!(api.admin_get("/sandbox/stats").await["requests"], 0);
 }
 
@@ -1003,7 +1014,7 @@ async fn state_file_is_saved_on_every_change_and_reloaded() {
     // Saved before the answer: readable right away, without a shutdown.
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(on_disk["cases"][0]["case_number"], "P-1");
-    assert_eq!(on_disk["next_id"], 1002);
+    assert_eq!(on_disk["next_ids"]["cases"], 1002);
     assert_eq!(api.handle.state_json(), on_disk);
     api.handle.shutdown().await.unwrap();
 

@@ -9,7 +9,6 @@ use futures::future::BoxFuture;
 use crate::engine::{Command, Cx, Flow, Job};
 use crate::outcome::Outcome;
 use crate::record::journal::RowRecord;
-use crate::send::CallError;
 
 const LOST: &str = "an earlier attempt of this request lost its answer, and the case is not in the resent request's deleted_ids: it was either deleted by that attempt or never existed. Either way it is no longer in Kayse";
 
@@ -56,7 +55,7 @@ impl Command for Delete {
                 Ok((deleted, lost)) => {
                     judge(&chunk, &deleted.into_iter().collect(), job.in_doubt || lost)
                 }
-                Err(e @ (CallError::KeyRejected { .. } | CallError::Halted { .. })) => {
+                Err(e) if e.ends_run() => {
                     if !e.maybe_applied() && !job.in_doubt {
                         cx.release(batch, &chunk).await;
                     }

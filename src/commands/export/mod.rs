@@ -149,6 +149,14 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             errors.len()
         ));
     }
+    let to_csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !to_csv {
+        // Nothing is cut without a word: a workbook's cell and calendar have limits.
+        summary.warnings.extend(sheet::excel_limits(&cases));
+    }
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
         sheet::write(&args.out, &CASES, &cases, &errors)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))

@@ -4,6 +4,7 @@
 //! (`send`: bisect, probe, shrink), and the pure judgments of answers (`answer`).
 
 mod answer;
+mod restore;
 mod scan;
 mod send;
 
@@ -30,9 +31,9 @@ pub enum UpdateBlanks {
     Clear,
 }
 
-// Import never asks before sending, so `--yes` (shared run control) is accepted and hidden.
+// Import asks only before sending a status or type that looks like a typo.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("yes", |a| a.hide(true)))]
+#[command(mut_arg("yes", |a| a.help("Send values that look like typos of a more common status or type without asking (with no terminal to ask on, such rows stop the run unless --yes)")))]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
@@ -56,6 +57,10 @@ pub struct Args {
     /// The input is an earlier results file: copy rows already created or updated, send the rest.
     #[arg(long)]
     pub only_failed: bool,
+    /// The input is a backup of deleted cases (delete --backup): create every case anew, keep
+    /// each row's old id beside its new kayse_id, and name the opt-outs the API cannot restore.
+    #[arg(long)]
+    pub restore: bool,
 }
 
 /// What import's progress line counts.
@@ -73,7 +78,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             &args.input,
             &args.hidden,
             &args.rules,
-            &args.batch,
+            (&args.batch, args.pacing.rate_limit),
             &args.results,
             g,
         );
@@ -88,6 +93,17 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     );
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;
     let mut scanned = scan::scan(&args, &results_path, g)?;
+    if !scanned.date_doubts.is_empty() && !args.run.resume {
+        // Ambiguous dates before the proof may have been read the wrong way round.
+        return Err(crate::error::Fatal::usage(format!(
+            "import: nothing was sent: {}",
+            scanned.date_doubts.join("; ")
+        )));
+    }
+    if !args.run.resume {
+        // Before the journal exists: a "no" leaves nothing that blocks the next run.
+        crate::engine::confirm::ask_before_typos(args.run.yes, &scanned.typos, "import")?;
+    }
     let items = std::mem::take(&mut scanned.items);
     let keep_blanks = args.update_blanks == UpdateBlanks::Keep;
     let mut options = std::collections::BTreeMap::new();
@@ -96,6 +112,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         format!("{:?}", args.update_blanks).to_lowercase(),
     );
     options.insert("only_failed".to_string(), args.only_failed.to_string());
+    options.insert("restore".to_string(), args.restore.to_string());
     let spec = Spec {
         command: "import",
         input: Input::File(args.input.file.clone()),

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use super::Args;
 use super::answer::Item;
+use super::restore::{self, Restore};
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::finish::Results;
@@ -38,6 +39,8 @@ enum Verdict {
         id: Option<u64>,
         /// The value users look the row up by in Kayse (its `case_number`).
         lookup: Box<str>,
+        /// `--restore`: what this row's case loses (opt-outs the API cannot set), said in the row.
+        note: Option<Box<str>>,
     },
 }
 
@@ -55,7 +58,14 @@ pub struct Scan {
     /// Rows an earlier results file (`--only-failed`) says are `unknown`: sent again in doubt.
     pub earlier_unknown: BTreeSet<usize>,
     pub fingerprint: Fingerprint,
+    /// Values that look like typos of a more common one (Kayse would create them as typed).
+    pub typos: Vec<String>,
+    /// Date columns whose assumed order a later row contradicted: nothing may be sent.
+    pub date_doubts: Vec<String>,
     headers: Vec<String>,
+    /// The command's own columns: each numeric date as it was read (`HEADER (as read)`). A kept
+    /// row's packed cells hold these first, then the echoed input cells.
+    extra: Vec<String>,
     /// Results input columns hidden in the workbook: kept hidden (XLSX) or left out (CSV).
     hidden: Vec<usize>,
     rows: Vec<Kept>,
@@ -92,6 +102,8 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
     let echo = Echo::new(&sheet.table.headers);
     let mut summary = sheet.new_summary("import", &args.input.file, results);
     let hidden = echo.columns(sheet.facts.hidden_columns());
+    let restore = args.restore.then(|| Restore::new(&sheet.table.headers));
+    let (mut restored, mut lost) = (0u64, crate::read::RowList::default());
     let mut out = Scan {
         items: Vec::new(),
         earlier_unknown: BTreeSet::new(),
@@ -100,7 +112,10 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
             size: 0,
             basis: crate::record::journal::Basis::Rows,
         },
+        typos: Vec::new(),
+        date_doubts: Vec::new(),
         headers: echo.headers(&sheet.table.headers),
+        extra: sheet.dates.headers().to_vec(),
         hidden,
         rows: Vec::new(),
         summary: Summary::default(),
@@ -126,7 +141,12 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
                 Verdict::Copied(o, cell_id(id_col.and_then(|c| raw.cells.get(c))))
             }
             (_, Err(errors)) => Verdict::Invalid(echo.errors(errors)),
-            (before, Ok(case)) => {
+            (before, Ok(mut case)) => {
+                let note = restore.as_ref().and_then(|r| {
+                    restored += 1;
+                    let got = r.apply(&mut case, &raw);
+                    got.lost.inspect(|_| lost.push(row)).map(Into::into)
+                });
                 if case.id.is_some() {
                     summary.updates += 1;
                 } else {
@@ -138,18 +158,26 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
                 let verdict = Verdict::Queued {
                     id: case.id,
                     lookup: case.lookup().1.into(),
+                    note,
                 };
                 out.items.push((row, case));
                 verdict
             }
         };
+        let mut cells = sheet.dates.cells(&raw);
+        cells.extend(echo.cells(raw.cells));
         out.rows.push(Kept {
             source_row: row,
-            cells: PackedCells::pack(&echo.cells(raw.cells)),
+            cells: PackedCells::pack(&cells),
             verdict,
         });
     }
     sheet.finish_summary(&mut summary);
+    if restore.is_some() {
+        summary.warnings.extend(restore::summary(restored, &lost));
+    }
+    out.typos = sheet.typos();
+    out.date_doubts = sheet.checker.date_doubts();
     out.fingerprint = sheet.fingerprint.finished()?;
     out.summary = summary;
     Ok(out)
@@ -167,19 +195,20 @@ impl Scan {
     ) -> CmdResult {
         let mut summary = self.summary;
         summary.plan = plan;
-        let mut results = Results::create(path, &self.headers, &[], &self.hidden, summary)?;
+        let mut results = Results::create(path, &self.headers, &self.extra, &self.hidden, summary)?;
+        let n_extra = self.extra.len();
         let not_sent = sent.not_sent("sent");
         let server = |m: &str| vec![RowError::new("kayse", m)];
         for kept in self.rows {
             let (outcome, kayse_id, errors) = match kept.verdict {
                 Verdict::Copied(o, id) => (o, id, Vec::new()),
                 Verdict::Invalid(errors) => (Outcome::Invalid, None, errors),
-                Verdict::Queued { id, lookup } => match sent.settle(kept.source_row) {
-                    Settled::Done(r) => (
-                        r.outcome,
-                        r.id.or(id),
-                        r.error.as_deref().map(server).unwrap_or_default(),
-                    ),
+                Verdict::Queued { id, lookup, note } => match sent.settle(kept.source_row) {
+                    Settled::Done(r) => {
+                        let mut errors = r.error.as_deref().map(server).unwrap_or_default();
+                        errors.extend(note.map(|n| RowError::new("restore", n)));
+                        (r.outcome, r.id.or(id), errors)
+                    }
                     Settled::InDoubt => (
                         Outcome::Unknown,
                         id,
@@ -191,13 +220,15 @@ impl Scan {
                     Settled::NotSent => (Outcome::Skipped, id, server(&not_sent)),
                 },
             };
+            let mut cells = kept.cells.unpack();
+            let input = cells.split_off(n_extra.min(cells.len()));
             results.write(ResultRow {
                 source_row: kept.source_row,
                 outcome,
                 kayse_id,
                 errors,
-                cells: kept.cells.unpack(),
-                extra: Vec::new(),
+                cells: input,
+                extra: cells,
             })?;
         }
         results.finish(g, Some(sent), started)

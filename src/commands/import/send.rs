@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use super::answer::{self, Item};
 use crate::engine::{Command, Flow, Job};
 use crate::outcome::Outcome;
-use crate::send::CallError;
+use crate::send::{CallError, learned};
 
 type Cx = crate::engine::Cx<Upsert>;
 
@@ -49,15 +49,14 @@ impl Upsert {
                             None,
                             Outcome::Failed,
                             Some(id),
-                            Some(format!("{} {id} was not found in Kayse", case.entity().one)),
+                            Some(format!(
+                                "{} {id} was not found in Kayse; if this file is a backup of deleted cases, `import FILE --restore` creates them anew",
+                                case.entity().one
+                            )),
                         )])
                         .await
                     }
-                    Err(
-                        e @ (CallError::KeyRejected { .. }
-                        | CallError::Halted { .. }
-                        | CallError::GaveUp { network: true, .. }),
-                    ) => return cx.halted(&e).await,
+                    Err(e) if e.ends_run() => return cx.halted(&e).await,
                     Err(e) => {
                         cx.done(vec![answer::record(
                             row,
@@ -112,7 +111,13 @@ impl Upsert {
                     cx.release(batch, &items).await;
                     cx.halted(&e).await
                 }
-                Err(e @ CallError::Halted { .. }) => {
+                Err(
+                    e @ (CallError::Halted { .. }
+                    | CallError::GaveUp { .. }
+                    | CallError::Outage { .. }),
+                ) => {
+                    // The budget, a stop, or Kayse down: these rows are not failed. Released when
+                    // certainly not applied, else left in flight for --resume to recheck.
                     if !(in_doubt || e.maybe_applied()) {
                         cx.release(batch, &items).await;
                     }
@@ -127,8 +132,13 @@ impl Upsert {
                     if answer::too_many(&message) && items.len() > 1 {
                         // Rejected whole, this time and any earlier time at this size.
                         cx.release(batch, &items).await;
-                        let half = items.len().div_ceil(2);
-                        cx.shrink_batch(half);
+                        // The maximum the answer names, else halves until one fits.
+                        match learned::stated_max(&message) {
+                            Some(max) if max < items.len() => {
+                                cx.learned_max(max, items.len(), entity.name)
+                            }
+                            _ => cx.shrink_batch(items.len().div_ceil(2)),
+                        }
                         // Re-read the size before each piece: a piece may shrink it again.
                         let mut rest = items;
                         while !rest.is_empty() {
@@ -163,20 +173,9 @@ impl Upsert {
                     }
                     self.bulk(cx, right, doubt).await
                 }
-                Err(e @ CallError::GaveUp { network: true, .. }) => {
-                    if !(in_doubt || e.maybe_applied()) {
-                        cx.release(batch, &items).await;
-                    }
-                    cx.halted(&e).await
-                }
-                Err(e @ (CallError::GaveUp { .. } | CallError::Lost { .. })) => {
-                    if in_doubt || e.maybe_applied() {
-                        let why = e.to_string();
-                        cx.done(answer::all_unknown(&items, b, Some(&why))).await;
-                    } else {
-                        cx.done(answer::all(&items, b, Outcome::Failed, &e.to_string()))
-                            .await;
-                    }
+                Err(e @ CallError::Lost { .. }) => {
+                    let why = e.to_string();
+                    cx.done(answer::all_unknown(&items, b, Some(&why))).await;
                     Flow::Go
                 }
                 Err(e @ CallError::BadAnswer { .. }) => {
@@ -232,11 +231,7 @@ impl Upsert {
                 cx.done(answer::all_unknown(&items, b, None)).await;
                 Flow::Go
             }
-            Err(
-                e @ (CallError::KeyRejected { .. }
-                | CallError::Halted { .. }
-                | CallError::GaveUp { network: true, .. }),
-            ) => cx.halted(&e).await,
+            Err(e) if e.ends_run() => cx.halted(&e).await,
             Err(e) => {
                 let why = e.to_string();
                 cx.done(answer::all_unknown(&one, Some(pb), Some(&why)))

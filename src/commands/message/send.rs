@@ -69,9 +69,7 @@ impl Messenger {
                         OptOut::Clear
                     }
                 }
-                Err(e @ (CallError::KeyRejected { .. } | CallError::Halted { .. })) => {
-                    OptOut::Halt(e)
-                }
+                Err(e) if e.ends_run() => OptOut::Halt(e),
                 Err(CallError::Rejected { status: 404, .. }) => {
                     OptOut::Unreadable(format!("case {case_id} not found (404)"))
                 }
@@ -136,9 +134,7 @@ impl Messenger {
                     "{e}; the server may have scheduled it, so it is not resent"
                 )),
             ),
-            Err(e @ (CallError::KeyRejected { .. } | CallError::Halted { .. }))
-                if !e.maybe_applied() =>
-            {
+            Err(e) if e.ends_run() && !e.maybe_applied() => {
                 cx.release(batch, std::slice::from_ref(&item)).await;
                 return cx.halted(&e).await;
             }
