@@ -83,6 +83,25 @@ pub enum Command {
     Completions(crate::commands::completions::Args),
 }
 
+impl Command {
+    /// The command's name, as typed (for `--json` when a run ends before its summary).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Import(_) => "import",
+            Command::Export(_) => "export",
+            Command::Delete(_) => "delete",
+            Command::Sms(_) => "sms",
+            Command::Email(_) => "email",
+            Command::Map(_) => "map",
+            Command::Template(_) => "template",
+            Command::Sandbox(_) => "sandbox",
+            Command::Run(_) => "run",
+            Command::Completions(_) => "completions",
+        }
+    }
+}
+
 /// Run the parsed command.
 pub fn run(cli: Cli) -> CmdResult {
     let g = &cli.global;

@@ -17,7 +17,7 @@ use super::stop::StopReason;
 use super::worker::{self, Cx, Event};
 use crate::record::journal::{Journal, RowRecord};
 use crate::report::summary::RequestStats;
-use crate::send::Client;
+use crate::send::{Client, Server};
 
 /// A run sending.
 pub struct Live {
@@ -32,6 +32,7 @@ pub struct Live {
     pub(super) quiet: bool,
     pub(super) drain: Duration,
     pub(super) concurrency: usize,
+    pub(super) server: Server,
 }
 
 impl Live {
@@ -123,6 +124,7 @@ impl Live {
             stop: self.stop.take(),
             interrupted,
             stats: Some(self.client.stats()),
+            server: Some(std::mem::take(&mut self.server)),
         }
     }
 }
@@ -136,6 +138,8 @@ pub struct Sent {
     pub stop: Option<StopReason>,
     pub interrupted: bool,
     pub stats: Option<RequestStats>,
+    /// The server the run's journal belongs to, for the summary.
+    pub server: Option<Server>,
 }
 
 /// Where one key stands at the end.

@@ -54,13 +54,13 @@ impl StopReason {
         }
     }
 
-    /// A stable word for machines (the `--json` summary to come).
+    /// A stable word for machines: `--json`'s `stop_reason`, one of `error::STOP_REASONS`.
     pub fn code(&self) -> &'static str {
         match self {
             StopReason::KeyRejected(_) => "key_rejected",
-            StopReason::Budget => "budget",
-            StopReason::Network(_) => "network",
-            StopReason::Journal(_) => "journal",
+            StopReason::Budget => "budget_spent",
+            StopReason::Network(_) => "server_unreachable",
+            StopReason::Journal(_) => "results_unwritable",
             StopReason::Outage(_) => "outage",
         }
     }
@@ -156,16 +156,16 @@ mod tests {
                 "the API key was rejected (HTTP 403): check KAYSE_API_KEY or --api-key-file",
                 "key_rejected",
             ),
-            (StopReason::Budget, "the --budget is spent", "budget"),
+            (StopReason::Budget, "the --budget is spent", "budget_spent"),
             (
                 StopReason::Network("no answer".into()),
                 "Kayse cannot be reached: no answer",
-                "network",
+                "server_unreachable",
             ),
             (
                 StopReason::Journal("disk full".into()),
                 "the journal cannot be written: disk full",
-                "journal",
+                "results_unwritable",
             ),
             (
                 StopReason::Outage("Kayse answered 503: x, for 15 min (--outage-wait)".into()),
@@ -176,6 +176,7 @@ mod tests {
         for (r, message, code) in table {
             assert_eq!(r.message(), message);
             assert_eq!(r.code(), code);
+            assert!(crate::error::STOP_REASONS.contains(&code), "{code}");
         }
     }
 }

@@ -490,9 +490,9 @@ fn budget_stops_then_resume_finishes_exactly_once() {
     let res = results(&dir.path().join("out.csv"));
     assert_eq!(by_result(&res).get("created"), Some(&20));
     assert_eq!(by_result(&res).get("skipped"), Some(&30));
-    // Without --resume the journal protects the rows already created.
+    // Without --resume the journal protects the rows already created: exit 3, resumable.
     let o = import(&sb, dir.path(), &args);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
     let mut again = args.to_vec();
     again.push("--resume");
     let o = import(&sb, dir.path(), &again);

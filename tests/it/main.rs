@@ -17,6 +17,7 @@ mod profiles;
 mod read;
 mod readme;
 mod roundtrip;
+mod runs;
 mod sandbox_clients;
 mod sandbox_contract;
 mod secrets;

@@ -40,6 +40,10 @@ pub struct Args {
     /// The column holding the ids [default: kayse_id, id or case_id].
     #[arg(long, value_name = "NAME")]
     pub id_column: Option<String>,
+    /// The input is an earlier delete's results file: delete only the rows that failed; rows
+    /// already deleted are never sent again, with or without it.
+    #[arg(long)]
+    pub only_failed: bool,
     /// Also delete the clients linked to each case (with_clients: true).
     #[arg(long)]
     pub with_clients: bool,
@@ -64,9 +68,12 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("unknown", Outcome::Unknown),
 ];
 
-pub fn run(args: Args, g: &Global) -> CmdResult {
+pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
     let results_path = args.results.path_for(&args.input.file)?;
+    crate::engine::session::restore_reading(args.run.resume, &results_path, &mut args.input)?;
+    let mut options = std::collections::BTreeMap::new();
+    args.input.record(&mut options);
     let sheet = rows::read_rows(&args)?;
     let all = ids::dedupe(sheet.rows.iter().filter_map(|(_, r)| match r {
         Row::Id { id, .. } => Some(*id),
@@ -80,11 +87,12 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             input: Input::File(args.input.file.clone()),
             journal: Journal::path_for(&results_path),
             fingerprint: sheet.fingerprint.finished()?,
-            options: Default::default(),
+            options,
             checked: None,
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: true,
+            server: crate::send::Server::of(&args.conn, g)?,
         };
         Some(Session::open(spec, args.run.resume)?)
     };
@@ -162,7 +170,13 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let mut results = Results::create(&results_path, &sheet.headers, &[], &hidden, summary)?;
     let header = &sheet.headers[sheet.col];
     rows::write_rows(&mut results, sheet.rows, header, sheet.col, sent.as_ref())?;
-    results.finish(g, sent.as_ref(), started)
+    let done = results.finish(g, sent.as_ref(), started);
+    // A finished delete leaves nothing that blocks next week's: the results hold what it did,
+    // and deleting again is harmless (`not_found`), so its journal has no more to protect.
+    if done.is_ok() && sent.is_some() {
+        let _ = std::fs::remove_file(Journal::path_for(&results_path));
+    }
+    done
 }
 
 /// What the confirmation (or the dry run) shows: the count and the first ten ids.

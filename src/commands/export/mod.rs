@@ -32,6 +32,9 @@ pub struct Args {
     /// exports, a firm's own list). Accepts several files.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub ids_from: Vec<PathBuf>,
+    /// The column of the --ids-from files holding the ids [default: kayse_id, id or case_id].
+    #[arg(long, value_name = "NAME", requires = "ids_from")]
+    pub id_column: Option<String>,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -59,7 +62,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let (ids, warnings) = collect_ids(&args.ids, &args.ids_from, hidden)?;
+    let (ids, warnings) =
+        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?;
     if ids.is_empty() {
         return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
     }
@@ -77,6 +81,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: true,
+            server: crate::send::Server::of(&args.conn, g)?,
         };
         Some(Session::open(spec, args.run.resume)?)
     };
@@ -157,14 +162,27 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         // Nothing is cut without a word: a workbook's cell and calendar have limits.
         summary.warnings.extend(sheet::excel_limits(&cases));
     }
+    // Unfinished: what was fetched goes to a partial file; --out is left as it was.
+    let target = finish::output_for(&args.out, &sent);
+    let partial = finish::partial_path(&args.out);
+    if target != args.out {
+        summary.results = Some(target.display().to_string());
+        summary.warnings.push(format!(
+            "the export did not finish: what was fetched is in {}; {} is left as it was, and --resume completes it there",
+            target.display(),
+            args.out.display()
+        ));
+    }
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
-        sheet::write(&args.out, &CASES, &cases, &errors)
+        sheet::write(&target, &CASES, &cases, &errors)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     });
-    // A complete export needs its journal no more: the data is in --out, and a later export of
-    // the same ids should fetch fresh answers.
+    // A complete export needs its journal and partial file no more: the data is in --out, and
+    // a later export of the same ids should fetch fresh answers.
     if done.is_ok() {
         let _ = std::fs::remove_file(&journal);
+        let _ = std::fs::remove_file(sheet::errors_csv_path(&partial));
+        let _ = std::fs::remove_file(&partial);
     }
     done
 }

@@ -14,7 +14,7 @@ use crate::cli::Global;
 use crate::engine::options::{
     BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs, SkipHiddenArgs,
 };
-use crate::engine::session::{InFlight, Input, Session, Spec};
+use crate::engine::session::{InFlight, Input, Session, Spec, restore_reading};
 use crate::engine::{Job, View, Work, checks, take_where};
 use crate::error::CmdResult;
 use crate::outcome::Outcome;
@@ -54,7 +54,8 @@ pub struct Args {
     /// For rows with an id: keep fields the row leaves empty, or clear them.
     #[arg(long, value_enum, default_value = "keep")]
     pub update_blanks: UpdateBlanks,
-    /// The input is an earlier results file: copy rows already created or updated, send the rest.
+    /// The input is an earlier results file: copy rows already created or updated, send the rest
+    /// (an earlier results file given without it is read the same way; this checks it is one).
     #[arg(long)]
     pub only_failed: bool,
     /// The input is a backup of deleted cases (delete --backup): create every case anew, keep
@@ -71,7 +72,7 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("unknown", Outcome::Unknown),
 ];
 
-pub fn run(args: Args, g: &Global) -> CmdResult {
+pub fn run(mut args: Args, g: &Global) -> CmdResult {
     if args.run.dry_run {
         return checks::run(
             "import",
@@ -86,12 +87,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
     let results_path = args.results.path_for(&args.input.file)?;
     let journal = Journal::path_for(&results_path);
-    let refuse_fresh = format!(
-        "a journal from an earlier run is at {}: pass --resume to continue that run, or import its results file {} with --only-failed to send the rows that did not go in; move the journal away only to start over (rows already created would be sent again)",
-        journal.display(),
-        results_path.display()
-    );
+    let refuse_fresh = crate::engine::guard::refuse_fresh_import(&journal, &results_path);
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;
+    let recorded = restore_reading(args.run.resume, &results_path, &mut args.input)?;
+    args.rules.restore(&recorded);
     let mut scanned = scan::scan(&args, &results_path, g)?;
     if !scanned.date_doubts.is_empty() && !args.run.resume {
         // Ambiguous dates before the proof may have been read the wrong way round.
@@ -113,6 +112,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     );
     options.insert("only_failed".to_string(), args.only_failed.to_string());
     options.insert("restore".to_string(), args.restore.to_string());
+    args.input.record(&mut options);
+    args.rules.record(&mut options);
     let spec = Spec {
         command: "import",
         input: Input::File(args.input.file.clone()),
@@ -123,6 +124,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         refuse_fresh: Some(refuse_fresh),
         in_flight: InFlight::Resend,
         retry_failed: false,
+        server: crate::send::Server::of(&args.conn, g)?,
     };
     let mut session = Session::open(spec, args.run.resume)?;
     let batch = args.batch.batch_size.max(1) as usize;
@@ -218,6 +220,7 @@ mod tests {
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: false,
+            server: Default::default(),
         };
         Session::open(spec, false).unwrap()
     }

@@ -26,6 +26,7 @@ use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::Journal;
 use crate::send::{ConnectionArgs, PacingArgs};
 use rows::{Ready, State};
+use text::first_message;
 
 /// Options both message commands share.
 #[derive(Debug, clap::Args)]
@@ -38,6 +39,12 @@ pub struct MessageArgs {
     /// other {{...}} (Kayse variables such as {{first_name}}) are sent as they are.
     #[arg(long, value_name = "TEMPLATE")]
     pub message: Option<String>,
+    /// The column holding the case ids [default: case_id].
+    #[arg(long, value_name = "NAME")]
+    pub case_id_column: Option<String>,
+    /// The column holding the client ids [default: client_id].
+    #[arg(long, value_name = "NAME")]
+    pub client_id_column: Option<String>,
     /// Send without fetching each case first to skip opted-out clients.
     #[arg(long)]
     pub no_opt_out_check: bool,
@@ -49,6 +56,10 @@ pub struct MessageArgs {
     pub pacing: PacingArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// The input is an earlier results file: send only the rows that did not go (failed,
+    /// skipped, invalid); rows already sent or unknown are never sent again, with or without it.
+    #[arg(long)]
+    pub only_failed: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,28 +118,17 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("opted out", Outcome::OptedOut),
 ];
 
-/// "the first, to client C of case K:" and the text, for the dry run and the prompt.
-fn first_message(m: &Ready) -> String {
-    let subject = m
-        .subject
-        .as_ref()
-        .map(|s| format!("  subject: {s}\n"))
-        .unwrap_or_default();
-    format!(
-        "to client {} of case {}:\n{subject}  {}",
-        m.client_id, m.case_id, m.message
-    )
-}
-
-fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global) -> CmdResult {
+fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Global) -> CmdResult {
     let started = Instant::now();
     let command = channel.name();
     let noun = channel.noun();
     let results_path = a.results.path_for(&a.input.file)?;
+    crate::engine::session::restore_reading(a.run.resume, &results_path, &mut a.input)?;
     let checked = rows::read(channel, &a, subject_tpl.as_deref())?;
     let mut options = BTreeMap::new();
     options.insert("message".to_string(), a.message.clone().unwrap_or_default());
     options.insert("subject".to_string(), subject_tpl.unwrap_or_default());
+    a.input.record(&mut options);
     let mut session = if a.run.dry_run {
         None
     } else {
@@ -142,6 +142,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             refuse_fresh: None,
             in_flight: InFlight::Unknown(IN_FLIGHT),
             retry_failed: true,
+            server: crate::send::Server::of(&a.conn, g)?,
         };
         Some(Session::open(spec, a.run.resume)?)
     };
@@ -251,6 +252,10 @@ fn write_rows(
                     "message",
                     format!("same case, client and message as row {first}; sent once"),
                 )],
+            ),
+            State::Earlier(o) => (
+                o,
+                vec![RowError::new("kayse", crate::engine::earlier::note(o))],
             ),
             State::Ready(_) => match sent.map(|s| s.settle(r.source_row)) {
                 None => (Outcome::Valid, Vec::new()),

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use super::text::{Template, find_header};
 use super::{Channel, MessageArgs, sms};
 use crate::cell::Cell;
+use crate::engine::earlier::{self, Earlier};
 use crate::engine::input::{FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
 use crate::error::Fatal;
-use crate::outcome::RowError;
+use crate::outcome::{Outcome, RowError};
 
 /// Where a row's text comes from: a column as it is, or a template.
 enum Source {
@@ -65,11 +66,13 @@ pub struct Row {
     pub state: State,
 }
 
-/// The payload, or every error, or a duplicate of an earlier row.
+/// The payload, or every error, or a duplicate of an earlier row, or (the input being an
+/// earlier results file) what an earlier run settled, left as it was.
 pub enum State {
     Ready(Ready),
     Invalid(Vec<RowError>),
     Duplicate(usize),
+    Earlier(Outcome),
 }
 
 /// A message sheet read and checked.
@@ -88,26 +91,39 @@ pub struct Checked {
 /// The columns a message sheet is read by: what makes a row its header.
 const COLUMNS: &[&str] = &["case_id", "client_id", "message", "subject"];
 
+/// What makes a row the header: the columns read, under the names the options give them.
+fn matcher(a: &MessageArgs) -> crate::read::HeaderMatcher {
+    let mut names: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
+    names.extend(a.case_id_column.iter().cloned());
+    names.extend(a.client_id_column.iter().cloned());
+    names_matcher(&names)
+}
+
 /// Read, render and check every row.
 pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<Checked, Fatal> {
     let Sheet {
         table,
         fingerprint,
         facts,
-    } = Sheet::open(&a.input, a.hidden.hidden_rows(), names_matcher(COLUMNS))?;
+    } = Sheet::open(&a.input, a.hidden.hidden_rows(), matcher(a))?;
     let headers = table.headers;
-    let need = |name: &str| {
-        find_header(&headers, name).ok_or_else(|| {
+    let need = |given: Option<&String>, name: &str, flag: &str| {
+        let wanted = given.map_or(name, String::as_str);
+        find_header(&headers, wanted).ok_or_else(|| {
             Fatal::usage(format!(
-                "{}: no '{name}' column; the columns are: {}{}",
+                "{}: no '{wanted}' column (name yours with {flag} NAME); the columns are: {}{}",
                 a.input.file.display(),
                 headers.join(", "),
                 a.input.header_hint(table.header_row)
             ))
         })
     };
-    let case_col = need("case_id")?;
-    let client_col = need("client_id")?;
+    let case_col = need(a.case_id_column.as_ref(), "case_id", "--case-id-column")?;
+    let client_col = need(
+        a.client_id_column.as_ref(),
+        "client_id",
+        "--client-id-column",
+    )?;
     let msg_src = Source::pick(a.message.as_deref(), "message", &headers, "--message")?;
     let subj_src = match channel {
         Channel::Email => Some(Source::pick(subject, "subject", &headers, "--subject")?),
@@ -122,6 +138,7 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         case_col,
         facts,
     };
+    let before = Earlier::find(&headers, a.only_failed, &a.input.file)?;
     let mut dedupe = Dedupe::default();
     for raw in table.rows {
         let raw = raw.map_err(read_failed)?;
@@ -132,15 +149,25 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         let message = msg_src.render(&raw.cells);
         let subject = subj_src.as_ref().map(|s| s.render(&raw.cells));
         let empty = Cell::Empty;
-        let state = match check_row(
+        let checked = check_row(
             channel,
             (raw.cells.get(case_col).unwrap_or(&empty), case_col),
             (raw.cells.get(client_col).unwrap_or(&empty), client_col),
             &message,
             subject.as_deref(),
-        ) {
-            Err(e) => State::Invalid(e),
-            Ok(r) => match dedupe.first_row(&r, raw.source_row) {
+        );
+        // A message an earlier run sent still counts for the repeats after it.
+        let first = checked
+            .as_ref()
+            .ok()
+            .and_then(|r| dedupe.first_row(r, raw.source_row));
+        let state = match (before.outcome(&raw.cells), checked) {
+            (Some(o), _) if earlier::never_again(o, earlier::MESSAGE_DONE) => State::Earlier(o),
+            (Some(o), _) if a.only_failed && !earlier::retried_when_only_failed(o) => {
+                State::Earlier(o)
+            }
+            (_, Err(e)) => State::Invalid(e),
+            (_, Ok(r)) => match first {
                 Some(first) => State::Duplicate(first),
                 None => {
                     if channel == Channel::Sms && sms::segments(&r.message).parts > 1 {
