@@ -83,6 +83,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             g,
         );
     }
+    if args.restore && args.rules.entity != crate::engine::options::EntityArg::Cases {
+        return Err(crate::error::Fatal::usage(
+            "--restore recreates deleted cases; it cannot be used with --entity clients",
+        ));
+    }
     let started = Instant::now();
     let results_path = args.results.path_for(&args.input.file)?;
     let journal = Journal::path_for(&results_path);
