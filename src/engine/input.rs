@@ -12,7 +12,7 @@ use crate::cell::Cell;
 use crate::check::{Checked, Checker, check_row};
 use crate::cli::Global;
 use crate::engine::options::{HiddenRows, InputArgs, RulesArgs};
-use crate::entity::{CASES, Record};
+use crate::entity::Record;
 use crate::error::{ExitCode, Fatal};
 use crate::map::Mapping;
 use crate::outcome::RowError;
@@ -230,9 +230,10 @@ impl CaseSheet {
         fingerprint: bool,
     ) -> Result<CaseSheet, Fatal> {
         let (map_opts, mut rules) = rules_args.load()?;
-        let opts = input.read_options(hidden, crate::map::header_matcher(&CASES, &map_opts));
+        let entity = rules.entity();
+        let opts = input.read_options(hidden, crate::map::header_matcher(entity, &map_opts));
         let mut table = read::open(&input.file, &opts).map_err(read_failed)?;
-        let mut mapping = Mapping::build(&CASES, &table.headers, &map_opts)
+        let mut mapping = Mapping::build(entity, &table.headers, &map_opts)
             .map_err(|e| Fatal::usage(format!("{e}{}", input.header_hint(table.header_row))))?;
         let slot = FingerprintSlot::default();
         let mut rows =
