@@ -12,6 +12,7 @@ mod hostile;
 mod import;
 mod ledger;
 mod message;
+mod message_keys;
 mod outage;
 mod output;
 mod presets;

@@ -7,6 +7,7 @@
 //! server, so it is never resent, by this run or by `--resume`; its row is `unknown`. A row whose
 //! send was journaled but has no outcome (kill -9 mid-request) is `unknown` on resume, for good.
 
+mod keys;
 mod rows;
 mod send;
 pub mod sms;
@@ -124,7 +125,10 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
     let noun = channel.noun();
     let results_path = a.results.path_for(&a.input.file)?;
     crate::engine::session::restore_reading(a.run.resume, &results_path, &mut a.input)?;
-    let checked = rows::read(channel, &a, subject_tpl.as_deref())?;
+    let checked = rows::read(channel, &a, subject_tpl.as_deref(), || {
+        let path = crate::engine::ledger::path(g, &a.conn)?;
+        Ok(Box::new(crate::engine::ledger::open_at(&path)?) as Box<dyn keys::Lookup>)
+    })?;
     let mut options = BTreeMap::new();
     options.insert("message".to_string(), a.message.clone().unwrap_or_default());
     options.insert("subject".to_string(), subject_tpl.unwrap_or_default());
@@ -231,7 +235,7 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
     }
     let hidden = checked.facts.hidden_columns().to_vec();
     let mut results = Results::create(&results_path, &checked.headers, &extra, &hidden, summary)?;
-    write_rows(&mut results, checked.rows, checked.case_col, sent.as_ref())?;
+    write_rows(&mut results, checked.rows, sent.as_ref())?;
     results.finish(g, sent.as_ref(), started)
 }
 
@@ -239,7 +243,6 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
 fn write_rows(
     results: &mut Results,
     rows: Vec<rows::Row>,
-    case_col: usize,
     sent: Option<&Sent>,
 ) -> Result<(), crate::error::Fatal> {
     let not_sent = sent.map(|s| s.not_sent("sent")).unwrap_or_default();
@@ -272,10 +275,6 @@ fn write_rows(
                 ),
             },
         };
-        let case_id = match r.cells.get(case_col).map(crate::check::ids::from_cell) {
-            Some(Ok(Some(id))) => Some(id),
-            _ => None,
-        };
         let mut extra = vec![Cell::Text(r.message)];
         if let Some(s) = r.subject {
             extra.push(Cell::Text(s));
@@ -283,7 +282,7 @@ fn write_rows(
         results.write(ResultRow {
             source_row: r.source_row,
             outcome,
-            kayse_id: case_id,
+            kayse_id: r.case_id,
             errors,
             cells: r.cells,
             extra,
