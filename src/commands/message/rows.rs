@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::keys::{self, By, Lookup};
+use super::keys::{self, Lookup, Sides};
 use super::text::{Template, find_header};
 use super::{Channel, MessageArgs, sms};
 use crate::cell::Cell;
@@ -109,24 +109,6 @@ fn matcher(a: &MessageArgs) -> crate::read::HeaderMatcher {
     names_matcher(&names)
 }
 
-/// Which column names one side of a message: the ids column the option names (or `id_name`),
-/// else the first key column the sheet has. `None`: the sheet has neither.
-fn side(
-    headers: &[String],
-    given: Option<&String>,
-    id_name: &str,
-    key_columns: &[(&str, &'static str)],
-) -> Option<By> {
-    if let Some(name) = given {
-        return find_header(headers, name).map(By::Id);
-    }
-    find_header(headers, id_name).map(By::Id).or_else(|| {
-        key_columns.iter().find_map(|(column, rule)| {
-            find_header(headers, column).map(|col| By::Key { col, rule })
-        })
-    })
-}
-
 /// Read, render and check every row. `ledger` opens the ledger, asked only when a row names its
 /// case or client by key.
 pub fn read(
@@ -141,66 +123,14 @@ pub fn read(
         facts,
     } = Sheet::open(&a.input, a.hidden.hidden_rows(), matcher(a))?;
     let headers = table.headers;
-    let need = |by: Option<By>, name: &str, keys: &str, flag: &str| {
-        by.ok_or_else(|| {
-            let wanted = match flag {
-                "--case-id-column" => a.case_id_column.as_deref(),
-                _ => a.client_id_column.as_deref(),
-            }
-            .unwrap_or(name);
-            Fatal::usage(format!(
-                "{}: no '{wanted}' column{keys} (name yours with {flag} NAME); the columns are: {}{}",
-                a.input.file.display(),
-                headers.join(", "),
-                a.input.header_hint(table.header_row)
-            ))
-        })
-    };
-    let case_by = need(
-        side(
-            &headers,
-            a.case_id_column.as_ref(),
-            "case_id",
-            keys::CASE_KEYS,
-        ),
-        "case_id",
-        " nor 'case_number'",
-        "--case-id-column",
-    )?;
-    let client_by = need(
-        side(
-            &headers,
-            a.client_id_column.as_ref(),
-            "client_id",
-            keys::CLIENT_KEYS,
-        ),
-        "client_id",
-        " nor 'client_email' or 'client_mobile'",
-        "--client-id-column",
-    )?;
-    let by_key = matches!(case_by, By::Key { .. }) || matches!(client_by, By::Key { .. });
-    let lookup = if by_key { Some(ledger()?) } else { None };
-    // A row's ids: as written, or found in the ledger by key (an id cell, or the key's error).
-    let ids_of = |cells: &[Cell], by: By, entity: &str, name: &str| -> (Cell, Option<RowError>) {
-        let cell = cells.get(by.col()).cloned().unwrap_or(Cell::Empty);
-        match (by, &lookup) {
-            (By::Key { col, rule }, Some(l)) => {
-                match keys::resolve(l.as_ref(), entity, rule, &cell, Default::default()) {
-                    Ok(id) => (Cell::Int(id as i64), None),
-                    Err(e) => {
-                        let err = RowError::new(name, format!("{rule}: {e}")).at(Some(col));
-                        let err = if matches!(cell, Cell::Empty) {
-                            err
-                        } else {
-                            err.with_value(cell.to_text())
-                        };
-                        (Cell::Empty, Some(err))
-                    }
-                }
-            }
-            _ => (cell, None),
-        }
-    };
+    let sides = Sides::find(&headers, a, ledger, |e| {
+        Fatal::usage(format!(
+            "{}: {e}; the columns are: {}{}",
+            a.input.file.display(),
+            headers.join(", "),
+            a.input.header_hint(table.header_row)
+        ))
+    })?;
     let msg_src = Source::pick(a.message.as_deref(), "message", &headers, "--message")?;
     let subj_src = match channel {
         Channel::Email => Some(Source::pick(subject, "subject", &headers, "--subject")?),
@@ -224,31 +154,18 @@ pub fn read(
         }
         let message = msg_src.render(&raw.cells);
         let subject = subj_src.as_ref().map(|s| s.render(&raw.cells));
-        let (case_cell, case_err) = ids_of(&raw.cells, case_by, "cases", "case_id");
-        let (client_cell, client_err) = ids_of(&raw.cells, client_by, "clients", "client_id");
-        let checked = check_row(
-            channel,
-            (&case_cell, case_by.col()),
-            (&client_cell, client_by.col()),
-            &message,
-            subject.as_deref(),
+        let (case_cell, client_cell, key_errors) = sides.ids(&raw.cells);
+        let checked = keys::explain(
+            check_row(
+                channel,
+                (&case_cell, sides.case.col()),
+                (&client_cell, sides.client.col()),
+                &message,
+                subject.as_deref(),
+            ),
+            key_errors,
         );
-        // A key the ledger could not answer says why, in place of "is required".
-        let checked = match (checked, [case_err, client_err]) {
-            (r, [None, None]) => r,
-            (Ok(_), found) => Err(found.into_iter().flatten().collect()),
-            (Err(mut e), found) => {
-                for f in found.into_iter().flatten() {
-                    e.retain(|x| x.field != f.field);
-                    e.insert(0, f);
-                }
-                Err(e)
-            }
-        };
-        let case_id = match &case_cell {
-            Cell::Empty => None,
-            c => crate::check::ids::from_cell(c).ok().flatten(),
-        };
+        let case_id = crate::check::ids::from_cell(&case_cell).ok().flatten();
         // A message an earlier run sent still counts for the repeats after it.
         let first = checked
             .as_ref()
