@@ -234,10 +234,11 @@ impl Session {
             .map_err(|e| Fatal::usage("cannot start the async runtime").because(e))?;
         let stop = Arc::new(StopSignal::default());
         let drain = Duration::from_secs(conn.timeout);
+        let quit = super::finish::quit_at_once(self.spec.command, g.quiet, g.json);
         let (client, ctrl_c, interrupted) = rt.block_on(async {
             let connection = send::connect(conn, g).await?;
             let client = Client::new(&connection, pacing, stop.clone())?;
-            let (task, flag) = send::on_ctrl_c(stop.clone(), g.quiet, drain);
+            let (task, flag) = send::on_ctrl_c(stop.clone(), g.quiet, drain, quit);
             Ok::<_, Fatal>((client, task, flag))
         })?;
         let journal = match self.resumed {

@@ -979,3 +979,64 @@ fn a_finished_delete_does_not_block_the_next_one() {
     }
     assert!(sb.cases().is_empty());
 }
+
+/// A second Ctrl-C quits at once, and a script still gets its `--json` object (exit 130,
+/// `interrupted`, the resume as `next`); the resume then finishes with every row created once.
+/// The run is held after the first signal (`:hold`), so the second one finds it still draining.
+#[test]
+fn a_second_signal_still_prints_the_json_object() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    cases_csv(dir.path(), "cases.csv", 20);
+    let (child, mut err, mut seen) = paused(
+        &sb,
+        dir.path(),
+        "answer-not-journaled:2:hold",
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "5",
+            "--concurrency",
+            "1",
+            "--json",
+        ],
+    );
+    signal(child.id(), libc::SIGINT);
+    // Both lines, in either order: the handler's, and the held collector's.
+    while !(seen.contains("stopping (Ctrl-C)") && seen.contains("held at")) {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "{seen}");
+        seen.push_str(&line);
+    }
+    let (status, seen, out) = stop_with(child, err, seen, libc::SIGINT);
+    assert_eq!(status, Some(130), "{seen}");
+    assert!(
+        seen.contains("stopped at once by a second signal"),
+        "{seen}"
+    );
+    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(json["stop_reason"], "interrupted", "{json}");
+    assert_eq!(json["exit_code"], 130, "{json}");
+    assert_eq!(json["command"], "import", "{json}");
+    assert_eq!(
+        json["next"], "kayse-bulk import cases.csv --batch-size 5 --concurrency 1 --json --resume",
+        "{json}"
+    );
+    // The held answer never reached the journal: its rows are `unknown` (an id is never
+    // guessed), and with them any batch sent before the first signal stopped the worker.
+    let o = sb.run(
+        dir.path(),
+        &["import", "cases.csv", "--batch-size", "5", "--resume"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let cases = sb.cases();
+    assert_eq!(cases.len(), 20);
+    assert!(cases.values().all(|ids| ids.len() == 1), "{cases:?}");
+    let res = sheet(&dir.path().join("cases.results.xlsx"), None);
+    let outcomes = results_column(&res, "kayse_result");
+    let unknown = outcomes.iter().filter(|o| *o == "unknown").count();
+    let created = outcomes.iter().filter(|o| *o == "created").count();
+    assert!([5, 10].contains(&unknown), "{outcomes:?}");
+    assert_eq!(created + unknown, 20, "{outcomes:?}");
+}
