@@ -980,6 +980,62 @@ fn a_finished_delete_does_not_block_the_next_one() {
     assert!(sb.cases().is_empty());
 }
 
+/// `export --resume` needs no repetition of `--ids` (nor `--ids-from`): the journal recorded the
+/// list, the resume fetches only what is left, and a resume with nothing to resume says so.
+#[test]
+fn export_resume_restores_the_ids() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((1..=5).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("list.csv"),
+        format!("kayse_id\n{}\n{}\n{}\n", ids[4], ids[0], ids[1]),
+    )
+    .unwrap();
+    let spec = format!("{},{}", ids[2], ids[3]);
+    let first = [
+        "export",
+        "--ids-from",
+        "list.csv",
+        "--ids",
+        &spec,
+        "--out",
+        "r.csv",
+        "--concurrency",
+        "1",
+        "--budget",
+        "2",
+    ];
+    let o = sb.run(d, &first);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let gets = sb.route_count("GET /v1/cases/{id}");
+    assert_eq!(gets, 2);
+    std::fs::remove_file(d.join("list.csv")).unwrap();
+    let o = sb.run(d, &["export", "--out", "r.csv", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        sb.route_count("GET /v1/cases/{id}"),
+        gets + 3,
+        "only the rest"
+    );
+    let rows = csv_rows(&d.join("r.csv"));
+    let got: Vec<String> = results_column(&rows, "id");
+    let want: Vec<String> = [ids[2], ids[3], ids[4], ids[0], ids[1]]
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    assert_eq!(got, want, "every id, in the first run's order");
+    let o = sb.run(d, &["export", "--out", "other.csv", "--resume"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("nothing to resume: no journal at other.csv.journal"),
+        "{}",
+        show(&o)
+    );
+}
+
 /// A second Ctrl-C quits at once, and a script still gets its `--json` object (exit 130,
 /// `interrupted`, the resume as `next`); the resume then finishes with every row created once.
 /// The run is held after the first signal (`:hold`), so the second one finds it still draining.

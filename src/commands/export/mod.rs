@@ -62,12 +62,15 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let (ids, warnings) =
-        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?;
+    let journal = Journal::path_for(&args.out);
+    let (ids, warnings) = if args.run.resume && args.ids.is_empty() && args.ids_from.is_empty() {
+        (recorded_ids(&journal)?, Vec::new())
+    } else {
+        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
+    };
     if ids.is_empty() {
         return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
     }
-    let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
         None
     } else {
@@ -76,7 +79,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             input: Input::Ids(ids.len()),
             journal: journal.clone(),
             fingerprint: fingerprint_ids(&ids),
-            options: Default::default(),
+            options: [(ids::RECORDED.to_string(), ids::compact(&ids))].into(),
             checked: None,
             refuse_fresh: None,
             in_flight: InFlight::Resend,
@@ -185,6 +188,29 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         let _ = std::fs::remove_file(&partial);
     }
     done
+}
+
+/// `--resume` without `--ids` or `--ids-from`: the ids the journal beside `--out` recorded.
+fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
+    if !journal.exists() {
+        return Err(Fatal::usage(format!(
+            "nothing to resume: no journal at {}",
+            journal.display()
+        )));
+    }
+    let recorded = crate::engine::session::recorded_options(journal)?;
+    let text = recorded.get(ids::RECORDED).ok_or_else(|| {
+        Fatal::usage(format!(
+            "the journal {} does not record its ids (an older version wrote it): give the --ids or --ids-from of the first run",
+            journal.display()
+        ))
+    })?;
+    ids::expand(text).map_err(|e| {
+        Fatal::usage(format!(
+            "the journal {} records an unreadable id list: {e}",
+            journal.display()
+        ))
+    })
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
