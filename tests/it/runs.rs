@@ -1097,6 +1097,74 @@ fn a_second_signal_still_prints_the_json_object() {
     assert_eq!(created + unknown, 20, "{outcomes:?}");
 }
 
+/// `source_row` names the original sheet's row through round trips of `sms`, `email` and
+/// `delete` results too, and a results file fed back repeats none of the tool's own columns.
+#[test]
+fn source_row_survives_round_trips_of_messages_and_deletes() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1), case(2)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let c = ids[0];
+    std::fs::write(
+        d.join("sms.csv"),
+        format!("case_id,client_id,message\n{c},5,Hi A\n\n\n{c},x,Hi B\n{c},6,Hi C\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("email.csv"),
+        format!(
+            "case_id,client_id,subject,message\n{c},5,S,Hi A\n\n\n{c},x,S,Hi B\n{c},6,S,Hi C\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("del.csv"),
+        format!("kayse_id\n{}\n\n\nabc\n{}\n", ids[0], ids[1]),
+    )
+    .unwrap();
+    // (command, first input, each round's outcomes)
+    let table = [
+        ("sms", "sms.csv", ["sent", "invalid", "sent"]),
+        ("email", "email.csv", ["sent", "invalid", "sent"]),
+        ("delete", "del.csv", ["deleted", "invalid", "deleted"]),
+    ];
+    for (command, first, outcomes) in table {
+        let mut input = first.to_string();
+        let mut header: Option<Vec<String>> = None;
+        for n in 1..=3 {
+            let out = format!("{command}{n}.csv");
+            let mut args = vec![command, input.as_str(), "--yes", "--results", &out];
+            if n > 1 {
+                args.push("--only-failed");
+            }
+            let o = sb.run(d, &args);
+            assert_eq!(code(&o), 1, "{args:?}: {}", show(&o));
+            let rows = csv_rows(&d.join(&out));
+            assert_eq!(
+                results_column(&rows, "source_row"),
+                vec!["2", "5", "6"],
+                "{out}"
+            );
+            assert_eq!(results_column(&rows, "kayse_result"), outcomes, "{out}");
+            for own in ["source_row", "kayse_result", "kayse_errors"] {
+                let n = rows[0].iter().filter(|h| *h == own).count();
+                assert_eq!(n, 1, "{out}: {own} once in {:?}", rows[0]);
+            }
+            // The same columns every round (delete's own input column `kayse_id` is kept).
+            header.get_or_insert_with(|| rows[0].clone());
+            assert_eq!(Some(&rows[0]), header.as_ref(), "{out}");
+            input = out;
+        }
+    }
+    assert_eq!(
+        sb.messages().len(),
+        4,
+        "each client texted and emailed once"
+    );
+    assert!(sb.cases().is_empty());
+}
+
 /// The `<col>` widths of a workbook's first sheet, by 1-based column.
 fn column_widths(path: &Path) -> std::collections::BTreeMap<u32, f64> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();

@@ -166,10 +166,19 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
             todo.len()
         ));
     }
-    let hidden = sheet.facts.hidden_columns().to_vec();
-    let mut results = Results::create(&results_path, &sheet.headers, &[], &hidden, summary)?;
+    let hidden = sheet.echo.columns(sheet.facts.hidden_columns());
+    let headers = sheet.echo.headers(&sheet.headers);
+    let mut results = Results::create(&results_path, &headers, &[], &hidden, summary)?;
     let header = &sheet.headers[sheet.col];
-    rows::write_rows(&mut results, sheet.rows, header, sheet.col, sent.as_ref())?;
+    let echo = &sheet.echo;
+    rows::write_rows(
+        &mut results,
+        sheet.rows,
+        header,
+        sheet.col,
+        echo,
+        sent.as_ref(),
+    )?;
     let done = results.finish(g, sent.as_ref(), started);
     // A finished delete leaves nothing that blocks next week's: the results hold what it did,
     // and deleting again is harmless (`not_found`), so its journal has no more to protect.
