@@ -1165,6 +1165,152 @@ fn source_row_survives_round_trips_of_messages_and_deletes() {
     assert!(sb.cases().is_empty());
 }
 
+/// Feeding `X.results.xlsx` back in writes `X.results.xlsx` again, not
+/// `X.results.results.xlsx`: with or without `--only-failed`, every id kept, nothing sent twice,
+/// and the earlier run's journal retired once the file shows all it holds.
+#[test]
+fn a_results_file_fed_back_is_written_again_in_place() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.csv"),
+        format!("{HEADER}\nR-1,other,run-1,active,civil,A\n,other,run-2,active,civil,B\nR-3,other,run-3,active,civil,C\n"),
+    )
+    .unwrap();
+    let o = sb.run(d, &["import", "c.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let results = d.join("c.results.xlsx");
+    let ids = kayse_ids(&results);
+    assert_eq!(ids.iter().filter(|i| !i.is_empty()).count(), 2, "{ids:?}");
+    let requests = sb.bulk_requests();
+    for flag in [&[][..], &["--only-failed"][..]] {
+        let o = sb.run(d, &[&["import", "c.results.xlsx"][..], flag].concat());
+        assert_eq!(code(&o), 1, "{flag:?}: {}", show(&o));
+        assert!(!d.join("c.results.results.xlsx").exists(), "{flag:?}");
+        let res = sheet(&results, None);
+        assert_eq!(
+            results_column(&res, "kayse_id"),
+            ids,
+            "{flag:?}: every id kept"
+        );
+        assert_eq!(
+            results_column(&res, "kayse_result"),
+            vec!["created", "invalid", "created"],
+            "{flag:?}"
+        );
+        assert_eq!(results_column(&res, "source_row"), vec!["2", "3", "4"]);
+        let header = &res[0];
+        assert_eq!(
+            header.iter().filter(|h| *h == "kayse_result").count(),
+            1,
+            "{header:?}"
+        );
+        // The file shows all the first run's journal held, so it was retired; this run sent
+        // nothing, so it left none (the crash test below has one that did).
+        assert!(!d.join("c.results.xlsx.journal").exists(), "{flag:?}");
+    }
+    assert_eq!(sb.bulk_requests(), requests, "nothing sent twice");
+    assert_eq!(sb.cases().len(), 2);
+    // A dry run of it writes beside it, never over its ids.
+    let o = sb.run(d, &["import", "c.results.xlsx", "--dry-run"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert!(d.join("c.validation.xlsx").exists(), "{}", show(&o));
+    assert_eq!(kayse_ids(&results), ids);
+}
+
+/// An import's results given to `delete` (the list of cases it created) are never written over:
+/// the journal beside them says they are import's, so delete answers beside them and the
+/// import's record, ids and journal, stays whole.
+#[test]
+fn another_commands_results_file_is_never_written_over() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cases_csv(d, "c.csv", 2);
+    let o = sb.run(d, &["import", "c.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let results = d.join("c.results.xlsx");
+    let before = std::fs::read(&results).unwrap();
+    let ids = kayse_ids(&results);
+    let o = sb.run(d, &["delete", "c.results.xlsx", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        std::fs::read(&results).unwrap(),
+        before,
+        "the import's record"
+    );
+    assert!(d.join("c.results.xlsx.journal").exists());
+    let res = sheet(&d.join("c.results.results.xlsx"), None);
+    assert_eq!(results_column(&res, "kayse_result"), vec!["deleted"; 2]);
+    assert_eq!(results_column(&res, "kayse_id"), ids);
+    assert!(sb.cases().is_empty());
+}
+
+/// A fixed results file fed back in place, killed before its first request and again before
+/// its results: the file keeps every id until the new one replaces it, a fresh run is refused
+/// while the journal holds an id the file does not show, and `--resume` completes it with every
+/// case in Kayse once.
+#[test]
+fn a_crash_while_a_results_file_is_rewritten_in_place_loses_nothing() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.csv"),
+        format!("{HEADER}\nR-1,other,run-1,active,civil,A\n,other,run-2,active,civil,B\nR-3,other,run-3,active,civil,C\n"),
+    )
+    .unwrap();
+    let o = sb.run(d, &["import", "c.csv", "--results", "c.results.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let results = d.join("c.results.csv");
+    set_cell(&results, 2, "case_number", "R-2");
+    let before = std::fs::read(&results).unwrap();
+    let first_ids = results_column(&csv_rows(&results), "kayse_id");
+    let again = ["import", "c.results.csv", "--only-failed"];
+    for point in ["before-first-request", "before-results"] {
+        let o = sb
+            .cmd(d)
+            .env("KAYSE_BULK_CRASH_AT", point)
+            .args(again)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), None, "{point}: aborted: {}", show(&o));
+        assert_eq!(
+            std::fs::read(&results).unwrap(),
+            before,
+            "{point}: untouched"
+        );
+    }
+    // The journal holds R-2's new id, which the file does not show: a fresh run is refused.
+    assert_eq!(sb.cases().len(), 3);
+    let o = sb.run(d, &again);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 Kayse id the file does not show")
+            && err.contains("kayse-bulk import c.results.csv --resume"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&results).unwrap(), before);
+    let requests = sb.bulk_requests();
+    let o = sb.run(d, &[&again[..], &["--resume"]].concat());
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.bulk_requests(), requests, "nothing sent twice");
+    let rows = csv_rows(&results);
+    assert_eq!(results_column(&rows, "kayse_result"), vec!["created"; 3]);
+    let ids = results_column(&rows, "kayse_id");
+    assert_eq!(
+        (ids[0].as_str(), ids[2].as_str()),
+        (first_ids[0].as_str(), first_ids[2].as_str())
+    );
+    let cases = sb.cases();
+    assert_eq!(cases.len(), 3);
+    assert!(cases.values().all(|v| v.len() == 1), "{cases:?}");
+    assert_eq!(cases["R-2"][0].to_string(), ids[1]);
+    assert!(!d.join("c.results.results.xlsx").exists());
+}
+
 /// The `<col>` widths of a workbook's first sheet, by 1-based column.
 fn column_widths(path: &Path) -> std::collections::BTreeMap<u32, f64> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();

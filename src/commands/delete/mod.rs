@@ -70,7 +70,7 @@ const SHOWN: &[(&str, Outcome)] = &[
 
 pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
-    let results_path = args.results.path_for(&args.input.file)?;
+    let results_path = args.results.path_for(&args.input.file, "delete")?;
     crate::engine::session::restore_reading(args.run.resume, &results_path, &mut args.input)?;
     let mut options = std::collections::BTreeMap::new();
     args.input.record(&mut options);

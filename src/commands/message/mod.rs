@@ -123,7 +123,7 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
     let started = Instant::now();
     let command = channel.name();
     let noun = channel.noun();
-    let results_path = a.results.path_for(&a.input.file)?;
+    let results_path = a.results.path_for(&a.input.file, command)?;
     crate::engine::session::restore_reading(a.run.resume, &results_path, &mut a.input)?;
     let checked = rows::read(channel, &a, subject_tpl.as_deref())?;
     let mut options = BTreeMap::new();
