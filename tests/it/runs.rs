@@ -1219,6 +1219,41 @@ fn a_results_file_fed_back_is_written_again_in_place() {
     assert_eq!(kayse_ids(&results), ids);
 }
 
+/// The afternoon's `sms text.results.csv --yes` after one fix: the file is written again in
+/// place, only the fixed row is texted, and the journal beside it is the new run's.
+#[test]
+fn an_sms_results_file_fed_back_is_written_again_in_place() {
+    let sb = Sandbox::start(&[]);
+    let c = sb.seed(vec![case(1)])[0];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("text.csv"),
+        format!("case_id,client_id,message\n{c},5,Hello Ann\n{c},x,Hello Bob\n{c},6,Hello Cy\n"),
+    )
+    .unwrap();
+    let o = sb.run(
+        d,
+        &["sms", "text.csv", "--yes", "--results", "text.results.csv"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let results = d.join("text.results.csv");
+    set_cell(&results, 2, "client_id", "7");
+    let o = sb.run(d, &["sms", "text.results.csv", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(!d.join("text.results.results.xlsx").exists());
+    let rows = csv_rows(&results);
+    assert_eq!(results_column(&rows, "kayse_result"), vec!["sent"; 3]);
+    assert_eq!(results_column(&rows, "source_row"), vec!["2", "3", "4"]);
+    assert_eq!(results_column(&rows, "client_id"), vec!["5", "7", "6"]);
+    let journal = std::fs::read_to_string(d.join("text.results.csv.journal")).unwrap();
+    assert!(
+        journal.contains("text.results.csv"),
+        "the new run's: {journal}"
+    );
+    assert_eq!(sb.messages().len(), 3, "each client texted once");
+}
+
 /// An import's results given to `delete` (the list of cases it created) are never written over:
 /// the journal beside them says they are import's, so delete answers beside them and the
 /// import's record, ids and journal, stays whole.
