@@ -67,13 +67,18 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let only_ledger = args.all_known && args.ids.is_empty() && args.ids_from.is_empty();
-    let (mut ids, warnings) = if only_ledger {
+    let journal = Journal::path_for(&args.out);
+    let no_ids = args.ids.is_empty() && args.ids_from.is_empty();
+    // A resume fetches what is left of the list its journal recorded, --all-known's included.
+    let from_journal = args.run.resume && no_ids;
+    let (mut ids, warnings) = if from_journal {
+        (recorded_ids(&journal)?, Vec::new())
+    } else if args.all_known && no_ids {
         Default::default()
     } else {
         collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
     };
-    if args.all_known {
+    if args.all_known && !from_journal {
         ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
         ids = crate::check::ids::dedupe(ids);
     }
@@ -82,7 +87,6 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             "no case ids found in --ids / --ids-from / --all-known",
         ));
     }
-    let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
         None
     } else {
@@ -91,7 +95,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             input: Input::Ids(ids.len()),
             journal: journal.clone(),
             fingerprint: fingerprint_ids(&ids),
-            options: Default::default(),
+            options: [(ids::RECORDED.to_string(), ids::compact(&ids))].into(),
             checked: None,
             refuse_fresh: None,
             in_flight: InFlight::Resend,
@@ -210,6 +214,29 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     }
     book.end(&done);
     done
+}
+
+/// `--resume` without `--ids` or `--ids-from`: the ids the journal beside `--out` recorded.
+fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
+    if !journal.exists() {
+        return Err(Fatal::usage(format!(
+            "nothing to resume: no journal at {}",
+            journal.display()
+        )));
+    }
+    let recorded = crate::engine::session::recorded_options(journal)?;
+    let text = recorded.get(ids::RECORDED).ok_or_else(|| {
+        Fatal::usage(format!(
+            "the journal {} does not record its ids (an older version wrote it): give the --ids or --ids-from of the first run",
+            journal.display()
+        ))
+    })?;
+    ids::expand(text).map_err(|e| {
+        Fatal::usage(format!(
+            "the journal {} records an unreadable id list: {e}",
+            journal.display()
+        ))
+    })
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
