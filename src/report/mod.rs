@@ -3,3 +3,4 @@
 pub mod results;
 pub mod sheet;
 pub mod summary;
+pub mod summary_sheet;

@@ -13,6 +13,7 @@ use rust_xlsxwriter::{Format, FormatBorder, Workbook, XlsxError};
 use crate::check::rules::format_id_list;
 use crate::entity::{Entity, Record, Value};
 use crate::report::results::{MAX_CELL_CHARS, ResultsError, clip_for_excel, guard_formula};
+use crate::report::summary_sheet::{self, Tally};
 
 /// The export's header row for `entity`: `id`, every create field in table order, then the
 /// answer-only fields.
@@ -205,6 +206,13 @@ impl Cause {
     }
 }
 
+/// What a report adds beside the records themselves.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// The Summary sheet (XLSX only: a CSV file has one table) and its title line.
+    pub summary: Option<(Tally, String)>,
+}
+
 /// Write the export of `entity`'s `records` atomically (temporary file, then rename). `errors`
 /// are (id, reason) pairs.
 pub fn write(
@@ -213,6 +221,17 @@ pub fn write(
     records: &[Record],
     errors: &[(u64, String)],
 ) -> Result<(), SheetError> {
+    write_with(out, entity, records, errors, &Extras::default())
+}
+
+/// [`write`], with the report's [`Extras`].
+pub fn write_with(
+    out: &Path,
+    entity: &Entity,
+    records: &[Record],
+    errors: &[(u64, String)],
+    extras: &Extras,
+) -> Result<(), SheetError> {
     let csv = out
         .extension()
         .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("csv"));
@@ -220,7 +239,7 @@ pub fn write(
     let done = if csv {
         write_csv(&temp, entity, records)
     } else {
-        write_xlsx(&temp, entity, records, errors)
+        write_xlsx(&temp, entity, records, errors, extras)
     };
     if let Err(e) = done {
         let _ = std::fs::remove_file(&temp);
@@ -271,6 +290,7 @@ fn write_xlsx(
     entity: &Entity,
     records: &[Record],
     errors: &[(u64, String)],
+    extras: &Extras,
 ) -> Result<(), Cause> {
     let mut wb = Workbook::new();
     let head = Format::new()
@@ -311,6 +331,10 @@ fn write_xlsx(
         }
     }
     sheet.autofilter(0, 0, records.len() as u32, (cols.len() - 1) as u16)?;
+    // After the cases, which stay the first sheet: the workbook is an import file.
+    if let Some((tally, title)) = &extras.summary {
+        summary_sheet::add(&mut wb, tally, title)?;
+    }
     if !errors.is_empty() {
         let es = wb.add_worksheet();
         es.set_name("Errors")?;

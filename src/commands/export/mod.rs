@@ -20,6 +20,7 @@ use crate::plan;
 use crate::record::journal::Journal;
 use crate::report::sheet;
 use crate::report::summary::Summary;
+use crate::report::summary_sheet::{self, CaseFacts, Tally};
 use crate::send::{ConnectionArgs, PacingArgs};
 use ids::{collect_ids, fingerprint_ids};
 
@@ -173,8 +174,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             args.out.display()
         ));
     }
+    let extras = sheet::Extras {
+        summary: (!to_csv).then(|| report_summary(&cases)),
+    };
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
-        sheet::write(&target, &CASES, &cases, &errors)
+        sheet::write_with(&target, &CASES, &cases, &errors, &extras)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     });
     // A complete export needs its journal and partial file no more: the data is in --out, and
@@ -185,6 +189,19 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         let _ = std::fs::remove_file(&partial);
     }
     done
+}
+
+/// The Summary sheet of this export: every case was seen just now (the ledger knows older dates).
+fn report_summary(cases: &[Record]) -> (Tally, String) {
+    let now = chrono::Local::now();
+    let today = now.date_naive();
+    let tally = summary_sheet::tally(cases.iter().map(|c| CaseFacts::of(c, Some(today))), today);
+    let title = format!(
+        "{} cases exported {}",
+        cases.len(),
+        now.format("%Y-%m-%d %H:%M")
+    );
+    (tally, title)
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
