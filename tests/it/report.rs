@@ -1,11 +1,12 @@
 //! The report sheets of an export against the sandbox: the Summary sheet read back cell by cell,
-//! and its two native charts in the workbook's zip.
+//! its two native charts in the workbook's zip, the Changes since an earlier export (a case
+//! changed and one deleted through the API in between).
 
 use std::io::Read;
 use std::path::Path;
 
 use crate::support::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn seeded(sb: &Sandbox) -> Vec<u64> {
     let mut cases = Vec::new();
@@ -153,4 +154,196 @@ fn csv_export_has_no_summary_and_an_empty_export_no_chart() {
     let rows = sheet(&out, Some("Summary"));
     assert!(rows[0][0].starts_with("0 cases exported "), "{:?}", rows[0]);
     assert!(!zip_names(&out).iter().any(|n| n.starts_with("xl/charts/")));
+}
+
+/// Someone else changes a case in Kayse: GET it, change `fields`, PUT it whole.
+fn put_changed(sb: &Sandbox, id: u64, fields: Value) {
+    let (status, mut case) = sb.api("GET", &format!("/v1/cases/{id}"), None);
+    assert_eq!(status, 200, "{case}");
+    let obj = case.as_object_mut().unwrap();
+    for answer_only in [
+        "id",
+        "origin",
+        "update_origin",
+        "call_opted_out",
+        "sms_opted_out",
+        "email_opted_out",
+    ] {
+        obj.remove(answer_only);
+    }
+    for (k, v) in fields.as_object().unwrap() {
+        obj.insert(k.clone(), v.clone());
+    }
+    let (status, answer) = sb.api("PUT", &format!("/v1/cases/{id}"), Some(case));
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[test]
+fn changes_from_an_earlier_export_name_new_changed_and_gone_cases() {
+    let sb = Sandbox::start(&[]);
+    let ids = seeded(&sb);
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    let dir = tempfile::tempdir().unwrap();
+    let first = format!("{a},{b}");
+    let all = format!("{a},{b},{c}");
+    for out in ["last.xlsx", "last.csv"] {
+        let o = sb.run(dir.path(), &["export", "--ids", &first, "--out", out]);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+    }
+    // Between the two reports: a's status and description change, b is deleted.
+    put_changed(
+        &sb,
+        a,
+        json!({"status": "closed", "description": "settled"}),
+    );
+    let (status, _) = sb.api("DELETE", &format!("/v1/cases/{b}"), None);
+    assert_eq!(status, 200);
+    let want = [
+        [
+            c.to_string(),
+            "LC-0003".into(),
+            "new".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+        ],
+        [
+            a.to_string(),
+            "LC-0001".into(),
+            "changed".into(),
+            "description".into(),
+            "".into(),
+            "settled".into(),
+        ],
+        [
+            a.to_string(),
+            "LC-0001".into(),
+            "changed".into(),
+            "status".into(),
+            "active".into(),
+            "closed".into(),
+        ],
+        [
+            b.to_string(),
+            "LC-0002".into(),
+            "gone (404)".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+        ],
+    ];
+    let header = ["id", "case_number", "change", "field", "old", "new"];
+    let padded = |rows: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        rows.into_iter()
+            .map(|mut r| {
+                r.resize(6, String::new());
+                r
+            })
+            .collect()
+    };
+
+    let o = sb.run(
+        dir.path(),
+        &[
+            "--json",
+            "export",
+            "--ids",
+            &all,
+            "--changes-from",
+            "last.xlsx",
+            "--out",
+            "now.xlsx",
+        ],
+    );
+    // b answers 404: exit 1, on the Errors sheet as before, and gone on the Changes sheet.
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["changes"],
+        json!({"since": "last.xlsx", "new": 1, "changed": 1, "gone": 1})
+    );
+    let out = dir.path().join("now.xlsx");
+    let wb: calamine::Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    use calamine::Reader;
+    assert_eq!(wb.sheet_names(), ["Cases", "Summary", "Changes", "Errors"]);
+    let rows = padded(sheet(&out, Some("Changes")));
+    assert_eq!(rows[0], header);
+    assert_eq!(rows[1..], want);
+    // The id is a number cell, as on the Cases sheet.
+    assert!(matches!(
+        sheet_rows(&out, Some("Changes"))[1][0],
+        calamine::Data::Float(_)
+    ));
+
+    // CSV in, CSV out: the same lines in <out>.changes.csv; the stderr summary counts them.
+    let o = sb.run(
+        dir.path(),
+        &[
+            "export",
+            "--ids",
+            &all,
+            "--changes-from",
+            "last.csv",
+            "--out",
+            "now.csv",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("changes: 1 new, 1 changed, 1 gone since last.csv"),
+        "{err}"
+    );
+    let rows = padded(csv_rows(&dir.path().join("now.csv.changes.csv")));
+    assert_eq!(rows[0], header);
+    assert_eq!(rows[1..], want);
+
+    // The report compared with itself a moment later (the path of a nightly job): nothing new,
+    // and b, never in it, is not gone again.
+    let o = sb.run(
+        dir.path(),
+        &[
+            "export",
+            "--ids",
+            &all,
+            "--changes-from",
+            "now.xlsx",
+            "--out",
+            "now.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let rows = sheet(&out, Some("Changes"));
+    assert_eq!(rows, [header.map(String::from).to_vec()]);
+}
+
+#[test]
+fn changes_from_a_file_that_is_no_export_stops_before_any_request() {
+    let sb = Sandbox::start(&[]);
+    let ids = seeded(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("list.csv"), "case_number\nLC-0001\n").unwrap();
+    for (from, says) in [
+        ("missing.xlsx", "no such file"),
+        ("list.csv", "no id column"),
+    ] {
+        let o = sb.run(
+            dir.path(),
+            &[
+                "export",
+                "--ids",
+                &ids[0].to_string(),
+                "--changes-from",
+                from,
+            ],
+        );
+        assert_eq!(code(&o), 2, "{}", show(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{}",
+            show(&o)
+        );
+    }
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 0);
+    assert!(!dir.path().join("kayse-export.xlsx").exists());
 }

@@ -4,7 +4,9 @@
 //! itself.
 
 mod ids;
+mod previous;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -18,6 +20,7 @@ use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
+use crate::report::changes::{self, States};
 use crate::report::sheet;
 use crate::report::summary::Summary;
 use crate::report::summary_sheet::{self, CaseFacts, Tally};
@@ -43,6 +46,11 @@ pub struct Args {
     /// Where to write the cases: .xlsx or .csv.
     #[arg(long, default_value = "kayse-export.xlsx", value_name = "PATH")]
     pub out: PathBuf,
+    /// An earlier export of these cases (.xlsx or .csv, it may be --out itself): add a Changes
+    /// sheet (or <out>.changes.csv) with the cases new since, each changed field old -> new, and
+    /// the cases gone (404).
+    #[arg(long, value_name = "FILE")]
+    pub changes_from: Option<PathBuf>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
     #[command(flatten)]
@@ -68,6 +76,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     if ids.is_empty() {
         return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
     }
+    // Read before any request (and before --out is replaced, when it is the same file).
+    let before = match &args.changes_from {
+        Some(p) => Some((p.clone(), previous::read(p, &CASES)?)),
+        None => None,
+    };
     let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
         None
@@ -174,8 +187,21 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             args.out.display()
         ));
     }
+    let changes = before.map(|(path, before)| {
+        let read: States = cases
+            .iter()
+            .filter_map(|c| Some((c.id?, c.to_json())))
+            .collect();
+        let list = changes::diff(&before, &read, &gone(&sent));
+        summary.changes = Some(changes::Since {
+            since: path.display().to_string(),
+            counts: changes::Counts::of(&list),
+        });
+        changes::rows(&list, &before, &read)
+    });
     let extras = sheet::Extras {
         summary: (!to_csv).then(|| report_summary(&cases)),
+        changes,
     };
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
         sheet::write_with(&target, &CASES, &cases, &errors, &extras)
@@ -202,6 +228,14 @@ fn report_summary(cases: &[Record]) -> (Tally, String) {
         now.format("%Y-%m-%d %H:%M")
     );
     (tally, title)
+}
+
+/// The ids Kayse answered 404 for: deleted or merged since.
+fn gone(sent: &Sent) -> BTreeSet<u64> {
+    Fetched::from_records(sent.outcomes.values())
+        .not_found
+        .into_iter()
+        .collect()
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
