@@ -13,7 +13,9 @@ use rust_xlsxwriter::{Format, FormatBorder, Workbook, XlsxError};
 
 use crate::check::rules::format_id_list;
 use crate::entity::{Entity, Record, Value};
+use crate::report::changes;
 use crate::report::results::{MAX_CELL_CHARS, ResultsError, clip_for_excel, guard_formula};
+use crate::report::summary_sheet::{self, Tally};
 
 /// The export's header row for `entity`: `id`, every create field in table order, then the
 /// answer-only fields.
@@ -322,6 +324,15 @@ impl Cause {
     }
 }
 
+/// What a report adds beside the records themselves.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// The Summary sheet (XLSX only: a CSV file has one table) and its title line.
+    pub summary: Option<(Tally, String)>,
+    /// What changed since the previous report: the `Changes` sheet, or `<out>.changes.csv`.
+    pub changes: Option<Vec<changes::Row>>,
+}
+
 /// Write the export of `entity`'s `records` atomically (temporary file, then rename). `errors`
 /// are (id, reason) pairs.
 pub fn write(
@@ -330,6 +341,17 @@ pub fn write(
     records: &[Record],
     errors: &[(u64, String)],
 ) -> Result<(), SheetError> {
+    write_with(out, entity, records, errors, &Extras::default())
+}
+
+/// [`write`], with the report's [`Extras`].
+pub fn write_with(
+    out: &Path,
+    entity: &Entity,
+    records: &[Record],
+    errors: &[(u64, String)],
+    extras: &Extras,
+) -> Result<(), SheetError> {
     let csv = out
         .extension()
         .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("csv"));
@@ -337,13 +359,19 @@ pub fn write(
     let done = if csv {
         write_csv(&temp, entity, records)
     } else {
-        write_xlsx(&temp, entity, records, errors)
+        write_xlsx(&temp, entity, records, errors, extras)
     };
     if let Err(e) = done {
         let _ = std::fs::remove_file(&temp);
         return Err(e.at(out));
     }
     crate::report::results::replace(&temp, out)?;
+    if let (true, Some(rows)) = (csv, &extras.changes) {
+        let cp = changes::csv_path(out);
+        let t = crate::report::results::temp_path(&cp);
+        write_changes_csv(&t, rows).map_err(|e| e.at(&cp))?;
+        crate::report::results::replace(&t, &cp)?;
+    }
     if csv {
         let ep = errors_csv_path(out);
         if errors.is_empty() {
@@ -384,11 +412,50 @@ fn write_errors_csv(path: &Path, errors: &[(u64, String)]) -> Result<(), Cause> 
     Ok(w.flush()?)
 }
 
+fn write_changes_csv(path: &Path, rows: &[changes::Row]) -> Result<(), Cause> {
+    let mut w = csv_writer(path)?;
+    w.write_record(changes::COLUMNS)?;
+    for r in rows {
+        w.write_record(
+            std::iter::once(r.id.to_string())
+                .chain(r.cells.iter().map(|c| guard_formula(c).into_owned())),
+        )?;
+    }
+    Ok(w.flush()?)
+}
+
+/// The `Changes` sheet: one line per new case, changed field and gone case, filterable.
+fn add_changes(wb: &mut Workbook, rows: &[changes::Row], head: &Format) -> Result<(), Cause> {
+    let cs = wb.add_worksheet();
+    cs.set_name("Changes")?;
+    for (i, (name, width)) in changes::COLUMNS
+        .iter()
+        .zip([10.0, 18.0, 12.0, 20.0, 40.0, 40.0])
+        .enumerate()
+    {
+        cs.write_string_with_format(0, i as u16, *name, head)?;
+        cs.set_column_width(i as u16, width)?;
+    }
+    cs.set_freeze_panes(1, 0)?;
+    for (r, row) in rows.iter().enumerate() {
+        let r = (r + 1) as u32;
+        cs.write_number(r, 0, row.id as f64)?;
+        for (i, c) in row.cells.iter().enumerate() {
+            if !c.is_empty() {
+                cs.write_string(r, (i + 1) as u16, clip_for_excel(c, MAX_CELL_CHARS))?;
+            }
+        }
+    }
+    cs.autofilter(0, 0, rows.len() as u32, (changes::COLUMNS.len() - 1) as u16)?;
+    Ok(())
+}
+
 fn write_xlsx(
     path: &Path,
     entity: &Entity,
     records: &[Record],
     errors: &[(u64, String)],
+    extras: &Extras,
 ) -> Result<(), Cause> {
     let mut wb = Workbook::new();
     let head = Format::new()
@@ -448,6 +515,13 @@ fn write_xlsx(
         }
     }
     sheet.autofilter(0, 0, records.len() as u32, (cols.len() - 1) as u16)?;
+    // After the cases, which stay the first sheet: the workbook is an import file.
+    if let Some((tally, title)) = &extras.summary {
+        summary_sheet::add(&mut wb, tally, title)?;
+    }
+    if let Some(rows) = &extras.changes {
+        add_changes(&mut wb, rows, &head)?;
+    }
     if !errors.is_empty() {
         let es = wb.add_worksheet();
         es.set_name("Errors")?;

@@ -19,6 +19,7 @@ mod presets;
 mod profiles;
 mod read;
 mod readme;
+mod report;
 mod roundtrip;
 mod runs;
 mod sandbox_clients;

@@ -4,7 +4,9 @@
 //! itself.
 
 mod ids;
+mod previous;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -20,8 +22,10 @@ use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
 use crate::record::ledger::RunStart;
+use crate::report::changes::{self, States};
 use crate::report::sheet;
 use crate::report::summary::Summary;
+use crate::report::summary_sheet::{self, CaseFacts, Tally};
 use crate::send::{ConnectionArgs, PacingArgs};
 use ids::{collect_ids, fingerprint_ids};
 
@@ -47,6 +51,11 @@ pub struct Args {
     /// Where to write the cases: .xlsx or .csv.
     #[arg(long, default_value = "kayse-export.xlsx", value_name = "PATH")]
     pub out: PathBuf,
+    /// An earlier export of these cases (.xlsx or .csv, it may be --out itself): add a Changes
+    /// sheet (or <out>.changes.csv) with the cases new since, each changed field old -> new, and
+    /// the cases gone (404).
+    #[arg(long, value_name = "FILE")]
+    pub changes_from: Option<PathBuf>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
     #[command(flatten)]
@@ -66,6 +75,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let hidden = HiddenRows {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
+    };
+    // Read before any request (and before --out is replaced, when it is the same file).
+    let before = match &args.changes_from {
+        Some(p) => Some((p.clone(), previous::read(p, &CASES)?)),
+        None => None,
     };
     let journal = Journal::path_for(&args.out);
     let no_ids = args.ids.is_empty() && args.ids_from.is_empty();
@@ -201,8 +215,24 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             args.out.display()
         ));
     }
+    let changes = before.map(|(path, before)| {
+        let read: States = cases
+            .iter()
+            .filter_map(|c| Some((c.id?, c.to_json())))
+            .collect();
+        let list = changes::diff(&before, &read, &gone(&sent));
+        summary.changes = Some(changes::Since {
+            since: path.display().to_string(),
+            counts: changes::Counts::of(&list),
+        });
+        changes::rows(&list, &before, &read)
+    });
+    let extras = sheet::Extras {
+        summary: (!to_csv).then(|| report_summary(&cases)),
+        changes,
+    };
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
-        sheet::write(&target, &CASES, &cases, &errors)
+        sheet::write_with(&target, &CASES, &cases, &errors, &extras)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     });
     // A complete export needs its journal and partial file no more: the data is in --out, and
@@ -237,6 +267,27 @@ fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
             journal.display()
         ))
     })
+}
+
+/// The Summary sheet of this export: every case was seen just now (the ledger knows older dates).
+fn report_summary(cases: &[Record]) -> (Tally, String) {
+    let now = chrono::Local::now();
+    let today = now.date_naive();
+    let tally = summary_sheet::tally(cases.iter().map(|c| CaseFacts::of(c, Some(today))), today);
+    let title = format!(
+        "{} cases exported {}",
+        cases.len(),
+        now.format("%Y-%m-%d %H:%M")
+    );
+    (tally, title)
+}
+
+/// The ids Kayse answered 404 for: deleted or merged since.
+fn gone(sent: &Sent) -> BTreeSet<u64> {
+    Fetched::from_records(sent.outcomes.values())
+        .not_found
+        .into_iter()
+        .collect()
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
