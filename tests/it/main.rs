@@ -17,6 +17,7 @@ mod presets;
 mod profiles;
 mod read;
 mod readme;
+mod refresh;
 mod roundtrip;
 mod runs;
 mod sandbox_clients;
