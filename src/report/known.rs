@@ -57,6 +57,14 @@ pub fn record_of(entity: &'static Entity, k: &Known) -> Record {
     r
 }
 
+/// A case's summary facts, owned: status, type, created date, last seen.
+type OwnedFacts = (
+    Option<String>,
+    Option<String>,
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveDate>,
+);
+
 /// What the Summary and Changes sheets of the report need from the ledger: the tally of its
 /// live cases as of `today`, each seen when Kayse last showed it (so the refresh coverage is
 /// real), and, against a `previous` report, what changed: new cases, changed fields, and the
@@ -70,12 +78,7 @@ pub fn extras(
 ) -> Result<(Tally, Option<Vec<Change>>, crate::report::changes::States), LedgerError> {
     use crate::report::summary_sheet::{CaseFacts, tally};
     // Owned facts, so the tally can borrow them after the ledger's records are gone.
-    let mut facts: Vec<(
-        Option<String>,
-        Option<String>,
-        Option<chrono::NaiveDate>,
-        Option<chrono::NaiveDate>,
-    )> = Vec::new();
+    let mut facts: Vec<OwnedFacts> = Vec::new();
     let mut read = crate::report::changes::States::new();
     let mut gone = std::collections::BTreeSet::new();
     ledger.for_each(entity.name, |k: Known| {
@@ -397,7 +400,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = ledger(dir.path());
         let out = dir.path().join("r.csv");
-        let w = write(&out, &CASES, &l, &[(3, "gone".into())]).unwrap();
+        let w = write(&out, &CASES, &l, &[(3, "gone".into())], &Default::default()).unwrap();
         assert_eq!((w.rows, w.never_seen), (2, 1));
         assert!(w.excel.is_empty());
         let text = std::fs::read_to_string(&out).unwrap();
@@ -416,7 +419,7 @@ mod tests {
         let errors = std::fs::read_to_string(sheet::errors_csv_path(&out)).unwrap();
         assert!(errors.contains("3,gone"), "{errors}");
         let xlsx = dir.path().join("r.xlsx");
-        let w = write(&xlsx, &CASES, &l, &[]).unwrap();
+        let w = write(&xlsx, &CASES, &l, &[], &Default::default()).unwrap();
         assert_eq!(w.rows, 2);
         assert!(xlsx.exists());
     }
