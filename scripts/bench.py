@@ -257,6 +257,8 @@ out.append("*lost*: rows with no case on the server; *duplicated*: cases created
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_ledger  # noqa: E402  (the ledger's figures live in their own file)
 out.extend(bench_ledger.section(BIN, DATA))
+import bench_refresh  # noqa: E402  (the report from the ledger, section 8)
+out.extend(bench_refresh.section(BIN, DATA))
 
 out.append("## Installing qsv\n")
 out.append("qsv 16.1.0 as published on crates.io does not compile: `src/cmd/json.rs` calls "
