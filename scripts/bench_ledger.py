@@ -1,6 +1,6 @@
 """The ledger's figures for BENCHMARKS.md (issue 11): re-imports against the sandbox, counted by the
-sandbox's own request statistics. Standard library only. Run alone through `PART=ledger
-scripts/bench` (prints the section), or as part of the whole bench (bench.py appends it)."""
+sandbox's own request statistics. Standard library only. Run alone through `ONLY=ledger
+scripts/bench` (replaces its sections of BENCHMARKS.md), or as part of the whole bench."""
 import csv, json, os, re, shutil, signal, subprocess, sys, time, urllib.request
 
 HEAD = ["case_number", "external_source", "external_source_id", "status", "type", "name"]

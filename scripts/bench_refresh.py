@@ -1,8 +1,8 @@
 """The reporting export's figures for BENCHMARKS.md (issue 13): the report of 100,000 known cases
 written from the ledger with `export --all-known --refresh-budget 0`, time and peak memory, with no
 request (the base URL points at a closed port). Standard library only; GNU time for the peak RSS.
-Run alone through `PART=refresh scripts/bench` (prints the section), or as part of the whole bench
-(bench.py appends it)."""
+Run alone through `ONLY=refresh scripts/bench` (replaces section 8 of BENCHMARKS.md), or as part of
+the whole bench."""
 import csv, datetime, os, random, re, shutil, statistics, subprocess, sys, time, zipfile
 
 HEAD = ["kayse_id", "case_number", "external_source", "external_source_id", "name", "court_name",

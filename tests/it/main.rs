@@ -2,6 +2,7 @@
 //! Each test runs the real `kayse-bulk` binary, mostly against a sandbox on a loopback port, in a
 //! temp folder, and reads what users read (results workbooks cell by cell, stderr, exit codes).
 
+mod clients_cmd;
 mod clients_sheet;
 mod data;
 mod delete;
@@ -11,6 +12,7 @@ mod hostile;
 mod import;
 mod ledger;
 mod message;
+mod message_keys;
 mod outage;
 mod output;
 mod presets;
@@ -18,6 +20,7 @@ mod profiles;
 mod read;
 mod readme;
 mod refresh;
+mod report;
 mod roundtrip;
 mod runs;
 mod sandbox_clients;

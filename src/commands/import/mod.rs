@@ -96,8 +96,13 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
             g,
         );
     }
+    if args.restore && args.rules.entity != crate::engine::options::EntityArg::Cases {
+        return Err(crate::error::Fatal::usage(
+            "--restore recreates deleted cases; it cannot be used with --entity clients",
+        ));
+    }
     let started = Instant::now();
-    let results_path = args.results.path_for(&args.input.file)?;
+    let results_path = args.results.path_for(&args.input.file, "import")?;
     let journal = Journal::path_for(&results_path);
     let refuse_fresh = crate::engine::guard::refuse_fresh_import(&journal, &results_path);
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;
@@ -145,7 +150,14 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         input: Some(&input),
         results: Some(&results_text),
     };
-    let mut book = RunLedger::open(g, &args.conn, start, true, "cases", Keyed::Row)?;
+    let mut book = RunLedger::open(
+        g,
+        &args.conn,
+        start,
+        true,
+        args.rules.entity.table().name,
+        Keyed::Row,
+    )?;
     book.set_states(sync::states(&items));
     let mut session = Session::open(spec, args.run.resume)?;
     book.replay(session.prior.values())?;

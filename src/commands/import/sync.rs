@@ -17,7 +17,7 @@ use crate::record::ledger::{self, Blanks, Found, Known, Ledger, Status};
 /// `--match`: which firm key finds a row's Kayse id in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Match {
-    /// The case number.
+    /// The case number (for clients, which have none: the external pair).
     CaseNumber,
     /// external_source + external_source_id.
     External,
@@ -137,7 +137,11 @@ pub fn decide(
         let state = rec.to_json();
         let entity = rec.entity().name;
         let mut facts = Facts::default();
-        if let Some(rule) = by.rule().and_then(|r| ledger::rule(entity, r))
+        // A client has no case number: its firm key is the external pair.
+        let rule = by
+            .rule()
+            .and_then(|r| ledger::rule(entity, r).or_else(|| ledger::rule(entity, "external")));
+        if let Some(rule) = rule
             && let Some(key) = rule.of_state(&state)
         {
             facts.found = ledger.find(entity, &key).map_err(Fatal::from)?;
