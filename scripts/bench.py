@@ -11,7 +11,7 @@ p.add_argument("--rows", type=int, default=1_000_000)
 p.add_argument("--xrows", type=int, default=200_000)
 p.add_argument("--irows", type=int, default=20_000)
 p.add_argument("--out", default="BENCHMARKS.md")
-p.add_argument("--only", default="", help="comma-separated parts to run (csv, xlsx, pacing, faults, presets, ledger); their sections replace the same sections of --out, the others are kept")
+p.add_argument("--only", default="", help="comma-separated parts to run (csv, xlsx, pacing, faults, presets, ledger, refresh); their sections replace the same sections of --out, the others are kept")
 a = p.parse_args()
 ONLY = {x.strip() for x in a.only.split(",") if x.strip()}
 
@@ -338,6 +338,11 @@ if want("ledger"):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench_ledger  # noqa: E402  (the ledger's figures live in their own file)
     out.extend(bench_ledger.section(BIN, DATA))
+
+if want("refresh"):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_refresh  # noqa: E402  (the report from the ledger, section 8)
+    out.extend(bench_refresh.section(BIN, DATA))
 
 out.append("## Installing qsv\n")
 out.append("qsv 16.1.0 as published on crates.io does not compile: `src/cmd/json.rs` calls "

@@ -142,37 +142,48 @@ fn edit(sb: &Sandbox, id: u64, field: &str, value: &str) {
     assert_eq!(api(sb, "PUT", &format!("/v1/cases/{id}"), Some(case)), 200);
 }
 
-#[test]
-fn nightly_runs_refresh_the_stalest_within_budget_and_cover_every_case() {
+/// The issue's figure, at `per_run` a night over 20 nights: 20 × `per_run` known cases (imported
+/// in batches of 100), each run spends at most `per_run` requests and reads the stalest
+/// `per_run`, after 20 runs every case has been read, and a field changed in Kayse shows in the
+/// report after the run that read that case (and not before).
+fn nightly_figure(per_run: usize) {
+    let total = 20 * per_run;
     let sb = sandbox();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ids = known_cases(&sb, d, 2000);
-    assert_eq!(ids.len(), 2000);
+    let ids = known_cases(&sb, d, total);
+    assert_eq!(ids.len(), total);
     let mut sorted = ids.clone();
     sorted.sort();
-    // Refreshed by run 8 (the 8th block of 100 never-read cases, in id order).
-    let watched = sorted[750];
+    // Read by run 8 (the 8th block of never-read cases, in id order).
+    let watched = sorted[7 * per_run + per_run / 2];
     let mut before: BTreeSet<u64> = BTreeSet::new();
     for run in 1..=20usize {
         if run == 5 {
             edit(&sb, watched, "status", "closed");
         }
         let (r0, g0) = (requests(&sb), gets(&sb));
-        let o = nightly(&sb, d, 100, &["--json", "-q"]);
+        let o = nightly(&sb, d, per_run as u64, &["--json", "-q"]);
         assert_eq!(code(&o), 0, "run {run}: {}", show(&o));
-        assert_eq!(requests(&sb) - r0, 100, "run {run}: at most 100 requests");
-        assert_eq!(gets(&sb) - g0, 100, "run {run}");
-        // The stalest 100: never read first, ties by id.
+        assert_eq!(
+            requests(&sb) - r0,
+            per_run as u64,
+            "run {run}: at most {per_run} requests"
+        );
+        assert_eq!(gets(&sb) - g0, per_run as u64, "run {run}");
+        // The stalest: never read first, ties by id.
         let now = seen(d);
         let read: BTreeSet<u64> = now.difference(&before).copied().collect();
-        let want: BTreeSet<u64> = sorted[(run - 1) * 100..run * 100].iter().copied().collect();
+        let want: BTreeSet<u64> = sorted[(run - 1) * per_run..run * per_run]
+            .iter()
+            .copied()
+            .collect();
         assert_eq!(read, want, "run {run}");
         before = now;
         let rep = report(&d.join("nightly.csv"));
-        assert_eq!(rep.len(), 2000, "run {run}: every known case");
+        assert_eq!(rep.len(), total, "run {run}: every known case");
         let dated = rep.values().filter(|(_, at)| !at.is_empty()).count();
-        assert_eq!(dated, run * 100, "run {run}: last_seen");
+        assert_eq!(dated, run * per_run, "run {run}: last_seen");
         let status = &rep[&watched].0;
         if run < 8 {
             assert_eq!(status, "active", "run {run}: not read since the edit");
@@ -181,40 +192,56 @@ fn nightly_runs_refresh_the_stalest_within_budget_and_cover_every_case() {
         }
         if run == 1 {
             let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-            assert_eq!(v["counts"]["refreshed"], 100, "{v}");
-            assert_eq!(v["counts"]["exported"], 2000, "{v}");
-            assert_eq!(v["requests"]["requests"], 100, "{v}");
+            assert_eq!(v["counts"]["refreshed"], per_run, "{v}");
+            assert_eq!(v["counts"]["exported"], total, "{v}");
+            assert_eq!(v["counts"]["never_read"], total - per_run, "{v}");
+            assert_eq!(v["requests"]["requests"], per_run, "{v}");
             assert!(v["requests"]["remaining"].is_u64(), "{v}");
             assert_eq!(v["exit_code"], 0, "{v}");
             let plan = v["plan"].as_str().unwrap();
-            assert!(
-                plan.starts_with("2,000 known cases, 100 a run: all refreshed within 20 runs"),
-                "{plan}"
+            let want = format!(
+                "{} known cases, {per_run} a run: all refreshed within 20 runs",
+                kayse_bulk::plan::refresh::grouped(total as u64)
             );
+            assert!(plan.starts_with(&want), "{plan}");
         }
     }
     assert_eq!(
         seen(d).len(),
-        2000,
+        total,
         "after 20 runs every case has been read"
     );
     // The 21st run starts again with the first block: the oldest read.
     let g0 = gets(&sb);
-    let o = nightly(&sb, d, 100, &["-q"]);
+    let o = nightly(&sb, d, per_run as u64, &["-q"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert_eq!(gets(&sb) - g0, 100);
+    assert_eq!(gets(&sb) - g0, per_run as u64);
     let l = Ledger::open(&d.join("kayse.ledger.sqlite")).unwrap();
     let oldest: BTreeSet<u64> = l
-        .stalest("cases", 100)
+        .stalest("cases", per_run)
         .unwrap()
         .iter()
         .map(|k| k.id)
         .collect();
-    let second: BTreeSet<u64> = sorted[100..200].iter().copied().collect();
+    let second: BTreeSet<u64> = sorted[per_run..2 * per_run].iter().copied().collect();
     assert_eq!(
         oldest, second,
         "the first block was read again, and is now the freshest"
     );
+}
+
+#[test]
+fn nightly_runs_refresh_the_stalest_within_budget_and_cover_every_case() {
+    nightly_figure(20);
+}
+
+/// At the issue's own scale: 2,000 known cases, 100 a night. About 40 s here (every read is
+/// written to the ledger with a full sync), so it is run on demand:
+/// `cargo test --test it -- --ignored nightly_at_the_issues_scale`.
+#[test]
+#[ignore = "the issue's full figure, about 40 s"]
+fn nightly_at_the_issues_scale_2000_cases_100_a_run() {
+    nightly_figure(100);
 }
 
 #[test]
@@ -401,6 +428,62 @@ fn with_wait_an_overlapping_refresh_starts_when_the_ledger_is_free() {
     assert_eq!(status.code(), Some(0), "{rest}");
     assert_eq!(gets(&sb) - g0, 5);
     assert_eq!(report(&d.join("nightly.csv")).len(), 5);
+}
+
+#[test]
+fn the_workbook_report_has_last_seen_as_a_date_and_the_gone_on_its_errors_sheet() {
+    use calamine::Data;
+    let sb = sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut ids = known_cases(&sb, d, 5);
+    ids.sort();
+    assert_eq!(
+        api(&sb, "DELETE", &format!("/v1/cases/{}", ids[0]), None),
+        200
+    );
+    let o = sb.run(
+        d,
+        &[
+            "export",
+            "--all-known",
+            "--refresh-budget",
+            "3",
+            "--rate-limit",
+            WIDE,
+            "--out",
+            "nightly.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let rows = crate::support::sheet_rows(&d.join("nightly.xlsx"), Some("Cases"));
+    let head: Vec<String> = rows[0].iter().map(crate::support::text).collect();
+    assert_eq!(head.last().map(String::as_str), Some("last_seen"));
+    let (id, last) = (0, head.len() - 1);
+    assert_eq!(head[id], "id");
+    // ids[0] gone; ids[1] and ids[2] read now; ids[3] and ids[4] never read.
+    let table: Vec<(u64, bool)> = vec![
+        (ids[1], true),
+        (ids[2], true),
+        (ids[3], false),
+        (ids[4], false),
+    ];
+    assert_eq!(rows.len(), 1 + table.len());
+    for (row, (want_id, read)) in rows[1..].iter().zip(table) {
+        assert_eq!(crate::support::text(&row[id]), want_id.to_string());
+        match (&row[last], read) {
+            (Data::DateTime(t), true) => assert!(t.as_datetime().is_some(), "{t:?}"),
+            (Data::Empty, false) => {}
+            (other, _) => panic!("id {want_id}: last_seen {other:?}"),
+        }
+    }
+    let errors = crate::support::sheet(&d.join("nightly.xlsx"), Some("Errors"));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[1][0], ids[0].to_string());
+    assert!(
+        errors[1][1].contains("404") && errors[1][1].contains("marked gone"),
+        "{errors:?}"
+    );
 }
 
 /// The nightly report is a report people read: the export's Summary sheet, its refresh coverage
