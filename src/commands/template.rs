@@ -12,15 +12,20 @@ use rust_xlsxwriter::{
 };
 
 use crate::cli::Global;
-use crate::entity::{CASES, Entity, Field, Kind};
+use crate::engine::options::EntityArg;
+use crate::entity::{Entity, Field, Kind};
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::report::results::{replace, temp_path};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where to write the workbook.
-    #[arg(long, default_value = "kayse-cases-template.xlsx")]
-    pub out: PathBuf,
+    /// Which records the template is for.
+    #[arg(long, value_enum, default_value = "cases")]
+    pub entity: EntityArg,
+    /// Where to write the workbook [default: kayse-cases-template.xlsx, or
+    /// kayse-clients-template.xlsx with --entity clients].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Replace the file if it already exists.
     #[arg(long)]
     pub force: bool,
@@ -33,9 +38,12 @@ pub const VALIDATED_ROWS: u32 = 10_000;
 const FIRST_DATE: (i32, u32, u32) = (1900, 1, 1);
 
 pub fn run(args: Args, g: &Global) -> CmdResult {
-    let shown = args.out.display().to_string();
-    if !args
+    let entity = args.entity.table();
+    let out = args
         .out
+        .unwrap_or_else(|| PathBuf::from(format!("kayse-{}-template.xlsx", entity.name)));
+    let shown = out.display().to_string();
+    if !out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
     {
@@ -43,12 +51,12 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             "template {shown}: the file name must end in .xlsx"
         )));
     }
-    if args.out.exists() && !args.force {
+    if out.exists() && !args.force {
         return Err(Fatal::usage(format!(
             "{shown} already exists; use --force to replace it or --out to choose another name"
         )));
     }
-    write_template(&CASES, &args.out).map_err(|e| Fatal::from_error(ExitCode::Usage, e))?;
+    write_template(entity, &out).map_err(|e| Fatal::from_error(ExitCode::Usage, e))?;
     if !g.quiet {
         eprintln!("wrote {shown}");
     }
@@ -234,7 +242,8 @@ mod tests {
         let g = Global::default();
         let err = run(
             Args {
-                out: out.clone(),
+                entity: EntityArg::Cases,
+                out: Some(out.clone()),
                 force: false,
             },
             &g,
@@ -250,7 +259,8 @@ mod tests {
         assert_eq!(
             run(
                 Args {
-                    out: out.clone(),
+                    entity: EntityArg::Cases,
+                    out: Some(out.clone()),
                     force: true
                 },
                 &g
@@ -261,7 +271,8 @@ mod tests {
         assert_ne!(std::fs::read(&out).unwrap(), b"mine");
         let err = run(
             Args {
-                out: dir.path().join("t.csv"),
+                entity: EntityArg::Clients,
+                out: Some(dir.path().join("t.csv")),
                 force: false,
             },
             &g,

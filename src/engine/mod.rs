@@ -18,7 +18,9 @@ mod facts;
 pub mod fetch;
 pub mod finish;
 pub mod guard;
+pub mod in_place;
 pub mod input;
+pub mod ledger;
 mod live;
 mod lookahead;
 pub mod options;
@@ -31,7 +33,7 @@ mod worker;
 
 use futures::future::BoxFuture;
 
-pub use collector::{Collected, View};
+pub use collector::{Collected, Sink, View};
 pub use live::{Live, Sent, Settled};
 pub use queue::{Job, Work, take_where};
 pub use session::{InFlight, Input, Session, Spec};

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::check::Rules;
+use crate::check::phone::Country;
 use crate::check::rules::DateOrder;
-use crate::entity::CASES;
+use crate::entity::{CASES, CLIENTS, Entity};
 use crate::error::Fatal;
 use crate::map::{ExtraColumns, MapOptions, MappingFile};
 use crate::read::{HeaderMatcher, ReadOptions};
@@ -114,9 +115,35 @@ pub struct HiddenRows {
     pub skip_by_default: bool,
 }
 
+/// Which records a sheet holds: `--entity`, on `validate`, `import` and `template`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum EntityArg {
+    /// One case per row.
+    #[default]
+    Cases,
+    /// One client per row.
+    Clients,
+}
+
+impl EntityArg {
+    /// The entity's table.
+    pub fn table(self) -> &'static Entity {
+        match self {
+            EntityArg::Cases => &CASES,
+            EntityArg::Clients => &CLIENTS,
+        }
+    }
+}
+
 /// Mapping columns onto case fields and the rules values are judged by: `validate` and `import`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RulesArgs {
+    /// What each row of the sheet is: a case, or a client.
+    #[arg(long, value_enum, default_value = "cases")]
+    pub entity: EntityArg,
+    /// Country of mobile numbers written without a country code, as a two-letter code (GB, CA).
+    #[arg(long, value_name = "CC", default_value = "US", value_parser = parse_country)]
+    pub default_country: Country,
     /// Mapping file (TOML) with [columns], [defaults], [values.FIELD] and [allowed].
     #[arg(long, value_name = "FILE.toml")]
     pub mapping: Option<PathBuf>,
@@ -180,10 +207,12 @@ impl RulesArgs {
             }
         };
         let date_order = self.date_order_with(&file)?;
-        let mut rules = Rules::new(&CASES, date_order.unwrap_or_default());
+        let entity = self.entity.table();
+        let mut rules = Rules::new(entity, date_order.unwrap_or_default());
+        rules.country = self.default_country;
         if let Some(order) = date_order {
             // The user's word settles every date column: no column is then a guess.
-            for slot in 0..CASES.slot_count() {
+            for slot in 0..entity.slot_count() {
                 rules.read_dates(slot, order, true);
             }
         }
@@ -234,13 +263,17 @@ pub struct ResultsArgs {
 }
 
 impl ResultsArgs {
-    /// The results path for `input`, checked to name a format we write.
-    pub fn path_for(&self, input: &Path) -> Result<PathBuf, Fatal> {
-        let path = self
-            .results
-            .clone()
-            .unwrap_or_else(|| unshared_results_path(input));
+    /// The results path of `command` for `input`, checked to name a format we write. An
+    /// earlier results file of the same command given as input is its own default: it is
+    /// written again in place (`in_place`).
+    pub fn path_for(&self, input: &Path, command: &str) -> Result<PathBuf, Fatal> {
+        let path = self.results.clone().unwrap_or_else(|| {
+            super::in_place::default_for(input, command)
+                .unwrap_or_else(|| unshared_results_path(input))
+        });
         check_results_path(&path)?;
+        let journal = crate::record::journal::Journal::path_for(&path);
+        super::in_place::note(input, &path, &journal);
         Ok(path)
     }
 }
@@ -271,6 +304,11 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
             "unsupported delimiter '{s}': use ',', ';', 'tab' or '|'"
         )),
     }
+}
+
+/// A two-letter country code, for `--default-country`.
+fn parse_country(s: &str) -> Result<Country, String> {
+    s.parse()
 }
 
 /// `FIELD=VALUE`, for `--set`.
@@ -395,6 +433,8 @@ mod tests {
         )
         .unwrap();
         let rules = RulesArgs {
+            entity: EntityArg::Cases,
+            default_country: Country::US,
             mapping: Some(file),
             preset: None,
             set: Vec::new(),
@@ -415,6 +455,54 @@ mod tests {
         let e = missing.load().unwrap_err();
         assert_eq!(e.code, crate::error::ExitCode::Usage);
         assert!(e.render().contains("absent.toml"), "{}", e.render());
+    }
+
+    /// `--entity` picks the table the rules judge by, `--default-country` their mobiles'
+    /// country; an allowed list names a field of that table or is refused.
+    #[test]
+    fn entity_and_country_reach_the_rules() {
+        type Case = (
+            EntityArg,
+            &'static str,
+            &'static [&'static str],
+            Result<&'static str, &'static str>,
+        );
+        let table: &[Case] = &[
+            (EntityArg::Cases, "US", &[], Ok("cases")),
+            (EntityArg::Clients, "GB", &[], Ok("clients")),
+            (EntityArg::Clients, "uk", &[], Ok("clients")),
+            (EntityArg::Cases, "CA", &["open"], Ok("cases")),
+            (
+                EntityArg::Clients,
+                "US",
+                &["open"],
+                Err("not a field of a client"),
+            ),
+        ];
+        for (entity, country, status, want) in table {
+            let country: Country = country.parse().unwrap();
+            let args = RulesArgs {
+                entity: *entity,
+                default_country: country,
+                mapping: None,
+                preset: None,
+                set: Vec::new(),
+                extra_columns: ExtraColumns::Warn,
+                date_order: None,
+                allowed_status: status.iter().map(|s| s.to_string()).collect(),
+                allowed_type: Vec::new(),
+            };
+            match (args.load(), want) {
+                (Ok((_, r)), Ok(name)) => {
+                    assert_eq!(r.entity().name, *name);
+                    assert_eq!(r.country, country);
+                }
+                (Err(e), Err(text)) => assert!(e.render().contains(text), "{}", e.render()),
+                (got, want) => panic!("{entity:?} {status:?}: {:?} want {want:?}", got.err()),
+            }
+        }
+        assert!(parse_country("ZZ").is_err());
+        assert_eq!(parse_country("gb").unwrap().code(), "GB");
     }
 
     #[test]
@@ -518,12 +606,12 @@ mod tests {
             results: Some(PathBuf::from("out.csv")),
         };
         assert_eq!(
-            given.path_for(Path::new("in.xlsx")).unwrap(),
+            given.path_for(Path::new("in.xlsx"), "import").unwrap(),
             PathBuf::from("out.csv")
         );
         let none = ResultsArgs { results: None };
         assert_eq!(
-            none.path_for(Path::new("d/in.csv")).unwrap(),
+            none.path_for(Path::new("d/in.csv"), "import").unwrap(),
             PathBuf::from("d/in.results.xlsx")
         );
     }

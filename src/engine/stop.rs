@@ -16,6 +16,8 @@ pub enum StopReason {
     Journal(String),
     /// Kayse answered 5xx past `--outage-wait` (or to one request, past its retries).
     Outage(String),
+    /// The ledger could not be written (the journal holds what it missed).
+    Ledger(String),
 }
 
 impl StopReason {
@@ -51,6 +53,7 @@ impl StopReason {
             StopReason::Network(last) => format!("Kayse cannot be reached: {last}"),
             StopReason::Journal(e) => format!("the journal cannot be written: {e}"),
             StopReason::Outage(e) => format!("Kayse is down: {e}"),
+            StopReason::Ledger(e) => format!("the ledger cannot be written: {e}"),
         }
     }
 
@@ -60,7 +63,9 @@ impl StopReason {
             StopReason::KeyRejected(_) => "key_rejected",
             StopReason::Budget => "budget_spent",
             StopReason::Network(_) => "server_unreachable",
-            StopReason::Journal(_) => "results_unwritable",
+            // What the run learned is in the journal either way; the file that cannot take it is
+            // the ledger, which a scheduler treats like an unwritable results file.
+            StopReason::Journal(_) | StopReason::Ledger(_) => "results_unwritable",
             StopReason::Outage(_) => "outage",
         }
     }

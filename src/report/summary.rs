@@ -28,6 +28,9 @@ pub struct Summary {
     pub command_line: String,
     pub input: String,
     pub results: Option<String>,
+    /// The ledger of Kayse ids the run used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
     pub format: Option<String>,
     pub encoding: Option<String>,
     pub rows_read: u64,
@@ -96,6 +99,9 @@ impl Summary {
                 _ => server.clone(),
             };
             out.push(("server".into(), line));
+        }
+        if let Some(l) = &self.ledger {
+            out.push(("ledger".into(), l.clone()));
         }
         if let Some(e) = &self.encoding {
             out.push(("encoding".into(), e.clone()));

@@ -151,7 +151,7 @@ impl Server {
             quiet: true,
             ..g.clone()
         };
-        let key = resolve_key(args, &quiet)?;
+        let key = api_key(args, &quiet)?;
         Ok(Server {
             sandbox: is_loopback(&url),
             url: url.as_str().trim_end_matches('/').to_string(),
@@ -167,19 +167,6 @@ pub fn key_fingerprint(key: &ApiKey) -> String {
     h.update(b"kayse-bulk key fingerprint\0");
     h.update(key.expose().as_bytes());
     crate::record::journal::hex(&h.finalize()[..8])
-}
-
-/// The key from `--api-key-file` or `KAYSE_API_KEY`.
-fn resolve_key(args: &ConnectionArgs, g: &Global) -> Result<ApiKey, Fatal> {
-    match &args.api_key_file {
-        Some(path) => read_key_file(path, g),
-        None => match std::env::var("KAYSE_API_KEY") {
-            Ok(k) if !k.trim().is_empty() => Ok(ApiKey::new(k.trim())),
-            _ => Err(Fatal::usage(
-                "no API key: set KAYSE_API_KEY or pass --api-key-file (or try --sandbox)",
-            )),
-        },
-    }
 }
 
 /// Work out the connection: the embedded sandbox with `--sandbox`, else the base URL and the key
@@ -199,13 +186,27 @@ pub async fn connect(args: &ConnectionArgs, g: &Global) -> Result<Connection, Fa
             timeout,
         });
     }
-    let key = resolve_key(args, g)?;
+    let key = api_key(args, g)?;
     Ok(Connection {
         base_url: parse_base_url(&args.base_url)?,
         key,
         embedded: false,
         timeout,
     })
+}
+
+/// The key from `--api-key-file` or `KAYSE_API_KEY` (not the sandbox's): the connection's, and
+/// the ledger's default file is named from its fingerprint.
+pub fn api_key(args: &ConnectionArgs, g: &Global) -> Result<ApiKey, Fatal> {
+    match &args.api_key_file {
+        Some(path) => read_key_file(path, g),
+        None => match std::env::var("KAYSE_API_KEY") {
+            Ok(k) if !k.trim().is_empty() => Ok(ApiKey::new(k.trim())),
+            _ => Err(Fatal::usage(
+                "no API key: set KAYSE_API_KEY or pass --api-key-file (or try --sandbox)",
+            )),
+        },
+    }
 }
 
 fn read_key_file(path: &Path, g: &Global) -> Result<ApiKey, Fatal> {
@@ -277,12 +278,13 @@ fn is_loopback(url: &Url) -> bool {
 /// Ctrl-C for a networked run, and SIGTERM and SIGHUP as Ctrl-C (what `timeout`, systemd,
 /// `docker stop` and a closed terminal send): the first raises `stop` (no new requests; those in
 /// flight finish within `drain`, which the caller enforces) and sets the returned flag; a second
-/// signal exits 130 at once, which is safe because the journal is synced before any outcome
-/// counts. The handlers are installed before this returns, so no signal slips past them.
+/// signal calls `quit` (the `--json` object is still owed) and exits 130 at once, which is safe
+/// because the journal is synced before any outcome counts. The handlers are installed before this returns, so no signal slips past them.
 pub fn on_ctrl_c(
     stop: Arc<StopSignal>,
     quiet: bool,
     drain: Duration,
+    quit: impl FnOnce() + Send + 'static,
 ) -> (
     tokio::task::JoinHandle<()>,
     Arc<std::sync::atomic::AtomicBool>,
@@ -303,6 +305,7 @@ pub fn on_ctrl_c(
             );
         }
         if signals.next().await.is_some() {
+            quit();
             std::process::exit(130);
         }
     });

@@ -42,8 +42,10 @@ fn xlsx_export_with_a_missing_id() {
     assert_eq!(r[col(&rows, "is_obo")], "true");
     assert_eq!(r[col(&rows, "sms_opted_out")], "true");
     assert_eq!(r[col(&rows, "origin")], "public_api");
+    // Text keys have their own columns; the object keeps the rest.
     let data: Value = serde_json::from_str(&r[col(&rows, "external_source_data")]).unwrap();
-    assert_eq!(data, json!({"matter": "A-1", "n": 2}));
+    assert_eq!(data, json!({"n": 2}));
+    assert_eq!(r[col(&rows, "external_source_data.matter")], "A-1");
     // Dates are real date cells.
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(dir.path().join("out.xlsx")).unwrap();
     use calamine::Reader;
@@ -86,10 +88,9 @@ fn csv_export_and_ids_from_a_file() {
     assert_eq!(rows[1][0], ids[1].to_string());
     assert_eq!(rows[1][col(&rows, "description")], "Rear-end, I-85");
     assert_eq!(rows[2][col(&rows, "created_date")], "2024-03-05");
-    assert_eq!(
-        rows[2][col(&rows, "external_source_data")],
-        r#"{"matter":"A-1","n":2}"#
-    );
+    assert_eq!(rows[2][col(&rows, "external_source_data")], r#"{"n":2}"#);
+    assert_eq!(rows[2][col(&rows, "external_source_data.matter")], "A-1");
+    assert_eq!(rows[1][col(&rows, "external_source_data.matter")], "");
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("x1"),
         "{}",
@@ -160,6 +161,26 @@ fn round_trip(out: &str) {
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
     let res = sheet(&dir.path().join("back.results.xlsx"), None);
+    // The ledger saw these cases in the export: the file says nothing new, so nothing is sent.
+    assert_eq!(results_column(&res, "kayse_result"), vec!["unchanged"; 3]);
+    assert_eq!(sb.bulk_requests(), 0);
+    assert_eq!(cases_without_update_origin(&sb), before);
+    // Without the ledger (a fresh one), the same file is sent as updates and changes nothing.
+    let o = sb
+        .cmd(dir.path())
+        .env("KAYSE_LEDGER", dir.path().join("fresh.sqlite"))
+        .args([
+            "import",
+            out,
+            "--update-blanks",
+            "clear",
+            "--results",
+            "again.results.xlsx",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let res = sheet(&dir.path().join("again.results.xlsx"), None);
     assert_eq!(results_column(&res, "kayse_result"), vec!["updated"; 3]);
     assert_eq!(cases_without_update_origin(&sb), before);
 }

@@ -2,6 +2,7 @@
 //! Each test runs the real `kayse-bulk` binary, mostly against a sandbox on a loopback port, in a
 //! temp folder, and reads what users read (results workbooks cell by cell, stderr, exit codes).
 
+mod clients_cmd;
 mod clients_sheet;
 mod data;
 mod delete;
@@ -9,7 +10,9 @@ mod export;
 mod help;
 mod hostile;
 mod import;
+mod ledger;
 mod message;
+mod message_keys;
 mod outage;
 mod output;
 mod presets;

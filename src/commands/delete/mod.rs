@@ -18,6 +18,7 @@ use crate::check::ids;
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
 use crate::engine::finish::{self, Results};
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{InputArgs, ResultsArgs, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Live, View, Work, confirm};
@@ -25,6 +26,7 @@ use crate::error::{CmdResult, Fatal};
 use crate::outcome::Outcome;
 use crate::plan::{DeleteWork, MAX_DELETE_IDS};
 use crate::record::journal::Journal;
+use crate::record::ledger::RunStart;
 use crate::send::{ConnectionArgs, PacingArgs};
 use rows::Row;
 use send::Delete;
@@ -70,7 +72,7 @@ const SHOWN: &[(&str, Outcome)] = &[
 
 pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
-    let results_path = args.results.path_for(&args.input.file)?;
+    let results_path = args.results.path_for(&args.input.file, "delete")?;
     crate::engine::session::restore_reading(args.run.resume, &results_path, &mut args.input)?;
     let mut options = std::collections::BTreeMap::new();
     args.input.record(&mut options);
@@ -126,6 +128,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
     if let Some(note) = rows::hidden_note(&sheet.facts) {
         what = format!("{what}\n{note}");
     }
+    let mut book = None;
     let sent = match session {
         None => {
             if !g.quiet && !todo.is_empty() {
@@ -136,6 +139,8 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         Some(s) if todo.is_empty() => Some(s.skip_sending()),
         Some(s) => {
             confirm::confirm_action(args.run.yes, &what, todo.len() as u64, "delete")?;
+            let b = book.insert(ledger_run(&args, &results_path, g)?);
+            b.replay(s.prior.values())?;
             let mut live = s.connect(&args.conn, &args.pacing, g)?;
             if let Some(path) = backup {
                 back_up(&mut live, &todo, path, g)?;
@@ -151,7 +156,14 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
                 lists: vec![fresh],
             };
             let with_clients = args.with_clients;
-            live.send(Delete { with_clients }, work, MAX_DELETE_IDS as usize, view);
+            let sink: &mut dyn crate::engine::Sink = b;
+            live.send_recorded(
+                Delete { with_clients },
+                work,
+                MAX_DELETE_IDS as usize,
+                view,
+                Some(sink),
+            );
             Some(live.end())
         }
     };
@@ -160,23 +172,50 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
     sheet.facts.finish(&mut summary);
     summary.plan = Some(plan_line);
     summary.blank_rows = sheet.blank;
+    summary.ledger = book.as_ref().map(RunLedger::path_text);
     if args.run.dry_run {
         summary.warnings.push(format!(
             "dry run: nothing was deleted ({} cases would be)",
             todo.len()
         ));
     }
-    let hidden = sheet.facts.hidden_columns().to_vec();
-    let mut results = Results::create(&results_path, &sheet.headers, &[], &hidden, summary)?;
+    let hidden = sheet.echo.columns(sheet.facts.hidden_columns());
+    let headers = sheet.echo.headers(&sheet.headers);
+    let mut results = Results::create(&results_path, &headers, &[], &hidden, summary)?;
     let header = &sheet.headers[sheet.col];
-    rows::write_rows(&mut results, sheet.rows, header, sheet.col, sent.as_ref())?;
+    let echo = &sheet.echo;
+    rows::write_rows(
+        &mut results,
+        sheet.rows,
+        header,
+        sheet.col,
+        echo,
+        sent.as_ref(),
+    )?;
     let done = results.finish(g, sent.as_ref(), started);
+    if let Some(b) = book {
+        b.end(&done);
+    }
     // A finished delete leaves nothing that blocks next week's: the results hold what it did,
     // and deleting again is harmless (`not_found`), so its journal has no more to protect.
     if done.is_ok() && sent.is_some() {
         let _ = std::fs::remove_file(Journal::path_for(&results_path));
     }
     done
+}
+
+/// The ledger of a delete run: it marks each id deleted (or gone, on a 404).
+fn ledger_run(args: &Args, results: &Path, g: &Global) -> Result<RunLedger, Fatal> {
+    let (input, out) = (
+        args.input.file.display().to_string(),
+        results.display().to_string(),
+    );
+    let start = RunStart {
+        command: "delete",
+        input: Some(&input),
+        results: Some(&out),
+    };
+    RunLedger::open(g, &args.conn, start, true, "cases", Keyed::Id)
 }
 
 /// What the confirmation (or the dry run) shows: the count and the first ten ids.

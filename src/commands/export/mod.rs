@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crate::cli::Global;
 use crate::engine::fetch::{self, FetchCases, Fetched};
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{HiddenRows, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
@@ -20,6 +21,7 @@ use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
+use crate::record::ledger::RunStart;
 use crate::report::changes::{self, States};
 use crate::report::sheet;
 use crate::report::summary::Summary;
@@ -39,6 +41,9 @@ pub struct Args {
     /// The column of the --ids-from files holding the ids [default: kayse_id, id or case_id].
     #[arg(long, value_name = "NAME", requires = "ids_from")]
     pub id_column: Option<String>,
+    /// Every case id the ledger knows (not those this tool deleted), one GET each.
+    #[arg(long)]
+    pub all_known: bool,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -71,17 +76,31 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let (ids, warnings) =
-        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?;
+    let journal = Journal::path_for(&args.out);
+    let no_ids = args.ids.is_empty() && args.ids_from.is_empty();
+    // A resume fetches what is left of the list its journal recorded, --all-known's included.
+    let from_journal = args.run.resume && no_ids;
+    let (mut ids, warnings) = if from_journal {
+        (recorded_ids(&journal)?, Vec::new())
+    } else if args.all_known && no_ids {
+        Default::default()
+    } else {
+        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
+    };
+    if args.all_known && !from_journal {
+        ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
+        ids = crate::check::ids::dedupe(ids);
+    }
     if ids.is_empty() {
-        return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
+        return Err(Fatal::usage(
+            "no case ids found in --ids / --ids-from / --all-known",
+        ));
     }
     // Read before any request (and before --out is replaced, when it is the same file).
     let before = match &args.changes_from {
         Some(p) => Some((p.clone(), previous::read(p, &CASES)?)),
         None => None,
     };
-    let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
         None
     } else {
@@ -90,7 +109,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             input: Input::Ids(ids.len()),
             journal: journal.clone(),
             fingerprint: fingerprint_ids(&ids),
-            options: Default::default(),
+            options: [(ids::RECORDED.to_string(), ids::compact(&ids))].into(),
             checked: None,
             refuse_fresh: None,
             in_flight: InFlight::Resend,
@@ -139,6 +158,15 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         doubtful,
         lists: vec![todo],
     };
+    let out = args.out.display().to_string();
+    let start = RunStart {
+        command: "export",
+        input: None,
+        results: Some(&out),
+    };
+    let mut book = RunLedger::open(g, &args.conn, start, false, "cases", Keyed::Id)?;
+    book.replay(session.prior.values())?;
+    summary.ledger = Some(book.path_text());
     let sent = if work.is_empty() {
         session.skip_sending()
     } else {
@@ -149,7 +177,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             per_request: 1,
             shown: fetch::SHOWN,
         };
-        live.send(FetchCases, work, 1, view);
+        live.send_recorded(FetchCases, work, 1, view, Some(&mut book));
         live.end()
     };
     let (cases, errors) = join(&ids, &sent, &mut summary);
@@ -230,6 +258,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         let _ = std::fs::remove_file(sheet::errors_csv_path(&partial));
         let _ = std::fs::remove_file(&partial);
     }
+    book.end(&done);
     done
 }
 
@@ -252,6 +281,29 @@ fn gone(sent: &Sent) -> BTreeSet<u64> {
         .not_found
         .into_iter()
         .collect()
+}
+
+/// `--resume` without `--ids` or `--ids-from`: the ids the journal beside `--out` recorded.
+fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
+    if !journal.exists() {
+        return Err(Fatal::usage(format!(
+            "nothing to resume: no journal at {}",
+            journal.display()
+        )));
+    }
+    let recorded = crate::engine::session::recorded_options(journal)?;
+    let text = recorded.get(ids::RECORDED).ok_or_else(|| {
+        Fatal::usage(format!(
+            "the journal {} does not record its ids (an older version wrote it): give the --ids or --ids-from of the first run",
+            journal.display()
+        ))
+    })?;
+    ids::expand(text).map_err(|e| {
+        Fatal::usage(format!(
+            "the journal {} records an unreadable id list: {e}",
+            journal.display()
+        ))
+    })
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each

@@ -7,10 +7,12 @@ mod answer;
 mod restore;
 mod scan;
 mod send;
+mod sync;
 
 use std::time::Instant;
 
 use crate::cli::Global;
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{
     BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs, SkipHiddenArgs,
 };
@@ -20,6 +22,7 @@ use crate::error::CmdResult;
 use crate::outcome::Outcome;
 use crate::plan::ImportWork;
 use crate::record::journal::Journal;
+use crate::record::ledger::{Blanks, RunStart};
 use crate::send::{ConnectionArgs, PacingArgs};
 
 /// `--update-blanks`: what an update does with fields the row leaves empty.
@@ -62,6 +65,14 @@ pub struct Args {
     /// each row's old id beside its new kayse_id, and name the opt-outs the API cannot restore.
     #[arg(long)]
     pub restore: bool,
+    /// Which key finds a row's Kayse id in the ledger when the row has no id.
+    #[arg(
+        long = "match",
+        value_enum,
+        default_value = "case-number",
+        value_name = "KEY"
+    )]
+    pub match_by: sync::Match,
 }
 
 /// What import's progress line counts.
@@ -70,6 +81,7 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("updated", Outcome::Updated),
     ("failed", Outcome::Failed),
     ("unknown", Outcome::Unknown),
+    ("exists", Outcome::Exists),
 ];
 
 pub fn run(mut args: Args, g: &Global) -> CmdResult {
@@ -84,8 +96,13 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
             g,
         );
     }
+    if args.restore && args.rules.entity != crate::engine::options::EntityArg::Cases {
+        return Err(crate::error::Fatal::usage(
+            "--restore recreates deleted cases; it cannot be used with --entity clients",
+        ));
+    }
     let started = Instant::now();
-    let results_path = args.results.path_for(&args.input.file)?;
+    let results_path = args.results.path_for(&args.input.file, "import")?;
     let journal = Journal::path_for(&results_path);
     let refuse_fresh = crate::engine::guard::refuse_fresh_import(&journal, &results_path);
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;
@@ -126,7 +143,35 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         retry_failed: false,
         server: crate::send::Server::of(&args.conn, g)?,
     };
+    let input = args.input.file.display().to_string();
+    let results_text = results_path.display().to_string();
+    let start = RunStart {
+        command: "import",
+        input: Some(&input),
+        results: Some(&results_text),
+    };
+    let mut book = RunLedger::open(
+        g,
+        &args.conn,
+        start,
+        true,
+        args.rules.entity.table().name,
+        Keyed::Row,
+    )?;
+    book.set_states(sync::states(&items));
     let mut session = Session::open(spec, args.run.resume)?;
+    book.replay(session.prior.values())?;
+    // Rows the journal or an earlier results file speaks for are settled by them, not here.
+    let mut leave: std::collections::BTreeSet<usize> = session.prior.keys().copied().collect();
+    leave.extend(session.in_flight.iter().flatten().copied());
+    leave.extend(scanned.earlier_unknown.iter().copied());
+    let blanks = if keep_blanks {
+        Blanks::Keep
+    } else {
+        Blanks::Clear
+    };
+    let (items, settled) = sync::decide(book.ledger(), items, &leave, args.match_by, blanks)?;
+    book.count(&settled);
     let batch = args.batch.batch_size.max(1) as usize;
     let (work, counts) = work(
         &session,
@@ -135,7 +180,17 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         batch,
         keep_blanks,
     );
-    session.plan(counts.line(args.pacing.rate_limit, args.pacing.budget), g);
+    let mut line = counts.line(args.pacing.rate_limit, args.pacing.budget);
+    let unchanged = settled
+        .iter()
+        .filter(|r| r.outcome == Outcome::Unchanged)
+        .count();
+    if unchanged > 0 {
+        line.push_str(&format!(
+            "; {unchanged} rows unchanged since the ledger's last send (no request)"
+        ));
+    }
+    session.plan(line, g);
     let plan = session.plan_line();
     let mut sent = if work.is_empty() {
         session.skip_sending()
@@ -147,17 +202,23 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
             per_request: counts.batch,
             shown: SHOWN,
         };
-        live.send(
+        live.send_recorded(
             send::Upsert { keep_blanks },
             work,
             counts.batch as usize,
             view,
+            Some(&mut book),
         );
         live.end()
     };
     // Import's summary always states its requests, none sent included.
     sent.stats.get_or_insert_with(Default::default);
-    scanned.write_results(&results_path, &sent, plan, g, started)
+    sent.outcomes
+        .extend(settled.into_iter().map(|r| (r.row, r)));
+    scanned.note_ledger(book.path_text(), &book.conflicts);
+    let result = scanned.write_results(&results_path, &sent, plan, g, started);
+    book.end(&result);
+    result
 }
 
 /// The queue's work and the plan's counts: groups an earlier run left in flight and rows an

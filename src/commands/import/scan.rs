@@ -22,7 +22,7 @@ use crate::engine::finish::Results;
 use crate::engine::input::{CaseSheet, Echo, Scanned};
 use crate::engine::packed::PackedCells;
 use crate::engine::{Sent, Settled};
-use crate::entity::CASES;
+use crate::entity::Entity;
 use crate::error::{CmdResult, Fatal};
 use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::Fingerprint;
@@ -73,6 +73,8 @@ pub struct Scan {
     hidden: Vec<usize>,
     rows: Vec<Kept>,
     summary: Summary,
+    /// What the rows are (`--entity`): names the key a row in doubt is looked up by.
+    entity: &'static Entity,
 }
 
 fn column(headers: &[String], name: &str) -> Option<usize> {
@@ -122,6 +124,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
         hidden,
         rows: Vec::new(),
         summary: Summary::default(),
+        entity: args.rules.entity.table(),
     };
     while let Some(item) = sheet.next_row() {
         let (raw, result) = match item? {
@@ -192,6 +195,14 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
 }
 
 impl Scan {
+    /// Name the ledger in the summary, with what it refused to record.
+    pub fn note_ledger(&mut self, path: String, conflicts: &[String]) {
+        self.summary.ledger = Some(path);
+        self.summary
+            .warnings
+            .extend(conflicts.iter().map(|c| format!("ledger: {c}")));
+    }
+
     /// Join every kept row with what happened to it, write the results file, end the run.
     pub fn write_results(
         self,
@@ -222,7 +233,7 @@ impl Scan {
                         id,
                         server(&format!(
                             "the run stopped while this row's request was in flight; run again with --resume to settle it (check {} {lookup} in Kayse)",
-                            CASES.lookup_field()
+                            self.entity.lookup_field()
                         )),
                     ),
                     Settled::NotSent => (Outcome::Skipped, id, server(&not_sent)),

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::keys::{self, Lookup, Sides};
 use super::text::{Template, find_header};
 use super::{Channel, MessageArgs, sms};
 use crate::cell::Cell;
@@ -60,6 +61,8 @@ pub struct Ready {
 /// One input row after the checks.
 pub struct Row {
     pub source_row: usize,
+    /// The row's case: its id, or the id its case number has in the ledger.
+    pub case_id: Option<u64>,
     pub cells: Vec<Cell>,
     pub message: String,
     pub subject: Option<String>,
@@ -84,12 +87,19 @@ pub struct Checked {
     pub blank: u64,
     /// SMS longer than one part.
     pub multipart: u64,
-    pub case_col: usize,
     pub facts: SheetFacts,
 }
 
 /// The columns a message sheet is read by: what makes a row its header.
-const COLUMNS: &[&str] = &["case_id", "client_id", "message", "subject"];
+const COLUMNS: &[&str] = &[
+    "case_id",
+    "client_id",
+    "case_number",
+    "client_email",
+    "client_mobile",
+    "message",
+    "subject",
+];
 
 /// What makes a row the header: the columns read, under the names the options give them.
 fn matcher(a: &MessageArgs) -> crate::read::HeaderMatcher {
@@ -99,31 +109,28 @@ fn matcher(a: &MessageArgs) -> crate::read::HeaderMatcher {
     names_matcher(&names)
 }
 
-/// Read, render and check every row.
-pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<Checked, Fatal> {
+/// Read, render and check every row. `ledger` opens the ledger, asked only when a row names its
+/// case or client by key.
+pub fn read(
+    channel: Channel,
+    a: &MessageArgs,
+    subject: Option<&str>,
+    ledger: impl FnOnce() -> Result<Box<dyn Lookup>, Fatal>,
+) -> Result<Checked, Fatal> {
     let Sheet {
         table,
         fingerprint,
         facts,
     } = Sheet::open(&a.input, a.hidden.hidden_rows(), matcher(a))?;
     let headers = table.headers;
-    let need = |given: Option<&String>, name: &str, flag: &str| {
-        let wanted = given.map_or(name, String::as_str);
-        find_header(&headers, wanted).ok_or_else(|| {
-            Fatal::usage(format!(
-                "{}: no '{wanted}' column (name yours with {flag} NAME); the columns are: {}{}",
-                a.input.file.display(),
-                headers.join(", "),
-                a.input.header_hint(table.header_row)
-            ))
-        })
-    };
-    let case_col = need(a.case_id_column.as_ref(), "case_id", "--case-id-column")?;
-    let client_col = need(
-        a.client_id_column.as_ref(),
-        "client_id",
-        "--client-id-column",
-    )?;
+    let sides = Sides::find(&headers, a, ledger, |e| {
+        Fatal::usage(format!(
+            "{}: {e}; the columns are: {}{}",
+            a.input.file.display(),
+            headers.join(", "),
+            a.input.header_hint(table.header_row)
+        ))
+    })?;
     let msg_src = Source::pick(a.message.as_deref(), "message", &headers, "--message")?;
     let subj_src = match channel {
         Channel::Email => Some(Source::pick(subject, "subject", &headers, "--subject")?),
@@ -135,7 +142,6 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         rows: Vec::new(),
         blank: 0,
         multipart: 0,
-        case_col,
         facts,
     };
     let before = Earlier::find(&headers, a.only_failed, &a.input.file)?;
@@ -148,14 +154,18 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         }
         let message = msg_src.render(&raw.cells);
         let subject = subj_src.as_ref().map(|s| s.render(&raw.cells));
-        let empty = Cell::Empty;
-        let checked = check_row(
-            channel,
-            (raw.cells.get(case_col).unwrap_or(&empty), case_col),
-            (raw.cells.get(client_col).unwrap_or(&empty), client_col),
-            &message,
-            subject.as_deref(),
+        let (case_cell, client_cell, key_errors) = sides.ids(&raw.cells);
+        let checked = keys::explain(
+            check_row(
+                channel,
+                (&case_cell, sides.case.col()),
+                (&client_cell, sides.client.col()),
+                &message,
+                subject.as_deref(),
+            ),
+            key_errors,
         );
+        let case_id = crate::check::ids::from_cell(&case_cell).ok().flatten();
         // A message an earlier run sent still counts for the repeats after it.
         let first = checked
             .as_ref()
@@ -179,6 +189,7 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         };
         out.rows.push(Row {
             source_row: raw.source_row,
+            case_id,
             cells: raw.cells,
             message,
             subject,
