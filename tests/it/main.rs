@@ -19,6 +19,7 @@ mod presets;
 mod profiles;
 mod read;
 mod readme;
+mod refresh;
 mod report;
 mod roundtrip;
 mod runs;

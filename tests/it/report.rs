@@ -143,7 +143,7 @@ fn csv_export_has_no_summary_and_an_empty_export_no_chart() {
     let files: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("out"))
+        .filter(|n| !n.ends_with(".lock") && !n.starts_with("kayse.ledger"))
         .collect();
     // No second table beside the CSV (its lock file apart).
     assert_eq!(
@@ -353,6 +353,19 @@ fn changes_from_a_file_that_is_no_export_stops_before_any_request() {
             show(&o)
         );
     }
+    // The report --refresh-budget writes from the ledger has no Changes yet: refused, not ignored.
+    let o = sb.run(
+        dir.path(),
+        &[
+            "export",
+            "--all-known",
+            "--refresh-budget",
+            "1",
+            "--changes-from",
+            "list.csv",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", show(&o));
     assert_eq!(sb.route_count("GET /v1/cases/{id}"), 0);
     assert!(!dir.path().join("kayse-export.xlsx").exists());
 }

@@ -5,6 +5,7 @@
 
 mod ids;
 mod previous;
+mod refresh;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -44,6 +45,11 @@ pub struct Args {
     /// Every case id the ledger knows (not those this tool deleted), one GET each.
     #[arg(long)]
     pub all_known: bool,
+    /// With --all-known: read again only the N cases the ledger has gone longest without seeing
+    /// (never read first), then write the report from the ledger: every known case, with
+    /// last_seen. 0 sends no request.
+    #[arg(long, value_name = "N", requires = "all_known", conflicts_with_all = ["ids", "ids_from"])]
+    pub refresh_budget: Option<u64>,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -54,7 +60,9 @@ pub struct Args {
     /// An earlier export of these cases (.xlsx or .csv, it may be --out itself): add a Changes
     /// sheet (or <out>.changes.csv) with the cases new since, each changed field old -> new, and
     /// the cases gone (404).
-    #[arg(long, value_name = "FILE")]
+    // Not yet with --refresh-budget, whose report is written from the ledger: refused, never
+    // ignored.
+    #[arg(long, value_name = "FILE", conflicts_with = "refresh_budget")]
     pub changes_from: Option<PathBuf>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
@@ -72,9 +80,17 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             args.out.display()
         )));
     }
+    if let Some(n) = args.refresh_budget {
+        return refresh::run(args, n, g);
+    }
     let hidden = HiddenRows {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
+    };
+    // Read before any request (and before --out is replaced, when it is the same file).
+    let before = match &args.changes_from {
+        Some(p) => Some((p.clone(), previous::read(p, &CASES)?)),
+        None => None,
     };
     let journal = Journal::path_for(&args.out);
     let no_ids = args.ids.is_empty() && args.ids_from.is_empty();
@@ -96,11 +112,6 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             "no case ids found in --ids / --ids-from / --all-known",
         ));
     }
-    // Read before any request (and before --out is replaced, when it is the same file).
-    let before = match &args.changes_from {
-        Some(p) => Some((p.clone(), previous::read(p, &CASES)?)),
-        None => None,
-    };
     let session = if args.run.dry_run {
         None
     } else {
@@ -262,27 +273,6 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     done
 }
 
-/// The Summary sheet of this export: every case was seen just now (the ledger knows older dates).
-fn report_summary(cases: &[Record]) -> (Tally, String) {
-    let now = chrono::Local::now();
-    let today = now.date_naive();
-    let tally = summary_sheet::tally(cases.iter().map(|c| CaseFacts::of(c, Some(today))), today);
-    let title = format!(
-        "{} cases exported {}",
-        cases.len(),
-        now.format("%Y-%m-%d %H:%M")
-    );
-    (tally, title)
-}
-
-/// The ids Kayse answered 404 for: deleted or merged since.
-fn gone(sent: &Sent) -> BTreeSet<u64> {
-    Fetched::from_records(sent.outcomes.values())
-        .not_found
-        .into_iter()
-        .collect()
-}
-
 /// `--resume` without `--ids` or `--ids-from`: the ids the journal beside `--out` recorded.
 fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
     if !journal.exists() {
@@ -304,6 +294,27 @@ fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
             journal.display()
         ))
     })
+}
+
+/// The Summary sheet of this export: every case was seen just now (the ledger knows older dates).
+fn report_summary(cases: &[Record]) -> (Tally, String) {
+    let now = chrono::Local::now();
+    let today = now.date_naive();
+    let tally = summary_sheet::tally(cases.iter().map(|c| CaseFacts::of(c, Some(today))), today);
+    let title = format!(
+        "{} cases exported {}",
+        cases.len(),
+        now.format("%Y-%m-%d %H:%M")
+    );
+    (tally, title)
+}
+
+/// The ids Kayse answered 404 for: deleted or merged since.
+fn gone(sent: &Sent) -> BTreeSet<u64> {
+    Fetched::from_records(sent.outcomes.values())
+        .not_found
+        .into_iter()
+        .collect()
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
