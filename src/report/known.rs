@@ -12,9 +12,11 @@ use chrono::{DateTime, Utc};
 use rust_xlsxwriter::{Format, FormatBorder, Workbook, XlsxError};
 
 use crate::entity::{Entity, Record};
+use crate::record::ledger::Change;
 use crate::record::ledger::{Known, Ledger, LedgerError, Status};
 use crate::report::results::{MAX_CELL_CHARS, clip_for_excel, guard_formula};
 use crate::report::sheet::{self, Out, SheetError, excel_holds_date};
+use crate::report::summary_sheet::Tally;
 
 /// The column after the export's own: when Kayse last showed the case, UTC.
 pub const LAST_SEEN: &str = "last_seen";
@@ -55,6 +57,73 @@ pub fn record_of(entity: &'static Entity, k: &Known) -> Record {
     r
 }
 
+/// A case's summary facts, owned: status, type, created date, last seen.
+type OwnedFacts = (
+    Option<String>,
+    Option<String>,
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveDate>,
+);
+
+/// What the Summary and Changes sheets of the report need from the ledger: the tally of its
+/// live cases as of `today`, each seen when Kayse last showed it (so the refresh coverage is
+/// real), and, against a `previous` report, what changed: new cases, changed fields, and the
+/// cases the previous report held that the ledger now knows gone or deleted. One pass over the
+/// ledger; the states are kept only when there is a previous report to compare with.
+pub fn extras(
+    entity: &'static Entity,
+    ledger: &Ledger,
+    today: chrono::NaiveDate,
+    previous: Option<&crate::report::changes::States>,
+) -> Result<(Tally, Option<Vec<Change>>, crate::report::changes::States), LedgerError> {
+    use crate::report::summary_sheet::{CaseFacts, tally};
+    // Owned facts, so the tally can borrow them after the ledger's records are gone.
+    let mut facts: Vec<OwnedFacts> = Vec::new();
+    let mut read = crate::report::changes::States::new();
+    let mut gone = std::collections::BTreeSet::new();
+    ledger.for_each(entity.name, |k: Known| {
+        if k.status != Status::Live {
+            if previous.is_some_and(|p| p.contains_key(&k.id)) {
+                gone.insert(k.id);
+            }
+            return Ok(());
+        }
+        let rec = record_of(entity, &k);
+        let f = CaseFacts::of(&rec, k.seen_at.map(|t| t.date_naive()));
+        facts.push((
+            f.status.map(str::to_string),
+            f.kind.map(str::to_string),
+            f.created,
+            f.last_seen,
+        ));
+        if let Some(p) = previous {
+            let mut state = rec.to_json();
+            // A report written from what was sent does not know what Kayse derives (the opt-out
+            // flags): blank there is unknown, not a value, so learning it is no change.
+            if let (Some(before), Some(now)) = (p.get(&k.id), state.as_object_mut()) {
+                for f in entity.answer_only {
+                    if before.get(f.name).is_none_or(|v| v.is_null() || v == "") {
+                        now.insert(f.name.to_string(), serde_json::Value::Null);
+                    }
+                }
+            }
+            read.insert(k.id, state);
+        }
+        Ok::<(), LedgerError>(())
+    })?;
+    let t = tally(
+        facts.iter().map(|(s, k, c, l)| CaseFacts {
+            status: s.as_deref(),
+            kind: k.as_deref(),
+            created: *c,
+            last_seen: *l,
+        }),
+        today,
+    );
+    let changes = previous.map(|p| crate::report::changes::diff(p, &read, &gone));
+    Ok((t, changes, read))
+}
+
 /// Whether an XLSX cell cannot hold the value as it is (cut text, a date outside the calendar).
 fn beyond_excel(v: &Out) -> bool {
     match v {
@@ -72,6 +141,7 @@ pub fn write(
     entity: &'static Entity,
     ledger: &Ledger,
     errors: &[(u64, String)],
+    extras: &sheet::Extras,
 ) -> Result<Written, ReportError> {
     let csv = out
         .extension()
@@ -80,7 +150,7 @@ pub fn write(
     let done = if csv {
         write_csv(&temp, entity, ledger)
     } else {
-        write_xlsx(&temp, entity, ledger, errors)
+        write_xlsx(&temp, entity, ledger, errors, extras)
     };
     let written = match done {
         Ok(w) => w,
@@ -90,6 +160,9 @@ pub fn write(
         }
     };
     crate::report::results::replace(&temp, out).map_err(SheetError::from)?;
+    if let (true, Some(rows)) = (csv, &extras.changes) {
+        sheet::write_changes_beside(out, rows)?;
+    }
     if csv {
         let ep = sheet::errors_csv_path(out);
         if errors.is_empty() {
@@ -213,6 +286,7 @@ fn write_xlsx(
     entity: &'static Entity,
     ledger: &Ledger,
     errors: &[(u64, String)],
+    extras: &sheet::Extras,
 ) -> Result<Written, Cause> {
     let mut wb = Workbook::new();
     // The sheet's rows wait in a temporary file beside the report, not in memory (nor in a
@@ -268,6 +342,12 @@ fn write_xlsx(
         Ok(())
     })?;
     ws.autofilter(0, 0, r, last)?;
+    if let Some((tally, title)) = &extras.summary {
+        crate::report::summary_sheet::add(&mut wb, tally, title)?;
+    }
+    if let Some(rows) = &extras.changes {
+        sheet::add_changes(&mut wb, rows, &head)?;
+    }
     if !errors.is_empty() {
         let es = wb.add_worksheet();
         es.set_name("Errors")?;
@@ -320,7 +400,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = ledger(dir.path());
         let out = dir.path().join("r.csv");
-        let w = write(&out, &CASES, &l, &[(3, "gone".into())]).unwrap();
+        let w = write(&out, &CASES, &l, &[(3, "gone".into())], &Default::default()).unwrap();
         assert_eq!((w.rows, w.never_seen), (2, 1));
         assert!(w.excel.is_empty());
         let text = std::fs::read_to_string(&out).unwrap();
@@ -339,7 +419,7 @@ mod tests {
         let errors = std::fs::read_to_string(sheet::errors_csv_path(&out)).unwrap();
         assert!(errors.contains("3,gone"), "{errors}");
         let xlsx = dir.path().join("r.xlsx");
-        let w = write(&xlsx, &CASES, &l, &[]).unwrap();
+        let w = write(&xlsx, &CASES, &l, &[], &Default::default()).unwrap();
         assert_eq!(w.rows, 2);
         assert!(xlsx.exists());
     }

@@ -402,3 +402,89 @@ fn with_wait_an_overlapping_refresh_starts_when_the_ledger_is_free() {
     assert_eq!(gets(&sb) - g0, 5);
     assert_eq!(report(&d.join("nightly.csv")).len(), 5);
 }
+
+/// The nightly report is a report people read: the export's Summary sheet, its refresh coverage
+/// counted from each case's `last_seen`, and with `--changes-from` last night's report (here
+/// `--out` itself) a Changes sheet of what the night's refresh found changed or gone.
+#[test]
+fn the_nightly_report_has_a_summary_from_last_seen_and_the_changes_since_last_night() {
+    let sb = sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ids = known_cases(&sb, d, 10);
+    let night = |more: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--all-known",
+            "--refresh-budget",
+            "4",
+            "--rate-limit",
+            WIDE,
+            "--out",
+            "r.xlsx",
+        ];
+        args.extend_from_slice(more);
+        let o = sb.run(d, &args);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        o
+    };
+    night(&[]);
+    let out = d.join("r.xlsx");
+    let summary = crate::support::sheet(&out, Some("Summary"));
+    assert!(
+        summary[0][0].starts_with("10 known cases, reported "),
+        "{:?}",
+        summary[0]
+    );
+    let count = |rows: &[Vec<String>], label: &str| -> String {
+        rows.iter()
+            .find(|r| r.first().is_some_and(|c| c == label))
+            .map(|r| r[1].clone())
+            .unwrap_or_else(|| panic!("no {label} row in {rows:?}"))
+    };
+    // The first night read the 4 stalest (all never read): 4 seen, 6 never.
+    assert_eq!(count(&summary, "Seen in the last 7 days"), "4");
+    assert_eq!(count(&summary, "Never seen"), "6");
+
+    // During the day: one case of tonight's four is edited in Kayse, another is deleted.
+    edit(&sb, ids[5], "description", "settled");
+    assert_eq!(
+        api(&sb, "DELETE", &format!("/v1/cases/{}", ids[6]), None),
+        200
+    );
+    let o = night(&["--changes-from", "r.xlsx"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("0 new, 1 changed, 1 gone since r.xlsx"),
+        "{err}"
+    );
+    let summary = crate::support::sheet(&out, Some("Summary"));
+    assert_eq!(count(&summary, "Seen in the last 7 days"), "7");
+    assert_eq!(count(&summary, "Never seen"), "2");
+    let changes = crate::support::sheet(&out, Some("Changes"));
+    let lines: Vec<[String; 4]> = changes[1..]
+        .iter()
+        .map(|r| {
+            let c = |i: usize| r.get(i).cloned().unwrap_or_default();
+            [c(0), c(2), c(3), c(5)]
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            [
+                ids[5].to_string(),
+                "changed".into(),
+                "description".into(),
+                "settled".into()
+            ],
+            [
+                ids[6].to_string(),
+                "gone (404)".into(),
+                String::new(),
+                String::new()
+            ],
+        ],
+        "{changes:?}"
+    );
+}

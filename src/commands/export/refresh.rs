@@ -28,6 +28,7 @@ use crate::plan;
 use crate::plan::refresh::{grouped, refresh_line};
 use crate::record::journal::{Basis, Fingerprint, Journal, hex};
 use crate::record::ledger::{Ledger, LedgerError, RunStart};
+use crate::report::changes;
 use crate::report::{known, sheet};
 
 /// The `n` stalest of a stream of (id, last read) pairs, kept `n` at a time: a 100,000-case
@@ -165,6 +166,11 @@ fn refresh(
     started: Instant,
 ) -> CmdResult {
     let journal = Journal::path_for(&args.out);
+    // Read before any request (and before --out is replaced, when it is the same file).
+    let previous = match &args.changes_from {
+        Some(p) => Some((p.clone(), super::previous::read(p, &CASES)?)),
+        None => None,
+    };
     let spec = Spec {
         command: "export",
         input: Input::Ids(budget as usize),
@@ -232,7 +238,8 @@ fn refresh(
     // Unfinished: the report goes to a partial file; --out is left as it was.
     let target = finish::output_for(&args.out, &sent);
     let partial = finish::partial_path(&args.out);
-    let written = known::write(&target, &CASES, book.ledger(), &errors)
+    let extras = report_extras(args, book.ledger(), previous, &mut summary)?;
+    let written = known::write(&target, &CASES, book.ledger(), &errors, &extras)
         .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))?;
     summary.counts.insert("exported".into(), written.rows);
     if written.never_seen > 0 {
@@ -270,6 +277,46 @@ fn refresh(
         let _ = std::fs::remove_file(&partial);
     }
     done
+}
+
+/// The report's Summary sheet (XLSX only), counted from the ledger with each case's
+/// `last_seen`, and its Changes against the `--changes-from` report, counted in the summary.
+fn report_extras(
+    args: &Args,
+    ledger: &Ledger,
+    previous: Option<(std::path::PathBuf, changes::States)>,
+    summary: &mut crate::report::summary::Summary,
+) -> Result<sheet::Extras, Fatal> {
+    let now = chrono::Local::now();
+    let (tally, list, read) = known::extras(
+        &CASES,
+        ledger,
+        now.date_naive(),
+        previous.as_ref().map(|(_, p)| p),
+    )?;
+    let changes = match (previous, list) {
+        (Some((path, before)), Some(list)) => {
+            summary.changes = Some(changes::Since {
+                since: path.display().to_string(),
+                counts: changes::Counts::of(&list),
+            });
+            Some(changes::rows(&list, &before, &read))
+        }
+        _ => None,
+    };
+    let to_csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let title = format!(
+        "{} known cases, reported {} from the ledger",
+        tally.total,
+        now.format("%Y-%m-%d %H:%M")
+    );
+    Ok(sheet::Extras {
+        summary: (!to_csv).then_some((tally, title)),
+        changes,
+    })
 }
 
 /// Count what reading came to (`refreshed`, `gone`, `failed`, `skipped`) and list the ids that
