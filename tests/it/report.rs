@@ -353,19 +353,6 @@ fn changes_from_a_file_that_is_no_export_stops_before_any_request() {
             show(&o)
         );
     }
-    // The report --refresh-budget writes from the ledger has no Changes yet: refused, not ignored.
-    let o = sb.run(
-        dir.path(),
-        &[
-            "export",
-            "--all-known",
-            "--refresh-budget",
-            "1",
-            "--changes-from",
-            "list.csv",
-        ],
-    );
-    assert_eq!(code(&o), 2, "{}", show(&o));
     assert_eq!(sb.route_count("GET /v1/cases/{id}"), 0);
     assert!(!dir.path().join("kayse-export.xlsx").exists());
 }

@@ -60,9 +60,7 @@ pub struct Args {
     /// An earlier export of these cases (.xlsx or .csv, it may be --out itself): add a Changes
     /// sheet (or <out>.changes.csv) with the cases new since, each changed field old -> new, and
     /// the cases gone (404).
-    // Not yet with --refresh-budget, whose report is written from the ledger: refused, never
-    // ignored.
-    #[arg(long, value_name = "FILE", conflicts_with = "refresh_budget")]
+    #[arg(long, value_name = "FILE")]
     pub changes_from: Option<PathBuf>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
