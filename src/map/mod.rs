@@ -32,6 +32,7 @@ use crate::entity::{self, Entity, Field};
 use crate::outcome::RowError;
 use crate::read::RawRow;
 
+pub mod linked;
 pub mod presets;
 pub mod write;
 

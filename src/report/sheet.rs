@@ -213,6 +213,26 @@ pub fn write(
     records: &[Record],
     errors: &[(u64, String)],
 ) -> Result<(), SheetError> {
+    write_with(out, entity, records, errors, None)
+}
+
+/// `<out>.clients.csv`, beside a CSV export that has its clients (`export --with-clients`).
+pub fn clients_csv_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".clients.csv");
+    PathBuf::from(s)
+}
+
+/// [`write`], with the records they link to (`export --with-clients`: the clients of the
+/// cases) on a sheet of their own after the first (`Clients`), or in a CSV file of their own,
+/// [`clients_csv_path`]. The first sheet's id lists (`client_ids`) name them by id.
+pub fn write_with(
+    out: &Path,
+    entity: &Entity,
+    records: &[Record],
+    errors: &[(u64, String)],
+    linked: Option<(&Entity, &[Record])>,
+) -> Result<(), SheetError> {
     let csv = out
         .extension()
         .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("csv"));
@@ -220,7 +240,7 @@ pub fn write(
     let done = if csv {
         write_csv(&temp, entity, records)
     } else {
-        write_xlsx(&temp, entity, records, errors)
+        write_xlsx(&temp, entity, records, errors, linked)
     };
     if let Err(e) = done {
         let _ = std::fs::remove_file(&temp);
@@ -228,6 +248,12 @@ pub fn write(
     }
     crate::report::results::replace(&temp, out)?;
     if csv {
+        if let Some((other, linked)) = linked {
+            let lp = clients_csv_path(out);
+            let t = crate::report::results::temp_path(&lp);
+            write_csv(&t, other, linked).map_err(|e| e.at(&lp))?;
+            crate::report::results::replace(&t, &lp)?;
+        }
         let ep = errors_csv_path(out);
         if errors.is_empty() {
             let _ = std::fs::remove_file(&ep);
@@ -266,22 +292,19 @@ fn write_errors_csv(path: &Path, errors: &[(u64, String)]) -> Result<(), Cause> 
     Ok(w.flush()?)
 }
 
-fn write_xlsx(
-    path: &Path,
+/// One sheet of records, named after their entity (`Cases`), with a frozen header and a filter.
+fn records_sheet(
+    wb: &mut Workbook,
     entity: &Entity,
     records: &[Record],
-    errors: &[(u64, String)],
+    head: &Format,
 ) -> Result<(), Cause> {
-    let mut wb = Workbook::new();
-    let head = Format::new()
-        .set_bold()
-        .set_border_bottom(FormatBorder::Thin);
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let cols = columns(entity);
     let sheet = wb.add_worksheet();
     sheet.set_name(entity.title())?;
     for (i, name) in cols.iter().enumerate() {
-        sheet.write_string_with_format(0, i as u16, *name, &head)?;
+        sheet.write_string_with_format(0, i as u16, *name, head)?;
         sheet.set_column_width(i as u16, (name.len() as f64 + 2.0).max(12.0))?;
     }
     sheet.set_freeze_panes(1, 0)?;
@@ -311,6 +334,24 @@ fn write_xlsx(
         }
     }
     sheet.autofilter(0, 0, records.len() as u32, (cols.len() - 1) as u16)?;
+    Ok(())
+}
+
+fn write_xlsx(
+    path: &Path,
+    entity: &Entity,
+    records: &[Record],
+    errors: &[(u64, String)],
+    linked: Option<(&Entity, &[Record])>,
+) -> Result<(), Cause> {
+    let mut wb = Workbook::new();
+    let head = Format::new()
+        .set_bold()
+        .set_border_bottom(FormatBorder::Thin);
+    records_sheet(&mut wb, entity, records, &head)?;
+    if let Some((other, linked)) = linked {
+        records_sheet(&mut wb, other, linked, &head)?;
+    }
     if !errors.is_empty() {
         let es = wb.add_worksheet();
         es.set_name("Errors")?;
