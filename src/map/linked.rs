@@ -101,6 +101,35 @@ pub fn find(headers: &[String], candidates: &[usize]) -> Vec<ClientColumn> {
         .collect()
 }
 
+/// Split `found` into the columns of the clients the sheet can name (a `Client Name` column, or
+/// both `Client First Name` and `Client Last Name`) and the columns of the others.
+pub fn named_groups(found: &[ClientColumn]) -> (Vec<ClientColumn>, Vec<ClientColumn>) {
+    let has = |group: u8, part: Part| found.iter().any(|l| l.group == group && l.part == part);
+    let first = Part::Field(CLIENTS.field_index("first_name").unwrap_or(usize::MAX));
+    let last = Part::Field(CLIENTS.field_index("last_name").unwrap_or(usize::MAX));
+    found
+        .iter()
+        .partition(|l| has(l.group, Part::FullName) || (has(l.group, first) && has(l.group, last)))
+}
+
+/// `Client 2` for a client number.
+pub fn label(group: u8) -> String {
+    if group <= 1 {
+        "Client".to_string()
+    } else {
+        format!("Client {group}")
+    }
+}
+
+/// What a client column feeds, for `-v`: `client 2 email`, `client name (split)`.
+pub fn describe(column: &ClientColumn) -> String {
+    let what = match column.part {
+        Part::FullName => "name (split into first_name and last_name)",
+        Part::Field(i) => CLIENTS.fields[i].name,
+    };
+    format!("{} {what}", label(column.group).to_lowercase())
+}
+
 /// The header the case template writes for `field` of client `group`: the field's own
 /// `Client …` alias when it has one (`Client First Name`), else `Client` and its name in words
 /// (`Client Address Line 1`); `Client 2 …` for the second client.
@@ -225,6 +254,40 @@ mod tests {
             }
         }
         assert_eq!(header(2, &CLIENTS.fields[0]), "Client 2 First Name");
+    }
+
+    #[test]
+    fn only_clients_with_a_name_column_are_read() {
+        let headers: Vec<String> = [
+            "Client ID",
+            "Client First Name",
+            "Client Last Name",
+            "Client 2 Name",
+            "Client 2 Email",
+            "Client 3 ID",
+            "Client 3 Email",
+            "Client 3 First Name",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let found = find(&headers, &(0..headers.len()).collect::<Vec<_>>());
+        let (named, unnamed) = named_groups(&found);
+        let cols = |v: &[ClientColumn]| v.iter().map(|l| l.col).collect::<Vec<_>>();
+        assert_eq!(cols(&named), [0, 1, 2, 3, 4]);
+        assert_eq!(
+            cols(&unnamed),
+            [5, 6, 7],
+            "client 3 has no last name column"
+        );
+        let (named, unnamed) = named_groups(&found[..1]);
+        assert!(named.is_empty(), "a lone Client ID is not a client");
+        assert_eq!(cols(&unnamed), [0]);
+        assert_eq!(describe(&found[4]), "client 2 email");
+        assert_eq!(
+            describe(&found[3]),
+            "client 2 name (split into first_name and last_name)"
+        );
     }
 
     #[test]

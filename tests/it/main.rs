@@ -10,6 +10,7 @@ mod export;
 mod help;
 mod hostile;
 mod import;
+mod linked;
 mod message;
 mod outage;
 mod output;
