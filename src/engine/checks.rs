@@ -98,8 +98,9 @@ pub fn run(
         ),
         None => crate::plan::validate_line(valid_creates, summary.updates, batch, rate),
     });
+    let tables: Vec<_> = clients.iter().map(crate::report::clients::table).collect();
     finish::conclude(summary, g, None, started, |s| {
-        writer.finish(s).map_err(usage)
+        writer.finish_with(s, &tables).map_err(usage)
     })
 }
 

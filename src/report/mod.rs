@@ -1,5 +1,6 @@
 //! What people read: the results file, the run summary, and the sheet layout of exported cases.
 
+pub mod clients;
 pub mod results;
 pub mod sheet;
 pub mod summary;

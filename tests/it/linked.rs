@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{Sandbox, bin, code, csv_rows, results_column, show};
+use crate::support::{Sandbox, bin, code, csv_rows, results_column, sheet, show};
 
 /// The same people written several ways: Maria by three emails' spellings and phone formats,
 /// Li by email case; a couple sharing an email (kept apart); a company name and a bad email
@@ -86,7 +86,66 @@ fn validate_and_the_dry_run_count_each_person_once() {
         );
         assert!(errors[5].contains("'Acme Holdings LLC'"), "{}", errors[5]);
         assert!(errors[6].starts_with("Client Email: "), "{}", errors[6]);
+
+        // The Clients table: one row per person, as the rows wrote them and as they would go.
+        let clients = csv_rows(&dir.path().join("r.csv.clients.csv"));
+        assert_eq!(
+            results_column(&clients, "first_name"),
+            ["Maria", "Li", "Ann", "Bob"]
+        );
+        assert_eq!(
+            results_column(&clients, "source_rows"),
+            [
+                "row 2, row 3, row 4",
+                "row 3 (Client 2), row 5",
+                "row 6",
+                "row 6 (Client 2)"
+            ]
+        );
+        assert_eq!(
+            results_column(&clients, "email"),
+            [
+                "maria@example.com",
+                "li@example.com",
+                "lees@example.com",
+                "lees@example.com"
+            ]
+        );
+        // Formula-guarded, as every CSV the tool writes; its readers take the guard off.
+        assert_eq!(results_column(&clients, "mobile")[0], "'+14045550123");
+        assert_eq!(results_column(&clients, "external_source"), vec!["clio"; 4]);
+        assert_eq!(results_column(&clients, "kayse_result"), vec!["valid"; 4]);
+        assert_eq!(
+            results_column(&clients, "external_source_id_derived"),
+            vec!["TRUE"; 4]
+        );
+        let ids = results_column(&clients, "external_source_id");
+        assert!(ids.iter().all(|i| i.starts_with("kb-")), "{ids:?}");
+        let why = results_column(&clients, "why");
+        assert!(why[0].contains("row 3: same email as row 2"), "{}", why[0]);
+        assert!(why[0].contains("row 4: same mobile as row 2"), "{}", why[0]);
+        assert!(why[3].contains("names differ"), "{}", why[3]);
     }
+
+    // An XLSX results file has them on a sheet of their own, after Results.
+    let out = std::process::Command::new(bin())
+        .current_dir(dir.path())
+        .args(["validate", "cases.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let book = dir.path().join("cases.results.xlsx");
+    let clients = sheet(&book, Some("Clients"));
+    assert_eq!(clients.len(), 5, "{clients:?}");
+    assert_eq!(
+        results_column(&clients, "last_name"),
+        ["Garcia", "Wei", "Lee", "Lee"]
+    );
+    assert_eq!(
+        sheet(&book, None)[0][1],
+        "kayse_result",
+        "Results stays first"
+    );
 }
 
 #[test]
@@ -154,5 +213,52 @@ fn columns_that_cannot_name_a_client_are_left_unread() {
             .unwrap_or_default()
             .starts_with("1 request"),
         "{s}"
+    );
+}
+
+/// One external id under two names: the sheet contradicts itself, so every row naming that
+/// client is invalid with the reason, and the Clients table says so too.
+#[test]
+fn a_client_the_sheet_contradicts_fails_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cases.csv"),
+        "case_number,external_source,external_source_id,status,type,Client First Name,Client Last Name,Client ID\n\
+         A-1,clio,m1,active,civil,Maria,Garcia,5501\n\
+         A-2,clio,m2,active,civil,Ann,Lee,5501\n\
+         A-3,clio,m3,active,civil,Li,Wei,5502\n\
+         A-4,clio,m4,active,civil,,,5502\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin())
+        .current_dir(dir.path())
+        .args(["validate", "cases.csv", "--results", "r.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let rows = csv_rows(&dir.path().join("r.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["invalid", "invalid", "valid", "valid"]
+    );
+    let errors = results_column(&rows, "kayse_errors");
+    assert!(
+        errors[0].starts_with("client: row 3 has the external id of row 2, but the names differ"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(errors[0], errors[1]);
+    let clients = csv_rows(&dir.path().join("r.csv.clients.csv"));
+    assert_eq!(
+        results_column(&clients, "kayse_result"),
+        ["invalid", "valid"]
+    );
+    assert_eq!(
+        results_column(&clients, "external_source_id"),
+        ["5501", "5502"]
+    );
+    assert_eq!(
+        results_column(&clients, "source_rows"),
+        ["row 2, row 3", "row 4, row 5"]
     );
 }
