@@ -43,6 +43,13 @@ pub struct Global {
     /// Profile with [defaults] and [jobs.NAME] [default: kayse-bulk.toml in this folder, if any].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
+    /// The ledger of Kayse ids [default: one per server and key in your data folder; beside the
+    /// sandbox's state file with --sandbox].
+    #[arg(long, global = true, env = "KAYSE_LEDGER", value_name = "PATH")]
+    pub ledger: Option<std::path::PathBuf>,
+    /// When another run is sending with the same ledger, wait for it instead of stopping.
+    #[arg(long, global = true)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +88,31 @@ pub enum Command {
     Run(crate::commands::run::Args),
     /// Print a shell completion script on stdout.
     Completions(crate::commands::completions::Args),
+    /// Look at and tend the ledger of Kayse ids: add, show, stats, runs, forget.
+    Ledger(crate::commands::ledger::Args),
+    /// Settle the unknown rows of a results file: their ids from --from FILE, or --probe.
+    Reconcile(crate::commands::reconcile::Args),
+}
+
+impl Command {
+    /// The command's name, as typed (for `--json` when a run ends before its summary).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Import(_) => "import",
+            Command::Export(_) => "export",
+            Command::Delete(_) => "delete",
+            Command::Sms(_) => "sms",
+            Command::Email(_) => "email",
+            Command::Map(_) => "map",
+            Command::Ledger(_) => "ledger",
+            Command::Reconcile(_) => "reconcile",
+            Command::Template(_) => "template",
+            Command::Sandbox(_) => "sandbox",
+            Command::Run(_) => "run",
+            Command::Completions(_) => "completions",
+        }
+    }
 }
 
 /// Run the parsed command.
@@ -98,6 +130,8 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Sandbox(a) => crate::commands::sandbox::run(a, g),
         Command::Run(a) => crate::commands::run::run(a, g),
         Command::Completions(a) => crate::commands::completions::run(a),
+        Command::Ledger(a) => crate::commands::ledger::run(a, g),
+        Command::Reconcile(a) => crate::commands::reconcile::run(a, g),
     }
 }
 

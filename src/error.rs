@@ -20,6 +20,18 @@ pub enum ExitCode {
     Interrupted = 130,
 }
 
+/// The fixed set of `stop_reason` words of `--json` (documented in the README).
+pub const STOP_REASONS: &[&str] = &[
+    "budget_spent",
+    "key_rejected",
+    "server_unreachable",
+    "outage",
+    "results_unwritable",
+    "interrupted",
+    "another_run",
+    "usage",
+];
+
 /// A failure that ends a command: the exit code, what the command was doing (one line for
 /// people), and the typed error that caused it, if any. Never holds the API key.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +41,11 @@ pub struct Fatal {
     pub message: String,
     #[source]
     pub source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    /// Why the run stopped, for machines (`--json`'s `stop_reason`), when the code alone does
+    /// not say it; see [`Fatal::stop_reason`].
+    pub reason: Option<&'static str>,
+    /// The exact command to run next, when there is one (`--json`'s `next`).
+    pub next: Option<String>,
 }
 
 impl Fatal {
@@ -37,6 +54,8 @@ impl Fatal {
             code,
             message: message.into(),
             source: None,
+            reason: None,
+            next: None,
         }
     }
 
@@ -65,7 +84,34 @@ impl Fatal {
             code,
             message: String::new(),
             source: Some(Box::new(e)),
+            reason: None,
+            next: None,
         }
+    }
+
+    /// Name why the run stopped, one of [`STOP_REASONS`].
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        debug_assert!(STOP_REASONS.contains(&reason), "{reason}");
+        self.reason = Some(reason);
+        self
+    }
+
+    /// Name the command to run next.
+    pub fn with_next(mut self, next: impl Into<String>) -> Self {
+        self.next = Some(next.into());
+        self
+    }
+
+    /// The `stop_reason` of `--json`: the one named, else what the code says (a usage error is
+    /// `usage`, an interrupt `interrupted`; any other stop was the results or journal failing
+    /// to be written, the one stop that names no reason of its own).
+    pub fn stop_reason(&self) -> Option<&'static str> {
+        self.reason.or(match self.code {
+            ExitCode::Usage => Some("usage"),
+            ExitCode::Interrupted => Some("interrupted"),
+            ExitCode::Stopped => Some("results_unwritable"),
+            ExitCode::Ok | ExitCode::RowsFailed => None,
+        })
     }
 
     /// The one line printed after `error: `: the message, then each cause in the chain, each
@@ -103,6 +149,26 @@ mod tests {
         path: String,
         #[source]
         io: std::io::Error,
+    }
+
+    #[test]
+    fn every_stop_has_a_reason_from_the_fixed_set() {
+        let table = [
+            (Fatal::usage("x"), Some("usage")),
+            (Fatal::interrupted("x"), Some("interrupted")),
+            (Fatal::stopped("x"), Some("results_unwritable")),
+            (
+                Fatal::stopped("x").with_reason("another_run"),
+                Some("another_run"),
+            ),
+            (Fatal::new(ExitCode::RowsFailed, "x"), None),
+        ];
+        for (f, want) in table {
+            assert_eq!(f.stop_reason(), want, "{f:?}");
+            if let Some(r) = f.stop_reason() {
+                assert!(STOP_REASONS.contains(&r));
+            }
+        }
     }
 
     #[test]

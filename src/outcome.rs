@@ -20,6 +20,12 @@ pub enum Outcome {
     Sent,
     OptedOut,
     Duplicate,
+    /// Import: the row says nothing new compared with what the ledger last sent; no request.
+    Unchanged,
+    /// Import: Kayse already has this case number and the ledger has no id for it.
+    Exists,
+    /// Import: the row and the ledger disagree (e.g. the sheet's id); reported, never guessed.
+    Conflict,
 }
 
 impl Outcome {
@@ -38,6 +44,9 @@ impl Outcome {
             Outcome::Sent => "sent",
             Outcome::OptedOut => "opted_out",
             Outcome::Duplicate => "duplicate",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Exists => "exists",
+            Outcome::Conflict => "conflict",
         }
     }
 
@@ -50,7 +59,12 @@ impl Outcome {
     pub fn is_problem(self) -> bool {
         matches!(
             self,
-            Outcome::Invalid | Outcome::Failed | Outcome::Unknown | Outcome::NotFound
+            Outcome::Invalid
+                | Outcome::Failed
+                | Outcome::Unknown
+                | Outcome::NotFound
+                | Outcome::Exists
+                | Outcome::Conflict
         )
     }
 }
@@ -68,6 +82,9 @@ pub const ALL: &[Outcome] = &[
     Outcome::Sent,
     Outcome::OptedOut,
     Outcome::Duplicate,
+    Outcome::Unchanged,
+    Outcome::Exists,
+    Outcome::Conflict,
 ];
 
 /// One problem with one row, tied to the input column it came from when there is one.

@@ -58,6 +58,8 @@ pub enum ColumnError {
 /// Every problem names the offending piece.
 pub fn parse_spec(spec: &str) -> Result<Vec<u64>, SpecError> {
     let mut out = Vec::new();
+    // `1001 - 1005` is a range, as people type it: spaces around a dash join its two ends.
+    let spec = join_dashes(spec);
     let pieces = spec
         .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
         .filter(|p| !p.is_empty());
@@ -95,6 +97,28 @@ pub fn parse_spec(spec: &str) -> Result<Vec<u64>, SpecError> {
         return Err(SpecError::Empty);
     }
     Ok(out)
+}
+
+/// Drop the spaces on either side of each `-`, so `1001 - 1005` reads as `1001-1005`.
+fn join_dashes(spec: &str) -> String {
+    let mut out = String::with_capacity(spec.len());
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            // a run of spaces before a dash, or after one, is dropped
+            let mut run = String::from(c);
+            while let Some(&n) = chars.peek().filter(|n| n.is_whitespace()) {
+                run.push(n);
+                chars.next();
+            }
+            if chars.peek() != Some(&'-') && !out.ends_with('-') {
+                out.push_str(&run);
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// One positive integer id from text.
@@ -166,6 +190,9 @@ mod tests {
             (" 5 , 7-8 ", &[5, 7, 8]),
             ("3 4;5", &[3, 4, 5]),
             ("9-9", &[9]),
+            ("7 - 8", &[7, 8]),
+            ("1001 - 1003, 1060", &[1001, 1002, 1003, 1060]),
+            ("1001 -1002 5", &[1001, 1002, 5]),
         ];
         for (s, want) in ok {
             assert_eq!(parse_spec(s).unwrap(), *want, "{s}");
@@ -179,7 +206,7 @@ mod tests {
             ("1-2000000", "at most 1000000"),
             ("1-x", "range '1-x'"),
             ("1.5", "not an id"),
-            ("7 - 8", "'-' is negative"),
+            ("- 5", "negative"),
         ];
         for (s, frag) in bad {
             let e = parse_spec(s).unwrap_err().to_string();

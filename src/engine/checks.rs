@@ -25,7 +25,15 @@ pub fn run(
     g: &Global,
 ) -> CmdResult {
     let started = std::time::Instant::now();
-    let results_path = results.path_for(&input.file)?;
+    // validate's own default name: its results never stand where an import's ids are kept.
+    let results_path = match (&results.results, command) {
+        (None, "validate") => {
+            let p = crate::engine::guard::elsewhere(&results.path_for(&input.file)?);
+            crate::engine::options::check_results_path(&p)?;
+            p
+        }
+        _ => results.path_for(&input.file)?,
+    };
     let mut sheet = CaseSheet::open(input, hidden.hidden_rows(), rules, false)?;
     sheet.describe_mapping(g);
     let usage = |e| Fatal::from_error(ExitCode::Usage, e);
@@ -100,6 +108,7 @@ pub fn run(
     });
     let tables: Vec<_> = clients.iter().map(crate::report::clients::table).collect();
     finish::conclude(summary, g, None, started, |s| {
+        crate::engine::guard::no_send_may_replace(&results_path)?;
         writer.finish_with(s, &tables).map_err(usage)
     })
 }

@@ -16,6 +16,13 @@ use crate::outcome::Outcome;
 use crate::record::journal::{Journal, Record, RowRecord};
 use crate::send::Client;
 
+/// A second record of outcomes beside the journal (the ledger): told of every outcome in the
+/// same step that journals it, after the journal has it, so the journal stays the crash-safe
+/// record and `--resume` can bring the sink up to date. An error stops the run's sending.
+pub trait Sink {
+    fn record(&mut self, recs: &[RowRecord]) -> Result<(), String>;
+}
+
 /// How a phase shows itself: its progress label, the rows it will settle, rows per request (for
 /// the ETA), and the outcomes its progress line counts, in order. An outcome not listed counts
 /// under the `Failed` entry.
@@ -39,9 +46,10 @@ pub struct Collected {
 }
 
 /// The collector's state while a phase runs.
-pub(crate) struct Collector<'a> {
+pub(crate) struct Collector<'a, 's> {
     /// `None`: the phase is not journaled (a backup before deleting); batch numbers are local.
     journal: Option<&'a mut Journal>,
+    sink: Option<&'s mut dyn Sink>,
     next_local: u64,
     progress: Progress,
     tally: Tally,
@@ -55,7 +63,7 @@ pub(crate) struct Collector<'a> {
     reason: Option<StopReason>,
 }
 
-impl<'a> Collector<'a> {
+impl<'a, 's> Collector<'a, 's> {
     /// `prior_doubt`: keys an earlier run left in flight, in doubt until settled here.
     pub(crate) fn new(
         journal: Option<&'a mut Journal>,
@@ -63,9 +71,11 @@ impl<'a> Collector<'a> {
         quiet: bool,
         client: &Client,
         prior_doubt: &BTreeSet<usize>,
+        sink: Option<&'s mut dyn Sink>,
     ) -> Self {
         Collector {
             journal,
+            sink,
             next_local: 0,
             progress: Progress::new(
                 view.label,
@@ -131,6 +141,13 @@ impl<'a> Collector<'a> {
         let lines: Vec<Record> = recs.iter().cloned().map(Record::Row).collect();
         if !self.append(&lines, client) {
             return; // not on disk, so not done: these rows stay in doubt
+        }
+        if let Some(sink) = self.sink.as_deref_mut()
+            && let Err(e) = sink.record(&recs)
+        {
+            // Journaled, so counted: `--resume` brings the ledger up to date from the journal.
+            self.reason.get_or_insert(StopReason::Ledger(e));
+            client.pacer().stop_signal().stop();
         }
         for r in recs {
             self.doubt.remove(&r.row);

@@ -4,11 +4,12 @@
 
 use std::fmt::Display;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::Global;
 use crate::engine::Sent;
 use crate::error::{CmdResult, ExitCode, Fatal};
-use crate::outcome::ResultRow;
+use crate::outcome::{Outcome, ResultRow};
 use crate::report::results::ResultsWriter;
 use crate::report::summary::Summary;
 
@@ -40,16 +41,121 @@ pub fn command_line() -> String {
         .join(" ")
 }
 
+/// Set once this process printed its `--json` object, so `main` prints no second one.
+static EMITTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the run's summary object is already on stdout.
+pub fn emitted() -> bool {
+    EMITTED.load(Ordering::SeqCst)
+}
+
 /// Print the summary: people's text on stderr unless quiet, JSON on stdout with `--json`.
 pub fn emit(summary: &Summary, g: &Global) {
     if !g.quiet {
-        eprint!("{}", summary.render());
+        // The plan is printed once: before the first request when it was, else here.
+        let skip: &[&str] = if super::session::plan_shown() {
+            &["plan"]
+        } else {
+            &[]
+        };
+        eprint!("{}", summary.render_without(skip));
     }
     if g.json {
-        match serde_json::to_string(summary) {
-            Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot encode the summary: {e}"),
+        println!("{}", summary.to_json());
+        EMITTED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A path or word as it goes into a command people copy: quoted when it holds a space.
+fn shell_word(s: &str) -> String {
+    if s.contains(' ') {
+        format!("\"{s}\"")
+    } else {
+        s.to_string()
+    }
+}
+
+/// This command line again, with `--resume` (added once).
+pub fn resume_command() -> String {
+    let line = command_line();
+    if line.split(' ').any(|w| w == "--resume") {
+        line
+    } else {
+        format!("{line} --resume")
+    }
+}
+
+/// What to do next after a run that was not stopped: the command (`next`) and what to do
+/// before it (`next_first`), from the counts. Pure: the command line is given.
+pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Option<String>) {
+    let n = |o: Outcome| summary.get(o);
+    let (invalid, failed, unknown) = (n(Outcome::Invalid), n(Outcome::Failed), n(Outcome::Unknown));
+    let rows = |k: u64| if k == 1 { "row" } else { "rows" };
+    let input = shell_word(&summary.input);
+    let results = summary.results.as_deref().map(shell_word);
+    if command_line.split(' ').any(|w| w == "--dry-run") {
+        if invalid > 0 {
+            return (
+                None,
+                Some(format!(
+                    "fix the {invalid} invalid {} in {input}",
+                    rows(invalid)
+                )),
+            );
         }
+        let cmd: Vec<&str> = command_line
+            .split(' ')
+            .filter(|w| *w != "--dry-run")
+            .collect();
+        return (Some(cmd.join(" ")), None);
+    }
+    match summary.command.as_str() {
+        "validate" if invalid > 0 => (
+            Some(format!("kayse-bulk validate {input}")),
+            Some(format!(
+                "fix the {invalid} invalid {} in {input}",
+                rows(invalid)
+            )),
+        ),
+        "validate" if n(Outcome::Valid) > 0 => (Some(format!("kayse-bulk import {input}")), None),
+        "import" if invalid + failed + unknown > 0 => {
+            let Some(results) = results else {
+                return (None, None);
+            };
+            let mut first = Vec::new();
+            if invalid > 0 {
+                first.push(format!("fix the {invalid} invalid {}", rows(invalid)));
+            }
+            if failed > 0 {
+                first.push(format!(
+                    "the {failed} failed {} (Kayse's reasons are in kayse_errors)",
+                    rows(failed)
+                ));
+            }
+            let first =
+                (!first.is_empty()).then(|| format!("{} in {results}", first.join(" and ")));
+            (
+                Some(format!("kayse-bulk import {results} --only-failed")),
+                first,
+            )
+        }
+        "sms" | "email" if unknown > 0 => (
+            None,
+            Some(format!(
+                "check in Kayse whether the {unknown} unknown {} went out before sending them again",
+                if unknown == 1 { "message" } else { "messages" }
+            )),
+        ),
+        _ if failed + n(Outcome::NotFound) > 0 => (
+            None,
+            Some(format!(
+                "see why {} {} failed in {}",
+                failed + n(Outcome::NotFound),
+                rows(failed + n(Outcome::NotFound)),
+                results.unwrap_or(input)
+            )),
+        ),
+        _ => (None, None),
     }
 }
 
@@ -76,14 +182,39 @@ pub fn conclude(
     started: std::time::Instant,
     write: impl FnOnce(&Summary) -> Result<(), Fatal>,
 ) -> CmdResult {
+    // A header and no rows is not a silent success: nothing is written over an earlier file.
+    if summary.rows_read == 0 && summary.command != "export" {
+        return Err(Fatal::usage(format!(
+            "{} has a header and no rows: nothing was checked or sent, and no results were written",
+            summary.input
+        )));
+    }
     let interrupted = sent.is_some_and(|s| s.interrupted);
     let stop = sent.and_then(|s| s.stop.as_ref());
     if let Some(mut stats) = sent.and_then(|s| s.stats.clone()) {
         stats.elapsed_secs = started.elapsed().as_secs_f64();
         summary.requests = Some(stats);
     }
+    if let Some(server) = sent.and_then(|s| s.server.as_ref()) {
+        summary.server = Some(server.url.clone());
+        summary.sandbox = Some(server.sandbox);
+    }
     let code = exit_code(interrupted, stop.is_some(), summary.has_problems());
     summary.exit_code = code as i32;
+    if interrupted || stop.is_some() {
+        summary.stop_reason = Some(
+            if interrupted {
+                "interrupted"
+            } else {
+                stop.map_or("usage", |s| s.code())
+            }
+            .to_string(),
+        );
+        summary.next = Some(resume_command());
+        summary.next_first = None;
+    } else {
+        (summary.next, summary.next_first) = next_step(&summary, &command_line());
+    }
     write(&summary)?;
     emit(&summary, g);
     match (code, stop) {
@@ -93,8 +224,32 @@ pub fn conclude(
         (ExitCode::Stopped, Some(why)) => Err(Fatal::stopped(format!(
             "{}; the journal and results are written: run again with --resume to continue",
             why.message()
-        ))),
+        ))
+        .with_reason(why.code())),
         (c, _) => Ok(c),
+    }
+}
+
+/// `<stem>.partial.<ext>` beside `out`: where a run that did not finish writes what it has.
+pub fn partial_path(out: &Path) -> std::path::PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kayse".into());
+    match out.extension() {
+        Some(ext) => out.with_file_name(format!("{stem}.partial.{}", ext.to_string_lossy())),
+        None => out.with_file_name(format!("{stem}.partial")),
+    }
+}
+
+/// Where a run's output goes: `out` when it finished; else its partial file, so a stopped or
+/// interrupted run (the key, the budget, Ctrl-C) never replaces last week's good output, and
+/// `--resume` completes into `out`.
+pub fn output_for(out: &Path, sent: &Sent) -> std::path::PathBuf {
+    if sent.interrupted || sent.stop.is_some() {
+        partial_path(out)
+    } else {
+        out.to_path_buf()
     }
 }
 
@@ -129,13 +284,23 @@ impl Results {
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     }
 
-    /// Finish the file and the run.
+    /// Finish the file and the run. A results file that cannot be replaced (open in Excel) after
+    /// a run that sent is written again by `--resume`, which sends nothing twice; "run again"
+    /// would be refused by the journal, so the advice names the resume.
     pub fn finish(self, g: &Global, sent: Option<&Sent>, started: std::time::Instant) -> CmdResult {
         let Results { writer, summary } = self;
         conclude(summary, g, sent, started, |s| {
-            writer
-                .finish(s)
-                .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
+            writer.finish(s).map_err(|e| match (&e, sent) {
+                (crate::report::results::ResultsError::Replace { path, kept, .. }, Some(_)) => {
+                    let resume = resume_command();
+                    Fatal::stopped(format!(
+                        "cannot replace {path} (is it open in Excel?): close it, then run {resume} to write it again (nothing is sent twice); the new results are also in {kept}"
+                    ))
+                    .with_reason("results_unwritable")
+                    .with_next(resume)
+                }
+                _ => Fatal::from_error(ExitCode::Stopped, e),
+            })
         })
     }
 }
@@ -143,6 +308,31 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_run_writes_its_partial_file() {
+        let table = [
+            ("r/cases.xlsx", "r/cases.partial.xlsx"),
+            ("out.csv", "out.partial.csv"),
+            ("report", "report.partial"),
+        ];
+        for (out, want) in table {
+            assert_eq!(partial_path(Path::new(out)), Path::new(want));
+        }
+        let mut sent = Sent::nothing();
+        assert_eq!(output_for(Path::new("a.xlsx"), &sent), Path::new("a.xlsx"));
+        sent.stop = Some(crate::engine::StopReason::KeyRejected(401));
+        assert_eq!(
+            output_for(Path::new("a.xlsx"), &sent),
+            Path::new("a.partial.xlsx")
+        );
+        sent.stop = None;
+        sent.interrupted = true;
+        assert_eq!(
+            output_for(Path::new("a.xlsx"), &sent),
+            Path::new("a.partial.xlsx")
+        );
+    }
 
     #[test]
     fn exit_codes() {
@@ -158,29 +348,152 @@ mod tests {
     }
 
     #[test]
+    fn the_next_step_follows_the_counts() {
+        let run = |command: &str, counts: &[(Outcome, u64)]| {
+            let mut s = summary(command, "week 1.csv", Some(Path::new("week1.results.xlsx")));
+            for (o, k) in counts {
+                for _ in 0..*k {
+                    s.count(*o);
+                }
+            }
+            s
+        };
+        // (command, counts, command line, next, what to do first)
+        type Case<'a> = (
+            &'a str,
+            Vec<(Outcome, u64)>,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let table: Vec<Case> = vec![
+            (
+                "validate",
+                vec![(Outcome::Valid, 3)],
+                "kayse-bulk validate x",
+                Some("kayse-bulk import \"week 1.csv\""),
+                None,
+            ),
+            (
+                "validate",
+                vec![(Outcome::Valid, 3), (Outcome::Invalid, 5)],
+                "kayse-bulk validate x",
+                Some("kayse-bulk validate \"week 1.csv\""),
+                Some("fix the 5 invalid rows in \"week 1.csv\""),
+            ),
+            (
+                "import",
+                vec![(Outcome::Created, 3), (Outcome::Invalid, 1)],
+                "kayse-bulk import x",
+                Some("kayse-bulk import week1.results.xlsx --only-failed"),
+                Some("fix the 1 invalid row in week1.results.xlsx"),
+            ),
+            (
+                "import",
+                vec![(Outcome::Unknown, 2)],
+                "kayse-bulk import x",
+                Some("kayse-bulk import week1.results.xlsx --only-failed"),
+                None,
+            ),
+            (
+                "import",
+                vec![(Outcome::Created, 3)],
+                "kayse-bulk import x",
+                None,
+                None,
+            ),
+            (
+                "import",
+                vec![(Outcome::Valid, 3)],
+                "kayse-bulk import x --dry-run --sandbox",
+                Some("kayse-bulk import x --sandbox"),
+                None,
+            ),
+            (
+                "sms",
+                vec![(Outcome::Sent, 3), (Outcome::Unknown, 1)],
+                "kayse-bulk sms x",
+                None,
+                Some(
+                    "check in Kayse whether the 1 unknown message went out before sending them again",
+                ),
+            ),
+            (
+                "delete",
+                vec![(Outcome::Deleted, 3), (Outcome::NotFound, 2)],
+                "kayse-bulk delete x",
+                None,
+                Some("see why 2 rows failed in week1.results.xlsx"),
+            ),
+            (
+                "export",
+                vec![(Outcome::Valid, 3)],
+                "kayse-bulk export",
+                None,
+                None,
+            ),
+        ];
+        for (command, counts, line, next, first) in table {
+            let got = next_step(&run(command, &counts), line);
+            assert_eq!(
+                (got.0.as_deref(), got.1.as_deref()),
+                (next, first),
+                "{command} {counts:?} {line}"
+            );
+        }
+    }
+
+    #[test]
     fn a_stop_or_an_interrupt_ends_in_one_line() {
         let g = Global {
             quiet: true,
             ..Default::default()
         };
+        let one_row = || Summary {
+            rows_read: 1,
+            ..Default::default()
+        };
         let started = std::time::Instant::now();
         let mut sent = Sent::nothing();
         sent.stop = Some(crate::engine::StopReason::Budget);
-        let e = conclude(Summary::default(), &g, Some(&sent), started, |_| Ok(())).unwrap_err();
+        let mut seen = None;
+        let e = conclude(one_row(), &g, Some(&sent), started, |s| {
+            seen = Some((s.stop_reason.clone(), s.next.clone()));
+            Ok(())
+        })
+        .unwrap_err();
         assert_eq!(e.code, ExitCode::Stopped);
+        assert_eq!(e.stop_reason(), Some("budget_spent"));
+        let (reason, next) = seen.unwrap();
+        assert_eq!(reason.as_deref(), Some("budget_spent"));
+        assert!(next.unwrap().ends_with(" --resume"));
         assert!(
             e.render()
                 .starts_with("the --budget is spent; the journal and results are written")
         );
         sent.interrupted = true;
-        let e = conclude(Summary::default(), &g, Some(&sent), started, |_| Ok(())).unwrap_err();
+        let e = conclude(one_row(), &g, Some(&sent), started, |_| Ok(())).unwrap_err();
         assert_eq!(e.code, ExitCode::Interrupted);
+        assert_eq!(e.stop_reason(), Some("interrupted"));
         let mut wrote = None;
-        let ok = conclude(Summary::default(), &g, None, started, |s| {
+        let ok = conclude(one_row(), &g, None, started, |s| {
             wrote = Some(s.exit_code);
             Ok(())
         });
         assert_eq!(ok.unwrap(), ExitCode::Ok);
         assert_eq!(wrote, Some(0), "the file gets the final exit code");
+        let mut wrote = false;
+        let e = conclude(Summary::default(), &g, None, started, |_| {
+            wrote = true;
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e.code, ExitCode::Usage);
+        assert!(
+            e.render().contains("has a header and no rows"),
+            "{}",
+            e.render()
+        );
+        assert!(!wrote, "an empty input writes nothing");
     }
 }

@@ -407,6 +407,8 @@ pub struct Echo {
     keep: Vec<usize>,
     /// Input column → results input column.
     map: Vec<Option<usize>>,
+    /// An earlier results file's own `source_row` column: the original sheet's row numbers.
+    source_row: Option<usize>,
 }
 
 impl Echo {
@@ -427,7 +429,31 @@ impl Echo {
             map[i] = Some(keep.len());
             keep.push(i);
         }
-        Echo { keep, map }
+        let source_row = if is_results {
+            headers.iter().position(|h| h.trim() == "source_row")
+        } else {
+            None
+        };
+        Echo {
+            keep,
+            map,
+            source_row,
+        }
+    }
+
+    /// The row number a results file shows for a row read at `read_at`: the original sheet's,
+    /// when the input is an earlier results file that says it, so `source_row` survives any
+    /// number of round trips.
+    pub fn source_row(&self, cells: &[Cell], read_at: usize) -> usize {
+        let earlier = self
+            .source_row
+            .and_then(|c| cells.get(c))
+            .and_then(|c| match c {
+                Cell::Int(i) => usize::try_from(*i).ok(),
+                Cell::Float(f) if f.fract() == 0.0 && *f >= 1.0 => Some(*f as usize),
+                other => other.to_text().trim().parse().ok(),
+            });
+        earlier.filter(|n| *n >= 1).unwrap_or(read_at)
     }
 
     pub fn headers(&self, headers: &[String]) -> Vec<String> {
@@ -531,6 +557,26 @@ mod tests {
         assert!(hashed.next().is_none());
         assert!(slot.get().is_none());
         assert!(slot.finished().is_err());
+    }
+
+    #[test]
+    fn echo_keeps_an_earlier_results_files_source_row() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let results = Echo::new(&h(&["source_row", "kayse_result", "name"]));
+        let plain = Echo::new(&h(&["source_row", "name"]));
+        // (cells, row read at, shown by the results file, shown by a plain input)
+        let table = [
+            (vec![Cell::Int(17), Cell::Empty], 3, 17, 3),
+            (vec![Cell::Text("9".into()), Cell::Empty], 3, 9, 3),
+            (vec![Cell::Float(12.0), Cell::Empty], 4, 12, 4),
+            (vec![Cell::Empty, Cell::Empty], 5, 5, 5),
+            (vec![Cell::Text("x".into()), Cell::Empty], 6, 6, 6),
+            (vec![Cell::Int(0), Cell::Empty], 7, 7, 7),
+        ];
+        for (cells, at, want, plain_want) in table {
+            assert_eq!(results.source_row(&cells, at), want, "{cells:?}");
+            assert_eq!(plain.source_row(&cells, at), plain_want, "{cells:?}");
+        }
     }
 
     #[test]

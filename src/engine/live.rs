@@ -10,14 +10,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Command;
-use super::collector::{Collected, Collector, View};
+use super::collector::{Collected, Collector, Sink, View};
 use super::crash::{self, Point};
 use super::queue::{Queue, Work};
 use super::stop::StopReason;
 use super::worker::{self, Cx, Event};
 use crate::record::journal::{Journal, RowRecord};
 use crate::report::summary::RequestStats;
-use crate::send::Client;
+use crate::send::{Client, Server};
 
 /// A run sending.
 pub struct Live {
@@ -32,6 +32,7 @@ pub struct Live {
     pub(super) quiet: bool,
     pub(super) drain: Duration,
     pub(super) concurrency: usize,
+    pub(super) server: Server,
 }
 
 impl Live {
@@ -48,8 +49,20 @@ impl Live {
 
     /// Run one journaled phase to its end: its outcomes join the run's.
     pub fn send<C: Command>(&mut self, cmd: C, work: Work<C::Item>, batch: usize, view: View) {
+        self.send_recorded(cmd, work, batch, view, None);
+    }
+
+    /// [`Live::send`], with every outcome also written to `sink` (the ledger) as it is journaled.
+    pub fn send_recorded<C: Command>(
+        &mut self,
+        cmd: C,
+        work: Work<C::Item>,
+        batch: usize,
+        view: View,
+        sink: Option<&mut dyn Sink>,
+    ) {
         let prior = self.doubt.clone();
-        let Some(collected) = self.phase(cmd, work, batch, view, true, &prior) else {
+        let Some(collected) = self.phase(cmd, work, batch, view, true, &prior, sink) else {
             return;
         };
         self.outcomes.extend(collected.outcomes);
@@ -69,10 +82,11 @@ impl Live {
         batch: usize,
         view: View,
     ) -> Collected {
-        self.phase(cmd, work, batch, view, false, &BTreeSet::new())
+        self.phase(cmd, work, batch, view, false, &BTreeSet::new(), None)
             .unwrap_or_default()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn phase<C: Command>(
         &mut self,
         cmd: C,
@@ -81,6 +95,7 @@ impl Live {
         view: View,
         journaled: bool,
         prior_doubt: &BTreeSet<usize>,
+        sink: Option<&mut dyn Sink>,
     ) -> Option<Collected> {
         if work.is_empty() || self.stopping() {
             return None;
@@ -90,7 +105,7 @@ impl Live {
         let workers = self.concurrency.min(queue.left().div_ceil(batch)).max(1);
         let cmd = Arc::new(cmd);
         let journal = journaled.then_some(&mut self.journal);
-        let collector = Collector::new(journal, view, self.quiet, &self.client, prior_doubt);
+        let collector = Collector::new(journal, view, self.quiet, &self.client, prior_doubt, sink);
         let (client, interrupted, drain) = (&self.client, &*self.interrupted, self.drain);
         let collected = self.rt.block_on(async {
             let (tx, rx) = mpsc::channel::<Event>(256);
@@ -129,6 +144,7 @@ impl Live {
             stop: self.stop.take(),
             interrupted,
             stats: Some(self.client.stats()),
+            server: Some(std::mem::take(&mut self.server)),
         }
     }
 }
@@ -142,6 +158,8 @@ pub struct Sent {
     pub stop: Option<StopReason>,
     pub interrupted: bool,
     pub stats: Option<RequestStats>,
+    /// The server the run's journal belongs to, for the summary.
+    pub server: Option<Server>,
 }
 
 /// Where one key stands at the end.

@@ -13,10 +13,13 @@ pub mod checks;
 mod collector;
 pub mod confirm;
 pub mod crash;
+pub mod earlier;
 mod facts;
 pub mod fetch;
 pub mod finish;
+pub mod guard;
 pub mod input;
+pub mod ledger;
 mod live;
 mod lookahead;
 pub mod options;
@@ -29,7 +32,7 @@ mod worker;
 
 use futures::future::BoxFuture;
 
-pub use collector::{Collected, View};
+pub use collector::{Collected, Sink, View};
 pub use live::{Live, Sent, Settled};
 pub use queue::{Job, Work, take_where};
 pub use session::{InFlight, Input, Session, Spec};

@@ -2,6 +2,7 @@
 //! the input, mapping and rules, the batch size, the results file, and run control. (The
 //! connection and pacing blocks belong to `send`.) Parsing only: no file is opened here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::check::Rules;
@@ -39,6 +40,39 @@ impl InputArgs {
             skip_hidden_rows: hidden.skip,
             header_matcher: Some(header_matcher),
         }
+    }
+
+    /// The reading options given, for the journal's header: `--resume` restores them, so a
+    /// resume needs no repetition of `--sheet`, `--header-row` or `--delimiter`.
+    pub fn record(&self, options: &mut BTreeMap<String, String>) {
+        if let Some(s) = &self.sheet {
+            options.insert("read.sheet".into(), s.clone());
+        }
+        if let Some(n) = self.header_row {
+            options.insert("read.header_row".into(), n.to_string());
+        }
+        if let Some(d) = self.delimiter {
+            options.insert("read.delimiter".into(), char::from(d).to_string());
+        }
+    }
+
+    /// Take each reading option the journal recorded and this command line does not give.
+    pub fn restore(&mut self, recorded: &BTreeMap<String, String>) -> Result<(), Fatal> {
+        let bad = |k: &str| Fatal::usage(format!("the journal's option {k} cannot be read"));
+        if self.sheet.is_none() {
+            self.sheet = recorded.get("read.sheet").cloned();
+        }
+        if self.header_row.is_none()
+            && let Some(n) = recorded.get("read.header_row")
+        {
+            self.header_row = Some(n.parse().map_err(|_| bad("read.header_row"))?);
+        }
+        if self.delimiter.is_none()
+            && let Some(d) = recorded.get("read.delimiter")
+        {
+            self.delimiter = Some(parse_delimiter(d).map_err(|_| bad("read.delimiter"))?);
+        }
+        Ok(())
     }
 
     /// A hint for an error about the header's columns: which row the header was taken from,
@@ -144,6 +178,20 @@ pub struct RulesArgs {
 }
 
 impl RulesArgs {
+    /// The mapping file, for the journal's header (`--resume` restores it).
+    pub fn record(&self, options: &mut BTreeMap<String, String>) {
+        if let Some(m) = &self.mapping {
+            options.insert("read.mapping".into(), m.display().to_string());
+        }
+    }
+
+    /// Take the mapping file the journal recorded when this command line gives none.
+    pub fn restore(&mut self, recorded: &BTreeMap<String, String>) {
+        if self.mapping.is_none() {
+            self.mapping = recorded.get("read.mapping").map(PathBuf::from);
+        }
+    }
+
     /// The mapping options and the rules, with the mapping file loaded. A flag wins over the
     /// file's `[allowed]` list.
     pub fn load(&self) -> Result<(MapOptions, Rules), Fatal> {
@@ -228,7 +276,7 @@ impl ResultsArgs {
         let path = self
             .results
             .clone()
-            .unwrap_or_else(|| default_results_path(input));
+            .unwrap_or_else(|| unshared_results_path(input));
         check_results_path(&path)?;
         Ok(path)
     }
@@ -286,6 +334,32 @@ pub fn default_results_path(input: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "kayse".into());
     input.with_file_name(format!("{stem}.results.xlsx"))
+}
+
+/// The default results path of `input`, never shared with another input: `<stem>.results.xlsx`,
+/// unless an earlier run of another file with the same stem (`week1.xlsx` beside `week1.csv`)
+/// holds it, or this input's runs already use `<file name>.results.xlsx`; then that one. Reads
+/// the journal's header only (to know whose it is).
+pub fn unshared_results_path(input: &Path) -> PathBuf {
+    let usual = default_results_path(input);
+    let name = input
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kayse".into());
+    let own = input.with_file_name(format!("{name}.results.xlsx"));
+    if crate::record::journal::Journal::path_for(&own).exists() {
+        return own;
+    }
+    let journal = crate::record::journal::Journal::path_for(&usual);
+    let other = std::fs::File::open(&journal)
+        .ok()
+        .and_then(|f| crate::record::journal::JournalState::read(&journal, f).ok())
+        .and_then(|st| st.header)
+        .is_some_and(|h| {
+            let theirs = Path::new(&h.input).file_name().map(|s| s.to_owned());
+            !h.input.is_empty() && theirs.as_deref() != input.file_name()
+        });
+    if other { own } else { usual }
 }
 
 /// Check that a results path names a format we write.
@@ -440,6 +514,42 @@ mod tests {
     }
 
     #[test]
+    fn reading_options_round_trip_through_the_journal() {
+        let given = InputArgs {
+            file: PathBuf::from("in.csv"),
+            sheet: Some("Open".into()),
+            header_row: Some(3),
+            delimiter: Some(b';'),
+        };
+        let mut rec = BTreeMap::new();
+        given.record(&mut rec);
+        let mut bare = InputArgs {
+            file: PathBuf::from("in.csv"),
+            sheet: None,
+            header_row: None,
+            delimiter: None,
+        };
+        bare.restore(&rec).unwrap();
+        assert_eq!(
+            (bare.sheet.as_deref(), bare.header_row, bare.delimiter),
+            (Some("Open"), Some(3), Some(b';'))
+        );
+        // A flag given now wins over the journal.
+        let mut now = InputArgs {
+            header_row: Some(5),
+            ..given.clone()
+        };
+        now.restore(&rec).unwrap();
+        assert_eq!(now.header_row, Some(5));
+        rec.insert("read.header_row".into(), "x".into());
+        let mut bare = InputArgs {
+            header_row: None,
+            ..given
+        };
+        assert!(bare.restore(&rec).is_err());
+    }
+
+    #[test]
     fn delimiter_parsing() {
         let table: &[(&str, Option<u8>)] = &[
             (",", Some(b',')),
@@ -452,6 +562,38 @@ mod tests {
         for (text, want) in table {
             assert_eq!(parse_delimiter(text).ok(), *want, "{text}");
         }
+    }
+
+    #[test]
+    fn default_results_are_never_shared_between_inputs() {
+        use crate::record::journal::{Basis, Fingerprint, Header, Journal};
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (csv, xlsx) = (d.join("week1.csv"), d.join("week1.xlsx"));
+        assert_eq!(unshared_results_path(&csv), d.join("week1.results.xlsx"));
+        let fp = Fingerprint {
+            sha256: "ab".into(),
+            size: 1,
+            basis: Basis::Rows,
+        };
+        let usual = Journal::path_for(&d.join("week1.results.xlsx"));
+        drop(Journal::create(&usual, Header::new("import", Path::new("week1.xlsx"), &fp)).unwrap());
+        // (input, its default results)
+        let table = [
+            (&xlsx, d.join("week1.results.xlsx")),
+            (&csv, d.join("week1.csv.results.xlsx")),
+        ];
+        for (input, want) in &table {
+            assert_eq!(unshared_results_path(input), *want, "{}", input.display());
+        }
+        // Once week1.csv's own runs use their file, they keep it, whatever happens to the other.
+        let own = Journal::path_for(&d.join("week1.csv.results.xlsx"));
+        drop(Journal::create(&own, Header::new("import", &csv, &fp)).unwrap());
+        std::fs::remove_file(&usual).unwrap();
+        assert_eq!(
+            unshared_results_path(&csv),
+            d.join("week1.csv.results.xlsx")
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! for the `Live` run (live.rs). The one place a journal is opened or created.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::crash::{self, Point};
@@ -16,7 +16,8 @@ use crate::outcome::Outcome;
 use crate::record::journal::{
     Basis, Fingerprint, Header, Journal, JournalError, JournalState, Record, RowRecord,
 };
-use crate::send::{self, Client, ConnectionArgs, PacingArgs, StopSignal};
+use crate::record::lock::{Holder, LockError, RunLock};
+use crate::send::{self, Client, ConnectionArgs, PacingArgs, Server, StopSignal};
 
 /// What the run reads: a file (its journal's fingerprint is of its rows) or a list of ids.
 #[derive(Debug, Clone)]
@@ -51,6 +52,8 @@ pub struct Spec {
     pub in_flight: InFlight,
     /// Whether `failed` outcomes of an earlier run are tried again on `--resume`.
     pub retry_failed: bool,
+    /// The server and key the run uses (`Server::of`): recorded, and checked on `--resume`.
+    pub server: Server,
 }
 
 /// A run before it sends: its journal checked, what earlier runs settled.
@@ -81,6 +84,9 @@ impl Session {
         )?;
         let path = &spec.journal;
         if !resume {
+            if let Some(results) = path.to_str().and_then(|p| p.strip_suffix(".journal")) {
+                super::guard::fresh_run_may_replace(Path::new(results))?;
+            }
             return Ok(Session {
                 spec,
                 resumed: None,
@@ -137,17 +143,21 @@ impl Session {
     /// them before, so a refused run does not read it for nothing.
     pub fn precheck(
         command: &str,
-        journal: &std::path::Path,
+        journal: &Path,
         resume: bool,
         refuse_fresh: Option<&str>,
     ) -> Result<(), Fatal> {
+        hold_lock(journal, command)?;
+        // Exit 3, not 2: there is something to resume, and `--json`'s `next` says how.
         if !resume && journal.exists() {
-            return Err(Fatal::usage(refuse_fresh.map(str::to_string).unwrap_or_else(|| {
+            return Err(Fatal::stopped(refuse_fresh.map(str::to_string).unwrap_or_else(|| {
                 format!(
                     "a journal from an earlier {command} run is at {}: pass --resume to continue it, or move it away to start over",
                     journal.display()
                 )
-            })));
+            }))
+            .with_reason("another_run")
+            .with_next(super::finish::resume_command()));
         }
         if resume && !journal.exists() {
             return Err(Fatal::usage(format!(
@@ -206,6 +216,7 @@ impl Session {
             stop: None,
             interrupted: false,
             stats: None,
+            server: Some(self.spec.server),
         }
     }
 
@@ -244,6 +255,9 @@ impl Session {
                     h.input = format!("{n} ids");
                 }
                 h.options = self.spec.options.clone();
+                h.server = Some(self.spec.server.url.clone());
+                h.sandbox = Some(self.spec.server.sandbox);
+                h.key_fingerprint = Some(self.spec.server.key.clone());
                 Journal::create(&self.spec.journal, h).map_err(journal_failed)?
             }
         };
@@ -264,6 +278,7 @@ impl Session {
             quiet: g.quiet,
             drain,
             concurrency: pacing.concurrency.max(1) as usize,
+            server: self.spec.server,
         })
     }
 }
@@ -276,10 +291,94 @@ fn transient(r: &RowRecord) -> bool {
         .is_some_and(send::retry::transient_failure)
 }
 
+/// The options an earlier run recorded in its journal's header, to restore on `--resume` (read
+/// only: the journal is opened for writing later, by `Session::open`). Empty when there is no
+/// journal, which `precheck` reports in its own words.
+pub fn recorded_options(journal: &Path) -> Result<BTreeMap<String, String>, Fatal> {
+    let Ok(f) = std::fs::File::open(journal) else {
+        return Ok(BTreeMap::new());
+    };
+    let st = JournalState::read(journal, f).map_err(journal_failed)?;
+    Ok(st.header.map(|h| h.options).unwrap_or_default())
+}
+
+/// On `--resume`, give `input` the reading options the journal beside `results` recorded (those
+/// the command line does not give); returns them all, for a command's other options.
+pub fn restore_reading(
+    resume: bool,
+    results: &Path,
+    input: &mut crate::engine::options::InputArgs,
+) -> Result<BTreeMap<String, String>, Fatal> {
+    if !resume {
+        return Ok(BTreeMap::new());
+    }
+    let recorded = recorded_options(&Journal::path_for(results))?;
+    input.restore(&recorded)?;
+    Ok(recorded)
+}
+
+/// The locks this process holds, one per journal: kept until the process ends (the OS releases
+/// them however it ends), so the run holds its journal from the first check to the results
+/// written. A process runs one command, so a registry is the simplest owner; a second check of
+/// the same journal (a command's `precheck`, then `open`) finds it held already.
+static HELD: Mutex<Vec<RunLock>> = Mutex::new(Vec::new());
+
+/// `<journal>.lock`: the lock of one results file's runs. Never the journal itself, which a
+/// lock would pin open, nor a file another tool opens.
+pub fn lock_path(journal: &Path) -> PathBuf {
+    let mut s = journal.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// One run per results file: take `<journal>.lock` for the rest of the process, or refuse at
+/// once (exit 3, `another_run`) naming the run that holds it. Creates the results folder if it
+/// is missing (a scheduled job writing `reports/cases.xlsx`), before any request.
+pub fn hold_lock(journal: &Path, command: &str) -> Result<(), Fatal> {
+    let path = lock_path(journal);
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if held.iter().any(|l| l.path() == path) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Fatal::stopped(format!(
+                "cannot create the results folder {}",
+                dir.display()
+            ))
+            .because(e)
+            .with_reason("results_unwritable")
+        })?;
+    }
+    match RunLock::try_acquire(&path, &Holder::this_process(command)) {
+        Ok(lock) => {
+            held.push(lock);
+            Ok(())
+        }
+        Err(e @ LockError::Held { .. }) => Err(Fatal::stopped(format!(
+            "{e}: one run per results file; run again when it has finished (or pass --results to write elsewhere)"
+        ))
+        .with_reason("another_run")
+        .with_next(super::finish::command_line())),
+        Err(e) => Err(Fatal::stopped("cannot lock the results file's journal")
+            .because(e)
+            .with_reason("results_unwritable")),
+    }
+}
+
+/// Set once stderr showed the plan line, so the summary does not print it a second time.
+static PLAN_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stderr already showed this run's plan line.
+pub fn plan_shown() -> bool {
+    PLAN_SHOWN.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// The plan line on stderr, before anything is sent (a dry run has no session, and shows it too).
 pub fn show_plan(line: &str, g: &Global) {
     if !g.quiet {
         eprintln!("plan: {line}");
+        PLAN_SHOWN.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -321,6 +420,28 @@ fn check_header(spec: &Spec, st: &JournalState) -> Result<(), Fatal> {
             "refusing to resume: the journal {path} belongs to a different {what}"
         )));
     }
+    let here = &spec.server;
+    if let Some(there) = &h.server
+        && *there != here.url
+    {
+        let how = if h.sandbox == Some(true) && there.starts_with("embedded") {
+            "--sandbox".to_string()
+        } else {
+            format!("--base-url {there}")
+        };
+        return Err(Fatal::usage(format!(
+            "refusing to resume: the journal {path} records a run against {there}, not {}; its ids are that server's: resume with {how}",
+            here.url
+        )));
+    }
+    if let Some(fp) = &h.key_fingerprint
+        && *fp != here.key
+    {
+        return Err(Fatal::usage(format!(
+            "refusing to resume: the journal {path} records a run with another API key (fingerprint {fp}, this one is {}): resume with the key it was started with",
+            here.key
+        )));
+    }
     if let Some(what) = spec.checked
         && h.options != spec.options
     {
@@ -337,7 +458,7 @@ mod tests {
     use crate::engine::live::Settled;
     use crate::engine::stop::StopReason;
 
-    fn spec(dir: &std::path::Path, in_flight: InFlight, retry_failed: bool) -> Spec {
+    fn spec(dir: &Path, in_flight: InFlight, retry_failed: bool) -> Spec {
         Spec {
             command: "delete",
             input: Input::Ids(3),
@@ -352,6 +473,11 @@ mod tests {
             refuse_fresh: None,
             in_flight,
             retry_failed,
+            server: Server {
+                url: "https://kayse.example".into(),
+                sandbox: false,
+                key: "k1".into(),
+            },
         }
     }
 
@@ -420,6 +546,67 @@ mod tests {
         other.checked = Some("--message/--subject templates");
         let e = Session::open(other, true).err().unwrap();
         assert!(e.render().contains("other --message/--subject templates"));
+    }
+
+    #[test]
+    fn a_resume_is_refused_on_another_server_or_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spec(dir.path(), InFlight::Resend, true);
+        let mut h = Header::new(s.command, &s.journal, &s.fingerprint);
+        h.server = Some("embedded sandbox (kayse-sandbox.json)".into());
+        h.sandbox = Some(true);
+        h.key_fingerprint = Some("k1".into());
+        drop(Journal::create(&s.journal, h).unwrap());
+        // (server now, key now, what the refusal says; None: the resume goes ahead)
+        let table = [
+            (
+                "https://kayse.example",
+                "k1",
+                Some(
+                    "records a run against embedded sandbox (kayse-sandbox.json), not https://kayse.example; its ids are that server's: resume with --sandbox",
+                ),
+            ),
+            (
+                "embedded sandbox (kayse-sandbox.json)",
+                "k2",
+                Some("records a run with another API key (fingerprint k1, this one is k2)"),
+            ),
+            ("embedded sandbox (kayse-sandbox.json)", "k1", None),
+        ];
+        for (url, key, want) in table {
+            let mut now = s.clone();
+            now.server = Server {
+                url: url.into(),
+                sandbox: url.starts_with("embedded"),
+                key: key.into(),
+            };
+            let got = Session::open(now, true).err().map(|e| e.render());
+            match (got, want) {
+                (None, None) => {}
+                (Some(got), Some(want)) => assert!(got.contains(want), "{got}"),
+                (got, want) => panic!("{url} {key}: {got:?}, wanted {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_second_run_on_one_journal_is_refused_naming_the_first() {
+        // The lock is the process's: a second process is needed to be refused, so this checks
+        // the lock file's place and that this process can take its own lock twice.
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("sub/r.xlsx.journal");
+        hold_lock(&journal, "import").unwrap();
+        hold_lock(&journal, "import").unwrap();
+        assert!(
+            dir.path().join("sub/r.xlsx.journal.lock").exists(),
+            "the folder is made"
+        );
+        let held = RunLock::try_acquire(&lock_path(&journal), &Holder::this_process("import"))
+            .unwrap_err();
+        assert!(
+            held.to_string().starts_with("another kayse-bulk run holds"),
+            "{held}"
+        );
     }
 
     #[test]

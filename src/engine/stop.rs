@@ -16,6 +16,8 @@ pub enum StopReason {
     Journal(String),
     /// Kayse answered 5xx past `--outage-wait` (or to one request, past its retries).
     Outage(String),
+    /// The ledger could not be written (the journal holds what it missed).
+    Ledger(String),
 }
 
 impl StopReason {
@@ -51,16 +53,19 @@ impl StopReason {
             StopReason::Network(last) => format!("Kayse cannot be reached: {last}"),
             StopReason::Journal(e) => format!("the journal cannot be written: {e}"),
             StopReason::Outage(e) => format!("Kayse is down: {e}"),
+            StopReason::Ledger(e) => format!("the ledger cannot be written: {e}"),
         }
     }
 
-    /// A stable word for machines (the `--json` summary to come).
+    /// A stable word for machines: `--json`'s `stop_reason`, one of `error::STOP_REASONS`.
     pub fn code(&self) -> &'static str {
         match self {
             StopReason::KeyRejected(_) => "key_rejected",
-            StopReason::Budget => "budget",
-            StopReason::Network(_) => "network",
-            StopReason::Journal(_) => "journal",
+            StopReason::Budget => "budget_spent",
+            StopReason::Network(_) => "server_unreachable",
+            // What the run learned is in the journal either way; the file that cannot take it is
+            // the ledger, which a scheduler treats like an unwritable results file.
+            StopReason::Journal(_) | StopReason::Ledger(_) => "results_unwritable",
             StopReason::Outage(_) => "outage",
         }
     }
@@ -156,16 +161,16 @@ mod tests {
                 "the API key was rejected (HTTP 403): check KAYSE_API_KEY or --api-key-file",
                 "key_rejected",
             ),
-            (StopReason::Budget, "the --budget is spent", "budget"),
+            (StopReason::Budget, "the --budget is spent", "budget_spent"),
             (
                 StopReason::Network("no answer".into()),
                 "Kayse cannot be reached: no answer",
-                "network",
+                "server_unreachable",
             ),
             (
                 StopReason::Journal("disk full".into()),
                 "the journal cannot be written: disk full",
-                "journal",
+                "results_unwritable",
             ),
             (
                 StopReason::Outage("Kayse answered 503: x, for 15 min (--outage-wait)".into()),
@@ -176,6 +181,7 @@ mod tests {
         for (r, message, code) in table {
             assert_eq!(r.message(), message);
             assert_eq!(r.code(), code);
+            assert!(crate::error::STOP_REASONS.contains(&code), "{code}");
         }
     }
 }

@@ -64,12 +64,20 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
+/// The requests a plan counts assume every batch goes in whole; a batch Kayse rejects is split in
+/// halves until each bad row is found, which costs more.
+pub const BISECT_NOTE: &str =
+    "; more if Kayse rejects rows (a rejected batch is split in halves to find them)";
+
 /// What `validate` (and `import --dry-run`, at its `--rate-limit`) says an import would cost: one
 /// bulk request per batch of creates and of updates, plus one GET per update to keep its blank
 /// fields.
 pub fn validate_line(creates: u64, updates: u64, batch: u64, rate: RateSpec) -> String {
     let bulk = batches(creates, batch) + batches(updates, batch);
     let mut plan = plan_text(bulk + updates, rate, None);
+    if batch > 1 && bulk > 0 {
+        plan.push_str(BISECT_NOTE);
+    }
     if updates > 0 {
         plan.push_str(&format!(
             " (includes {updates} GETs to keep blank fields on updates; --update-blanks clear skips them)"
@@ -148,6 +156,9 @@ impl ImportWork {
             self.updates,
             plan_text(requests, rate, None)
         );
+        if self.batch > 1 && self.creates + self.updates + self.doubtful > 0 {
+            line.push_str(BISECT_NOTE);
+        }
         let gets = self.gets();
         if gets > 0 {
             line.push_str(&format!(
@@ -340,18 +351,40 @@ mod tests {
 
     #[test]
     fn validate_lines() {
-        assert_eq!(
-            validate_line(20, 0, 100, KAYSE),
-            "1 request; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)"
-        );
-        assert_eq!(
-            validate_line(150, 3, 100, KAYSE),
-            "6 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer) (includes 3 GETs to keep blank fields on updates; --update-blanks clear skips them)"
-        );
+        // (creates, updates, batch size, line)
+        let table = [
+            (
+                20,
+                0,
+                100,
+                "1 request; fits in the current window (500 left of 500/h, assumed until Kayse's first answer); more if Kayse rejects rows (a rejected batch is split in halves to find them)",
+            ),
+            (
+                150,
+                3,
+                100,
+                "6 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer); more if Kayse rejects rows (a rejected batch is split in halves to find them) (includes 3 GETs to keep blank fields on updates; --update-blanks clear skips them)",
+            ),
+            (
+                2,
+                0,
+                1,
+                "2 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)",
+            ),
+            (
+                0,
+                0,
+                100,
+                "0 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer)",
+            ),
+        ];
+        for (creates, updates, batch, want) in table {
+            assert_eq!(validate_line(creates, updates, batch, KAYSE), want);
+        }
         // A dry run plans at its --rate-limit, not at Kayse's 500/h.
         assert_eq!(
             validate_line(150, 0, 10, "5/m".parse().unwrap()),
-            "15 requests; about 2 min at 5/m (5 left in the current window, assumed until Kayse's first answer)"
+            "15 requests; about 2 min at 5/m (5 left in the current window, assumed until Kayse's first answer); more if Kayse rejects rows (a rejected batch is split in halves to find them)"
         );
     }
 
@@ -395,7 +428,7 @@ mod tests {
         let line = work.line(KAYSE, None);
         assert_eq!(
             line,
-            "25 rows to send (20 creates, 2 updates, 3 to recheck); 6 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer); includes 2 GETs to keep blank fields (--update-blanks clear skips them); no --budget"
+            "25 rows to send (20 creates, 2 updates, 3 to recheck); 6 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer); more if Kayse rejects rows (a rejected batch is split in halves to find them); includes 2 GETs to keep blank fields (--update-blanks clear skips them); no --budget"
         );
         assert!(
             work.line(KAYSE, Some(3))

@@ -329,37 +329,41 @@ input = "cases.xlsx"
             (
                 "kb run nightly",
                 Some("nightly"),
-                "kb export --rate-limit=400/h --ids-from=known.xlsx \
+                "kb export --rate-limit=400/h --ledger=firm.sqlite --ids-from=known.xlsx \
                  --out=reports/cases-2024-03-05.xlsx --budget=100 --concurrency=3",
             ),
             (
                 "kb -v run nightly --budget 50 --out x.csv",
                 Some("nightly"),
-                "kb -v export --rate-limit=400/h --ids-from=known.xlsx --concurrency=3 \
+                "kb -v export --rate-limit=400/h --ledger=firm.sqlite --ids-from=known.xlsx --concurrency=3 \
                  --budget 50 --out x.csv",
             ),
             (
                 "kb --sandbox-state run run nightly --rate-limit=9/m",
                 Some("nightly"),
-                "kb --sandbox-state run export --ids-from=known.xlsx \
+                "kb --sandbox-state run export --ledger=firm.sqlite --ids-from=known.xlsx \
                  --out=reports/cases-2024-03-05.xlsx --budget=100 --concurrency=3 --rate-limit=9/m",
             ),
             (
                 "kb run check other.csv",
                 Some("check"),
-                "kb validate other.csv",
+                "kb validate --ledger=firm.sqlite other.csv",
             ),
             (
                 "kb import cases.xlsx --dry-run",
                 None,
-                "kb import --rate-limit=400/h --concurrency=2 cases.xlsx --dry-run",
+                "kb import --rate-limit=400/h --concurrency=2 --ledger=firm.sqlite cases.xlsx --dry-run",
             ),
             (
                 "kb -q import --concurrency 1 -- -odd.csv",
                 None,
-                "kb -q import --rate-limit=400/h --concurrency 1 -- -odd.csv",
+                "kb -q import --rate-limit=400/h --ledger=firm.sqlite --concurrency 1 -- -odd.csv",
             ),
-            ("kb validate cases.xlsx", None, "kb validate cases.xlsx"),
+            (
+                "kb validate cases.xlsx",
+                None,
+                "kb validate --ledger=firm.sqlite cases.xlsx",
+            ),
         ];
         let root = model::built(Cli::command());
         let p = profile();
@@ -440,10 +444,7 @@ input = "cases.xlsx"
             ("--concurrency 3", "job nightly (p.toml:11)"),
             ("--budget 50", "command line, over job nightly (p.toml:10)"),
             ("--verbose", "command line"),
-            (
-                "ledger",
-                "profile defaults (p.toml:4): export takes no --ledger",
-            ),
+            ("--ledger firm.sqlite", "profile defaults (p.toml:4)"),
         ];
         for w in want {
             assert!(lines.contains(&w), "want {w:?} in\n{report}");

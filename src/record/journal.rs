@@ -5,7 +5,8 @@
 //!
 //! Records (field `t` names the kind):
 //! - `header`: `version`, `command`, `input`, `input_sha256`, `input_size`, `input_basis`,
-//!   `options`, `started`.
+//!   `options`, `started`, `server`, `sandbox`, `key_fingerprint` (a one-way hash: two keys can
+//!   be told apart, neither recovered; absent in journals written before it was recorded).
 //! - `sent`: `batch`, `rows` — written before a request leaves.
 //! - `row`: `row`, `batch`, `outcome`, `id`, `error`, `data` — written after the answer.
 //! - `released`: `batch`, `rows` — the request `batch` was certainly not applied (a definite
@@ -118,6 +119,15 @@ pub struct Header {
     #[serde(default)]
     pub options: BTreeMap<String, String>,
     pub started: String,
+    /// The server the run sent to (base URL, or the embedded sandbox): a resume elsewhere is
+    /// refused, since the ids on record are that server's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<bool>,
+    /// A one-way fingerprint of the API key (never the key): a resume with another key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
 }
 
 impl Header {
@@ -131,6 +141,9 @@ impl Header {
             input_basis: fp.basis,
             options: BTreeMap::new(),
             started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            server: None,
+            sandbox: None,
+            key_fingerprint: None,
         }
     }
 
@@ -250,7 +263,15 @@ impl JournalState {
                 }
                 Record::Row(rr) => {
                     doubt.remove(&rr.row);
-                    st.outcomes.insert(rr.row, rr);
+                    // Never downgrade: what is on the server for good (an id, a message sent)
+                    // stays so, whatever a later line says (a second run, a recheck).
+                    let keep = st
+                        .outcomes
+                        .get(&rr.row)
+                        .is_some_and(|old| for_good(old) && !for_good(&rr));
+                    if !keep {
+                        st.outcomes.insert(rr.row, rr);
+                    }
                 }
                 Record::Note { .. } => {}
             }
@@ -272,6 +293,16 @@ impl JournalState {
 
     pub fn in_flight_rows(&self) -> BTreeSet<usize> {
         self.in_flight.iter().flatten().copied().collect()
+    }
+}
+
+/// An outcome that is on the server for good: a case created or updated with its id, a case
+/// deleted, a message sent. Replaying a journal never replaces one with a lesser outcome.
+pub fn for_good(r: &RowRecord) -> bool {
+    match r.outcome {
+        Outcome::Created | Outcome::Updated => r.id.is_some(),
+        Outcome::Deleted | Outcome::Sent => true,
+        _ => false,
     }
 }
 
@@ -429,6 +460,62 @@ mod tests {
     }
 
     #[test]
+    fn replay_never_downgrades_an_outcome_that_is_on_the_server() {
+        // (earlier line, later line, what the replay keeps)
+        let table = [
+            (
+                row(2, Outcome::Created, Some(7)),
+                row(2, Outcome::Unknown, None),
+                (Outcome::Created, Some(7)),
+            ),
+            (
+                row(2, Outcome::Created, Some(7)),
+                row(2, Outcome::Failed, None),
+                (Outcome::Created, Some(7)),
+            ),
+            (
+                row(2, Outcome::Updated, Some(7)),
+                row(2, Outcome::Created, Some(9)),
+                (Outcome::Created, Some(9)),
+            ),
+            (
+                row(2, Outcome::Sent, None),
+                row(2, Outcome::Unknown, None),
+                (Outcome::Sent, None),
+            ),
+            (
+                row(2, Outcome::Deleted, None),
+                row(2, Outcome::NotFound, None),
+                (Outcome::Deleted, None),
+            ),
+            (
+                row(2, Outcome::Failed, None),
+                row(2, Outcome::Created, Some(3)),
+                (Outcome::Created, Some(3)),
+            ),
+            (
+                row(2, Outcome::Unknown, None),
+                row(2, Outcome::Failed, None),
+                (Outcome::Failed, None),
+            ),
+            (
+                row(2, Outcome::Created, None),
+                row(2, Outcome::Unknown, None),
+                (Outcome::Unknown, None),
+            ),
+        ];
+        for (first, then, want) in table {
+            let text = [Record::Header(header()), first.clone(), then.clone()]
+                .iter()
+                .map(|r| serde_json::to_string(r).unwrap() + "\n")
+                .collect::<String>();
+            let st = JournalState::read(Path::new("j"), text.as_bytes()).unwrap();
+            let got = &st.outcomes[&2];
+            assert_eq!((got.outcome, got.id), want, "{first:?} then {then:?}");
+        }
+    }
+
+    #[test]
     fn a_torn_last_line_is_cut_off_and_writing_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j");
@@ -506,8 +593,17 @@ mod tests {
     }
 
     #[test]
-    fn never_holds_a_key_field() {
-        let text = serde_json::to_string(&Record::Header(header())).unwrap();
-        assert!(!text.to_lowercase().contains("key"));
+    fn holds_the_key_fingerprint_never_the_key() {
+        let key = "sk-live-0123456789abcdef";
+        let mut h = header();
+        h.key_fingerprint = Some(crate::send::key_fingerprint(&crate::send::ApiKey::new(key)));
+        let text = serde_json::to_string(&Record::Header(h)).unwrap();
+        assert!(!text.contains(key), "{text}");
+        assert!(!text.contains("0123456789abcdef"), "{text}");
+        let bare = serde_json::to_string(&Record::Header(header())).unwrap();
+        assert!(
+            !bare.contains("key"),
+            "no fingerprint field when none is known: {bare}"
+        );
     }
 }

@@ -485,7 +485,9 @@ mod tests {
     #[test]
     fn write_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("missing").join("x.csv");
+        // A missing folder is made (a scheduled job's reports/); a file in its place cannot be.
+        std::fs::write(dir.path().join("a-file"), "").unwrap();
+        let out = dir.path().join("a-file").join("x.csv");
         let e = write(&out, &CASES, &[], &[]).unwrap_err();
         assert!(matches!(e, SheetError::Io { .. }), "{e:?}");
         assert!(
@@ -493,7 +495,7 @@ mod tests {
                 .starts_with(&format!("cannot write {}: ", out.display())),
             "{e}"
         );
-        let ok = dir.path().join("x.xlsx");
+        let ok = dir.path().join("new-folder").join("x.xlsx");
         write(&ok, &CASES, &[], &[(5, "gone".into())]).unwrap();
         assert!(ok.exists());
     }

@@ -26,6 +26,9 @@ pub struct Summary {
     pub command_line: String,
     pub input: String,
     pub results: Option<String>,
+    /// The ledger of Kayse ids the run used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
     pub format: Option<String>,
     pub encoding: Option<String>,
     pub rows_read: u64,
@@ -44,6 +47,17 @@ pub struct Summary {
     pub plan: Option<String>,
     pub requests: Option<RequestStats>,
     pub exit_code: i32,
+    /// Why the run stopped before its work was done (`error::STOP_REASONS`); `None`: it finished.
+    pub stop_reason: Option<String>,
+    /// The exact command to run next, or `None` when nothing is left to do.
+    pub next: Option<String>,
+    /// What to do before running `next`, for people ("fix the 5 invalid rows in X").
+    #[serde(skip)]
+    pub next_first: Option<String>,
+    /// The server the run sent to (base URL, or the embedded sandbox).
+    pub server: Option<String>,
+    /// Whether that server was a sandbox (embedded, or on this machine).
+    pub sandbox: Option<bool>,
     /// What reading the input noticed: header row, hidden rows and columns, Total row, sheets.
     pub reading: Reading,
 }
@@ -73,6 +87,17 @@ impl Summary {
         if let Some(r) = &self.results {
             out.push(("results".into(), r.clone()));
         }
+        if let Some(server) = &self.server {
+            let line = match self.sandbox {
+                Some(true) if server.starts_with("embedded") => format!("{server}, not Kayse"),
+                Some(true) => format!("{server} (a sandbox on this machine, not Kayse)"),
+                _ => server.clone(),
+            };
+            out.push(("server".into(), line));
+        }
+        if let Some(l) = &self.ledger {
+            out.push(("ledger".into(), l.clone()));
+        }
         if let Some(e) = &self.encoding {
             out.push(("encoding".into(), e.clone()));
         }
@@ -80,7 +105,9 @@ impl Summary {
         for (k, v) in &self.counts {
             out.push((k.replace('_', " "), v.to_string()));
         }
-        if self.creates + self.updates > 0 {
+        // What a run would do, only when nothing was done: never `creates: 20` beside `created: 20`.
+        let done = self.get(Outcome::Created) + self.get(Outcome::Updated);
+        if self.creates + self.updates > 0 && done == 0 {
             out.push(("creates".into(), self.creates.to_string()));
             out.push(("updates".into(), self.updates.to_string()));
         }
@@ -120,17 +147,69 @@ impl Summary {
         for w in &self.warnings {
             out.push(("warning".into(), w.clone()));
         }
+        if let Some(line) = self.next_line() {
+            out.push(("next".into(), line));
+        }
         out
     }
 
     /// The human summary for stderr.
     pub fn render(&self) -> String {
+        self.render_without(&[])
+    }
+
+    /// The human summary without the lines labelled `skip` (the plan, when stderr showed it
+    /// before the first request: printed once).
+    pub fn render_without(&self, skip: &[&str]) -> String {
         let mut s = String::new();
         for (k, v) in self.lines() {
-            s.push_str(&format!("{k:>28}: {v}\n"));
+            if !skip.contains(&k.as_str()) {
+                s.push_str(&format!("{k:>28}: {v}\n"));
+            }
         }
         s
     }
+
+    /// "fix the 5 invalid rows in X, then run: kayse-bulk import X --only-failed".
+    pub fn next_line(&self) -> Option<String> {
+        match (&self.next_first, &self.next) {
+            (Some(first), Some(cmd)) => Some(format!("{first}, then run: {cmd}")),
+            (Some(first), None) => Some(first.clone()),
+            (None, Some(cmd)) => Some(format!("run: {cmd}")),
+            (None, None) => None,
+        }
+    }
+
+    /// The `--json` object: the summary, with `invalid`, `failed` and `unknown` always counted
+    /// (0 included), so a scheduler reads them without checking for absent keys.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(counts) = v.get_mut("counts").and_then(|c| c.as_object_mut()) {
+            for k in ["invalid", "failed", "unknown"] {
+                counts.entry(k).or_insert(serde_json::json!(0));
+            }
+        }
+        v
+    }
+}
+
+/// The `--json` object of a run that ended before it had a summary (a usage error, a refusal, a
+/// bad profile): the same keys a scanner reads, with counts of 0 and the error's one line.
+pub fn error_json(
+    command: Option<&str>,
+    exit_code: i32,
+    stop_reason: Option<&str>,
+    next: Option<&str>,
+    error: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "command": command,
+        "exit_code": exit_code,
+        "stop_reason": stop_reason,
+        "counts": {"invalid": 0, "failed": 0, "unknown": 0},
+        "next": next,
+        "error": error,
+    })
 }
 
 /// What reading the input noticed that a person should know, beside the counts.
@@ -252,6 +331,48 @@ impl Reading {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_json_object_always_counts_the_three_problems_and_says_what_next() {
+        let mut s = Summary {
+            command: "import".into(),
+            next: Some("kayse-bulk import r.xlsx --only-failed".into()),
+            next_first: Some("fix the 1 invalid row in r.xlsx".into()),
+            ..Default::default()
+        };
+        s.count(Outcome::Created);
+        s.count(Outcome::Invalid);
+        let v = s.to_json();
+        assert_eq!(v["counts"]["created"], 1);
+        assert_eq!(v["counts"]["invalid"], 1);
+        assert_eq!(v["counts"]["failed"], 0);
+        assert_eq!(v["counts"]["unknown"], 0);
+        assert_eq!(v["stop_reason"], serde_json::Value::Null);
+        assert_eq!(v["next"], "kayse-bulk import r.xlsx --only-failed");
+        assert!(v.get("next_first").is_none());
+        let last = s.lines().pop().unwrap();
+        assert_eq!(
+            last,
+            (
+                "next".to_string(),
+                "fix the 1 invalid row in r.xlsx, then run: kayse-bulk import r.xlsx --only-failed"
+                    .to_string()
+            )
+        );
+        // Printed once; never a plan's `creates` beside what was `created`.
+        s.plan = Some("1 request".into());
+        s.creates = 1;
+        let text = s.render_without(&["plan"]);
+        assert!(
+            !text.contains("plan:") && !text.contains("creates:"),
+            "{text}"
+        );
+        assert!(s.render().contains("plan: 1 request"));
+        let e = error_json(Some("sms"), 2, Some("usage"), None, "bad");
+        assert_eq!(e["counts"]["unknown"], 0);
+        assert_eq!(e["exit_code"], 2);
+        assert_eq!(e["next"], serde_json::Value::Null);
+    }
 
     #[test]
     fn reading_lines_say_what_was_noticed() {

@@ -118,6 +118,57 @@ pub struct Connection {
     pub timeout: Duration,
 }
 
+/// Which server a run talks to and with which key, known without a request: what the journal
+/// records, so that a resume against another server or with another key is refused. Holds a
+/// one-way fingerprint of the key, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Server {
+    /// The base URL, or `embedded sandbox (STATE)` for `--sandbox` (whose port changes per run).
+    pub url: String,
+    /// The embedded sandbox, or a server on this machine (only a stand-in can be there).
+    pub sandbox: bool,
+    /// The first 16 hex digits of a sha256 over the key (see [`key_fingerprint`]).
+    pub key: String,
+}
+
+impl Server {
+    /// Resolve the server and the key's fingerprint from the options, as `connect` will, but
+    /// without connecting and without printing anything.
+    pub fn of(args: &ConnectionArgs, g: &Global) -> Result<Server, Fatal> {
+        if g.sandbox {
+            let state = g
+                .sandbox_state
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("kayse-sandbox.json"));
+            return Ok(Server {
+                url: format!("embedded sandbox ({})", state.display()),
+                sandbox: true,
+                key: key_fingerprint(&ApiKey::new(crate::sandbox::DEFAULT_KEY)),
+            });
+        }
+        let url = parse_base_url(&args.base_url)?;
+        let quiet = Global {
+            quiet: true,
+            ..g.clone()
+        };
+        let key = api_key(args, &quiet)?;
+        Ok(Server {
+            sandbox: is_loopback(&url),
+            url: url.as_str().trim_end_matches('/').to_string(),
+            key: key_fingerprint(&key),
+        })
+    }
+}
+
+/// A one-way fingerprint of the key: enough to tell two keys apart, useless to recover one.
+pub fn key_fingerprint(key: &ApiKey) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"kayse-bulk key fingerprint\0");
+    h.update(key.expose().as_bytes());
+    crate::record::journal::hex(&h.finalize()[..8])
+}
+
 /// Work out the connection: the embedded sandbox with `--sandbox`, else the base URL and the key
 /// from `--api-key-file` or `KAYSE_API_KEY`. Must run inside the tokio runtime (the sandbox does).
 pub async fn connect(args: &ConnectionArgs, g: &Global) -> Result<Connection, Fatal> {
@@ -135,23 +186,27 @@ pub async fn connect(args: &ConnectionArgs, g: &Global) -> Result<Connection, Fa
             timeout,
         });
     }
-    let key = match &args.api_key_file {
-        Some(path) => read_key_file(path, g)?,
-        None => match std::env::var("KAYSE_API_KEY") {
-            Ok(k) if !k.trim().is_empty() => ApiKey::new(k.trim()),
-            _ => {
-                return Err(Fatal::usage(
-                    "no API key: set KAYSE_API_KEY or pass --api-key-file (or try --sandbox)",
-                ));
-            }
-        },
-    };
+    let key = api_key(args, g)?;
     Ok(Connection {
         base_url: parse_base_url(&args.base_url)?,
         key,
         embedded: false,
         timeout,
     })
+}
+
+/// The key from `--api-key-file` or `KAYSE_API_KEY` (not the sandbox's): the connection's, and
+/// the ledger's default file is named from its fingerprint.
+pub fn api_key(args: &ConnectionArgs, g: &Global) -> Result<ApiKey, Fatal> {
+    match &args.api_key_file {
+        Some(path) => read_key_file(path, g),
+        None => match std::env::var("KAYSE_API_KEY") {
+            Ok(k) if !k.trim().is_empty() => Ok(ApiKey::new(k.trim())),
+            _ => Err(Fatal::usage(
+                "no API key: set KAYSE_API_KEY or pass --api-key-file (or try --sandbox)",
+            )),
+        },
+    }
 }
 
 fn read_key_file(path: &Path, g: &Global) -> Result<ApiKey, Fatal> {
@@ -220,9 +275,11 @@ fn is_loopback(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Ctrl-C for a networked run: the first raises `stop` (no new requests; those in flight finish
-/// within `drain`, which the caller enforces) and sets the returned flag; the second exits 130 at
-/// once, which is safe because the journal is synced before any outcome counts.
+/// Ctrl-C for a networked run, and SIGTERM and SIGHUP as Ctrl-C (what `timeout`, systemd,
+/// `docker stop` and a closed terminal send): the first raises `stop` (no new requests; those in
+/// flight finish within `drain`, which the caller enforces) and sets the returned flag; a second
+/// signal exits 130 at once, which is safe because the journal is synced before any outcome
+/// counts. The handlers are installed before this returns, so no signal slips past them.
 pub fn on_ctrl_c(
     stop: Arc<StopSignal>,
     quiet: bool,
@@ -233,22 +290,70 @@ pub fn on_ctrl_c(
 ) {
     let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let set = flag.clone();
+    let mut signals = Signals::install();
     let task = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            set.store(true, Ordering::SeqCst);
-            stop.stop();
-            if !quiet {
-                eprintln!(
-                    "\nstopping: waiting up to {} s for requests in flight (Ctrl-C again quits at once; the journal is safe)",
-                    drain.as_secs()
-                );
-            }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
+        let Some(name) = signals.next().await else {
+            return;
+        };
+        set.store(true, Ordering::SeqCst);
+        stop.stop();
+        if !quiet {
+            eprintln!(
+                "\nstopping ({name}): waiting up to {} s for requests in flight (Ctrl-C again quits at once; the journal is safe)",
+                drain.as_secs()
+            );
+        }
+        if signals.next().await.is_some() {
+            std::process::exit(130);
         }
     });
     (task, flag)
+}
+
+/// The signals that stop a run: Ctrl-C everywhere, and SIGTERM and SIGHUP on Unix.
+struct Signals {
+    #[cfg(unix)]
+    unix: Vec<(&'static str, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Install the handlers now (inside the runtime).
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let unix = [
+                ("Ctrl-C", SignalKind::interrupt()),
+                ("SIGTERM", SignalKind::terminate()),
+                ("SIGHUP", SignalKind::hangup()),
+            ]
+            .into_iter()
+            .filter_map(|(name, kind)| signal(kind).ok().map(|s| (name, s)))
+            .collect();
+            Signals { unix }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The name of the next signal; `None` when none can arrive.
+    async fn next(&mut self) -> Option<&'static str> {
+        #[cfg(unix)]
+        {
+            if self.unix.is_empty() {
+                return None;
+            }
+            let waits = self
+                .unix
+                .iter_mut()
+                .map(|(name, s)| Box::pin(async move { s.recv().await.map(|_| *name) }));
+            futures::future::select_all(waits).await.0
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.ok().map(|_| "Ctrl-C")
+        }
+    }
 }
 
 /// Whether the client may send a request again once it may have reached the server.

@@ -135,6 +135,33 @@ fn import_sends_a_clients_sheet_and_the_clients_read_back() {
     assert_eq!(maria["voice_calls_opted_out"], false);
     // Nothing was sent to the cases endpoint.
     assert_eq!(sb.bulk_requests(), 0);
+
+    // Next week's run of the same sheet into a new results file: the ledger knows Maria by her
+    // external pair, so nothing is sent and her row keeps her id.
+    let again = sb.run(
+        dir.path(),
+        &[
+            "import",
+            "clients.csv",
+            "--entity",
+            "clients",
+            "--results",
+            "again.xlsx",
+        ],
+    );
+    assert_eq!(code(&again), 1, "{}", show(&again));
+    assert_eq!(
+        sb.route_count("POST /v1/clients/bulk"),
+        1,
+        "{}",
+        show(&again)
+    );
+    let rows = sheet(&dir.path().join("again.xlsx"), None);
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["unchanged", "invalid", "invalid"]
+    );
+    assert_eq!(results_column(&rows, "kayse_id")[0], ids[0]);
 }
 
 #[test]

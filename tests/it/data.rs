@@ -374,10 +374,13 @@ fn export_cuts_nothing_silently_and_a_reimport_never_sends_a_cut_text() {
         calamine::Data::String("0202-03-05".into())
     );
 
-    // The workbook back in: the cut text is refused, the whole dates go back as they were.
+    // The workbook back in: the cut text is refused, the whole dates go back as they were. A
+    // fresh ledger, so the row is sent, not judged unchanged against what the export read.
     let i = sb.run(
         d,
         &[
+            "--ledger",
+            "fresh.ledger",
             "import",
             "x.xlsx",
             "--update-blanks",

@@ -205,10 +205,16 @@ fn every_crash_point_converges_on_resume() {
             assert_eq!(code(&o), 0, "{point}: {}", show(&o));
         }
         assert_eq!(sb.state()["cases"].as_array().unwrap().len(), 0, "{point}");
-        // Resuming again sends nothing and says the same.
+        // A finished delete keeps no journal (nothing blocks next week's delete): resuming
+        // again sends nothing, says there is nothing to resume, and leaves the results alone.
+        assert!(
+            !dir.path().join("del.results.xlsx.journal").exists(),
+            "{point}"
+        );
         let before = sb.stats()["requests"].as_u64().unwrap();
         let o = sb.run(dir.path(), &["delete", "del.csv", "--yes", "--resume"]);
-        assert!(code(&o) == 0 || code(&o) == 1, "{}", show(&o));
+        assert_eq!(code(&o), 2, "{}", show(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to resume"));
         assert_eq!(sb.stats()["requests"].as_u64().unwrap(), before, "{point}");
         let again = sheet(&dir.path().join("del.results.xlsx"), None);
         assert_eq!(results_column(&again, "kayse_result"), results, "{point}");

@@ -89,7 +89,10 @@ fn header_only_is_fine_and_sheet_or_mapping_problems_exit_2() {
     let d = tempfile::tempdir().unwrap();
     let dp = d.path();
     let h = write(dp, "header.csv", format!("{HEADER}\n").as_bytes());
-    assert_eq!(check(&h, &[]).0, 0, "header only: nothing invalid");
+    // A header and no rows is not a silent success (issue 16): exit 2, one line, nothing written.
+    let (code, err) = check(&h, &[]);
+    assert_eq!(code, 2, "header only: {err}");
+    assert!(err.contains("has a header and no rows"), "{err}");
     let bad_toml = write(dp, "bad.toml", b"[columns\n\"a\" = ");
     assert_eq!(
         check(

@@ -28,11 +28,25 @@ fn write_csv(dir: &Path, name: &str, header: &str, rows: &[String]) -> PathBuf {
     p
 }
 
+/// The test folder's own ledger for this sandbox (relative to the folder), never the user's: one
+/// per server, as the default ledger is, so a second sandbox in a test is a new Kayse.
+fn ledger_for(sb: &Sandbox) -> String {
+    let port = sb
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap_or("0")
+        .trim_end_matches('/');
+    format!("kayse-{port}.ledger.sqlite")
+}
+
 fn import(sb: &Sandbox, dir: &Path, args: &[&str]) -> Output {
     Command::new(bin())
         .current_dir(dir)
         .env("KAYSE_API_KEY", KEY)
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", ledger_for(sb))
         .env("KAYSE_BULK_RETRY_BASE_MS", "5")
         .arg("import")
         .args(args)
@@ -276,8 +290,9 @@ fn server_rejection_is_bisected_to_the_bad_row() {
     let res = results(&dir.path().join("out.csv"));
     for r in &res {
         if r["case_number"] == "C-00007" {
-            assert_eq!(r["kayse_result"], "failed");
-            assert!(r["kayse_errors"].contains("already exists"), "{r:?}");
+            // Taken on the server and unknown to the ledger: `exists`, dropped from the batch.
+            assert_eq!(r["kayse_result"], "exists");
+            assert!(r["kayse_errors"].contains("ledger add"), "{r:?}");
         } else {
             assert_eq!(r["kayse_result"], "created", "{r:?}");
         }
@@ -437,6 +452,8 @@ fn rejected_key_stops_at_once_and_never_prints_it() {
         .current_dir(dir.path())
         .env("KAYSE_API_KEY", wrong)
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", ledger_for(&sb))
         .args([
             "-v",
             "import",
@@ -490,9 +507,9 @@ fn budget_stops_then_resume_finishes_exactly_once() {
     let res = results(&dir.path().join("out.csv"));
     assert_eq!(by_result(&res).get("created"), Some(&20));
     assert_eq!(by_result(&res).get("skipped"), Some(&30));
-    // Without --resume the journal protects the rows already created.
+    // Without --resume the journal protects the rows already created: exit 3, resumable.
     let o = import(&sb, dir.path(), &args);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
     let mut again = args.to_vec();
     again.push("--resume");
     let o = import(&sb, dir.path(), &again);
@@ -550,6 +567,8 @@ fn killed_mid_run_then_resume_puts_every_row_in_once() {
         .current_dir(dir.path())
         .env("KAYSE_API_KEY", KEY)
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", ledger_for(&sb))
         .env("KAYSE_BULK_CRASH_AT", "answer-not-journaled:7")
         .arg("import")
         .args(args)
@@ -700,6 +719,8 @@ fn key_file_is_used_warned_about_and_never_written() {
         .current_dir(dir.path())
         .env_remove("KAYSE_API_KEY")
         .env("KAYSE_BASE_URL", &sb.url)
+        // the test folder\'s own ledger (relative to it), never the user\'s
+        .env("KAYSE_LEDGER", ledger_for(&sb))
         .args([
             "-v",
             "import",
@@ -751,6 +772,8 @@ fn every_kill_point_converges_on_resume() {
                 .current_dir(dir.path())
                 .env("KAYSE_API_KEY", KEY)
                 .env("KAYSE_BASE_URL", &sb.url)
+                // the test folder\'s own ledger (relative to it), never the user\'s
+                .env("KAYSE_LEDGER", ledger_for(&sb))
                 .env("KAYSE_BULK_CRASH_AT", point)
                 .arg("import")
                 .args(args)

@@ -134,7 +134,7 @@ fn validate_and_the_dry_run_count_each_person_once() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 1, "{}", show(&out));
-    let book = dir.path().join("cases.results.xlsx");
+    let book = dir.path().join("cases.validation.xlsx");
     let clients = sheet(&book, Some("Clients"));
     assert_eq!(clients.len(), 5, "{clients:?}");
     assert_eq!(

@@ -155,10 +155,10 @@ fn an_outage_past_the_wait_stops_resumably_then_one_resume_finishes() {
     ids_match(&sb, &out, 30);
 }
 
-/// A rejection is Kayse's verdict on a row, outage or not: it stays `failed` with Kayse's own
-/// message, while the 503s around it fail nothing.
+/// A rejection is Kayse's verdict on a row, outage or not: the taken case number ends `exists`
+/// with Kayse's own message, while the 503s around it fail nothing.
 #[test]
-fn a_rejected_row_stays_failed_with_kayses_message_through_5xx() {
+fn a_rejected_row_keeps_kayses_verdict_through_5xx() {
     let sb = Sandbox::start(&[]);
     sb.seed(vec![
         json!({"case_number": "OUT-0002", "external_source": "other",
@@ -185,14 +185,19 @@ fn a_rejected_row_stays_failed_with_kayses_message_through_5xx() {
     let out = dir.path().join("out.csv");
     let t = tally(&out);
     assert_eq!(t.get("created"), Some(&5), "{t:?}");
-    assert_eq!(t.get("failed"), Some(&1), "{t:?}");
+    assert_eq!(t.get("exists"), Some(&1), "{t:?}");
+    assert_eq!(t.get("failed"), None, "{t:?}");
     let rows = csv_rows(&out);
     let e = rows[0].iter().position(|h| h == "kayse_errors").unwrap();
     let failed: Vec<&Vec<String>> = rows
         .iter()
-        .filter(|r| r.contains(&"failed".into()))
+        .filter(|r| r.contains(&"exists".into()))
         .collect();
-    assert!(failed[0][e].contains("already exists"), "{:?}", failed[0]);
+    assert!(
+        failed[0][e].contains("already has case_number OUT-0002"),
+        "{:?}",
+        failed[0]
+    );
     assert!(sb.stats()["faults"]["503"].as_u64().unwrap() > 0);
 }
 

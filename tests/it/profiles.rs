@@ -26,6 +26,7 @@ fn tool(dir: &Path) -> Command {
     c.current_dir(dir)
         .env_remove("KAYSE_API_KEY")
         .env_remove("KAYSE_BASE_URL")
+        .env("KAYSE_LEDGER", dir.join("kayse.ledger.sqlite"))
         .stdin(Stdio::null());
     c
 }
@@ -203,6 +204,14 @@ fn defaults_reach_a_plain_command_and_verbose_says_where_each_setting_came_from(
     std::fs::remove_file(dir.path().join("cases.results.xlsx")).unwrap();
     std::fs::remove_file(dir.path().join("cases.results.xlsx.journal")).unwrap();
     sb.http("POST", "/sandbox/reset", None);
+    // An emptied server is a new Kayse: its ids are not the ledger's any more.
+    for f in [
+        "kayse.ledger.sqlite",
+        "kayse.ledger.sqlite-wal",
+        "kayse.ledger.sqlite-shm",
+    ] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
     let before = sb.bulk_requests();
     let o = tool(dir.path())
         .env("KAYSE_BASE_URL", &sb.url)

@@ -56,6 +56,8 @@ fn every_command_is_documented() {
         "template",
         "sandbox",
         "map",
+        "reconcile",
+        "The ledger",
     ] {
         assert!(
             text.contains(&format!("### {cmd}")),
@@ -83,7 +85,11 @@ fn every_option_the_readme_names_exists() {
     ];
     let cli = kayse_bulk::cli::Cli::command();
     let mut known: Vec<String> = vec!["help".into()];
-    for cmd in std::iter::once(&cli).chain(cli.get_subcommands()) {
+    let nested = cli.get_subcommands().flat_map(|c| c.get_subcommands());
+    for cmd in std::iter::once(&cli)
+        .chain(cli.get_subcommands())
+        .chain(nested)
+    {
         known.extend(
             cmd.get_arguments()
                 .filter_map(|a| a.get_long().map(String::from)),

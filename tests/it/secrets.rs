@@ -122,6 +122,8 @@ fn the_key_never_leaves_the_process() {
     let o = sb
         .cmd(d)
         .env("KAYSE_API_KEY", wrong)
+        // a ledger of its own: the right key's ledger knows these rows and would send nothing
+        .env("KAYSE_LEDGER", d.join("wrong.ledger.sqlite"))
         .env("RUST_LOG", "trace")
         .args([
             "-v",

@@ -147,6 +147,8 @@ impl Sandbox {
             .env("KAYSE_API_KEY", KEY)
             .env("KAYSE_BASE_URL", &self.url)
             .env("KAYSE_BULK_RETRY_BASE_MS", "5")
+            // Each test folder has its own ledger, never the user's.
+            .env("KAYSE_LEDGER", dir.join("kayse.ledger.sqlite"))
             .stdin(Stdio::null());
         c
     }
@@ -190,7 +192,9 @@ pub fn show(o: &Output) -> String {
 /// The tool as an `assert_cmd` command, with no key or base URL from the environment.
 pub fn cli() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(bin());
-    c.env_remove("KAYSE_API_KEY").env_remove("KAYSE_BASE_URL");
+    c.env_remove("KAYSE_API_KEY")
+        .env_remove("KAYSE_BASE_URL")
+        .env_remove("KAYSE_LEDGER");
     c
 }
 

@@ -116,7 +116,7 @@ fn a_missing_required_column_stops_before_any_row_with_exit_2() {
         .assert()
         .code(2)
         .stderr(contains("external_source_id"));
-    assert!(!dir.path().join("in.results.xlsx").exists());
+    assert!(!dir.path().join("in.validation.xlsx").exists());
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn set_and_defaults_fill_a_missing_column() {
         .args(["--set", "external_source=clio", "-q"])
         .assert()
         .code(0);
-    assert!(dir.path().join("in.results.xlsx").exists());
+    assert!(dir.path().join("in.validation.xlsx").exists());
 }
 
 #[test]
@@ -368,7 +368,7 @@ fn firm_export_title_filter_hidden_ssn_and_total_row_end_to_end() {
         err.contains("hidden columns: SSN (kept hidden in the results)"),
         "{err}"
     );
-    let results = dir.path().join("firm.results.xlsx");
+    let results = dir.path().join("firm.validation.xlsx");
     let rows = sheet_rows(&results, Some("Results"));
     assert_eq!(
         column(&rows, "source_row"),
@@ -434,7 +434,12 @@ fn firm_export_title_filter_hidden_ssn_and_total_row_end_to_end() {
     // The results workbook fed back in keeps SSN hidden again.
     let (code, err, s) = json_run(
         dir.path(),
-        &["validate", "firm.results.xlsx", "--results", "again.xlsx"],
+        &[
+            "validate",
+            "firm.validation.xlsx",
+            "--results",
+            "again.xlsx",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -536,7 +541,7 @@ fn every_file_a_firms_tools_save_validates() {
         let got_total = s["reading"]["total_row"][0].as_u64();
         assert_eq!(got_total, total, "{name}: {s}");
         let stem = name.rsplit_once('.').unwrap().0;
-        let rows = sheet_rows(&dir.path().join(format!("{stem}.results.xlsx")), None);
+        let rows = sheet_rows(&dir.path().join(format!("{stem}.validation.xlsx")), None);
         assert_eq!(rows.len(), read + 1, "{name}");
     }
 }

@@ -18,6 +18,7 @@ use crate::check::ids;
 use crate::cli::Global;
 use crate::engine::fetch::{self, Fetch, Fetched};
 use crate::engine::finish::{self, Results};
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{InputArgs, ResultsArgs, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Live, View, Work, confirm};
@@ -26,6 +27,7 @@ use crate::error::{CmdResult, Fatal};
 use crate::outcome::Outcome;
 use crate::plan::{DeleteWork, MAX_DELETE_IDS};
 use crate::record::journal::Journal;
+use crate::record::ledger::RunStart;
 use crate::send::{ConnectionArgs, PacingArgs};
 use rows::Row;
 use send::Delete;
@@ -41,6 +43,10 @@ pub struct Args {
     /// The column holding the ids [default: kayse_id, id or case_id].
     #[arg(long, value_name = "NAME")]
     pub id_column: Option<String>,
+    /// The input is an earlier delete's results file: delete only the rows that failed; rows
+    /// already deleted are never sent again, with or without it.
+    #[arg(long)]
+    pub only_failed: bool,
     /// Also delete the clients linked to each case (with_clients: true).
     #[arg(long)]
     pub with_clients: bool,
@@ -65,9 +71,12 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("unknown", Outcome::Unknown),
 ];
 
-pub fn run(args: Args, g: &Global) -> CmdResult {
+pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
     let results_path = args.results.path_for(&args.input.file)?;
+    crate::engine::session::restore_reading(args.run.resume, &results_path, &mut args.input)?;
+    let mut options = std::collections::BTreeMap::new();
+    args.input.record(&mut options);
     let sheet = rows::read_rows(&args)?;
     let all = ids::dedupe(sheet.rows.iter().filter_map(|(_, r)| match r {
         Row::Id { id, .. } => Some(*id),
@@ -81,11 +90,12 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             input: Input::File(args.input.file.clone()),
             journal: Journal::path_for(&results_path),
             fingerprint: sheet.fingerprint.finished()?,
-            options: Default::default(),
+            options,
             checked: None,
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: true,
+            server: crate::send::Server::of(&args.conn, g)?,
         };
         Some(Session::open(spec, args.run.resume)?)
     };
@@ -119,6 +129,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     if let Some(note) = rows::hidden_note(&sheet.facts) {
         what = format!("{what}\n{note}");
     }
+    let mut book = None;
     let sent = match session {
         None => {
             if !g.quiet && !todo.is_empty() {
@@ -129,6 +140,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         Some(s) if todo.is_empty() => Some(s.skip_sending()),
         Some(s) => {
             confirm::confirm_action(args.run.yes, &what, todo.len() as u64, "delete")?;
+            let b = book.insert(ledger_run(&args, &results_path, g)?);
+            b.replay(s.prior.values())?;
             let mut live = s.connect(&args.conn, &args.pacing, g)?;
             if let Some(path) = backup {
                 back_up(&mut live, &todo, path, g)?;
@@ -144,7 +157,14 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
                 lists: vec![fresh],
             };
             let with_clients = args.with_clients;
-            live.send(Delete { with_clients }, work, MAX_DELETE_IDS as usize, view);
+            let sink: &mut dyn crate::engine::Sink = b;
+            live.send_recorded(
+                Delete { with_clients },
+                work,
+                MAX_DELETE_IDS as usize,
+                view,
+                Some(sink),
+            );
             Some(live.end())
         }
     };
@@ -153,6 +173,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     sheet.facts.finish(&mut summary);
     summary.plan = Some(plan_line);
     summary.blank_rows = sheet.blank;
+    summary.ledger = book.as_ref().map(RunLedger::path_text);
     if args.run.dry_run {
         summary.warnings.push(format!(
             "dry run: nothing was deleted ({} cases would be)",
@@ -163,7 +184,30 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let mut results = Results::create(&results_path, &sheet.headers, &[], &hidden, summary)?;
     let header = &sheet.headers[sheet.col];
     rows::write_rows(&mut results, sheet.rows, header, sheet.col, sent.as_ref())?;
-    results.finish(g, sent.as_ref(), started)
+    let done = results.finish(g, sent.as_ref(), started);
+    if let Some(b) = book {
+        b.end(&done);
+    }
+    // A finished delete leaves nothing that blocks next week's: the results hold what it did,
+    // and deleting again is harmless (`not_found`), so its journal has no more to protect.
+    if done.is_ok() && sent.is_some() {
+        let _ = std::fs::remove_file(Journal::path_for(&results_path));
+    }
+    done
+}
+
+/// The ledger of a delete run: it marks each id deleted (or gone, on a 404).
+fn ledger_run(args: &Args, results: &Path, g: &Global) -> Result<RunLedger, Fatal> {
+    let (input, out) = (
+        args.input.file.display().to_string(),
+        results.display().to_string(),
+    );
+    let start = RunStart {
+        command: "delete",
+        input: Some(&input),
+        results: Some(&out),
+    };
+    RunLedger::open(g, &args.conn, start, true, "cases", Keyed::Id)
 }
 
 /// What the confirmation (or the dry run) shows: the count and the first ten ids.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::Args;
 use crate::cell::Cell;
 use crate::check::ids;
+use crate::engine::earlier::{self, Earlier};
 use crate::engine::finish::Results;
 use crate::engine::input::{FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
 use crate::engine::options::HiddenRows;
@@ -26,6 +27,13 @@ pub enum Row {
     Id {
         cells: Vec<Cell>,
         id: u64,
+    },
+    /// The input is an earlier results file and this row is left as that run settled it
+    /// (`deleted`; with `--only-failed`, anything but a failure).
+    Earlier {
+        cells: Vec<Cell>,
+        id: Option<u64>,
+        outcome: Outcome,
     },
 }
 
@@ -67,6 +75,7 @@ pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
             args.input.header_hint(table.header_row)
         ))
     })?;
+    let before = Earlier::find(&table.headers, args.only_failed, &args.input.file)?;
     let mut rows = Vec::new();
     let mut blank = 0u64;
     for raw in table.rows {
@@ -75,7 +84,17 @@ pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
             blank += 1;
             continue;
         }
-        let r = match ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty)) {
+        let id = ids::from_cell(raw.cells.get(col).unwrap_or(&Cell::Empty));
+        let left = before.outcome(&raw.cells).filter(|o| {
+            earlier::never_again(*o, earlier::DELETE_DONE)
+                || (args.only_failed && !earlier::retried_when_only_failed(*o))
+        });
+        let r = match id {
+            _ if left.is_some() => Row::Earlier {
+                id: id.ok().flatten(),
+                outcome: left.unwrap_or(Outcome::Valid),
+                cells: raw.cells,
+            },
             Ok(Some(id)) => Row::Id {
                 cells: raw.cells,
                 id,
@@ -110,6 +129,10 @@ pub fn write_rows(
     let mut first_row: BTreeMap<u64, usize> = BTreeMap::new();
     for (source_row, r) in rows {
         let (outcome, id, errors, cells) = match r {
+            Row::Earlier { cells, id, outcome } => {
+                let e = RowError::new("kayse", earlier::note(outcome));
+                (outcome, id, vec![e], cells)
+            }
             Row::NoId { cells } => {
                 let e = RowError::new(header, "no id in this row; nothing to delete").at(Some(col));
                 (Outcome::Skipped, None, vec![e], cells)

@@ -28,6 +28,7 @@ pub fn fingerprint_ids(ids: &[u64]) -> Fingerprint {
 pub fn collect_ids(
     specs: &[String],
     files: &[PathBuf],
+    id_column: Option<&str>,
     hidden: HiddenRows,
 ) -> Result<(Vec<u64>, Vec<String>), Fatal> {
     use crate::check::ids;
@@ -38,12 +39,15 @@ pub fn collect_ids(
     }
     let opts = read::ReadOptions {
         skip_hidden_rows: hidden.skip,
-        header_matcher: Some(names_matcher(ids::ID_COLUMNS)),
+        header_matcher: Some(match id_column {
+            Some(name) => names_matcher(&[name]),
+            None => names_matcher(ids::ID_COLUMNS),
+        }),
         ..Default::default()
     };
     for f in files {
         let t = read::open(f, &opts).map_err(read_failed)?;
-        let col = ids::find_column(&t.headers, None).map_err(|e| {
+        let col = ids::find_column(&t.headers, id_column).map_err(|e| {
             Fatal::usage(format!(
                 "{}: {e} (the header was read from row {})",
                 f.display(),
@@ -81,7 +85,7 @@ pub fn collect_ids(
     }
     if specs.is_empty() && files.is_empty() {
         return Err(Fatal::usage(
-            "which cases? give --ids 1001-1050,1060 and/or --ids-from FILE (Kayse cannot list cases)",
+            "which cases? give --ids 1001-1050,1060, --ids-from FILE and/or --all-known (Kayse cannot list cases)",
         ));
     }
     Ok((ids::dedupe(all), warnings))

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use crate::cli::Global;
 use crate::engine::fetch::{self, Fetch, Fetched};
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{HiddenRows, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
@@ -19,6 +20,7 @@ use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
+use crate::record::ledger::RunStart;
 use crate::report::sheet;
 use crate::report::summary::Summary;
 use crate::send::{ConnectionArgs, PacingArgs};
@@ -33,6 +35,12 @@ pub struct Args {
     /// exports, a firm's own list). Accepts several files.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub ids_from: Vec<PathBuf>,
+    /// The column of the --ids-from files holding the ids [default: kayse_id, id or case_id].
+    #[arg(long, value_name = "NAME", requires = "ids_from")]
+    pub id_column: Option<String>,
+    /// Every case id the ledger knows (not those this tool deleted), one GET each.
+    #[arg(long)]
+    pub all_known: bool,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -64,9 +72,20 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let (ids, warnings) = collect_ids(&args.ids, &args.ids_from, hidden)?;
+    let only_ledger = args.all_known && args.ids.is_empty() && args.ids_from.is_empty();
+    let (mut ids, warnings) = if only_ledger {
+        Default::default()
+    } else {
+        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
+    };
+    if args.all_known {
+        ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
+        ids = crate::check::ids::dedupe(ids);
+    }
     if ids.is_empty() {
-        return Err(Fatal::usage("no case ids found in --ids / --ids-from"));
+        return Err(Fatal::usage(
+            "no case ids found in --ids / --ids-from / --all-known",
+        ));
     }
     let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
@@ -82,6 +101,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: true,
+            server: crate::send::Server::of(&args.conn, g)?,
         };
         Some(Session::open(spec, args.run.resume)?)
     };
@@ -125,6 +145,15 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         doubtful,
         lists: vec![todo],
     };
+    let out = args.out.display().to_string();
+    let start = RunStart {
+        command: "export",
+        input: None,
+        results: Some(&out),
+    };
+    let mut book = RunLedger::open(g, &args.conn, start, false, "cases", Keyed::Id)?;
+    book.replay(session.prior.values())?;
+    summary.ledger = Some(book.path_text());
     let (sent, clients) = if work.is_empty() && !args.with_clients {
         (session.skip_sending(), None)
     } else {
@@ -136,7 +165,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             shown: fetch::SHOWN,
         };
         if !work.is_empty() {
-            live.send(Fetch(&CASES), work, 1, view);
+            live.send_recorded(Fetch(&CASES), work, 1, view, Some(&mut book));
         }
         let clients = if args.with_clients && !live.stopping() {
             let fetched = Fetched::from_records(&CASES, live.outcomes().values());
@@ -200,16 +229,30 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             summary.warnings.extend(sheet::excel_limits(c));
         }
     }
+    // Unfinished: what was fetched goes to a partial file; --out is left as it was.
+    let target = finish::output_for(&args.out, &sent);
+    let partial = finish::partial_path(&args.out);
+    if target != args.out {
+        summary.results = Some(target.display().to_string());
+        summary.warnings.push(format!(
+            "the export did not finish: what was fetched is in {}; {} is left as it was, and --resume completes it there",
+            target.display(),
+            args.out.display()
+        ));
+    }
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
         let linked = clients.as_deref().map(|c| (&CLIENTS, c));
-        sheet::write_with(&args.out, &CASES, &cases, &errors, linked)
+        sheet::write_with(&target, &CASES, &cases, &errors, linked)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     });
-    // A complete export needs its journal no more: the data is in --out, and a later export of
-    // the same ids should fetch fresh answers.
+    // A complete export needs its journal and partial file no more: the data is in --out, and
+    // a later export of the same ids should fetch fresh answers.
     if done.is_ok() {
         let _ = std::fs::remove_file(&journal);
+        let _ = std::fs::remove_file(sheet::errors_csv_path(&partial));
+        let _ = std::fs::remove_file(&partial);
     }
+    book.end(&done);
     done
 }
 

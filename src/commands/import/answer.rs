@@ -33,6 +33,14 @@ pub fn lost_answer_note(case: &Record) -> String {
     }
 }
 
+/// Why a row is `exists`, and what to do about it.
+pub fn exists_note(case: &Record) -> String {
+    let (key, value) = case.lookup();
+    format!(
+        "Kayse already has {key} {value} and the ledger has no id for it: run kayse-bulk ledger add with a results file or an export that has it (or reconcile the run that created it), then import again"
+    )
+}
+
 pub fn record(
     row: usize,
     batch: Option<u64>,

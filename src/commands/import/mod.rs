@@ -7,19 +7,22 @@ mod answer;
 mod restore;
 mod scan;
 mod send;
+mod sync;
 
 use std::time::Instant;
 
 use crate::cli::Global;
+use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{
     BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs, SkipHiddenArgs,
 };
-use crate::engine::session::{InFlight, Input, Session, Spec};
+use crate::engine::session::{InFlight, Input, Session, Spec, restore_reading};
 use crate::engine::{Job, View, Work, checks, take_where};
 use crate::error::CmdResult;
 use crate::outcome::Outcome;
 use crate::plan::ImportWork;
 use crate::record::journal::Journal;
+use crate::record::ledger::{Blanks, RunStart};
 use crate::send::{ConnectionArgs, PacingArgs};
 
 /// `--update-blanks`: what an update does with fields the row leaves empty.
@@ -54,13 +57,22 @@ pub struct Args {
     /// For rows with an id: keep fields the row leaves empty, or clear them.
     #[arg(long, value_enum, default_value = "keep")]
     pub update_blanks: UpdateBlanks,
-    /// The input is an earlier results file: copy rows already created or updated, send the rest.
+    /// The input is an earlier results file: copy rows already created or updated, send the rest
+    /// (an earlier results file given without it is read the same way; this checks it is one).
     #[arg(long)]
     pub only_failed: bool,
     /// The input is a backup of deleted cases (delete --backup): create every case anew, keep
     /// each row's old id beside its new kayse_id, and name the opt-outs the API cannot restore.
     #[arg(long)]
     pub restore: bool,
+    /// Which key finds a row's Kayse id in the ledger when the row has no id.
+    #[arg(
+        long = "match",
+        value_enum,
+        default_value = "case-number",
+        value_name = "KEY"
+    )]
+    pub match_by: sync::Match,
 }
 
 /// What import's progress line counts.
@@ -69,9 +81,10 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("updated", Outcome::Updated),
     ("failed", Outcome::Failed),
     ("unknown", Outcome::Unknown),
+    ("exists", Outcome::Exists),
 ];
 
-pub fn run(args: Args, g: &Global) -> CmdResult {
+pub fn run(mut args: Args, g: &Global) -> CmdResult {
     if args.run.dry_run {
         return checks::run(
             "import",
@@ -91,12 +104,10 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
     let results_path = args.results.path_for(&args.input.file)?;
     let journal = Journal::path_for(&results_path);
-    let refuse_fresh = format!(
-        "a journal from an earlier run is at {}: pass --resume to continue that run, or import its results file {} with --only-failed to send the rows that did not go in; move the journal away only to start over (rows already created would be sent again)",
-        journal.display(),
-        results_path.display()
-    );
+    let refuse_fresh = crate::engine::guard::refuse_fresh_import(&journal, &results_path);
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;
+    let recorded = restore_reading(args.run.resume, &results_path, &mut args.input)?;
+    args.rules.restore(&recorded);
     let mut scanned = scan::scan(&args, &results_path, g)?;
     if !scanned.date_doubts.is_empty() && !args.run.resume {
         // Ambiguous dates before the proof may have been read the wrong way round.
@@ -118,6 +129,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     );
     options.insert("only_failed".to_string(), args.only_failed.to_string());
     options.insert("restore".to_string(), args.restore.to_string());
+    args.input.record(&mut options);
+    args.rules.record(&mut options);
     let spec = Spec {
         command: "import",
         input: Input::File(args.input.file.clone()),
@@ -128,8 +141,37 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         refuse_fresh: Some(refuse_fresh),
         in_flight: InFlight::Resend,
         retry_failed: false,
+        server: crate::send::Server::of(&args.conn, g)?,
     };
+    let input = args.input.file.display().to_string();
+    let results_text = results_path.display().to_string();
+    let start = RunStart {
+        command: "import",
+        input: Some(&input),
+        results: Some(&results_text),
+    };
+    let mut book = RunLedger::open(
+        g,
+        &args.conn,
+        start,
+        true,
+        args.rules.entity.table().name,
+        Keyed::Row,
+    )?;
+    book.set_states(sync::states(&items));
     let mut session = Session::open(spec, args.run.resume)?;
+    book.replay(session.prior.values())?;
+    // Rows the journal or an earlier results file speaks for are settled by them, not here.
+    let mut leave: std::collections::BTreeSet<usize> = session.prior.keys().copied().collect();
+    leave.extend(session.in_flight.iter().flatten().copied());
+    leave.extend(scanned.earlier_unknown.iter().copied());
+    let blanks = if keep_blanks {
+        Blanks::Keep
+    } else {
+        Blanks::Clear
+    };
+    let (items, settled) = sync::decide(book.ledger(), items, &leave, args.match_by, blanks)?;
+    book.count(&settled);
     let batch = args.batch.batch_size.max(1) as usize;
     let (work, counts) = work(
         &session,
@@ -138,7 +180,17 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         batch,
         keep_blanks,
     );
-    session.plan(counts.line(args.pacing.rate_limit, args.pacing.budget), g);
+    let mut line = counts.line(args.pacing.rate_limit, args.pacing.budget);
+    let unchanged = settled
+        .iter()
+        .filter(|r| r.outcome == Outcome::Unchanged)
+        .count();
+    if unchanged > 0 {
+        line.push_str(&format!(
+            "; {unchanged} rows unchanged since the ledger's last send (no request)"
+        ));
+    }
+    session.plan(line, g);
     let plan = session.plan_line();
     let mut sent = if work.is_empty() {
         session.skip_sending()
@@ -150,17 +202,23 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             per_request: counts.batch,
             shown: SHOWN,
         };
-        live.send(
+        live.send_recorded(
             send::Upsert { keep_blanks },
             work,
             counts.batch as usize,
             view,
+            Some(&mut book),
         );
         live.end()
     };
     // Import's summary always states its requests, none sent included.
     sent.stats.get_or_insert_with(Default::default);
-    scanned.write_results(&results_path, &sent, plan, g, started)
+    sent.outcomes
+        .extend(settled.into_iter().map(|r| (r.row, r)));
+    scanned.note_ledger(book.path_text(), &book.conflicts);
+    let result = scanned.write_results(&results_path, &sent, plan, g, started);
+    book.end(&result);
+    result
 }
 
 /// The queue's work and the plan's counts: groups an earlier run left in flight and rows an
@@ -223,6 +281,7 @@ mod tests {
             refuse_fresh: None,
             in_flight: InFlight::Resend,
             retry_failed: false,
+            server: Default::default(),
         };
         Session::open(spec, false).unwrap()
     }

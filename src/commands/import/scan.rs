@@ -30,8 +30,9 @@ use crate::report::summary::Summary;
 
 /// What became of a row in the reading pass.
 enum Verdict {
-    /// Every error the checks found, on the results' columns.
-    Invalid(Vec<RowError>),
+    /// Every error the checks found, on the results' columns, and the `kayse_id` the row
+    /// already had (a results file's, or one a person typed in): never blanked.
+    Invalid(Vec<RowError>, Option<u64>),
     /// `--only-failed`: already created or updated by an earlier run; copied through.
     Copied(Outcome, Option<u64>),
     /// A payload was queued; the row's outcome comes from sending.
@@ -47,6 +48,8 @@ enum Verdict {
 /// One non-blank input row, as the results file will need it.
 struct Kept {
     source_row: usize,
+    /// The row number the results show: the original sheet's (`Echo::source_row`).
+    shown_row: usize,
     cells: PackedCells,
     verdict: Verdict,
 }
@@ -140,24 +143,27 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
             Scanned::Row { raw, result } => (raw, result),
         };
         let row = raw.source_row;
-        let before = if args.only_failed {
-            result_col
-                .and_then(|c| raw.cells.get(c))
-                .and_then(|c| Outcome::parse(&c.to_text()))
-        } else {
-            None
-        };
+        // An earlier results file never creates its `created` rows again, --only-failed or not.
+        let before = result_col
+            .and_then(|c| raw.cells.get(c))
+            .and_then(|c| Outcome::parse(&c.to_text()));
+        // The kayse_id of an earlier results file: the tool's, or one a person typed in to
+        // point a row at its case. Only results files have one here (elsewhere the column is
+        // mapped as the row's id).
+        let typed = result_col.and(cell_id(id_col.and_then(|c| raw.cells.get(c))));
         let verdict = match (before, result) {
-            (Some(o @ (Outcome::Created | Outcome::Updated)), _) => {
-                Verdict::Copied(o, cell_id(id_col.and_then(|c| raw.cells.get(c))))
-            }
-            (_, Err(errors)) => Verdict::Invalid(echo.errors(errors)),
+            (Some(o @ (Outcome::Created | Outcome::Updated)), _) => Verdict::Copied(o, typed),
+            (_, Err(errors)) => Verdict::Invalid(echo.errors(errors), typed),
             (before, Ok(mut case)) => {
                 let note = restore.as_ref().and_then(|r| {
                     restored += 1;
                     let got = r.apply(&mut case, &raw);
                     got.lost.inspect(|_| lost.push(row)).map(Into::into)
                 });
+                // A row that failed to create, given its case's id by hand, updates that case.
+                if case.id.is_none() {
+                    case.id = typed;
+                }
                 if case.id.is_some() {
                     summary.updates += 1;
                 } else {
@@ -175,10 +181,12 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
                 verdict
             }
         };
+        let shown_row = echo.source_row(&raw.cells, row);
         let mut cells = sheet.dates.cells(&raw);
         cells.extend(echo.cells(raw.cells));
         out.rows.push(Kept {
             source_row: row,
+            shown_row,
             cells: PackedCells::pack(&cells),
             verdict,
         });
@@ -195,6 +203,14 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
 }
 
 impl Scan {
+    /// Name the ledger in the summary, with what it refused to record.
+    pub fn note_ledger(&mut self, path: String, conflicts: &[String]) {
+        self.summary.ledger = Some(path);
+        self.summary
+            .warnings
+            .extend(conflicts.iter().map(|c| format!("ledger: {c}")));
+    }
+
     /// Join every kept row with what happened to it, write the results file, end the run.
     pub fn write_results(
         self,
@@ -213,7 +229,7 @@ impl Scan {
         for kept in self.rows {
             let (outcome, kayse_id, errors) = match kept.verdict {
                 Verdict::Copied(o, id) => (o, id, Vec::new()),
-                Verdict::Invalid(errors) => (Outcome::Invalid, None, errors),
+                Verdict::Invalid(errors, id) => (Outcome::Invalid, id, errors),
                 Verdict::Queued { id, lookup, note } => match sent.settle(kept.source_row) {
                     Settled::Done(r) => {
                         let mut errors = r.error.as_deref().map(server).unwrap_or_default();
@@ -234,7 +250,7 @@ impl Scan {
             let mut cells = kept.cells.unpack();
             let input = cells.split_off(n_extra.min(cells.len()));
             results.write(ResultRow {
-                source_row: kept.source_row,
+                source_row: kept.shown_row,
                 outcome,
                 kayse_id,
                 errors,

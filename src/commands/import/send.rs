@@ -154,6 +154,16 @@ impl Upsert {
                     if doubt && answer::already_exists(&message) {
                         return self.probe(cx, items, batch, message).await;
                     }
+                    if let Some(at) = taken(&items, &message) {
+                        // Kayse has this case number and the ledger has no id for it: that row
+                        // is `exists`, and the rest of the batch goes again without it.
+                        cx.release(batch, &items).await;
+                        let mut rest = items;
+                        let one = vec![rest.remove(at)];
+                        let note = answer::exists_note(&one[0].1);
+                        cx.done(answer::all(&one, b, Outcome::Exists, &note)).await;
+                        return self.bulk(cx, rest, false).await;
+                    }
                     if !doubt {
                         cx.release(batch, &items).await;
                     }
@@ -243,6 +253,22 @@ impl Upsert {
     }
 }
 
+/// The one create of a batch whose case number a refusal says is taken, if the message names
+/// exactly one of them (else the batch is bisected as before).
+fn taken(items: &[Item], message: &str) -> Option<usize> {
+    if !answer::already_exists(message) || message.contains("in this request") {
+        return None;
+    }
+    let mut named = items
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, c))| c.id.is_none() && names(message, c.lookup().1));
+    match (named.next(), named.next()) {
+        (Some((i, _)), None) => Some(i),
+        _ => None,
+    }
+}
+
 /// Whether a server message names this case_number (as a whole token, so `A-1` is not `A-10`).
 fn names(message: &str, case_number: &str) -> bool {
     if case_number.is_empty() {
@@ -259,6 +285,32 @@ fn names(message: &str, case_number: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_naming_one_create_picks_it() {
+        use crate::entity::{CASES, Record};
+        let case = |n: &str, id: Option<u64>| {
+            let mut r = Record::from_json(&CASES, &serde_json::json!({"case_number": n})).unwrap();
+            r.id = id;
+            r
+        };
+        let items = vec![
+            (2, case("A-1", None)),
+            (3, case("A-10", None)),
+            (4, case("B", Some(9))),
+        ];
+        let table = [
+            ("case_number 'A-1' already exists", Some(0)),
+            ("case_number 'A-10' already exists", Some(1)),
+            ("case_number 'B' already exists", None),
+            ("case_number 'A-1' already exists in this request", None),
+            ("case_number 'Z' already exists", None),
+            ("status is required", None),
+        ];
+        for (msg, want) in table {
+            assert_eq!(taken(&items, msg), want, "{msg}");
+        }
+    }
 
     #[test]
     fn names_match_whole_tokens() {

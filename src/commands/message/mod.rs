@@ -7,6 +7,7 @@
 //! server, so it is never resent, by this run or by `--resume`; its row is `unknown`. A row whose
 //! send was journaled but has no outcome (kill -9 mid-request) is `unknown` on resume, for good.
 
+mod keys;
 mod rows;
 mod send;
 pub mod sms;
@@ -26,6 +27,7 @@ use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::record::journal::Journal;
 use crate::send::{ConnectionArgs, PacingArgs};
 use rows::{Ready, State};
+use text::first_message;
 
 /// Options both message commands share.
 #[derive(Debug, clap::Args)]
@@ -38,6 +40,12 @@ pub struct MessageArgs {
     /// other {{...}} (Kayse variables such as {{first_name}}) are sent as they are.
     #[arg(long, value_name = "TEMPLATE")]
     pub message: Option<String>,
+    /// The column holding the case ids [default: case_id].
+    #[arg(long, value_name = "NAME")]
+    pub case_id_column: Option<String>,
+    /// The column holding the client ids [default: client_id].
+    #[arg(long, value_name = "NAME")]
+    pub client_id_column: Option<String>,
     /// Send without fetching each case first to skip opted-out clients.
     #[arg(long)]
     pub no_opt_out_check: bool,
@@ -49,6 +57,10 @@ pub struct MessageArgs {
     pub pacing: PacingArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// The input is an earlier results file: send only the rows that did not go (failed,
+    /// skipped, invalid); rows already sent or unknown are never sent again, with or without it.
+    #[arg(long)]
+    pub only_failed: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,28 +119,20 @@ const SHOWN: &[(&str, Outcome)] = &[
     ("opted out", Outcome::OptedOut),
 ];
 
-/// "the first, to client C of case K:" and the text, for the dry run and the prompt.
-fn first_message(m: &Ready) -> String {
-    let subject = m
-        .subject
-        .as_ref()
-        .map(|s| format!("  subject: {s}\n"))
-        .unwrap_or_default();
-    format!(
-        "to client {} of case {}:\n{subject}  {}",
-        m.client_id, m.case_id, m.message
-    )
-}
-
-fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global) -> CmdResult {
+fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Global) -> CmdResult {
     let started = Instant::now();
     let command = channel.name();
     let noun = channel.noun();
     let results_path = a.results.path_for(&a.input.file)?;
-    let checked = rows::read(channel, &a, subject_tpl.as_deref())?;
+    crate::engine::session::restore_reading(a.run.resume, &results_path, &mut a.input)?;
+    let checked = rows::read(channel, &a, subject_tpl.as_deref(), || {
+        let path = crate::engine::ledger::path(g, &a.conn)?;
+        Ok(Box::new(crate::engine::ledger::open_at(&path)?) as Box<dyn keys::Lookup>)
+    })?;
     let mut options = BTreeMap::new();
     options.insert("message".to_string(), a.message.clone().unwrap_or_default());
     options.insert("subject".to_string(), subject_tpl.unwrap_or_default());
+    a.input.record(&mut options);
     let mut session = if a.run.dry_run {
         None
     } else {
@@ -142,6 +146,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
             refuse_fresh: None,
             in_flight: InFlight::Unknown(IN_FLIGHT),
             retry_failed: true,
+            server: crate::send::Server::of(&a.conn, g)?,
         };
         Some(Session::open(spec, a.run.resume)?)
     };
@@ -230,7 +235,7 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
     }
     let hidden = checked.facts.hidden_columns().to_vec();
     let mut results = Results::create(&results_path, &checked.headers, &extra, &hidden, summary)?;
-    write_rows(&mut results, checked.rows, checked.case_col, sent.as_ref())?;
+    write_rows(&mut results, checked.rows, sent.as_ref())?;
     results.finish(g, sent.as_ref(), started)
 }
 
@@ -238,7 +243,6 @@ fn run(channel: Channel, a: MessageArgs, subject_tpl: Option<String>, g: &Global
 fn write_rows(
     results: &mut Results,
     rows: Vec<rows::Row>,
-    case_col: usize,
     sent: Option<&Sent>,
 ) -> Result<(), crate::error::Fatal> {
     let not_sent = sent.map(|s| s.not_sent("sent")).unwrap_or_default();
@@ -251,6 +255,10 @@ fn write_rows(
                     "message",
                     format!("same case, client and message as row {first}; sent once"),
                 )],
+            ),
+            State::Earlier(o) => (
+                o,
+                vec![RowError::new("kayse", crate::engine::earlier::note(o))],
             ),
             State::Ready(_) => match sent.map(|s| s.settle(r.source_row)) {
                 None => (Outcome::Valid, Vec::new()),
@@ -267,10 +275,6 @@ fn write_rows(
                 ),
             },
         };
-        let case_id = match r.cells.get(case_col).map(crate::check::ids::from_cell) {
-            Some(Ok(Some(id))) => Some(id),
-            _ => None,
-        };
         let mut extra = vec![Cell::Text(r.message)];
         if let Some(s) = r.subject {
             extra.push(Cell::Text(s));
@@ -278,7 +282,7 @@ fn write_rows(
         results.write(ResultRow {
             source_row: r.source_row,
             outcome,
-            kayse_id: case_id,
+            kayse_id: r.case_id,
             errors,
             cells: r.cells,
             extra,

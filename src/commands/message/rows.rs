@@ -4,12 +4,14 @@
 
 use std::collections::HashMap;
 
+use super::keys::{self, Lookup, Sides};
 use super::text::{Template, find_header};
 use super::{Channel, MessageArgs, sms};
 use crate::cell::Cell;
+use crate::engine::earlier::{self, Earlier};
 use crate::engine::input::{FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
 use crate::error::Fatal;
-use crate::outcome::RowError;
+use crate::outcome::{Outcome, RowError};
 
 /// Where a row's text comes from: a column as it is, or a template.
 enum Source {
@@ -59,17 +61,21 @@ pub struct Ready {
 /// One input row after the checks.
 pub struct Row {
     pub source_row: usize,
+    /// The row's case: its id, or the id its case number has in the ledger.
+    pub case_id: Option<u64>,
     pub cells: Vec<Cell>,
     pub message: String,
     pub subject: Option<String>,
     pub state: State,
 }
 
-/// The payload, or every error, or a duplicate of an earlier row.
+/// The payload, or every error, or a duplicate of an earlier row, or (the input being an
+/// earlier results file) what an earlier run settled, left as it was.
 pub enum State {
     Ready(Ready),
     Invalid(Vec<RowError>),
     Duplicate(usize),
+    Earlier(Outcome),
 }
 
 /// A message sheet read and checked.
@@ -81,33 +87,50 @@ pub struct Checked {
     pub blank: u64,
     /// SMS longer than one part.
     pub multipart: u64,
-    pub case_col: usize,
     pub facts: SheetFacts,
 }
 
 /// The columns a message sheet is read by: what makes a row its header.
-const COLUMNS: &[&str] = &["case_id", "client_id", "message", "subject"];
+const COLUMNS: &[&str] = &[
+    "case_id",
+    "client_id",
+    "case_number",
+    "client_email",
+    "client_mobile",
+    "message",
+    "subject",
+];
 
-/// Read, render and check every row.
-pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<Checked, Fatal> {
+/// What makes a row the header: the columns read, under the names the options give them.
+fn matcher(a: &MessageArgs) -> crate::read::HeaderMatcher {
+    let mut names: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
+    names.extend(a.case_id_column.iter().cloned());
+    names.extend(a.client_id_column.iter().cloned());
+    names_matcher(&names)
+}
+
+/// Read, render and check every row. `ledger` opens the ledger, asked only when a row names its
+/// case or client by key.
+pub fn read(
+    channel: Channel,
+    a: &MessageArgs,
+    subject: Option<&str>,
+    ledger: impl FnOnce() -> Result<Box<dyn Lookup>, Fatal>,
+) -> Result<Checked, Fatal> {
     let Sheet {
         table,
         fingerprint,
         facts,
-    } = Sheet::open(&a.input, a.hidden.hidden_rows(), names_matcher(COLUMNS))?;
+    } = Sheet::open(&a.input, a.hidden.hidden_rows(), matcher(a))?;
     let headers = table.headers;
-    let need = |name: &str| {
-        find_header(&headers, name).ok_or_else(|| {
-            Fatal::usage(format!(
-                "{}: no '{name}' column; the columns are: {}{}",
-                a.input.file.display(),
-                headers.join(", "),
-                a.input.header_hint(table.header_row)
-            ))
-        })
-    };
-    let case_col = need("case_id")?;
-    let client_col = need("client_id")?;
+    let sides = Sides::find(&headers, a, ledger, |e| {
+        Fatal::usage(format!(
+            "{}: {e}; the columns are: {}{}",
+            a.input.file.display(),
+            headers.join(", "),
+            a.input.header_hint(table.header_row)
+        ))
+    })?;
     let msg_src = Source::pick(a.message.as_deref(), "message", &headers, "--message")?;
     let subj_src = match channel {
         Channel::Email => Some(Source::pick(subject, "subject", &headers, "--subject")?),
@@ -119,9 +142,9 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         rows: Vec::new(),
         blank: 0,
         multipart: 0,
-        case_col,
         facts,
     };
+    let before = Earlier::find(&headers, a.only_failed, &a.input.file)?;
     let mut dedupe = Dedupe::default();
     for raw in table.rows {
         let raw = raw.map_err(read_failed)?;
@@ -131,16 +154,30 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         }
         let message = msg_src.render(&raw.cells);
         let subject = subj_src.as_ref().map(|s| s.render(&raw.cells));
-        let empty = Cell::Empty;
-        let state = match check_row(
-            channel,
-            (raw.cells.get(case_col).unwrap_or(&empty), case_col),
-            (raw.cells.get(client_col).unwrap_or(&empty), client_col),
-            &message,
-            subject.as_deref(),
-        ) {
-            Err(e) => State::Invalid(e),
-            Ok(r) => match dedupe.first_row(&r, raw.source_row) {
+        let (case_cell, client_cell, key_errors) = sides.ids(&raw.cells);
+        let checked = keys::explain(
+            check_row(
+                channel,
+                (&case_cell, sides.case.col()),
+                (&client_cell, sides.client.col()),
+                &message,
+                subject.as_deref(),
+            ),
+            key_errors,
+        );
+        let case_id = crate::check::ids::from_cell(&case_cell).ok().flatten();
+        // A message an earlier run sent still counts for the repeats after it.
+        let first = checked
+            .as_ref()
+            .ok()
+            .and_then(|r| dedupe.first_row(r, raw.source_row));
+        let state = match (before.outcome(&raw.cells), checked) {
+            (Some(o), _) if earlier::never_again(o, earlier::MESSAGE_DONE) => State::Earlier(o),
+            (Some(o), _) if a.only_failed && !earlier::retried_when_only_failed(o) => {
+                State::Earlier(o)
+            }
+            (_, Err(e)) => State::Invalid(e),
+            (_, Ok(r)) => match first {
                 Some(first) => State::Duplicate(first),
                 None => {
                     if channel == Channel::Sms && sms::segments(&r.message).parts > 1 {
@@ -152,6 +189,7 @@ pub fn read(channel: Channel, a: &MessageArgs, subject: Option<&str>) -> Result<
         };
         out.rows.push(Row {
             source_row: raw.source_row,
+            case_id,
             cells: raw.cells,
             message,
             subject,

@@ -89,6 +89,19 @@ impl Template {
     }
 }
 
+/// "the first, to client C of case K:" and the text, for the dry run and the prompt.
+pub fn first_message(m: &super::rows::Ready) -> String {
+    let subject = m
+        .subject
+        .as_ref()
+        .map(|s| format!("  subject: {s}\n"))
+        .unwrap_or_default();
+    format!(
+        "to client {} of case {}:\n{subject}  {}",
+        m.client_id, m.case_id, m.message
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

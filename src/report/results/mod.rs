@@ -276,7 +276,12 @@ impl Drop for ResultsWriter {
 
 /// The temporary sibling of `target`: same folder (so the rename is atomic), distinct per process.
 /// Partial files of `target` that a killed run left behind are removed first.
+/// The folder is created if it is missing (a scheduled job writing `reports/cases-{date}.xlsx`);
+/// a folder that cannot be made surfaces as the write's own error.
 pub(crate) fn temp_path(target: &Path) -> PathBuf {
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,0 +1,345 @@
+//! Message rows that name their case and client by the firm's keys, not Kayse ids: a
+//! `case_number` column instead of `case_id`, a client's `email` or `mobile` instead of
+//! `client_id`. Each key is found in the ledger, with no request; a key the ledger does not know,
+//! knows only from a create in doubt, or knows for several records is the row's error, never a
+//! guess. The judgment (`resolve`) is pure over a `Lookup`; the ledger is one `Lookup`.
+
+use super::MessageArgs;
+use super::text::find_header;
+use crate::cell::Cell;
+use crate::check::email::parse_email_text;
+use crate::check::phone::{Country, parse_mobile_text};
+use crate::error::Fatal;
+use crate::outcome::RowError;
+use crate::record::ledger::{self, Found, Ledger};
+
+/// How a sheet names one side of a message (the case or the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// A column of Kayse ids.
+    Id(usize),
+    /// A column of the firm's keys under a ledger rule (`case_number`, `email`, `mobile`).
+    Key { col: usize, rule: &'static str },
+}
+
+impl By {
+    pub fn col(self) -> usize {
+        match self {
+            By::Id(c) | By::Key { col: c, .. } => c,
+        }
+    }
+}
+
+/// The columns that may name a message's case by key, in the order they are looked for.
+pub const CASE_KEYS: &[(&str, &str)] = &[("case_number", "case_number")];
+
+/// The columns that may name a message's client by key, in the order they are looked for.
+pub const CLIENT_KEYS: &[(&str, &str)] = &[
+    ("client_email", "email"),
+    ("email", "email"),
+    ("client_mobile", "mobile"),
+    ("mobile", "mobile"),
+];
+
+/// How a sheet names both sides of its messages, and the ledger when a side is named by key.
+pub struct Sides {
+    pub case: By,
+    pub client: By,
+    lookup: Option<Box<dyn Lookup>>,
+}
+
+impl Sides {
+    /// The columns of `headers` that name the case and the client (the id columns the options
+    /// name, else `case_id`/`client_id`, else a key column). A side with no column is
+    /// `bad_sheet`'s error; the ledger is opened only when a side is named by key.
+    pub fn find(
+        headers: &[String],
+        a: &MessageArgs,
+        ledger: impl FnOnce() -> Result<Box<dyn Lookup>, Fatal>,
+        bad_sheet: impl Fn(String) -> Fatal,
+    ) -> Result<Sides, Fatal> {
+        let missing = |given: Option<&String>, id: &str, keys: &str, flag: &str| {
+            let wanted = given.map_or(id, String::as_str);
+            bad_sheet(format!(
+                "no '{wanted}' column{keys} (name yours with {flag} NAME)"
+            ))
+        };
+        let case =
+            side(headers, a.case_id_column.as_ref(), "case_id", CASE_KEYS).ok_or_else(|| {
+                missing(
+                    a.case_id_column.as_ref(),
+                    "case_id",
+                    " nor 'case_number'",
+                    "--case-id-column",
+                )
+            })?;
+        let client = side(
+            headers,
+            a.client_id_column.as_ref(),
+            "client_id",
+            CLIENT_KEYS,
+        )
+        .ok_or_else(|| {
+            missing(
+                a.client_id_column.as_ref(),
+                "client_id",
+                " nor 'client_email' or 'client_mobile'",
+                "--client-id-column",
+            )
+        })?;
+        let by_key = matches!(case, By::Key { .. }) || matches!(client, By::Key { .. });
+        let lookup = if by_key { Some(ledger()?) } else { None };
+        Ok(Sides {
+            case,
+            client,
+            lookup,
+        })
+    }
+
+    /// A row's case and client id cells: as written, or found in the ledger by key (an id cell,
+    /// or an empty one and the key's error).
+    pub fn ids(&self, cells: &[Cell]) -> (Cell, Cell, Vec<RowError>) {
+        let mut errors = Vec::new();
+        let mut one = |by: By, entity: &str, name: &str| {
+            let cell = cells.get(by.col()).cloned().unwrap_or(Cell::Empty);
+            let (By::Key { col, rule }, Some(l)) = (by, &self.lookup) else {
+                return cell;
+            };
+            match resolve(l.as_ref(), entity, rule, &cell, Country::default()) {
+                Ok(id) => Cell::Int(id as i64),
+                Err(e) => {
+                    let err = RowError::new(name, format!("{rule}: {e}")).at(Some(col));
+                    errors.push(match cell {
+                        Cell::Empty => err,
+                        c => err.with_value(c.to_text()),
+                    });
+                    Cell::Empty
+                }
+            }
+        };
+        let case = one(self.case, "cases", "case_id");
+        let client = one(self.client, "clients", "client_id");
+        (case, client, errors)
+    }
+}
+
+/// The checks' verdict with the ledger's word on the keys: a key it could not answer says why,
+/// in place of "is required".
+pub fn explain<T>(
+    checked: Result<T, Vec<RowError>>,
+    found: Vec<RowError>,
+) -> Result<T, Vec<RowError>> {
+    match checked {
+        _ if found.is_empty() => checked,
+        Ok(_) => Err(found),
+        Err(mut e) => {
+            for f in found.into_iter().rev() {
+                e.retain(|x| x.field != f.field);
+                e.insert(0, f);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Which column names one side of a message: the ids column the option names (or `id_name`),
+/// else the first key column the sheet has. `None`: the sheet has neither.
+fn side(
+    headers: &[String],
+    given: Option<&String>,
+    id_name: &str,
+    key_columns: &[(&str, &'static str)],
+) -> Option<By> {
+    if let Some(name) = given {
+        return find_header(headers, name).map(By::Id);
+    }
+    find_header(headers, id_name).map(By::Id).or_else(|| {
+        key_columns.iter().find_map(|(column, rule)| {
+            find_header(headers, column).map(|col| By::Key { col, rule })
+        })
+    })
+}
+
+/// What the ledger holds for one key.
+pub trait Lookup {
+    fn find(&self, entity: &str, key: &ledger::Key) -> Result<Found, String>;
+}
+
+impl Lookup for Ledger {
+    fn find(&self, entity: &str, key: &ledger::Key) -> Result<Found, String> {
+        Ledger::find(self, entity, key).map_err(|e| e.to_string())
+    }
+}
+
+/// The Kayse id of the record of `entity` whose `rule` key is written in `cell`, or why there is
+/// none. An email is compared without letter case, a mobile as E.164 (`country` for numbers
+/// written without a country code), so a key is found however the sheet writes it.
+pub fn resolve(
+    lookup: &dyn Lookup,
+    entity: &str,
+    rule: &str,
+    cell: &Cell,
+    country: Country,
+) -> Result<u64, String> {
+    let text = cell.to_text();
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("is required".into());
+    }
+    let value = match rule {
+        "email" => parse_email_text(text)?,
+        "mobile" => parse_mobile_text(text, country)?.e164,
+        _ => text.to_string(),
+    };
+    let key = ledger::rule(entity, rule)
+        .and_then(|r| r.key(&[value.as_str()]))
+        .ok_or_else(|| format!("{rule} is not a key of {entity}"))?;
+    let what = key.describe();
+    let found = lookup.find(entity, &key)?;
+    let live: Vec<u64> = found
+        .records
+        .iter()
+        .filter(|k| k.status == ledger::Status::Live)
+        .map(|k| k.id)
+        .collect();
+    match live.as_slice() {
+        [id] => Ok(*id),
+        [] if !found.in_doubt.is_empty() => Err(format!(
+            "the ledger knows {what} only from a create whose answer was lost: run kayse-bulk reconcile on that run's results first"
+        )),
+        [] if !found.records.is_empty() => Err(format!(
+            "{what} was deleted from Kayse (the ledger says so); nothing to send to"
+        )),
+        [] => Err(format!(
+            "the ledger does not know {what}: import it first, or kayse-bulk ledger add a results file or export that has it"
+        )),
+        many => Err(format!(
+            "{what} belongs to {} records in the ledger ({}): name the one meant by its id",
+            many.len(),
+            many.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::ledger::{Known, Status, Unknown};
+    use std::collections::HashMap;
+
+    /// A ledger in a map: (entity, rule, value) → records, plus keys in doubt.
+    #[derive(Default)]
+    struct Map {
+        live: HashMap<(String, String, String), Vec<(u64, Status)>>,
+        doubt: Vec<(String, String, String)>,
+    }
+
+    fn known(entity: &str, id: u64, status: Status) -> Known {
+        Known {
+            entity: entity.into(),
+            id,
+            status,
+            sent_state: None,
+            sent_at: None,
+            seen_state: None,
+            seen_at: None,
+            run: None,
+            file: None,
+            row: None,
+        }
+    }
+
+    impl Lookup for Map {
+        fn find(&self, entity: &str, key: &ledger::Key) -> Result<Found, String> {
+            let k = (entity.to_string(), key.rule.clone(), key.value.clone());
+            let records = self
+                .live
+                .get(&k)
+                .map(|v| v.iter().map(|(id, s)| known(entity, *id, *s)).collect())
+                .unwrap_or_default();
+            let in_doubt = if self.doubt.contains(&k) {
+                vec![Unknown {
+                    unknown_id: 1,
+                    entity: entity.into(),
+                    run: None,
+                    batch: None,
+                    file: None,
+                    row: Some(7),
+                    state: serde_json::json!({}),
+                    keys: vec![key.clone()],
+                    recorded_at: chrono::Utc::now(),
+                }]
+            } else {
+                Vec::new()
+            };
+            Ok(Found { records, in_doubt })
+        }
+    }
+
+    #[test]
+    fn keys_resolve_through_the_ledger_or_say_why_not() {
+        let mut m = Map::default();
+        let mut put = |e: &str, r: &str, v: &str, ids: Vec<(u64, Status)>| {
+            m.live.insert((e.into(), r.into(), v.into()), ids);
+        };
+        put("cases", "case_number", "A-1", vec![(11, Status::Live)]);
+        put("cases", "case_number", "OLD", vec![(12, Status::Deleted)]);
+        put(
+            "clients",
+            "email",
+            "maria@example.com",
+            vec![(21, Status::Live)],
+        );
+        put(
+            "clients",
+            "mobile",
+            "+14045550123",
+            vec![(22, Status::Live)],
+        );
+        put(
+            "clients",
+            "email",
+            "family@example.com",
+            vec![(23, Status::Live), (24, Status::Live)],
+        );
+        m.doubt
+            .push(("cases".into(), "case_number".into(), "LOST".into()));
+        let text = |s: &str| Cell::Text(s.into());
+        let table: Vec<(&str, &str, Cell, Result<u64, &str>)> = vec![
+            ("cases", "case_number", text("A-1"), Ok(11)),
+            ("cases", "case_number", text(" A-1 "), Ok(11)),
+            ("cases", "case_number", text("a-1"), Err("does not know")),
+            ("cases", "case_number", text("OLD"), Err("was deleted")),
+            ("cases", "case_number", text("LOST"), Err("reconcile")),
+            ("cases", "case_number", Cell::Empty, Err("is required")),
+            ("clients", "email", text("Maria@Example.COM"), Ok(21)),
+            ("clients", "email", text("maria@"), Err("")),
+            (
+                "clients",
+                "email",
+                text("family@example.com"),
+                Err("23, 24"),
+            ),
+            ("clients", "mobile", text("(404) 555-0123"), Ok(22)),
+            ("clients", "mobile", Cell::Int(4045550123), Ok(22)),
+            (
+                "clients",
+                "mobile",
+                text("404 555 0199"),
+                Err("does not know"),
+            ),
+            ("clients", "mobile", text("call me"), Err("letters")),
+        ];
+        for (entity, rule, cell, want) in table {
+            let got = resolve(&m, entity, rule, &cell, Country::US);
+            match (&got, want) {
+                (Ok(id), Ok(w)) => assert_eq!(*id, w, "{rule} {cell:?}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{rule} {cell:?}: {e}"),
+                _ => panic!("{rule} {cell:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}
