@@ -26,13 +26,15 @@ pub fn run(
 ) -> CmdResult {
     let started = std::time::Instant::now();
     // validate's own default name: its results never stand where an import's ids are kept.
-    let results_path = match (&results.results, command) {
-        (None, "validate") => {
-            let p = crate::engine::guard::elsewhere(&results.path_for(&input.file)?);
-            crate::engine::options::check_results_path(&p)?;
-            p
-        }
-        _ => results.path_for(&input.file)?,
+    // A dry run of a results file fed back writes beside it too, never over its ids. The
+    // checks are import's, so an import's results file is the one they may be fed.
+    let fed_back = crate::engine::in_place::default_for(&input.file, "import").is_some();
+    let results_path = if results.results.is_none() && (command == "validate" || fed_back) {
+        let p = crate::engine::guard::elsewhere(&results.path_for(&input.file, "import")?);
+        crate::engine::options::check_results_path(&p)?;
+        p
+    } else {
+        results.path_for(&input.file, "import")?
     };
     let mut sheet = CaseSheet::open(input, hidden.hidden_rows(), rules, false)?;
     sheet.describe_mapping(g);

@@ -66,6 +66,34 @@ pub fn emit(summary: &Summary, g: &Global) {
     }
 }
 
+/// What a second Ctrl-C (or signal) says before the process exits 130 at once, with no summary
+/// and no results file written: one line for people, and the `--json` object a script waits for.
+pub fn quit_at_once(command: &'static str, quiet: bool, json: bool) -> impl FnOnce() + Send {
+    move || {
+        let next = resume_command();
+        let line = format!(
+            "stopped at once by a second signal: the journal is safe; the results file is not written: run {next}"
+        );
+        if !quiet {
+            eprintln!("{line}");
+        }
+        // `swap`: the one object, whether the summary's or this one, whichever comes first.
+        if json && !EMITTED.swap(true, Ordering::SeqCst) {
+            let object = crate::report::summary::error_json(
+                Some(command),
+                130,
+                Some("interrupted"),
+                Some(&next),
+                &line,
+            );
+            println!("{object}");
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+    }
+}
+
 /// A path or word as it goes into a command people copy: quoted when it holds a space.
 fn shell_word(s: &str) -> String {
     if s.contains(' ') {

@@ -422,7 +422,9 @@ impl Echo {
             if is_results && crate::map::is_as_read(h) {
                 continue; // a date as an earlier run read it: written afresh
             }
-            if is_results && crate::entity::OUTPUT_COLUMNS.contains(&h) && !dropped.contains(&h) {
+            let own = crate::entity::OUTPUT_COLUMNS.contains(&h)
+                || crate::entity::MESSAGE_COLUMNS.contains(&h);
+            if is_results && own && !dropped.contains(&h) {
                 dropped.push(h);
                 continue;
             }
@@ -476,6 +478,19 @@ impl Echo {
             e.column = e.column.and_then(|c| self.map.get(c).copied().flatten());
         }
         errors
+    }
+
+    /// The column to read a value from, given the first whose header matched (`col`): in an
+    /// earlier results file whose own column of that name is written afresh (`kayse_id`), the
+    /// input's column of the same name after it, which is the one people fix.
+    pub fn input_column(&self, headers: &[String], col: usize) -> usize {
+        if self.map.get(col).is_none_or(Option::is_some) {
+            return col;
+        }
+        let name = headers[col].trim();
+        (col + 1..headers.len())
+            .find(|&c| self.map[c].is_some() && headers[c].trim().eq_ignore_ascii_case(name))
+            .unwrap_or(col)
     }
 
     /// Input columns as results input columns (those not repeated are dropped).
@@ -597,6 +612,28 @@ mod tests {
         assert_eq!(e.headers(&results), h(&["case_number", "kayse_id"]));
         let cells = (0..6).map(Cell::Int).collect::<Vec<_>>();
         assert_eq!(e.cells(cells), vec![Cell::Int(4), Cell::Int(5)]);
+        // sms and email results: the text as sent is written afresh too.
+        let sent = h(&[
+            "source_row",
+            "kayse_result",
+            "kayse_id",
+            "kayse_errors",
+            "rendered_message",
+            "rendered_subject",
+            "message",
+        ]);
+        assert_eq!(Echo::new(&sent).headers(&sent), h(&["message"]));
+        // A value is read from the input's own column of a name the tool's column shares.
+        assert_eq!(e.input_column(&results, 2), 5);
+        assert_eq!(e.input_column(&results, 4), 4);
+        assert_eq!(
+            e.input_column(&results, 0),
+            0,
+            "no input column of that name"
+        );
+        let once = h(&["source_row", "kayse_result", "kayse_id", "name"]);
+        assert_eq!(Echo::new(&once).input_column(&once, 2), 2);
+        assert_eq!(Echo::new(&plain).input_column(&plain, 0), 0);
         let moved = e.errors(vec![
             RowError::new("case_number", "x").at(Some(4)),
             RowError::new("row", "y").at(Some(1)),

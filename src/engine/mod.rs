@@ -18,6 +18,7 @@ mod facts;
 pub mod fetch;
 pub mod finish;
 pub mod guard;
+pub mod in_place;
 pub mod input;
 pub mod ledger;
 mod live;

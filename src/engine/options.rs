@@ -271,13 +271,17 @@ pub struct ResultsArgs {
 }
 
 impl ResultsArgs {
-    /// The results path for `input`, checked to name a format we write.
-    pub fn path_for(&self, input: &Path) -> Result<PathBuf, Fatal> {
-        let path = self
-            .results
-            .clone()
-            .unwrap_or_else(|| unshared_results_path(input));
+    /// The results path of `command` for `input`, checked to name a format we write. An
+    /// earlier results file of the same command given as input is its own default: it is
+    /// written again in place (`in_place`).
+    pub fn path_for(&self, input: &Path, command: &str) -> Result<PathBuf, Fatal> {
+        let path = self.results.clone().unwrap_or_else(|| {
+            super::in_place::default_for(input, command)
+                .unwrap_or_else(|| unshared_results_path(input))
+        });
         check_results_path(&path)?;
+        let journal = crate::record::journal::Journal::path_for(&path);
+        super::in_place::note(input, &path, &journal);
         Ok(path)
     }
 }
@@ -614,12 +618,12 @@ mod tests {
             results: Some(PathBuf::from("out.csv")),
         };
         assert_eq!(
-            given.path_for(Path::new("in.xlsx")).unwrap(),
+            given.path_for(Path::new("in.xlsx"), "import").unwrap(),
             PathBuf::from("out.csv")
         );
         let none = ResultsArgs { results: None };
         assert_eq!(
-            none.path_for(Path::new("d/in.csv")).unwrap(),
+            none.path_for(Path::new("d/in.csv"), "import").unwrap(),
             PathBuf::from("d/in.results.xlsx")
         );
     }

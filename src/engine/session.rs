@@ -84,7 +84,10 @@ impl Session {
         )?;
         let path = &spec.journal;
         if !resume {
-            if let Some(results) = path.to_str().and_then(|p| p.strip_suffix(".journal")) {
+            // Written over its own input, every row copied through with its id: no id is lost.
+            if let Some(results) = path.to_str().and_then(|p| p.strip_suffix(".journal"))
+                && !super::in_place::is_in_place(path)
+            {
                 super::guard::fresh_run_may_replace(Path::new(results))?;
             }
             return Ok(Session {
@@ -148,6 +151,13 @@ impl Session {
         refuse_fresh: Option<&str>,
     ) -> Result<(), Fatal> {
         hold_lock(journal, command)?;
+        if !resume
+            && journal.exists()
+            && super::in_place::is_in_place(journal)
+            && let Some(results) = journal.to_str().and_then(|p| p.strip_suffix(".journal"))
+        {
+            super::in_place::retire_journal(journal, Path::new(results))?;
+        }
         // Exit 3, not 2: there is something to resume, and `--json`'s `next` says how.
         if !resume && journal.exists() {
             return Err(Fatal::stopped(refuse_fresh.map(str::to_string).unwrap_or_else(|| {
@@ -234,10 +244,11 @@ impl Session {
             .map_err(|e| Fatal::usage("cannot start the async runtime").because(e))?;
         let stop = Arc::new(StopSignal::default());
         let drain = Duration::from_secs(conn.timeout);
+        let quit = super::finish::quit_at_once(self.spec.command, g.quiet, g.json);
         let (client, ctrl_c, interrupted) = rt.block_on(async {
             let connection = send::connect(conn, g).await?;
             let client = Client::new(&connection, pacing, stop.clone())?;
-            let (task, flag) = send::on_ctrl_c(stop.clone(), g.quiet, drain);
+            let (task, flag) = send::on_ctrl_c(stop.clone(), g.quiet, drain, quit);
             Ok::<_, Fatal>((client, task, flag))
         })?;
         let journal = match self.resumed {

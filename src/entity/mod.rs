@@ -19,6 +19,10 @@ pub static ALL: &[&Entity] = &[&CASES, &CLIENTS];
 /// Columns that kayse-bulk itself writes into results files, ignored on input.
 pub const OUTPUT_COLUMNS: &[&str] = &["source_row", "kayse_result", "kayse_id", "kayse_errors"];
 
+/// The columns `sms` and `email` write after `kayse_errors`: the text as sent (and the subject).
+/// A results file fed back has them written afresh, never repeated.
+pub const MESSAGE_COLUMNS: &[&str] = &["rendered_message", "rendered_subject"];
+
 /// The kind of value a field holds. Each kind has exactly one cell check (`check`), one wire form
 /// ([`Value`]'s JSON) and one export form (`report::sheet`); a test walks [`Kind::ALL`] through
 /// all three.

@@ -1,8 +1,9 @@
 //! Writing exported records: XLSX (real date cells, frozen header, autofilter, an `Errors` sheet)
 //! or CSV (UTF-8 with BOM, `YYYY-MM-DD` dates, formula guard, failures in `<out>.errors.csv`). The
 //! layout is a valid import file: `id` plus the entity's fields under their own names, in table
-//! order, then what only answers carry. Each kind's export form is the text its check reads back.
-//! No network.
+//! order, then what only answers carry. It is for people too: each text key of
+//! `external_source_data` has a column of its own, columns are as wide as their values and long
+//! text wraps. Each kind's export form is the text its check reads back. No network.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,9 @@ use rust_xlsxwriter::{Format, FormatBorder, Workbook, XlsxError};
 
 use crate::check::rules::format_id_list;
 use crate::entity::{Entity, Record, Value};
+use crate::report::changes;
 use crate::report::results::{MAX_CELL_CHARS, ResultsError, clip_for_excel, guard_formula};
+use crate::report::summary_sheet::{self, Tally};
 
 /// The export's header row for `entity`: `id`, every create field in table order, then the
 /// answer-only fields.
@@ -62,6 +65,122 @@ pub fn row(record: &Record) -> Vec<Out> {
     std::iter::once(id)
         .chain((0..entity.value_count()).map(|i| record.get(i).map_or(Out::Empty, out)))
         .collect()
+}
+
+/// The columns of one export, for people as much as for a re-import: the entity's columns, with
+/// each `external_source_data` key that holds text in every case that has it as a column of its
+/// own, `external_source_data.KEY`, right after the `external_source_data` column, which keeps
+/// only the rest (numbers, flags, nested objects: what a column of text would not give back).
+/// A re-import reads both and merges them into the same object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub names: Vec<String>,
+    /// Where `external_source_data` is in [`row`], and the keys given their own column.
+    data: Option<(usize, Vec<String>)>,
+}
+
+/// The [`Layout`] of an export of `records`.
+pub fn layout(entity: &Entity, records: &[Record]) -> Layout {
+    let base: Vec<String> = columns(entity).iter().map(|c| c.to_string()).collect();
+    let Some(d) = entity.data_field() else {
+        return Layout {
+            names: base,
+            data: None,
+        };
+    };
+    // key → whether every value it has is text a column gives back as it was
+    let mut keys: std::collections::BTreeMap<&str, bool> = Default::default();
+    for r in records {
+        if let Some(Value::Object(m)) = r.get(d) {
+            for (k, v) in m {
+                let text = matches!(v, serde_json::Value::String(s) if !s.trim().is_empty() && s.trim() == s);
+                *keys.entry(k.as_str()).or_insert(true) &= text && !k.trim().is_empty();
+            }
+        }
+    }
+    // Headers are matched without regard to case: `Ref` and `ref` stay in the object.
+    let folded = |k: &str| k.to_lowercase();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for k in keys.keys() {
+        *seen.entry(folded(k)).or_default() += 1;
+    }
+    let split: Vec<String> = keys
+        .into_iter()
+        .filter(|(k, text)| *text && seen[&folded(k)] == 1)
+        .map(|(k, _)| k.to_string())
+        .collect();
+    let at = 1 + d; // after `id`
+    let mut names = base;
+    for (i, k) in split.iter().enumerate() {
+        names.insert(at + 1 + i, format!("{}.{k}", entity.fields[d].name));
+    }
+    Layout {
+        names,
+        data: Some((at, split)),
+    }
+}
+
+impl Layout {
+    /// The row of one record under these columns.
+    pub fn row(&self, record: &Record) -> Vec<Out> {
+        let mut cells = row(record);
+        let Some((at, keys)) = &self.data else {
+            return cells;
+        };
+        let mut rest = match record.get(at - 1) {
+            // An empty object stays `{}`, as it was: only keys moved out leave the cell blank.
+            Some(Value::Object(m)) if m.is_empty() => return with_blank_keys(cells, *at, keys),
+            Some(Value::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        let own: Vec<Out> = keys
+            .iter()
+            .map(|k| match rest.remove(k) {
+                Some(serde_json::Value::String(s)) => Out::Text(s),
+                _ => Out::Empty,
+            })
+            .collect();
+        cells[*at] = if rest.is_empty() {
+            Out::Empty
+        } else {
+            Out::Text(serde_json::Value::Object(rest).to_string())
+        };
+        let tail = cells.split_off(at + 1);
+        cells.extend(own);
+        cells.extend(tail);
+        cells
+    }
+}
+
+/// `cells` with a blank cell for each key column, after the data column at `at`.
+fn with_blank_keys(mut cells: Vec<Out>, at: usize, keys: &[String]) -> Vec<Out> {
+    let tail = cells.split_off(at + 1);
+    cells.extend(keys.iter().map(|_| Out::Empty));
+    cells.extend(tail);
+    cells
+}
+
+/// A column's width for people: its widest value (the header included, first rows only) in
+/// characters, at least 8 and at most 50; text wider than that is wrapped in its cell.
+pub fn width(widest: usize) -> f64 {
+    (widest as f64 + 2.0).clamp(8.0, WRAP_WIDTH)
+}
+
+/// The width past which a text column wraps its cells.
+const WRAP_WIDTH: f64 = 50.0;
+
+/// How many rows a column's width is measured over: the first screens are what people see.
+const MEASURED_ROWS: usize = 1000;
+
+/// The width in characters of one exported value as Excel shows it.
+fn shown_chars(v: &Out) -> usize {
+    match v {
+        Out::Empty => 0,
+        Out::Text(s) => s.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+        Out::Int(n) => n.to_string().len(),
+        Out::Bool(_) => 5,
+        Out::Date(_) => 10,
+    }
 }
 
 /// Whether Excel can hold a date as a date cell: its calendar runs from 1900-01-01 to
@@ -205,15 +324,17 @@ impl Cause {
     }
 }
 
-/// Write the export of `entity`'s `records` atomically (temporary file, then rename). `errors`
-/// are (id, reason) pairs.
-pub fn write(
-    out: &Path,
-    entity: &Entity,
-    records: &[Record],
-    errors: &[(u64, String)],
-) -> Result<(), SheetError> {
-    write_with(out, entity, records, errors, None)
+/// What a report adds beside the records themselves.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// The Summary sheet (XLSX only: a CSV file has one table) and its title line.
+    pub summary: Option<(Tally, String)>,
+    /// What changed since the previous report: the `Changes` sheet, or `<out>.changes.csv`.
+    pub changes: Option<Vec<changes::Row>>,
+    /// The records the first sheet's id lists link to (`export --with-clients`: the clients of
+    /// the cases, which `client_ids` name by id): a sheet of their own after the first
+    /// (`Clients`), or [`clients_csv_path`] beside a CSV export.
+    pub linked: Option<(&'static Entity, Vec<Record>)>,
 }
 
 /// `<out>.clients.csv`, beside a CSV export that has its clients (`export --with-clients`).
@@ -223,15 +344,24 @@ pub fn clients_csv_path(out: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// [`write`], with the records they link to (`export --with-clients`: the clients of the
-/// cases) on a sheet of their own after the first (`Clients`), or in a CSV file of their own,
-/// [`clients_csv_path`]. The first sheet's id lists (`client_ids`) name them by id.
+/// Write the export of `entity`'s `records` atomically (temporary file, then rename). `errors`
+/// are (id, reason) pairs.
+pub fn write(
+    out: &Path,
+    entity: &Entity,
+    records: &[Record],
+    errors: &[(u64, String)],
+) -> Result<(), SheetError> {
+    write_with(out, entity, records, errors, &Extras::default())
+}
+
+/// [`write`], with the report's [`Extras`].
 pub fn write_with(
     out: &Path,
     entity: &Entity,
     records: &[Record],
     errors: &[(u64, String)],
-    linked: Option<(&Entity, &[Record])>,
+    extras: &Extras,
 ) -> Result<(), SheetError> {
     let csv = out
         .extension()
@@ -240,20 +370,26 @@ pub fn write_with(
     let done = if csv {
         write_csv(&temp, entity, records)
     } else {
-        write_xlsx(&temp, entity, records, errors, linked)
+        write_xlsx(&temp, entity, records, errors, extras)
     };
     if let Err(e) = done {
         let _ = std::fs::remove_file(&temp);
         return Err(e.at(out));
     }
     crate::report::results::replace(&temp, out)?;
+    if let (true, Some(rows)) = (csv, &extras.changes) {
+        let cp = changes::csv_path(out);
+        let t = crate::report::results::temp_path(&cp);
+        write_changes_csv(&t, rows).map_err(|e| e.at(&cp))?;
+        crate::report::results::replace(&t, &cp)?;
+    }
+    if let (true, Some((other, linked))) = (csv, &extras.linked) {
+        let lp = clients_csv_path(out);
+        let t = crate::report::results::temp_path(&lp);
+        write_csv(&t, other, linked).map_err(|e| e.at(&lp))?;
+        crate::report::results::replace(&t, &lp)?;
+    }
     if csv {
-        if let Some((other, linked)) = linked {
-            let lp = clients_csv_path(out);
-            let t = crate::report::results::temp_path(&lp);
-            write_csv(&t, other, linked).map_err(|e| e.at(&lp))?;
-            crate::report::results::replace(&t, &lp)?;
-        }
         let ep = errors_csv_path(out);
         if errors.is_empty() {
             let _ = std::fs::remove_file(&ep);
@@ -276,9 +412,10 @@ fn csv_writer(path: &Path) -> Result<csv::Writer<std::fs::File>, Cause> {
 
 fn write_csv(path: &Path, entity: &Entity, records: &[Record]) -> Result<(), Cause> {
     let mut w = csv_writer(path)?;
-    w.write_record(columns(entity))?;
+    let layout = layout(entity, records);
+    w.write_record(&layout.names)?;
     for r in records {
-        w.write_record(row(r).iter().map(Out::csv_text))?;
+        w.write_record(layout.row(r).iter().map(Out::csv_text))?;
     }
     Ok(w.flush()?)
 }
@@ -292,7 +429,46 @@ fn write_errors_csv(path: &Path, errors: &[(u64, String)]) -> Result<(), Cause> 
     Ok(w.flush()?)
 }
 
-/// One sheet of records, named after their entity (`Cases`), with a frozen header and a filter.
+fn write_changes_csv(path: &Path, rows: &[changes::Row]) -> Result<(), Cause> {
+    let mut w = csv_writer(path)?;
+    w.write_record(changes::COLUMNS)?;
+    for r in rows {
+        w.write_record(
+            std::iter::once(r.id.to_string())
+                .chain(r.cells.iter().map(|c| guard_formula(c).into_owned())),
+        )?;
+    }
+    Ok(w.flush()?)
+}
+
+/// The `Changes` sheet: one line per new case, changed field and gone case, filterable.
+fn add_changes(wb: &mut Workbook, rows: &[changes::Row], head: &Format) -> Result<(), Cause> {
+    let cs = wb.add_worksheet();
+    cs.set_name("Changes")?;
+    for (i, (name, width)) in changes::COLUMNS
+        .iter()
+        .zip([10.0, 18.0, 12.0, 20.0, 40.0, 40.0])
+        .enumerate()
+    {
+        cs.write_string_with_format(0, i as u16, *name, head)?;
+        cs.set_column_width(i as u16, width)?;
+    }
+    cs.set_freeze_panes(1, 0)?;
+    for (r, row) in rows.iter().enumerate() {
+        let r = (r + 1) as u32;
+        cs.write_number(r, 0, row.id as f64)?;
+        for (i, c) in row.cells.iter().enumerate() {
+            if !c.is_empty() {
+                cs.write_string(r, (i + 1) as u16, clip_for_excel(c, MAX_CELL_CHARS))?;
+            }
+        }
+    }
+    cs.autofilter(0, 0, rows.len() as u32, (changes::COLUMNS.len() - 1) as u16)?;
+    Ok(())
+}
+
+/// One sheet of records, named after their entity (`Cases`): frozen header, filter, columns as
+/// wide as their values, long text wrapped.
 fn records_sheet(
     wb: &mut Workbook,
     entity: &Entity,
@@ -300,20 +476,39 @@ fn records_sheet(
     head: &Format,
 ) -> Result<(), Cause> {
     let date = Format::new().set_num_format("yyyy-mm-dd");
-    let cols = columns(entity);
+    let wrap = Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top);
+    let layout = layout(entity, records);
+    let cols = &layout.names;
     let sheet = wb.add_worksheet();
     sheet.set_name(entity.title())?;
+    let mut widest: Vec<usize> = cols.iter().map(|c| c.chars().count()).collect();
+    for r in records.iter().take(MEASURED_ROWS) {
+        for (w, v) in widest.iter_mut().zip(layout.row(r)) {
+            *w = (*w).max(shown_chars(&v));
+        }
+    }
     for (i, name) in cols.iter().enumerate() {
-        sheet.write_string_with_format(0, i as u16, *name, head)?;
-        sheet.set_column_width(i as u16, (name.len() as f64 + 2.0).max(12.0))?;
+        sheet.write_string_with_format(0, i as u16, name, head)?;
+        sheet.set_column_width(i as u16, width(widest[i]))?;
     }
     sheet.set_freeze_panes(1, 0)?;
     for (r, c) in records.iter().enumerate() {
         let r = (r + 1) as u32;
-        for (i, v) in row(c).iter().enumerate() {
+        for (i, v) in layout.row(c).iter().enumerate() {
             let i = i as u16;
             match v {
                 Out::Empty => {}
+                // Long text (or text of several lines) wraps in its column, top-aligned.
+                Out::Text(s) if s.contains('\n') || width(shown_chars(v)) >= WRAP_WIDTH => {
+                    sheet.write_string_with_format(
+                        r,
+                        i,
+                        clip_for_excel(s, MAX_CELL_CHARS),
+                        &wrap,
+                    )?;
+                }
                 Out::Text(s) => {
                     sheet.write_string(r, i, clip_for_excel(s, MAX_CELL_CHARS))?;
                 }
@@ -342,15 +537,22 @@ fn write_xlsx(
     entity: &Entity,
     records: &[Record],
     errors: &[(u64, String)],
-    linked: Option<(&Entity, &[Record])>,
+    extras: &Extras,
 ) -> Result<(), Cause> {
     let mut wb = Workbook::new();
     let head = Format::new()
         .set_bold()
         .set_border_bottom(FormatBorder::Thin);
     records_sheet(&mut wb, entity, records, &head)?;
-    if let Some((other, linked)) = linked {
+    if let Some((other, linked)) = &extras.linked {
         records_sheet(&mut wb, other, linked, &head)?;
+    }
+    // After the cases, which stay the first sheet: the workbook is an import file.
+    if let Some((tally, title)) = &extras.summary {
+        summary_sheet::add(&mut wb, tally, title)?;
+    }
+    if let Some(rows) = &extras.changes {
+        add_changes(&mut wb, rows, &head)?;
     }
     if !errors.is_empty() {
         let es = wb.add_worksheet();
@@ -480,6 +682,99 @@ mod tests {
             );
         }
         assert_eq!(Kind::ALL.len(), 7);
+    }
+
+    #[test]
+    fn data_keys_of_text_get_columns_of_their_own() {
+        let case = |id: u64, data: serde_json::Value| {
+            Record::from_json(
+                &CASES,
+                &serde_json::json!({"id": id, "external_source_data": data}),
+            )
+            .unwrap()
+        };
+        let base = columns(&CASES).len();
+        // (the cases' data, the key columns, each case's data cells: rest, then key columns)
+        type Want = (Vec<&'static str>, Vec<Vec<&'static str>>);
+        let table: Vec<(Vec<serde_json::Value>, Want)> = vec![
+            (vec![serde_json::json!({})], (vec![], vec![vec!["{}"]])),
+            (
+                vec![serde_json::json!({"ref": "R1"}), serde_json::json!({})],
+                (vec!["ref"], vec![vec!["", "R1"], vec!["{}", ""]]),
+            ),
+            (
+                vec![
+                    serde_json::json!({"ref": "R1", "n": 1}),
+                    serde_json::json!({"ref": "R2", "office": "Austin"}),
+                ],
+                (
+                    vec!["ref", "office"],
+                    vec![vec![r#"{"n":1}"#, "", "R1"], vec!["", "Austin", "R2"]],
+                ),
+            ),
+            (
+                // Text in one case and a number in another, blank or padded text, keys that
+                // differ only in case: all stay in the object, which gives them back as they were.
+                vec![
+                    serde_json::json!({"a": "x", "b": "", "c": " y", "K": "1"}),
+                    serde_json::json!({"a": 2, "k": "2"}),
+                ],
+                (
+                    vec![],
+                    vec![
+                        vec![r#"{"K":"1","a":"x","b":"","c":" y"}"#],
+                        vec![r#"{"a":2,"k":"2"}"#],
+                    ],
+                ),
+            ),
+        ];
+        for (data, (keys, cells)) in table {
+            let records: Vec<Record> = data
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| case(i as u64 + 1, d))
+                .collect();
+            let l = layout(&CASES, &records);
+            let at = l
+                .names
+                .iter()
+                .position(|n| n == "external_source_data")
+                .unwrap();
+            let mut want_keys: Vec<String> = keys
+                .iter()
+                .map(|k| format!("external_source_data.{k}"))
+                .collect();
+            want_keys.sort();
+            assert_eq!(l.names[at + 1..at + 1 + keys.len()], want_keys[..]);
+            assert_eq!(l.names.len(), base + keys.len());
+            for (r, want) in records.iter().zip(cells) {
+                let row = l.row(r);
+                assert_eq!(row.len(), l.names.len());
+                let got: Vec<String> = row[at..=at + keys.len()]
+                    .iter()
+                    .map(Out::csv_text)
+                    .collect();
+                assert_eq!(got, want, "{:?}", l.names);
+            }
+        }
+    }
+
+    #[test]
+    fn columns_are_as_wide_as_their_values_within_bounds() {
+        for (widest, want) in [(0, 8.0), (6, 8.0), (10, 12.0), (48, 50.0), (400, 50.0)] {
+            assert_eq!(width(widest), want, "{widest}");
+        }
+        let table = [
+            (Out::Empty, 0),
+            (Out::Text("héllo".into()), 5),
+            (Out::Text("ab\nabcd".into()), 4),
+            (Out::Int(12345), 5),
+            (Out::Bool(false), 5),
+            (Out::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()), 10),
+        ];
+        for (v, want) in table {
+            assert_eq!(shown_chars(&v), want, "{v:?}");
+        }
     }
 
     #[test]

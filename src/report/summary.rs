@@ -60,6 +60,9 @@ pub struct Summary {
     pub sandbox: Option<bool>,
     /// What reading the input noticed: header row, hidden rows and columns, Total row, sheets.
     pub reading: Reading,
+    /// A report's changes since the previous one (`export --changes-from`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::report::changes::Since>,
 }
 
 impl Summary {
@@ -133,6 +136,9 @@ impl Summary {
         }
         if let Some(p) = &self.plan {
             out.push(("plan".into(), p.clone()));
+        }
+        if let Some(c) = &self.changes {
+            out.push(("changes".into(), c.line()));
         }
         if let Some(r) = &self.requests {
             out.push(("requests used".into(), r.requests.to_string()));

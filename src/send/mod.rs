@@ -278,12 +278,13 @@ fn is_loopback(url: &Url) -> bool {
 /// Ctrl-C for a networked run, and SIGTERM and SIGHUP as Ctrl-C (what `timeout`, systemd,
 /// `docker stop` and a closed terminal send): the first raises `stop` (no new requests; those in
 /// flight finish within `drain`, which the caller enforces) and sets the returned flag; a second
-/// signal exits 130 at once, which is safe because the journal is synced before any outcome
-/// counts. The handlers are installed before this returns, so no signal slips past them.
+/// signal calls `quit` (the `--json` object is still owed) and exits 130 at once, which is safe
+/// because the journal is synced before any outcome counts. The handlers are installed before this returns, so no signal slips past them.
 pub fn on_ctrl_c(
     stop: Arc<StopSignal>,
     quiet: bool,
     drain: Duration,
+    quit: impl FnOnce() + Send + 'static,
 ) -> (
     tokio::task::JoinHandle<()>,
     Arc<std::sync::atomic::AtomicBool>,
@@ -304,6 +305,7 @@ pub fn on_ctrl_c(
             );
         }
         if signals.next().await.is_some() {
+            quit();
             std::process::exit(130);
         }
     });

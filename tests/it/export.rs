@@ -42,8 +42,10 @@ fn xlsx_export_with_a_missing_id() {
     assert_eq!(r[col(&rows, "is_obo")], "true");
     assert_eq!(r[col(&rows, "sms_opted_out")], "true");
     assert_eq!(r[col(&rows, "origin")], "public_api");
+    // Text keys have their own columns; the object keeps the rest.
     let data: Value = serde_json::from_str(&r[col(&rows, "external_source_data")]).unwrap();
-    assert_eq!(data, json!({"matter": "A-1", "n": 2}));
+    assert_eq!(data, json!({"n": 2}));
+    assert_eq!(r[col(&rows, "external_source_data.matter")], "A-1");
     // Dates are real date cells.
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(dir.path().join("out.xlsx")).unwrap();
     use calamine::Reader;
@@ -86,10 +88,9 @@ fn csv_export_and_ids_from_a_file() {
     assert_eq!(rows[1][0], ids[1].to_string());
     assert_eq!(rows[1][col(&rows, "description")], "Rear-end, I-85");
     assert_eq!(rows[2][col(&rows, "created_date")], "2024-03-05");
-    assert_eq!(
-        rows[2][col(&rows, "external_source_data")],
-        r#"{"matter":"A-1","n":2}"#
-    );
+    assert_eq!(rows[2][col(&rows, "external_source_data")], r#"{"n":2}"#);
+    assert_eq!(rows[2][col(&rows, "external_source_data.matter")], "A-1");
+    assert_eq!(rows[1][col(&rows, "external_source_data.matter")], "");
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("x1"),
         "{}",

@@ -20,6 +20,7 @@ mod presets;
 mod profiles;
 mod read;
 mod readme;
+mod report;
 mod roundtrip;
 mod runs;
 mod sandbox_clients;

@@ -711,7 +711,9 @@ fn sms_takes_the_id_columns_by_name() {
     assert_eq!(code(&o), 2, "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("no 'case_id' column (name yours with --case-id-column NAME)"),
+        err.contains(
+            "no 'case_id' column nor 'case_number' (name yours with --case-id-column NAME)"
+        ),
         "{err}"
     );
     let o = sb.run(
@@ -978,4 +980,482 @@ fn a_finished_delete_does_not_block_the_next_one() {
         assert_eq!(results_column(&res, "kayse_id"), vec![id.to_string()]);
     }
     assert!(sb.cases().is_empty());
+}
+
+/// `export --resume` needs no repetition of `--ids` (nor `--ids-from`): the journal recorded the
+/// list, the resume fetches only what is left, and a resume with nothing to resume says so.
+#[test]
+fn export_resume_restores_the_ids() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed((1..=5).map(case).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("list.csv"),
+        format!("kayse_id\n{}\n{}\n{}\n", ids[4], ids[0], ids[1]),
+    )
+    .unwrap();
+    let spec = format!("{},{}", ids[2], ids[3]);
+    let first = [
+        "export",
+        "--ids-from",
+        "list.csv",
+        "--ids",
+        &spec,
+        "--out",
+        "r.csv",
+        "--concurrency",
+        "1",
+        "--budget",
+        "2",
+    ];
+    let o = sb.run(d, &first);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let gets = sb.route_count("GET /v1/cases/{id}");
+    assert_eq!(gets, 2);
+    std::fs::remove_file(d.join("list.csv")).unwrap();
+    let o = sb.run(d, &["export", "--out", "r.csv", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        sb.route_count("GET /v1/cases/{id}"),
+        gets + 3,
+        "only the rest"
+    );
+    let rows = csv_rows(&d.join("r.csv"));
+    let got: Vec<String> = results_column(&rows, "id");
+    let want: Vec<String> = [ids[2], ids[3], ids[4], ids[0], ids[1]]
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    assert_eq!(got, want, "every id, in the first run's order");
+    let o = sb.run(d, &["export", "--out", "other.csv", "--resume"]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("nothing to resume: no journal at other.csv.journal"),
+        "{}",
+        show(&o)
+    );
+}
+
+/// A second Ctrl-C quits at once, and a script still gets its `--json` object (exit 130,
+/// `interrupted`, the resume as `next`); the resume then finishes with every row created once.
+/// The run is held after the first signal (`:hold`), so the second one finds it still draining.
+#[test]
+fn a_second_signal_still_prints_the_json_object() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    cases_csv(dir.path(), "cases.csv", 20);
+    let (child, mut err, mut seen) = paused(
+        &sb,
+        dir.path(),
+        "answer-not-journaled:2:hold",
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "5",
+            "--concurrency",
+            "1",
+            "--json",
+        ],
+    );
+    signal(child.id(), libc::SIGINT);
+    // Both lines, in either order: the handler's, and the held collector's.
+    while !(seen.contains("stopping (Ctrl-C)") && seen.contains("held at")) {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "{seen}");
+        seen.push_str(&line);
+    }
+    let (status, seen, out) = stop_with(child, err, seen, libc::SIGINT);
+    assert_eq!(status, Some(130), "{seen}");
+    assert!(
+        seen.contains("stopped at once by a second signal"),
+        "{seen}"
+    );
+    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(json["stop_reason"], "interrupted", "{json}");
+    assert_eq!(json["exit_code"], 130, "{json}");
+    assert_eq!(json["command"], "import", "{json}");
+    assert_eq!(
+        json["next"], "kayse-bulk import cases.csv --batch-size 5 --concurrency 1 --json --resume",
+        "{json}"
+    );
+    // The held answer never reached the journal: its rows are `unknown` (an id is never
+    // guessed), and with them any batch sent before the first signal stopped the worker.
+    let o = sb.run(
+        dir.path(),
+        &["import", "cases.csv", "--batch-size", "5", "--resume"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let cases = sb.cases();
+    assert_eq!(cases.len(), 20);
+    assert!(cases.values().all(|ids| ids.len() == 1), "{cases:?}");
+    let res = sheet(&dir.path().join("cases.results.xlsx"), None);
+    let outcomes = results_column(&res, "kayse_result");
+    let unknown = outcomes.iter().filter(|o| *o == "unknown").count();
+    let created = outcomes.iter().filter(|o| *o == "created").count();
+    assert!([5, 10].contains(&unknown), "{outcomes:?}");
+    assert_eq!(created + unknown, 20, "{outcomes:?}");
+}
+
+/// `source_row` names the original sheet's row through round trips of `sms`, `email` and
+/// `delete` results too, and a results file fed back repeats none of the tool's own columns.
+#[test]
+fn source_row_survives_round_trips_of_messages_and_deletes() {
+    let sb = Sandbox::start(&[]);
+    let ids = sb.seed(vec![case(1), case(2)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let c = ids[0];
+    std::fs::write(
+        d.join("sms.csv"),
+        format!("case_id,client_id,message\n{c},5,Hi A\n\n\n{c},x,Hi B\n{c},6,Hi C\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("email.csv"),
+        format!(
+            "case_id,client_id,subject,message\n{c},5,S,Hi A\n\n\n{c},x,S,Hi B\n{c},6,S,Hi C\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("del.csv"),
+        format!("kayse_id\n{}\n\n\nabc\n{}\n", ids[0], ids[1]),
+    )
+    .unwrap();
+    // (command, first input, each round's outcomes)
+    let table = [
+        ("sms", "sms.csv", ["sent", "invalid", "sent"]),
+        ("email", "email.csv", ["sent", "invalid", "sent"]),
+        ("delete", "del.csv", ["deleted", "invalid", "deleted"]),
+    ];
+    for (command, first, outcomes) in table {
+        let mut input = first.to_string();
+        let mut header: Option<Vec<String>> = None;
+        for n in 1..=3 {
+            let out = format!("{command}{n}.csv");
+            let mut args = vec![command, input.as_str(), "--yes", "--results", &out];
+            if n > 1 {
+                args.push("--only-failed");
+            }
+            let o = sb.run(d, &args);
+            assert_eq!(code(&o), 1, "{args:?}: {}", show(&o));
+            let rows = csv_rows(&d.join(&out));
+            assert_eq!(
+                results_column(&rows, "source_row"),
+                vec!["2", "5", "6"],
+                "{out}"
+            );
+            assert_eq!(results_column(&rows, "kayse_result"), outcomes, "{out}");
+            for own in ["source_row", "kayse_result", "kayse_errors"] {
+                let n = rows[0].iter().filter(|h| *h == own).count();
+                assert_eq!(n, 1, "{out}: {own} once in {:?}", rows[0]);
+            }
+            // The same columns every round (delete's own input column `kayse_id` is kept).
+            header.get_or_insert_with(|| rows[0].clone());
+            assert_eq!(Some(&rows[0]), header.as_ref(), "{out}");
+            input = out;
+        }
+    }
+    assert_eq!(
+        sb.messages().len(),
+        4,
+        "each client texted and emailed once"
+    );
+    assert!(sb.cases().is_empty());
+}
+
+/// Feeding `X.results.xlsx` back in writes `X.results.xlsx` again, not
+/// `X.results.results.xlsx`: with or without `--only-failed`, every id kept, nothing sent twice,
+/// and the earlier run's journal retired once the file shows all it holds.
+#[test]
+fn a_results_file_fed_back_is_written_again_in_place() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.csv"),
+        format!("{HEADER}\nR-1,other,run-1,active,civil,A\n,other,run-2,active,civil,B\nR-3,other,run-3,active,civil,C\n"),
+    )
+    .unwrap();
+    let o = sb.run(d, &["import", "c.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let results = d.join("c.results.xlsx");
+    let ids = kayse_ids(&results);
+    assert_eq!(ids.iter().filter(|i| !i.is_empty()).count(), 2, "{ids:?}");
+    let requests = sb.bulk_requests();
+    for flag in [&[][..], &["--only-failed"][..]] {
+        let o = sb.run(d, &[&["import", "c.results.xlsx"][..], flag].concat());
+        assert_eq!(code(&o), 1, "{flag:?}: {}", show(&o));
+        assert!(!d.join("c.results.results.xlsx").exists(), "{flag:?}");
+        let res = sheet(&results, None);
+        assert_eq!(
+            results_column(&res, "kayse_id"),
+            ids,
+            "{flag:?}: every id kept"
+        );
+        assert_eq!(
+            results_column(&res, "kayse_result"),
+            vec!["created", "invalid", "created"],
+            "{flag:?}"
+        );
+        assert_eq!(results_column(&res, "source_row"), vec!["2", "3", "4"]);
+        let header = &res[0];
+        assert_eq!(
+            header.iter().filter(|h| *h == "kayse_result").count(),
+            1,
+            "{header:?}"
+        );
+        // The file shows all the first run's journal held, so it was retired; this run sent
+        // nothing, so it left none (the crash test below has one that did).
+        assert!(!d.join("c.results.xlsx.journal").exists(), "{flag:?}");
+    }
+    assert_eq!(sb.bulk_requests(), requests, "nothing sent twice");
+    assert_eq!(sb.cases().len(), 2);
+    // A dry run of it writes beside it, never over its ids.
+    let o = sb.run(d, &["import", "c.results.xlsx", "--dry-run"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert!(d.join("c.validation.xlsx").exists(), "{}", show(&o));
+    assert_eq!(kayse_ids(&results), ids);
+}
+
+/// The afternoon's `sms text.results.csv --yes` after one fix: the file is written again in
+/// place, only the fixed row is texted, and the journal beside it is the new run's.
+#[test]
+fn an_sms_results_file_fed_back_is_written_again_in_place() {
+    let sb = Sandbox::start(&[]);
+    let c = sb.seed(vec![case(1)])[0];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("text.csv"),
+        format!("case_id,client_id,message\n{c},5,Hello Ann\n{c},x,Hello Bob\n{c},6,Hello Cy\n"),
+    )
+    .unwrap();
+    let o = sb.run(
+        d,
+        &["sms", "text.csv", "--yes", "--results", "text.results.csv"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let results = d.join("text.results.csv");
+    set_cell(&results, 2, "client_id", "7");
+    let o = sb.run(d, &["sms", "text.results.csv", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(!d.join("text.results.results.xlsx").exists());
+    let rows = csv_rows(&results);
+    assert_eq!(results_column(&rows, "kayse_result"), vec!["sent"; 3]);
+    assert_eq!(results_column(&rows, "source_row"), vec!["2", "3", "4"]);
+    assert_eq!(results_column(&rows, "client_id"), vec!["5", "7", "6"]);
+    let journal = std::fs::read_to_string(d.join("text.results.csv.journal")).unwrap();
+    assert!(
+        journal.contains("text.results.csv"),
+        "the new run's: {journal}"
+    );
+    assert_eq!(sb.messages().len(), 3, "each client texted once");
+}
+
+/// An import's results given to `delete` (the list of cases it created) are never written over:
+/// the journal beside them says they are import's, so delete answers beside them and the
+/// import's record, ids and journal, stays whole.
+#[test]
+fn another_commands_results_file_is_never_written_over() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cases_csv(d, "c.csv", 2);
+    let o = sb.run(d, &["import", "c.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let results = d.join("c.results.xlsx");
+    let before = std::fs::read(&results).unwrap();
+    let ids = kayse_ids(&results);
+    let o = sb.run(d, &["delete", "c.results.xlsx", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        std::fs::read(&results).unwrap(),
+        before,
+        "the import's record"
+    );
+    assert!(d.join("c.results.xlsx.journal").exists());
+    let res = sheet(&d.join("c.results.results.xlsx"), None);
+    assert_eq!(results_column(&res, "kayse_result"), vec!["deleted"; 2]);
+    assert_eq!(results_column(&res, "kayse_id"), ids);
+    assert!(sb.cases().is_empty());
+}
+
+/// A fixed results file fed back in place, killed before its first request and again before
+/// its results: the file keeps every id until the new one replaces it, a fresh run is refused
+/// while the journal holds an id the file does not show, and `--resume` completes it with every
+/// case in Kayse once.
+#[test]
+fn a_crash_while_a_results_file_is_rewritten_in_place_loses_nothing() {
+    let sb = Sandbox::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("c.csv"),
+        format!("{HEADER}\nR-1,other,run-1,active,civil,A\n,other,run-2,active,civil,B\nR-3,other,run-3,active,civil,C\n"),
+    )
+    .unwrap();
+    let o = sb.run(d, &["import", "c.csv", "--results", "c.results.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let results = d.join("c.results.csv");
+    set_cell(&results, 2, "case_number", "R-2");
+    let before = std::fs::read(&results).unwrap();
+    let first_ids = results_column(&csv_rows(&results), "kayse_id");
+    let again = ["import", "c.results.csv", "--only-failed"];
+    for point in ["before-first-request", "before-results"] {
+        let o = sb
+            .cmd(d)
+            .env("KAYSE_BULK_CRASH_AT", point)
+            .args(again)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), None, "{point}: aborted: {}", show(&o));
+        assert_eq!(
+            std::fs::read(&results).unwrap(),
+            before,
+            "{point}: untouched"
+        );
+    }
+    // The journal holds R-2's new id, which the file does not show: a fresh run is refused.
+    assert_eq!(sb.cases().len(), 3);
+    let o = sb.run(d, &again);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 Kayse id the file does not show")
+            && err.contains("kayse-bulk import c.results.csv --resume"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&results).unwrap(), before);
+    let requests = sb.bulk_requests();
+    let o = sb.run(d, &[&again[..], &["--resume"]].concat());
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.bulk_requests(), requests, "nothing sent twice");
+    let rows = csv_rows(&results);
+    assert_eq!(results_column(&rows, "kayse_result"), vec!["created"; 3]);
+    let ids = results_column(&rows, "kayse_id");
+    assert_eq!(
+        (ids[0].as_str(), ids[2].as_str()),
+        (first_ids[0].as_str(), first_ids[2].as_str())
+    );
+    let cases = sb.cases();
+    assert_eq!(cases.len(), 3);
+    assert!(cases.values().all(|v| v.len() == 1), "{cases:?}");
+    assert_eq!(cases["R-2"][0].to_string(), ids[1]);
+    assert!(!d.join("c.results.results.xlsx").exists());
+}
+
+/// The `<col>` widths of a workbook's first sheet, by 1-based column.
+fn column_widths(path: &Path) -> std::collections::BTreeMap<u32, f64> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut xml = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    let attr = |c: &str, k: &str| -> String {
+        let v = &c[c.find(&format!(" {k}=\"")).unwrap() + k.len() + 3..];
+        v[..v.find('"').unwrap()].to_string()
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for c in xml
+        .split("<col ")
+        .skip(1)
+        .map(|c| format!(" {}", &c[..c.find('>').unwrap()]))
+    {
+        let (lo, hi): (u32, u32) = (
+            attr(&c, "min").parse().unwrap(),
+            attr(&c, "max").parse().unwrap(),
+        );
+        for i in lo..=hi {
+            out.insert(i, attr(&c, "width").parse().unwrap());
+        }
+    }
+    out
+}
+
+/// An export for people: each text key of `external_source_data` in its own column, long text
+/// wrapped in a column of sensible width; and a re-import of it (XLSX or CSV) changes nothing.
+#[test]
+fn an_export_reads_well_and_round_trips() {
+    let sb = Sandbox::start(&[]);
+    let mut a = case(1);
+    let long = "The client was rear-ended on I-85 near exit 12. "
+        .repeat(8)
+        .trim_end()
+        .to_string();
+    a["description"] = Value::String(long.clone());
+    a["external_source_data"] = serde_json::json!({"referral": "Dr. Ruiz", "file_no": "00123", "opened": "2024-03-05", "n": 2});
+    let mut b = case(2);
+    b["external_source_data"] = serde_json::json!({"referral": "Web"});
+    let ids = sb.seed(vec![a, b, case(3)]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spec = format!("{}-{}", ids[0], ids[2]);
+    for out in ["e.xlsx", "e.csv"] {
+        let o = sb.run(d, &["export", "--ids", &spec, "--out", out]);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        let rows = if out.ends_with(".csv") {
+            csv_rows(&d.join(out))
+        } else {
+            sheet(&d.join(out), Some("Cases"))
+        };
+        let at = col(&rows, "external_source_data");
+        assert_eq!(
+            rows[0][at..at + 4],
+            [
+                "external_source_data",
+                "external_source_data.file_no",
+                "external_source_data.opened",
+                "external_source_data.referral"
+            ],
+            "{out}"
+        );
+        let cells = |r: usize| rows[r][at..at + 4].to_vec();
+        assert_eq!(
+            cells(1),
+            [r#"{"n":2}"#, "00123", "2024-03-05", "Dr. Ruiz"],
+            "{out}"
+        );
+        assert_eq!(cells(2), ["", "", "", "Web"], "{out}");
+        assert_eq!(cells(3), ["", "", "", ""], "{out}");
+        assert_eq!(rows[1][col(&rows, "description")], long, "{out}: whole");
+    }
+    // Widths: the long description wraps at the widest column; a short one fits its header.
+    let rows = sheet(&d.join("e.xlsx"), Some("Cases"));
+    let widths = column_widths(&d.join("e.xlsx"));
+    // (Excel stores a width with the cell's padding added: the whole part is what was set.)
+    let width_of = |h: &str| widths[&(col(&rows, h) as u32 + 1)].floor();
+    assert_eq!(width_of("description"), 50.0);
+    assert_eq!(width_of("external_source_data.referral"), 31.0);
+    assert_eq!(width_of("id"), 8.0);
+    // A re-import of each export changes nothing in Kayse.
+    let before = sb.state()["cases"].clone();
+    let strip = |mut v: Value| {
+        for c in v.as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("update_origin");
+        }
+        v
+    };
+    for out in ["e.xlsx", "e.csv"] {
+        let res = format!("{out}.back.csv");
+        let o = sb.run(
+            d,
+            &["import", out, "--update-blanks", "clear", "--results", &res],
+        );
+        assert_eq!(code(&o), 0, "{out}: {}", show(&o));
+        // The ledger saw these cases when it exported them: nothing new, nothing sent.
+        assert_eq!(
+            results_column(&csv_rows(&d.join(&res)), "kayse_result"),
+            vec!["unchanged"; 3]
+        );
+        assert_eq!(
+            strip(sb.state()["cases"].clone()),
+            strip(before.clone()),
+            "{out}"
+        );
+    }
 }

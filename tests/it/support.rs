@@ -70,6 +70,28 @@ impl Sandbox {
         })
     }
 
+    /// A call to the public API as any other client of Kayse makes it (the key in `X-API-KEY`):
+    /// someone changing a case in Kayse between two runs. Returns the status and the answer.
+    pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let c = reqwest::Client::new();
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let mut req = c
+                .request(method, format!("{}{}", self.url, path))
+                .header("X-API-KEY", KEY);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let r = req.send().await.expect("API request");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        })
+    }
+
     pub fn state(&self) -> Value {
         self.http("GET", "/sandbox/state", None)
     }

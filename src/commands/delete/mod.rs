@@ -73,7 +73,7 @@ const SHOWN: &[(&str, Outcome)] = &[
 
 pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let started = Instant::now();
-    let results_path = args.results.path_for(&args.input.file)?;
+    let results_path = args.results.path_for(&args.input.file, "delete")?;
     crate::engine::session::restore_reading(args.run.resume, &results_path, &mut args.input)?;
     let mut options = std::collections::BTreeMap::new();
     args.input.record(&mut options);
@@ -180,10 +180,19 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
             todo.len()
         ));
     }
-    let hidden = sheet.facts.hidden_columns().to_vec();
-    let mut results = Results::create(&results_path, &sheet.headers, &[], &hidden, summary)?;
+    let hidden = sheet.echo.columns(sheet.facts.hidden_columns());
+    let headers = sheet.echo.headers(&sheet.headers);
+    let mut results = Results::create(&results_path, &headers, &[], &hidden, summary)?;
     let header = &sheet.headers[sheet.col];
-    rows::write_rows(&mut results, sheet.rows, header, sheet.col, sent.as_ref())?;
+    let echo = &sheet.echo;
+    rows::write_rows(
+        &mut results,
+        sheet.rows,
+        header,
+        sheet.col,
+        echo,
+        sent.as_ref(),
+    )?;
     let done = results.finish(g, sent.as_ref(), started);
     if let Some(b) = book {
         b.end(&done);

@@ -8,7 +8,7 @@ use crate::cell::Cell;
 use crate::check::ids;
 use crate::engine::earlier::{self, Earlier};
 use crate::engine::finish::Results;
-use crate::engine::input::{FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
+use crate::engine::input::{Echo, FingerprintSlot, Sheet, SheetFacts, names_matcher, read_failed};
 use crate::engine::options::HiddenRows;
 use crate::engine::{Sent, Settled};
 use crate::error::Fatal;
@@ -41,7 +41,10 @@ pub enum Row {
 /// the blank rows counted, what reading noticed, and the journal's fingerprint of it all.
 pub struct IdSheet {
     pub headers: Vec<String>,
+    /// The input columns the results repeat (an earlier results file's own are written afresh).
+    pub echo: Echo,
     pub col: usize,
+    /// Each row under the number the results show: the original sheet's (`Echo::source_row`).
     pub rows: Vec<(usize, Row)>,
     pub blank: u64,
     pub fingerprint: FingerprintSlot,
@@ -76,6 +79,13 @@ pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
         ))
     })?;
     let before = Earlier::find(&table.headers, args.only_failed, &args.input.file)?;
+    let echo = Echo::new(&table.headers);
+    // A delete's own results fed back: the ids are read from the input's column, where a bad
+    // one is fixed, not from the tool's `kayse_id` (blank on that row).
+    let col = match args.id_column {
+        Some(_) => col,
+        None => echo.input_column(&table.headers, col),
+    };
     let mut rows = Vec::new();
     let mut blank = 0u64;
     for raw in table.rows {
@@ -105,10 +115,17 @@ pub fn read_rows(args: &Args) -> Result<IdSheet, Fatal> {
                 error: e.to_string(),
             },
         };
-        rows.push((raw.source_row, r));
+        let shown = match &r {
+            Row::Bad { cells, .. }
+            | Row::NoId { cells }
+            | Row::Id { cells, .. }
+            | Row::Earlier { cells, .. } => echo.source_row(cells, raw.source_row),
+        };
+        rows.push((shown, r));
     }
     Ok(IdSheet {
         headers: table.headers,
+        echo,
         col,
         rows,
         blank,
@@ -123,11 +140,14 @@ pub fn write_rows(
     rows: Vec<(usize, Row)>,
     header: &str,
     col: usize,
+    echo: &Echo,
     sent: Option<&Sent>,
 ) -> Result<(), Fatal> {
     let not_sent = sent.map(|s| s.not_sent("sent")).unwrap_or_default();
-    let mut first_row: BTreeMap<u64, usize> = BTreeMap::new();
-    for (source_row, r) in rows {
+    // id → (its first row's place in the sheet, that row's number as shown): two rows may show
+    // one number (a results file edited by hand), never one place.
+    let mut first_row: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for (at, (source_row, r)) in rows.into_iter().enumerate() {
         let (outcome, id, errors, cells) = match r {
             Row::Earlier { cells, id, outcome } => {
                 let e = RowError::new("kayse", earlier::note(outcome));
@@ -147,8 +167,8 @@ pub fn write_rows(
             }
             Row::Id { cells, id } => {
                 let mut errors = Vec::new();
-                let first = *first_row.entry(id).or_insert(source_row);
-                if first != source_row {
+                let (first_at, first) = *first_row.entry(id).or_insert((at, source_row));
+                if first_at != at {
                     errors.push(RowError::new(
                         "id",
                         format!("same id as row {first}; sent once"),
@@ -174,8 +194,8 @@ pub fn write_rows(
             source_row,
             outcome,
             kayse_id: id,
-            errors,
-            cells,
+            errors: echo.errors(errors),
+            cells: echo.cells(cells),
             extra: Vec::new(),
         })?;
     }

@@ -91,9 +91,80 @@ pub fn collect_ids(
     Ok((ids::dedupe(all), warnings))
 }
 
+/// The journal's key for the list of ids, so `--resume` needs no repetition of `--ids`.
+pub const RECORDED: &str = "export.ids";
+
+/// An id list as the journal records it: runs of consecutive ids as `a-b`, in the list's order
+/// (the order is part of the fingerprint), so 10,000 ids in a range take one short line.
+pub fn compact(ids: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j].checked_add(1) == Some(ids[j + 1]) {
+            j += 1;
+        }
+        out.push(if j == i {
+            ids[i].to_string()
+        } else {
+            format!("{}-{}", ids[i], ids[j])
+        });
+        i = j + 1;
+    }
+    out.join(",")
+}
+
+/// The list `compact` wrote. Not `--ids` parsing: a recorded run may exceed the range limit a
+/// person's `--ids` has, and the text is the tool's own.
+pub fn expand(text: &str) -> Result<Vec<u64>, String> {
+    let mut out = Vec::new();
+    for piece in text.split(',').filter(|p| !p.is_empty()) {
+        let num = |t: &str| {
+            t.parse::<u64>()
+                .map_err(|_| format!("'{piece}' is not an id or a range"))
+        };
+        match piece.split_once('-') {
+            Some((a, b)) => {
+                let (lo, hi) = (num(a)?, num(b)?);
+                if hi < lo {
+                    return Err(format!("'{piece}' is a reversed range"));
+                }
+                out.extend(lo..=hi);
+            }
+            None => out.push(num(piece)?),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_lists_are_recorded_compactly_and_read_back_in_order() {
+        // (ids, what the journal records)
+        let table: &[(&[u64], &str)] = &[
+            (&[], ""),
+            (&[7], "7"),
+            (&[1, 2, 3], "1-3"),
+            (&[1, 2, 3, 5], "1-3,5"),
+            (&[5, 1, 2, 3], "5,1-3"),
+            (&[3, 2, 1], "3,2,1"),
+            (&[10, 11, 20, 21, 22, 9], "10-11,20-22,9"),
+            (
+                &[u64::MAX - 1, u64::MAX, 1],
+                "18446744073709551614-18446744073709551615,1",
+            ),
+        ];
+        for (ids, text) in table {
+            assert_eq!(compact(ids), *text, "{ids:?}");
+            assert_eq!(expand(text).unwrap(), ids.to_vec(), "{text}");
+        }
+        for bad in ["x", "1-", "5-3", "1,,a"] {
+            assert!(expand(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn id_fingerprints_follow_order_and_content() {

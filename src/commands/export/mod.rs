@@ -5,7 +5,9 @@
 //! formats cells itself.
 
 mod ids;
+mod previous;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -21,8 +23,10 @@ use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
 use crate::record::ledger::RunStart;
+use crate::report::changes::{self, States};
 use crate::report::sheet;
 use crate::report::summary::Summary;
+use crate::report::summary_sheet::{self, CaseFacts, Tally};
 use crate::send::{ConnectionArgs, PacingArgs};
 use ids::{collect_ids, fingerprint_ids};
 
@@ -52,6 +56,11 @@ pub struct Args {
     /// export writes them to <out>.clients.csv); the cases' client_ids name them by id.
     #[arg(long)]
     pub with_clients: bool,
+    /// An earlier export of these cases (.xlsx or .csv, it may be --out itself): add a Changes
+    /// sheet (or <out>.changes.csv) with the cases new since, each changed field old -> new, and
+    /// the cases gone (404).
+    #[arg(long, value_name = "FILE")]
+    pub changes_from: Option<PathBuf>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
     #[command(flatten)]
@@ -72,13 +81,23 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         skip: args.skip_hidden_rows,
         skip_by_default: false,
     };
-    let only_ledger = args.all_known && args.ids.is_empty() && args.ids_from.is_empty();
-    let (mut ids, warnings) = if only_ledger {
+    // Read before any request (and before --out is replaced, when it is the same file).
+    let before = match &args.changes_from {
+        Some(p) => Some((p.clone(), previous::read(p, &CASES)?)),
+        None => None,
+    };
+    let journal = Journal::path_for(&args.out);
+    let no_ids = args.ids.is_empty() && args.ids_from.is_empty();
+    // A resume fetches what is left of the list its journal recorded, --all-known's included.
+    let from_journal = args.run.resume && no_ids;
+    let (mut ids, warnings) = if from_journal {
+        (recorded_ids(&journal)?, Vec::new())
+    } else if args.all_known && no_ids {
         Default::default()
     } else {
         collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
     };
-    if args.all_known {
+    if args.all_known && !from_journal {
         ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
         ids = crate::check::ids::dedupe(ids);
     }
@@ -87,7 +106,6 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             "no case ids found in --ids / --ids-from / --all-known",
         ));
     }
-    let journal = Journal::path_for(&args.out);
     let session = if args.run.dry_run {
         None
     } else {
@@ -96,7 +114,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             input: Input::Ids(ids.len()),
             journal: journal.clone(),
             fingerprint: fingerprint_ids(&ids),
-            options: Default::default(),
+            options: [(ids::RECORDED.to_string(), ids::compact(&ids))].into(),
             checked: None,
             refuse_fresh: None,
             in_flight: InFlight::Resend,
@@ -240,9 +258,25 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             args.out.display()
         ));
     }
+    let changes = before.map(|(path, before)| {
+        let read: States = cases
+            .iter()
+            .filter_map(|c| Some((c.id?, c.to_json())))
+            .collect();
+        let list = changes::diff(&before, &read, &gone(&sent));
+        summary.changes = Some(changes::Since {
+            since: path.display().to_string(),
+            counts: changes::Counts::of(&list),
+        });
+        changes::rows(&list, &before, &read)
+    });
+    let extras = sheet::Extras {
+        summary: (!to_csv).then(|| report_summary(&cases)),
+        changes,
+        linked: clients.map(|c| (&CLIENTS, c)),
+    };
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
-        let linked = clients.as_deref().map(|c| (&CLIENTS, c));
-        sheet::write_with(&target, &CASES, &cases, &errors, linked)
+        sheet::write_with(&target, &CASES, &cases, &errors, &extras)
             .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
     });
     // A complete export needs its journal and partial file no more: the data is in --out, and
@@ -254,6 +288,50 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     }
     book.end(&done);
     done
+}
+
+/// `--resume` without `--ids` or `--ids-from`: the ids the journal beside `--out` recorded.
+fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
+    if !journal.exists() {
+        return Err(Fatal::usage(format!(
+            "nothing to resume: no journal at {}",
+            journal.display()
+        )));
+    }
+    let recorded = crate::engine::session::recorded_options(journal)?;
+    let text = recorded.get(ids::RECORDED).ok_or_else(|| {
+        Fatal::usage(format!(
+            "the journal {} does not record its ids (an older version wrote it): give the --ids or --ids-from of the first run",
+            journal.display()
+        ))
+    })?;
+    ids::expand(text).map_err(|e| {
+        Fatal::usage(format!(
+            "the journal {} records an unreadable id list: {e}",
+            journal.display()
+        ))
+    })
+}
+
+/// The Summary sheet of this export: every case was seen just now (the ledger knows older dates).
+fn report_summary(cases: &[Record]) -> (Tally, String) {
+    let now = chrono::Local::now();
+    let today = now.date_naive();
+    let tally = summary_sheet::tally(cases.iter().map(|c| CaseFacts::of(c, Some(today))), today);
+    let title = format!(
+        "{} cases exported {}",
+        cases.len(),
+        now.format("%Y-%m-%d %H:%M")
+    );
+    (tally, title)
+}
+
+/// The ids Kayse answered 404 for: deleted or merged since.
+fn gone(sent: &Sent) -> BTreeSet<u64> {
+    Fetched::from_records(&CASES, sent.outcomes.values())
+        .not_found
+        .into_iter()
+        .collect()
 }
 
 /// The fetched cases in the order the ids were given, and an error for every other id, each
@@ -285,7 +363,7 @@ fn join(ids: &[u64], sent: &Sent, summary: &mut Summary) -> (Vec<Record>, Vec<(u
 /// The distinct clients the fetched cases link to, in the order of the cases, then of each
 /// case's `client_ids`.
 fn client_ids_of(ids: &[u64], fetched: &Fetched) -> Vec<u64> {
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for case in ids.iter().filter_map(|id| fetched.records.get(id)) {
         if let Some(Value::IdList(list)) = case.by_name("client_ids") {

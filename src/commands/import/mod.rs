@@ -102,7 +102,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         ));
     }
     let started = Instant::now();
-    let results_path = args.results.path_for(&args.input.file)?;
+    let results_path = args.results.path_for(&args.input.file, "import")?;
     let journal = Journal::path_for(&results_path);
     let refuse_fresh = crate::engine::guard::refuse_fresh_import(&journal, &results_path);
     Session::precheck("import", &journal, args.run.resume, Some(&refuse_fresh))?;

@@ -19,6 +19,7 @@ use std::time::Instant;
 use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::finish::{self, Results};
+use crate::engine::input::Echo;
 use crate::engine::options::{InputArgs, ResultsArgs, RunArgs, SkipHiddenArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, Settled, View, Work, confirm};
@@ -123,7 +124,7 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
     let started = Instant::now();
     let command = channel.name();
     let noun = channel.noun();
-    let results_path = a.results.path_for(&a.input.file)?;
+    let results_path = a.results.path_for(&a.input.file, command)?;
     crate::engine::session::restore_reading(a.run.resume, &results_path, &mut a.input)?;
     let checked = rows::read(channel, &a, subject_tpl.as_deref(), || {
         let path = crate::engine::ledger::path(g, &a.conn)?;
@@ -229,13 +230,20 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
             "dry run: nothing was sent ({n} {noun} would be, before the opt-out check)"
         ));
     }
-    let mut extra = vec!["rendered_message".to_string()];
+    let [message, subject] = crate::entity::MESSAGE_COLUMNS else {
+        unreachable!("two message columns")
+    };
+    let mut extra = vec![message.to_string()];
     if channel == Channel::Email {
-        extra.push("rendered_subject".to_string());
+        extra.push(subject.to_string());
     }
-    let hidden = checked.facts.hidden_columns().to_vec();
-    let mut results = Results::create(&results_path, &checked.headers, &extra, &hidden, summary)?;
-    write_rows(&mut results, checked.rows, sent.as_ref())?;
+    // An earlier results file given as input: its own columns are written afresh, and its
+    // `source_row` kept, so the rows keep the original sheet's numbers through any round trip.
+    let echo = Echo::new(&checked.headers);
+    let hidden = echo.columns(checked.facts.hidden_columns());
+    let headers = echo.headers(&checked.headers);
+    let mut results = Results::create(&results_path, &headers, &extra, &hidden, summary)?;
+    write_rows(&mut results, checked.rows, &echo, sent.as_ref())?;
     results.finish(g, sent.as_ref(), started)
 }
 
@@ -243,17 +251,25 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
 fn write_rows(
     results: &mut Results,
     rows: Vec<rows::Row>,
+    echo: &Echo,
     sent: Option<&Sent>,
 ) -> Result<(), crate::error::Fatal> {
     let not_sent = sent.map(|s| s.not_sent("sent")).unwrap_or_default();
+    // Row numbers as read (the journal's keys) → as shown (the original sheet's).
+    let mut shown_rows = std::collections::HashMap::new();
     for r in rows {
+        let shown = echo.source_row(&r.cells, r.source_row);
+        shown_rows.insert(r.source_row, shown);
         let (outcome, errors) = match r.state {
             State::Invalid(e) => (Outcome::Invalid, e),
             State::Duplicate(first) => (
                 Outcome::Duplicate,
                 vec![RowError::new(
                     "message",
-                    format!("same case, client and message as row {first}; sent once"),
+                    format!(
+                        "same case, client and message as row {}; sent once",
+                        shown_rows.get(&first).copied().unwrap_or(first)
+                    ),
                 )],
             ),
             State::Earlier(o) => (
@@ -280,11 +296,11 @@ fn write_rows(
             extra.push(Cell::Text(s));
         }
         results.write(ResultRow {
-            source_row: r.source_row,
+            source_row: shown,
             outcome,
             kayse_id: r.case_id,
-            errors,
-            cells: r.cells,
+            errors: echo.errors(errors),
+            cells: echo.cells(r.cells),
             extra,
         })?;
     }
