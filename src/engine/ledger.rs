@@ -119,7 +119,9 @@ pub fn lock(path: &std::path::Path, command: &str, g: &Global) -> Result<RunLock
     got.map_err(|e| match e {
         e @ LockError::Held { .. } => Fatal::stopped(format!(
             "{e}: it is sending with the same ledger; wait for it to end, or pass --wait"
-        )),
+        ))
+        .with_reason("another_run")
+        .with_next(super::finish::command_line()),
         e => Fatal::usage(e.to_string()),
     })
 }

@@ -2,6 +2,8 @@
 //! request: how many requests, whether they fit in the window, how long they take at the rate
 //! limit. Pure: counts in, text out; no I/O, no clock. It never decides what is sent.
 
+pub mod refresh;
+
 use crate::send::rate::RateSpec;
 
 /// Requests to carry `items` at `per_request` each (at least one item per request).

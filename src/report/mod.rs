@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod clients;
+pub mod known;
 pub mod results;
 pub mod sheet;
 pub mod summary;

@@ -378,10 +378,7 @@ pub fn write_with(
     }
     crate::report::results::replace(&temp, out)?;
     if let (true, Some(rows)) = (csv, &extras.changes) {
-        let cp = changes::csv_path(out);
-        let t = crate::report::results::temp_path(&cp);
-        write_changes_csv(&t, rows).map_err(|e| e.at(&cp))?;
-        crate::report::results::replace(&t, &cp)?;
+        write_changes_beside(out, rows)?;
     }
     if let (true, Some((other, linked))) = (csv, &extras.linked) {
         let lp = clients_csv_path(out);
@@ -399,6 +396,15 @@ pub fn write_with(
             crate::report::results::replace(&t, &ep)?;
         }
     }
+    Ok(())
+}
+
+/// `<out>.changes.csv` beside a CSV report, written atomically.
+pub fn write_changes_beside(out: &Path, rows: &[changes::Row]) -> Result<(), SheetError> {
+    let cp = changes::csv_path(out);
+    let t = crate::report::results::temp_path(&cp);
+    write_changes_csv(&t, rows).map_err(|e| e.at(&cp))?;
+    crate::report::results::replace(&t, &cp)?;
     Ok(())
 }
 
@@ -442,7 +448,11 @@ fn write_changes_csv(path: &Path, rows: &[changes::Row]) -> Result<(), Cause> {
 }
 
 /// The `Changes` sheet: one line per new case, changed field and gone case, filterable.
-fn add_changes(wb: &mut Workbook, rows: &[changes::Row], head: &Format) -> Result<(), Cause> {
+pub(crate) fn add_changes(
+    wb: &mut Workbook,
+    rows: &[changes::Row],
+    head: &Format,
+) -> Result<(), XlsxError> {
     let cs = wb.add_worksheet();
     cs.set_name("Changes")?;
     for (i, (name, width)) in changes::COLUMNS

@@ -20,6 +20,7 @@ mod presets;
 mod profiles;
 mod read;
 mod readme;
+mod refresh;
 mod report;
 mod roundtrip;
 mod runs;

@@ -6,6 +6,7 @@
 
 mod ids;
 mod previous;
+mod refresh;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -45,6 +46,11 @@ pub struct Args {
     /// Every case id the ledger knows (not those this tool deleted), one GET each.
     #[arg(long)]
     pub all_known: bool,
+    /// With --all-known: read again only the N cases the ledger has gone longest without seeing
+    /// (never read first), then write the report from the ledger: every known case, with
+    /// last_seen. 0 sends no request.
+    #[arg(long, value_name = "N", requires = "all_known", conflicts_with_all = ["ids", "ids_from"])]
+    pub refresh_budget: Option<u64>,
     /// In --ids-from workbooks (XLSX and XLSM), leave out rows hidden, e.g. by a filter
     /// [default: read them].
     #[arg(long)]
@@ -76,6 +82,9 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             "--out {} must end in .xlsx or .csv",
             args.out.display()
         )));
+    }
+    if let Some(n) = args.refresh_budget {
+        return refresh::run(args, n, g);
     }
     let hidden = HiddenRows {
         skip: args.skip_hidden_rows,

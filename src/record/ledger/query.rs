@@ -227,6 +227,29 @@ impl Ledger {
             .map_err(self.sql())
     }
 
+    /// Every live record of `entity` with when it was last read from Kayse (`None`: never), by
+    /// id, one at a time and without its states: what a budgeted refresh chooses from, cheaply.
+    pub fn for_each_seen<E: From<LedgerError>>(
+        &self,
+        entity: &str,
+        mut f: impl FnMut(Id, Option<DateTime<Utc>>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT kayse_id, seen_at FROM records WHERE entity = ?1 AND status = 'live'
+                 ORDER BY kayse_id",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([entity]).map_err(self.sql())?;
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            let read = || Ok::<_, rusqlite::Error>((get_id(row, 0)?, get_time(row, 1)?));
+            let (id, seen) = read().map_err(self.sql())?;
+            f(id, seen)?;
+        }
+        Ok(())
+    }
+
     /// Every record of `entity`, by id, one at a time: a 100,000-record report never holds
     /// them all. `f` may stop the stream by returning an error, which comes back as is. The
     /// stream reads one consistent snapshot, whatever other processes write meanwhile.

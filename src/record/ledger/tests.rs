@@ -959,6 +959,22 @@ fn the_stalest_come_first_never_seen_before_oldest_seen_ties_by_id() {
             .collect();
         assert_eq!(got, want, "n = {n}");
     }
+    // The same facts, streamed without states: live records only, by id.
+    let mut seen = Vec::new();
+    f.ledger
+        .for_each_seen("cases", |id, at| {
+            seen.push((id, at));
+            Ok::<(), LedgerError>(())
+        })
+        .unwrap();
+    let want = vec![
+        (1, Some(at(T0 + 30))),
+        (2, Some(at(T0 + 20))),
+        (3, None),
+        (4, Some(at(T0 + 10))),
+        (6, Some(at(T0 + 20))),
+    ];
+    assert_eq!(seen, want);
     let table = vec![
         (T0, 4),
         (T0 + 10, 4),
