@@ -14,6 +14,7 @@ pub mod client_id;
 pub mod dates;
 pub mod email;
 pub mod ids;
+pub mod linked;
 pub mod name;
 pub mod people;
 pub mod phone;
@@ -261,7 +262,7 @@ impl ValueReport {
 }
 
 /// A cell's text for a text field, trimmed; numbers as integers, dates as `YYYY-MM-DD`.
-fn text(cell: &Cell) -> Cow<'_, str> {
+pub(crate) fn text(cell: &Cell) -> Cow<'_, str> {
     match cell {
         Cell::Text(s) => Cow::Borrowed(s.trim()),
         other => Cow::Owned(other.to_text().trim().to_string()),

@@ -312,7 +312,8 @@ struct Known {
     /// A mention carrying the external id.
     ext: Option<usize>,
     birth: Option<NaiveDate>,
-    /// Mentions with distinct names (as compared), at most [`MAX_NAMES`].
+    /// Mentions with distinct names (as compared), at most [`MAX_NAMES`]; none for a person
+    /// known only by external id so far.
     names: Vec<usize>,
     conflicted: bool,
 }
@@ -339,7 +340,12 @@ impl<'a> State<'a> {
                     .is_some_and(|e| !e.trim().is_empty())
                     .then_some(i),
                 birth: p.date_of_birth,
-                names: vec![i],
+                // A mention by external id alone carries no name to compare.
+                names: if names[i].first.is_empty() && names[i].last.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![i]
+                },
                 conflicted: false,
             })
             .collect();
@@ -698,6 +704,21 @@ mod tests {
         use Why::*;
         #[allow(clippy::type_complexity)]
         let cases: Vec<(&str, Vec<Person>, Options, Want)> = vec![
+            (
+                "a mention by external id alone joins the named one, no conflict",
+                vec![
+                    p(2, "", "").ext("C-1"),
+                    p(3, "Li", "Wei").ext("C-1"),
+                    p(4, "", "").ext("C-1"),
+                ],
+                NONE,
+                Want {
+                    clusters: &[&[0, 1, 2]],
+                    merges: &[(0, 1, ExternalId), (0, 2, ExternalId)],
+                    apart: &[],
+                    conflicts: &[],
+                },
+            ),
             (
                 "external id merges, whatever else differs",
                 vec![

@@ -13,8 +13,9 @@ use rust_xlsxwriter::{
 
 use crate::cli::Global;
 use crate::engine::options::EntityArg;
-use crate::entity::{Entity, Field, Kind};
+use crate::entity::{CASES, Entity, Field, Kind};
 use crate::error::{CmdResult, ExitCode, Fatal};
+use crate::map::linked;
 use crate::report::results::{replace, temp_path};
 
 #[derive(Debug, clap::Args)]
@@ -74,7 +75,7 @@ pub enum TemplateError {
 
 /// Build `entity`'s template and move it into place at `path` (through a temporary sibling, so a
 /// failed run never leaves half a workbook).
-pub fn write_template(entity: &Entity, path: &Path) -> Result<(), TemplateError> {
+pub fn write_template(entity: &'static Entity, path: &Path) -> Result<(), TemplateError> {
     let temp = temp_path(path);
     let built = build(entity).and_then(|mut wb| wb.save(&temp));
     if let Err(e) = built {
@@ -89,7 +90,7 @@ pub fn write_template(entity: &Entity, path: &Path) -> Result<(), TemplateError>
 
 /// The whole workbook: the entity's sheet (`Cases`) first, so readers pick it by default, then
 /// `Fields`.
-fn build(entity: &Entity) -> Result<Workbook, XlsxError> {
+fn build(entity: &'static Entity) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
     records_sheet(wb.add_worksheet(), entity)?;
     fields_sheet(wb.add_worksheet(), entity)?;
@@ -111,24 +112,65 @@ fn example_date(field: &Field) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(field.example, "%Y-%m-%d").ok()
 }
 
-fn records_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
+/// One column of the records sheet: its header, the field whose kind and example it takes,
+/// whether it is required, and its note.
+struct Column {
+    header: String,
+    field: &'static Field,
+    required: bool,
+    note: String,
+}
+
+/// The records sheet's columns: every field of `entity`, then, for cases, the first client's
+/// columns (`Client First Name`, ...), which the linked import creates and links.
+fn columns(entity: &'static Entity) -> Vec<Column> {
+    let mut cols: Vec<Column> = entity
+        .fields
+        .iter()
+        .map(|f| Column {
+            header: f.name.to_string(),
+            field: f,
+            required: f.required,
+            note: format!(
+                "{} {}",
+                f.description,
+                if f.required { "Required." } else { "Optional." }
+            ),
+        })
+        .collect();
+    if entity.name == CASES.name {
+        cols.extend(linked::template_fields().map(|(_, f)| Column {
+            header: linked::header(1, f),
+            field: f,
+            required: false,
+            note: format!(
+                "The case's client: {}. Optional; a row that names a client gets it created in Kayse and linked to the case (first and last name needed). Client 2 ... and Client 3 ... columns name more.",
+                f.description
+            ),
+        }));
+    }
+    cols
+}
+
+fn records_sheet(ws: &mut Worksheet, entity: &'static Entity) -> Result<(), XlsxError> {
     ws.set_name(entity.title())?;
     let required = header_format(true);
     let optional = header_format(false);
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let (y, m, d) = FIRST_DATE;
     let first_date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-    for (i, field) in entity.fields.iter().enumerate() {
+    for (i, column) in columns(entity).iter().enumerate() {
         let col = i as u16;
-        let fmt = if field.required { &required } else { &optional };
-        ws.write_string_with_format(0, col, field.name, fmt)?;
-        ws.set_column_width(col, (field.name.len() + 4).clamp(12, 40) as f64)?;
-        let what = if field.required {
-            "Required."
+        let field = column.field;
+        let title = column.header.as_str();
+        let fmt = if column.required {
+            &required
         } else {
-            "Optional."
+            &optional
         };
-        let note = Note::new(format!("{} {what}", field.description))
+        ws.write_string_with_format(0, col, title, fmt)?;
+        ws.set_column_width(col, (title.len() + 4).clamp(12, 40) as f64)?;
+        let note = Note::new(&column.note)
             .set_author("kayse-bulk")
             .add_author_prefix(false)
             .set_width(260)
@@ -138,7 +180,7 @@ fn records_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
             Kind::Bool => {
                 let v = DataValidation::new()
                     .allow_list_strings(&["TRUE", "FALSE"])?
-                    .set_input_title(field.name)?
+                    .set_input_title(title)?
                     .set_input_message("TRUE or FALSE")?;
                 ws.add_data_validation(1, col, VALIDATED_ROWS, col, &v)?;
                 if !field.example.is_empty() {
@@ -148,7 +190,7 @@ fn records_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
             Kind::Date => {
                 let v = DataValidation::new()
                     .allow_date(DataValidationRule::GreaterThanOrEqualTo(first_date))
-                    .set_input_title(field.name)?
+                    .set_input_title(title)?
                     .set_input_message("A date, shown as YYYY-MM-DD")?
                     .set_error_title("Not a date")?
                     .set_error_message("Type a date such as 2024-03-05.")?;
@@ -170,8 +212,9 @@ fn records_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
 }
 
 /// One row per field: name, required, type, description, aliases, example; then `id`, which the
-/// template leaves out because it is for creating records.
-fn fields_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
+/// template leaves out because it is for creating records; then the client columns of a case
+/// template, with the headers a second and third client take.
+fn fields_sheet(ws: &mut Worksheet, entity: &'static Entity) -> Result<(), XlsxError> {
     ws.set_name("Fields")?;
     let head = header_format(false);
     let titles = [
@@ -190,27 +233,44 @@ fn fields_sheet(ws: &mut Worksheet, entity: &Entity) -> Result<(), XlsxError> {
         "{}. Not a column of this template, which creates {}: add an id column to update existing ones.",
         entity.id.description, entity.name
     );
-    let rows = entity
+    let mut rows: Vec<[String; 6]> = entity
         .fields
         .iter()
         .map(|f| (f, f.description.to_string()))
-        .chain(std::iter::once((&entity.id, id_description)));
-    for (r, (field, description)) in rows.enumerate() {
-        let r = r as u32 + 1;
-        ws.write_string(r, 0, field.name)?;
-        ws.write_string(r, 1, if field.required { "yes" } else { "no" })?;
-        ws.write_string(r, 2, field.kind.api_name())?;
-        ws.write_string(r, 3, description)?;
-        ws.write_string(r, 4, field.aliases.join(", "))?;
-        ws.write_string(r, 5, field.example)?;
+        .chain(std::iter::once((&entity.id, id_description)))
+        .map(|(f, description)| {
+            [
+                f.name.to_string(),
+                if f.required { "yes" } else { "no" }.to_string(),
+                f.kind.api_name().to_string(),
+                description,
+                f.aliases.join(", "),
+                f.example.to_string(),
+            ]
+        })
+        .collect();
+    // The client columns of the case template, after the case's own fields.
+    for c in columns(entity).into_iter().skip(entity.fields.len()) {
+        let f = c.field;
+        rows.push([
+            c.header.clone(),
+            "no".to_string(),
+            f.kind.api_name().to_string(),
+            c.note.clone(),
+            (2..=linked::MAX_CLIENTS)
+                .map(|g| linked::header(g, f))
+                .collect::<Vec<_>>()
+                .join(", "),
+            f.example.to_string(),
+        ]);
+    }
+    for (r, cells) in rows.iter().enumerate() {
+        for (c, text) in cells.iter().enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, text)?;
+        }
     }
     ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(
-        0,
-        0,
-        entity.fields.len() as u32 + 1,
-        titles.len() as u16 - 1,
-    )?;
+    ws.autofilter(0, 0, rows.len() as u32, titles.len() as u16 - 1)?;
     Ok(())
 }
 

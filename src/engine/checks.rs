@@ -2,13 +2,15 @@
 //! `import --dry-run`, which must see exactly the same rows. Reading, checking and writing
 //! overlap on three threads (read-ahead, this one, write-behind). No network.
 
+use crate::check::linked::Clients;
 use crate::cli::Global;
 use crate::engine::finish;
 use crate::engine::input::{CaseSheet, Echo, Scanned};
 use crate::engine::options::{BatchArgs, InputArgs, ResultsArgs, RulesArgs, SkipHiddenArgs};
 use crate::error::{CmdResult, ExitCode, Fatal};
-use crate::outcome::{Outcome, ResultRow};
+use crate::outcome::{Outcome, ResultRow, RowError};
 use crate::report::results::{ResultsWriter, WriteBehind};
+use crate::report::summary::Summary;
 use crate::send::rate::RateSpec;
 
 /// Validate every row and write the results file; the summary's plan says what an import costs
@@ -50,6 +52,9 @@ pub fn run(
     let mut writer = WriteBehind::spawn(writer, sheet.recycler()).map_err(usage)?;
     let mut summary = sheet.new_summary(command, &input.file, &results_path);
     let mut valid_creates = 0u64;
+    // With client columns, a row's verdict waits for the whole sheet (a client the sheet
+    // contradicts fails every row naming it), so the rows are held, then written.
+    let mut held: Vec<(ResultRow, u64)> = Vec::new();
     while let Some(item) = sheet.next_row() {
         let (raw, result) = match item? {
             Scanned::Blank => {
@@ -59,41 +64,127 @@ pub fn run(
             Scanned::Row { raw, result } => (raw, result),
         };
         summary.rows_read += 1;
-        let (outcome, errors, id) = match result {
+        let (outcome, errors, id, cleared) = match result {
             Ok(case) => {
-                if case.id.is_some() {
-                    summary.updates += 1;
-                    summary.fields_cleared += case.omitted().count() as u64;
-                } else {
-                    summary.creates += 1;
-                    valid_creates += 1;
-                }
-                (Outcome::Valid, Vec::new(), case.id)
+                let cleared = case.id.map_or(0, |_| case.omitted().count() as u64);
+                (Outcome::Valid, Vec::new(), case.id, cleared)
             }
-            Err(errors) => (Outcome::Invalid, errors, None),
+            Err(errors) => (Outcome::Invalid, errors, None, 0),
         };
-        summary.count(outcome);
         let extra = dates.cells(&raw);
-        writer
-            .write(ResultRow {
-                source_row: raw.source_row,
-                outcome,
-                kayse_id: id,
-                errors: echo.errors(errors),
-                cells: echo.cells(raw.cells),
-                extra,
-            })
-            .map_err(usage)?;
+        let row = ResultRow {
+            source_row: raw.source_row,
+            outcome,
+            kayse_id: id,
+            errors: echo.errors(errors),
+            cells: echo.cells(raw.cells),
+            extra,
+        };
+        if sheet.has_clients() {
+            held.push((row, cleared));
+        } else {
+            count(&mut summary, &row, cleared, &mut valid_creates);
+            writer.write(row).map_err(usage)?;
+        }
     }
     sheet.finish_summary(&mut summary);
-    summary.plan = Some(crate::plan::validate_line(
-        valid_creates,
-        summary.updates,
-        u64::from(batch.batch_size),
-        rate,
-    ));
+    let clients = sheet.clients();
+    if let Some(clients) = &clients {
+        for (mut row, cleared) in held {
+            refuse_unsendable_clients(&mut row, clients);
+            count(&mut summary, &row, cleared, &mut valid_creates);
+            writer.write(row).map_err(usage)?;
+        }
+        summary.warnings.extend(describe_clients(clients));
+    }
+    let batch = u64::from(batch.batch_size);
+    summary.plan = Some(match &clients {
+        Some(c) => crate::plan::linked_line(
+            c.sendable() as u64,
+            valid_creates,
+            summary.updates,
+            batch,
+            rate,
+        ),
+        None => crate::plan::validate_line(valid_creates, summary.updates, batch, rate),
+    });
+    let tables: Vec<_> = clients.iter().map(crate::report::clients::table).collect();
     finish::conclude(summary, g, None, started, |s| {
         crate::engine::guard::no_send_may_replace(&results_path)?;
-        writer.finish(s).map_err(usage)
+        writer.finish_with(s, &tables).map_err(usage)
     })
+}
+
+/// Count a row's verdict in the summary: valid creates and updates (with the `cleared` fields
+/// an update would clear), or invalid.
+fn count(summary: &mut Summary, row: &ResultRow, cleared: u64, valid_creates: &mut u64) {
+    if row.outcome == Outcome::Valid {
+        if row.kayse_id.is_some() {
+            summary.updates += 1;
+            summary.fields_cleared += cleared;
+        } else {
+            summary.creates += 1;
+            *valid_creates += 1;
+        }
+    }
+    summary.count(row.outcome);
+}
+
+/// A valid row naming a client that cannot be sent (the sheet contradicts itself about it, or
+/// no row gives its name) is invalid, with the client's reason.
+fn refuse_unsendable_clients(row: &mut ResultRow, clients: &Clients) {
+    if row.outcome != Outcome::Valid {
+        return;
+    }
+    let problems: Vec<RowError> = clients
+        .of_row
+        .get(&row.source_row)
+        .into_iter()
+        .flatten()
+        .filter_map(|&k| {
+            let c = &clients.clients[k];
+            c.problem
+                .as_ref()
+                .map(|p| RowError::new("client", p.clone()))
+        })
+        .collect();
+    if !problems.is_empty() {
+        row.outcome = Outcome::Invalid;
+        row.errors = problems;
+    }
+}
+
+/// The summary's lines about the clients a case sheet names: how many, how many rows were
+/// merged, and which rows sharing an email, a mobile or a name were kept apart (the first few).
+fn describe_clients(clients: &Clients) -> Vec<String> {
+    const SHOWN: usize = 5;
+    let mut out = vec![format!(
+        "clients: the rows name {} distinct clients ({} to create, {} that cannot be sent); {} rows were merged into a client named on an earlier row",
+        clients.clients.len(),
+        clients.sendable(),
+        clients.clients.len() - clients.sendable(),
+        clients.merged
+    )];
+    for c in clients
+        .clients
+        .iter()
+        .filter(|c| c.problem.is_some())
+        .take(SHOWN)
+    {
+        out.push(format!(
+            "client not sent ({}): {}",
+            c.rows.join(", "),
+            c.problem.as_deref().unwrap_or_default()
+        ));
+    }
+    for a in clients.apart.iter().take(SHOWN) {
+        out.push(format!("clients kept apart: {a}"));
+    }
+    if clients.apart.len() > SHOWN {
+        out.push(format!(
+            "{} more pairs of clients kept apart",
+            clients.apart.len() - SHOWN
+        ));
+    }
+    out
 }

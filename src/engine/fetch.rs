@@ -1,6 +1,7 @@
-//! Fetching cases by id, one paced `GET /v1/cases/{id}` each: the one operation `export` runs
-//! journaled and `delete --backup` runs before deleting. A GET changes nothing, so it is not
-//! journaled as sent: one whose answer was lost is simply fetched again. No files here.
+//! Fetching records by id, one paced `GET /v1/cases/{id}` (or `/v1/clients/{id}`) each: the one
+//! operation `export` runs journaled (and, for `--with-clients`, once more for the clients) and
+//! `delete --backup` runs before deleting. A GET changes nothing, so it is not journaled as sent:
+//! one whose answer was lost is simply fetched again. No files here.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use futures::future::BoxFuture;
 
 use super::worker::Cx;
 use super::{Command, Flow, Job};
-use crate::entity::{CASES, Record};
+use crate::entity::{Entity, Record};
 use crate::outcome::Outcome;
 use crate::record::journal::RowRecord;
 use crate::send::CallError;
@@ -20,11 +21,11 @@ pub const SHOWN: &[(&str, Outcome)] = &[
     ("failed", Outcome::Failed),
 ];
 
-/// The fetch command: items are case ids, one per request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FetchCases;
+/// The fetch command: items are ids of the entity's records, one per request.
+#[derive(Debug, Clone, Copy)]
+pub struct Fetch(pub &'static Entity);
 
-impl Command for FetchCases {
+impl Command for Fetch {
     type Item = u64;
 
     fn key(id: &u64) -> usize {
@@ -34,10 +35,10 @@ impl Command for FetchCases {
     fn send<'a>(&'a self, cx: &'a Cx<Self>, job: Job<u64>) -> BoxFuture<'a, Flow> {
         Box::pin(async move {
             for id in job.items {
-                match cx.client().get(&CASES, id).await {
-                    Ok(case) => cx.done(vec![fetched(id, &case)]).await,
+                match cx.client().get(self.0, id).await {
+                    Ok(record) => cx.done(vec![fetched(id, &record)]).await,
                     Err(e) if e.ends_run() => return cx.halted(&e).await,
-                    Err(e) => cx.done(vec![not_fetched(id, &e)]).await,
+                    Err(e) => cx.done(vec![not_fetched(self.0, id, &e)]).await,
                 }
             }
             Flow::Go
@@ -45,7 +46,8 @@ impl Command for FetchCases {
     }
 }
 
-/// The record of a fetched case: the answer is kept whole, so a resumed export needs no GET.
+/// The record of a fetched case or client: the answer is kept whole, so a resumed export needs
+/// no GET.
 fn fetched(id: u64, case: &Record) -> RowRecord {
     RowRecord {
         row: id as usize,
@@ -57,12 +59,13 @@ fn fetched(id: u64, case: &Record) -> RowRecord {
     }
 }
 
-/// The record of a case that could not be fetched: 404 is `not_found`, the rest `failed`.
-fn not_fetched(id: u64, e: &CallError) -> RowRecord {
+/// The record of a record that could not be fetched: 404 is `not_found`, the rest `failed`.
+fn not_fetched(entity: &Entity, id: u64, e: &CallError) -> RowRecord {
     let (outcome, error) = match e {
-        CallError::Rejected { status: 404, .. } => {
-            (Outcome::NotFound, format!("case {id} not found (404)"))
-        }
+        CallError::Rejected { status: 404, .. } => (
+            Outcome::NotFound,
+            format!("{} {id} not found (404)", entity.one),
+        ),
         e => (Outcome::Failed, e.to_string()),
     };
     RowRecord {
@@ -78,15 +81,19 @@ fn not_fetched(id: u64, e: &CallError) -> RowRecord {
 /// What fetching came to, by id.
 #[derive(Debug, Default)]
 pub struct Fetched {
-    pub cases: BTreeMap<u64, Record>,
+    pub records: BTreeMap<u64, Record>,
     /// Ids that could not be fetched, with the reason. `not_found` holds the 404s.
     pub errors: BTreeMap<u64, String>,
     pub not_found: Vec<u64>,
 }
 
 impl Fetched {
-    /// Fold recorded fetches (from this run or a journal) into cases and errors.
-    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a RowRecord>) -> Fetched {
+    /// Fold recorded fetches of `entity`'s records (from this run or a journal) into records
+    /// and errors.
+    pub fn from_records<'a>(
+        entity: &'static Entity,
+        records: impl IntoIterator<Item = &'a RowRecord>,
+    ) -> Fetched {
         let mut out = Fetched::default();
         for rec in records {
             let id = rec.id.unwrap_or(rec.row as u64);
@@ -95,10 +102,10 @@ impl Fetched {
                 Outcome::Valid => match rec
                     .data
                     .clone()
-                    .and_then(|d| Record::from_json(&CASES, &d).ok())
+                    .and_then(|d| Record::from_json(entity, &d).ok())
                 {
                     Some(c) => {
-                        out.cases.insert(id, c);
+                        out.records.insert(id, c);
                     }
                     None => {
                         out.errors
@@ -121,6 +128,7 @@ impl Fetched {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity::{CASES, CLIENTS};
 
     #[test]
     fn records_fold_into_cases_and_errors() {
@@ -131,6 +139,7 @@ mod tests {
         let recs = vec![
             fetched(7, &case),
             not_fetched(
+                &CASES,
                 8,
                 &CallError::Rejected {
                     status: 404,
@@ -140,6 +149,7 @@ mod tests {
             ),
             unreadable,
             not_fetched(
+                &CASES,
                 10,
                 &CallError::GaveUp {
                     last: "Kayse answered 503".into(),
@@ -149,13 +159,26 @@ mod tests {
                 },
             ),
         ];
-        let f = Fetched::from_records(&recs);
-        assert_eq!(f.cases[&7].text("case_number"), Some("A"));
+        let f = Fetched::from_records(&CASES, &recs);
+        assert_eq!(f.records[&7].text("case_number"), Some("A"));
         assert_eq!(f.not_found, vec![8]);
         assert_eq!(f.errors[&8], "case 8 not found (404)");
         assert_eq!(f.errors[&9], "the recorded answer is unreadable");
         assert!(f.errors[&10].contains("503"), "{}", f.errors[&10]);
         assert_eq!(recs[3].outcome, Outcome::Failed);
-        assert_eq!(FetchCases::key(&12), 12);
+        assert_eq!(Fetch::key(&12), 12);
+        let gone = not_fetched(
+            &CLIENTS,
+            1_000_002,
+            &CallError::Rejected {
+                status: 404,
+                message: "not found".into(),
+                lost_before: false,
+            },
+        );
+        assert_eq!(
+            gone.error.as_deref(),
+            Some("client 1000002 not found (404)")
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 
 use crate::cell::Cell;
+use crate::check::linked::{Clients, Gathered, Mention, Reader};
 use crate::check::{Checked, Checker, check_row};
 use crate::cli::Global;
 use crate::engine::options::{HiddenRows, InputArgs, RulesArgs};
@@ -186,7 +187,9 @@ pub fn names_matcher<S: AsRef<str>>(names: &[S]) -> HeaderMatcher {
 #[allow(clippy::large_enum_variant)]
 enum Prechecked {
     Blank,
-    Row(RawRow, Checked),
+    /// The row, its case judged on its own, and the clients its client columns name (with
+    /// their cells' errors), when the sheet has client columns.
+    Row(RawRow, Checked, Option<(Vec<Mention>, Vec<RowError>)>),
 }
 
 /// One scanned row of a case sheet. Consumed at once, never stored in bulk, so the size gap
@@ -216,6 +219,11 @@ pub struct CaseSheet {
     notes: Vec<String>,
     /// How each date column is read, and why.
     pub dates: DateColumns,
+    /// The clients the valid rows name in their client columns (`Client Email`...), gathered
+    /// for deduplication once every row is read; `None` for a sheet without client columns.
+    clients: Option<Gathered>,
+    /// `--merge-by-name`.
+    merge_by_name: bool,
 }
 
 impl CaseSheet {
@@ -246,6 +254,11 @@ impl CaseSheet {
         let ahead = look_ahead(rows, LOOK_AHEAD_ROWS);
         let sample = ahead.sample();
         let mut notes = mapping.unmap_non_id_columns(&sample);
+        if rules_args.without_clients {
+            mapping.unmap_client_columns();
+        } else {
+            notes.extend(mapping.unmap_unsplittable_names(&sample));
+        }
         let order_given = rules_args.date_order_with(&map_opts.file)?;
         if let (None, Some(d)) = (order_given, mapping.preset) {
             // The preset's order reads the dates the values do not prove.
@@ -255,6 +268,14 @@ impl CaseSheet {
         notes.extend(dates.warnings.iter().cloned());
         drop(sample);
         let rows: Box<dyn Rows> = Box::new(ahead);
+        let reader = Reader::new(
+            mapping.linked(),
+            &table.headers,
+            rules.date_order,
+            rules.country,
+        );
+        let reader = (!reader.is_empty()).then_some(reader);
+        let clients = reader.as_ref().map(|_| Gathered::default());
         let mapping = Arc::new(mapping);
         let rows = {
             let mapping = Arc::clone(&mapping);
@@ -264,7 +285,8 @@ impl CaseSheet {
                     Prechecked::Blank
                 } else {
                     let checked = check_row(&rules, &mapping.apply(&raw));
-                    Prechecked::Row(raw, checked)
+                    let named = reader.as_ref().map(|r| r.read(&raw.cells));
+                    Prechecked::Row(raw, checked, named)
                 }
             })
         };
@@ -278,18 +300,56 @@ impl CaseSheet {
             facts,
             notes,
             dates,
+            clients,
+            merge_by_name: rules_args.merge_by_name,
         })
     }
 
     /// Read, map and check the next row. A read error mid-file is fatal (exit 2).
     pub fn next_row(&mut self) -> Option<Result<Scanned, Fatal>> {
-        let (raw, checked) = match self.rows.next()? {
-            Ok(Prechecked::Row(raw, checked)) => (raw, checked),
+        let (raw, checked, named) = match self.rows.next()? {
+            Ok(Prechecked::Row(raw, checked, named)) => (raw, checked, named),
             Ok(Prechecked::Blank) => return Some(Ok(Scanned::Blank)),
             Err(e) => return Some(Err(read_failed(e))),
         };
-        let result = self.checker.settle(checked);
+        let mut result = self.checker.settle(checked);
+        if let Some((mentions, errors)) = named {
+            // A case is not sent without the clients its row names: their errors are its own.
+            match (&mut result, errors.is_empty()) {
+                (Ok(case), true) => {
+                    if let Some(g) = self.clients.as_mut() {
+                        g.add(raw.source_row, case.text("external_source"), mentions);
+                    }
+                }
+                (Ok(_), false) => result = Err(errors),
+                (Err(e), _) => e.extend(errors),
+            }
+        }
         Some(Ok(Scanned::Row { raw, result }))
+    }
+
+    /// Whether the sheet has client columns (`Client Name`, `Client Email`, ...).
+    pub fn has_clients(&self) -> bool {
+        self.clients.is_some()
+    }
+
+    /// The headers of the client columns, quoted, for messages: `'Client', 'Client Email'`.
+    pub fn client_headers(&self) -> String {
+        self.mapping
+            .linked()
+            .iter()
+            .map(|l| format!("'{}'", self.mapping.header(l.col)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Once every row is read: the distinct clients the valid rows name, deduplicated, each
+    /// with the rows it came from; `None` for a sheet without client columns. Call it once.
+    pub fn clients(&mut self) -> Option<Clients> {
+        let options = crate::check::people::Options {
+            merge_by_name: self.merge_by_name,
+        };
+        self.clients.take().map(|g| g.finish(options))
     }
 
     /// Where written rows' cells go to be filled again by the reading thread.

@@ -41,6 +41,12 @@ impl Live {
         self.client.pacer().stop_signal().is_stopped()
     }
 
+    /// The outcomes so far (an earlier run's, on `--resume`, included), by key: what a later
+    /// phase is built from (`export --with-clients` fetches the clients the cases name).
+    pub fn outcomes(&self) -> &BTreeMap<usize, RowRecord> {
+        &self.outcomes
+    }
+
     /// Run one journaled phase to its end: its outcomes join the run's.
     pub fn send<C: Command>(&mut self, cmd: C, work: Work<C::Item>, batch: usize, view: View) {
         self.send_recorded(cmd, work, batch, view, None);

@@ -167,6 +167,14 @@ pub struct RulesArgs {
     /// Accepted type values, comma-separated (any other value is invalid).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub allowed_type: Vec<String>,
+    /// Client columns of a case sheet: take two rows naming the same first and last name as one
+    /// client even when one has no date of birth to tell them apart [default: report them].
+    #[arg(long)]
+    pub merge_by_name: bool,
+    /// Leave the client columns of a case sheet (Client Name, Client Email, ...) unread: the
+    /// cases are checked and sent without the clients their rows name.
+    #[arg(long)]
+    pub without_clients: bool,
 }
 
 impl RulesArgs {
@@ -442,6 +450,8 @@ mod tests {
             date_order: None,
             allowed_status: vec!["active".into()],
             allowed_type: Vec::new(),
+            merge_by_name: false,
+            without_clients: false,
         };
         let (_, r) = rules.load().unwrap();
         let slot = |n| CASES.field_index(n).unwrap();
@@ -491,6 +501,8 @@ mod tests {
                 date_order: None,
                 allowed_status: status.iter().map(|s| s.to_string()).collect(),
                 allowed_type: Vec::new(),
+                merge_by_name: false,
+                without_clients: false,
             };
             match (args.load(), want) {
                 (Ok((_, r)), Ok(name)) => {

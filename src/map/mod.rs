@@ -32,6 +32,7 @@ use crate::entity::{self, Entity, Field};
 use crate::outcome::RowError;
 use crate::read::RawRow;
 
+pub mod linked;
 pub mod presets;
 pub mod write;
 
@@ -204,6 +205,8 @@ enum Role {
     Ignored,
     /// Written by the tool or only in API answers: ignored.
     Output,
+    /// A client column of a case sheet (`Client Email`): read by `check::linked`, not a field.
+    Linked,
     Unmapped,
 }
 
@@ -243,6 +246,8 @@ pub struct Mapping {
     data_cols: Vec<(String, usize)>,
     /// (key, column) of unmapped columns carried into external_source_data.
     extra_cols: Vec<(String, usize)>,
+    /// The client columns of a case sheet, in column order (`linked`).
+    linked: Vec<linked::ClientColumn>,
 }
 
 /// One field's value for a row: the cell (borrowed from the row or the mapping) and the input
@@ -706,6 +711,41 @@ fn one_column_per_field(
     }
 }
 
+/// The client columns of a sheet of an entity that links to clients (a case sheet): columns no
+/// field took whose header names a client (`map::linked`). A client's columns are read only
+/// when the sheet has a column for its name (`Client Name`, or `Client First Name` and `Client
+/// Last Name`); those of a client with none stay unmapped, with a note, so a firm's lone `Client
+/// ID` column never makes every row invalid.
+fn linked_columns(
+    entity: &'static Entity,
+    headers: &[String],
+    roles: &mut [Role],
+    notes: &mut Vec<String>,
+) -> Vec<linked::ClientColumn> {
+    if entity.link_to(entity::CLIENTS.name).is_none() {
+        return Vec::new();
+    }
+    let candidates: Vec<usize> = (0..roles.len())
+        .filter(|&c| roles[c] == Role::Unmapped)
+        .collect();
+    let found = linked::find(headers, &candidates);
+    let (named, unnamed) = linked::named_groups(&found);
+    if !unnamed.is_empty() {
+        let cols: Vec<String> = unnamed
+            .iter()
+            .map(|l| format!("'{}'", headers[l.col].trim()))
+            .collect();
+        notes.push(format!(
+            "client columns {} are not used: no column names the client (Client Name, or Client First Name and Client Last Name)",
+            cols.join(", ")
+        ));
+    }
+    for l in &named {
+        roles[l.col] = Role::Linked;
+    }
+    named
+}
+
 /// The data field's columns (`FIELD.KEY`, and unmapped ones under `--extra-columns data`), whose
 /// keys must be unique, and the headers left unmapped.
 fn data_columns(
@@ -793,6 +833,7 @@ impl Mapping {
             }
         }
         one_column_per_field(entity, headers, &mut roles, &set, &mut problems);
+        let linked = linked_columns(entity, headers, &mut roles, &mut notes);
         let DataColumns {
             data_cols,
             extra_cols,
@@ -843,6 +884,7 @@ impl Mapping {
             translate,
             data_cols,
             extra_cols,
+            linked,
         })
     }
 
@@ -902,6 +944,61 @@ impl Mapping {
         notes
     }
 
+    /// `--without-clients`: the client columns are unmapped, as on a sheet of another kind.
+    pub fn unmap_client_columns(&mut self) {
+        for l in std::mem::take(&mut self.linked) {
+            self.roles[l.col] = Role::Unmapped;
+            self.unmapped.push(self.headers[l.col].trim().to_string());
+        }
+    }
+
+    /// Unmap the whole-name client columns (`Client`, `Client Name`) most of whose values, in
+    /// `sample` (the first rows), cannot be split into a first and a last name (surnames alone,
+    /// company names): such a column is not a list of people, and taking it would make every
+    /// row invalid. A client left with no name column is unmapped whole. Returns one note per
+    /// column unmapped, for the summary.
+    pub fn unmap_unsplittable_names(&mut self, sample: &[&RawRow]) -> Vec<String> {
+        let mut notes = Vec::new();
+        let mut keep = Vec::new();
+        for l in std::mem::take(&mut self.linked) {
+            if l.part != linked::Part::FullName {
+                keep.push(l);
+                continue;
+            }
+            let values: Vec<String> = sample
+                .iter()
+                .filter_map(|r| r.cells.get(l.col))
+                .filter(|v| !v.is_blank() && cell_error(v).is_none())
+                .take(ID_SAMPLE)
+                .map(|v| v.to_text().trim().to_string())
+                .collect();
+            let bad: Vec<&String> = values
+                .iter()
+                .filter(|v| crate::check::name::split_name(v).is_err())
+                .collect();
+            if values.is_empty() || bad.len() * 2 <= values.len() {
+                keep.push(l);
+                continue;
+            }
+            let header = self.headers[l.col].trim().to_string();
+            notes.push(format!(
+                "column '{header}' holds {} of {} values that are not a first and a last name (such as '{}') in its first rows, so it was not read as client names; write \"First Last\" or \"Last, First\", or give Client First Name and Client Last Name columns",
+                bad.len(),
+                values.len(),
+                crate::check::rules::short(bad[0])
+            ));
+            self.roles[l.col] = Role::Unmapped;
+            self.unmapped.push(header);
+        }
+        let (named, unnamed) = linked::named_groups(&keep);
+        for l in unnamed {
+            self.roles[l.col] = Role::Unmapped;
+            self.unmapped.push(self.headers[l.col].trim().to_string());
+        }
+        self.linked = named;
+        notes
+    }
+
     /// The input column feeding a field, if any (`--set` fields have none).
     pub fn column_of(&self, field: &str) -> Option<usize> {
         match self.sources.get(self.entity.slot_index(field)?)? {
@@ -920,6 +1017,12 @@ impl Mapping {
         self.entity
     }
 
+    /// The client columns of a case sheet (`Client Email`, `Client 2 Name`), in column order;
+    /// empty for any other sheet.
+    pub fn linked(&self) -> &[linked::ClientColumn] {
+        &self.linked
+    }
+
     /// `FIELD.KEY` for a key of the data field.
     fn data_key_name(&self, key: &str) -> String {
         let data = self.entity.data_field().map(|d| self.entity.fields[d].name);
@@ -935,6 +1038,10 @@ impl Mapping {
                 Role::Field(i, _) => self.entity.slot(*i).name.to_string(),
                 Role::DataKey(k) | Role::Extra(k) => self.data_key_name(k),
                 Role::Ignored | Role::Output => "(ignored)".into(),
+                Role::Linked => match self.linked.iter().find(|l| l.col == c) {
+                    Some(l) => linked::describe(l),
+                    None => "(client)".into(),
+                },
                 Role::Unmapped => "(not mapped)".into(),
             };
             out.push(format!("'{h}' → {what}"));

@@ -88,6 +88,25 @@ pub fn validate_line(creates: u64, updates: u64, batch: u64, rate: RateSpec) -> 
     plan
 }
 
+/// What an import of a case sheet with client columns would cost: the new clients in bulk
+/// first, then the cases with their `client_ids`, as `validate_line` counts them.
+pub fn linked_line(clients: u64, creates: u64, updates: u64, batch: u64, rate: RateSpec) -> String {
+    let client_requests = batches(clients, batch);
+    let bulk = client_requests + batches(creates, batch) + batches(updates, batch);
+    let mut plan = format!(
+        "{clients} clients to create in {client_requests} request{}, then {} cases; {}",
+        if client_requests == 1 { "" } else { "s" },
+        creates + updates,
+        plan_text(bulk + updates, rate, None)
+    );
+    if updates > 0 {
+        plan.push_str(&format!(
+            " (includes {updates} GETs to keep blank fields on updates; --update-blanks clear skips them)"
+        ));
+    }
+    plan
+}
+
 /// What an import will send: rows by kind, and the groups an earlier attempt left in doubt
 /// (each resent alone, as it was).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -273,6 +292,35 @@ mod tests {
         ];
         for (requests, left, want) in table {
             assert_eq!(plan_text(*requests, KAYSE, *left), *want);
+        }
+    }
+
+    /// The figure: 1,200 people on 2,000 case rows cost 12 + 20 requests.
+    #[test]
+    fn linked_lines_count_clients_then_cases() {
+        let table: &[(u64, u64, u64, &str)] = &[
+            (
+                1200,
+                2000,
+                0,
+                "1200 clients to create in 12 requests, then 2000 cases; 32 requests; fits in the current window",
+            ),
+            (
+                1,
+                3,
+                1,
+                "1 clients to create in 1 request, then 4 cases; 4 requests; fits in the current window",
+            ),
+            (
+                0,
+                5,
+                0,
+                "0 clients to create in 0 requests, then 5 cases; 1 request; fits",
+            ),
+        ];
+        for (clients, creates, updates, want) in table {
+            let got = linked_line(*clients, *creates, *updates, 100, KAYSE);
+            assert!(got.starts_with(want), "{got}");
         }
     }
 

@@ -331,6 +331,17 @@ pub struct Extras {
     pub summary: Option<(Tally, String)>,
     /// What changed since the previous report: the `Changes` sheet, or `<out>.changes.csv`.
     pub changes: Option<Vec<changes::Row>>,
+    /// The records the first sheet's id lists link to (`export --with-clients`: the clients of
+    /// the cases, which `client_ids` name by id): a sheet of their own after the first
+    /// (`Clients`), or [`clients_csv_path`] beside a CSV export.
+    pub linked: Option<(&'static Entity, Vec<Record>)>,
+}
+
+/// `<out>.clients.csv`, beside a CSV export that has its clients (`export --with-clients`).
+pub fn clients_csv_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".clients.csv");
+    PathBuf::from(s)
 }
 
 /// Write the export of `entity`'s `records` atomically (temporary file, then rename). `errors`
@@ -368,6 +379,12 @@ pub fn write_with(
     crate::report::results::replace(&temp, out)?;
     if let (true, Some(rows)) = (csv, &extras.changes) {
         write_changes_beside(out, rows)?;
+    }
+    if let (true, Some((other, linked))) = (csv, &extras.linked) {
+        let lp = clients_csv_path(out);
+        let t = crate::report::results::temp_path(&lp);
+        write_csv(&t, other, linked).map_err(|e| e.at(&lp))?;
+        crate::report::results::replace(&t, &lp)?;
     }
     if csv {
         let ep = errors_csv_path(out);
@@ -463,17 +480,14 @@ pub(crate) fn add_changes(
     Ok(())
 }
 
-fn write_xlsx(
-    path: &Path,
+/// One sheet of records, named after their entity (`Cases`): frozen header, filter, columns as
+/// wide as their values, long text wrapped.
+fn records_sheet(
+    wb: &mut Workbook,
     entity: &Entity,
     records: &[Record],
-    errors: &[(u64, String)],
-    extras: &Extras,
+    head: &Format,
 ) -> Result<(), Cause> {
-    let mut wb = Workbook::new();
-    let head = Format::new()
-        .set_bold()
-        .set_border_bottom(FormatBorder::Thin);
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let wrap = Format::new()
         .set_text_wrap()
@@ -489,7 +503,7 @@ fn write_xlsx(
         }
     }
     for (i, name) in cols.iter().enumerate() {
-        sheet.write_string_with_format(0, i as u16, name, &head)?;
+        sheet.write_string_with_format(0, i as u16, name, head)?;
         sheet.set_column_width(i as u16, width(widest[i]))?;
     }
     sheet.set_freeze_panes(1, 0)?;
@@ -528,6 +542,24 @@ fn write_xlsx(
         }
     }
     sheet.autofilter(0, 0, records.len() as u32, (cols.len() - 1) as u16)?;
+    Ok(())
+}
+
+fn write_xlsx(
+    path: &Path,
+    entity: &Entity,
+    records: &[Record],
+    errors: &[(u64, String)],
+    extras: &Extras,
+) -> Result<(), Cause> {
+    let mut wb = Workbook::new();
+    let head = Format::new()
+        .set_bold()
+        .set_border_bottom(FormatBorder::Thin);
+    records_sheet(&mut wb, entity, records, &head)?;
+    if let Some((other, linked)) = &extras.linked {
+        records_sheet(&mut wb, other, linked, &head)?;
+    }
     // After the cases, which stay the first sheet: the workbook is an import file.
     if let Some((tally, title)) = &extras.summary {
         summary_sheet::add(&mut wb, tally, title)?;

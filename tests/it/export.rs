@@ -352,3 +352,95 @@ fn ids_from_a_filtered_list_say_their_hidden_rows() {
     let got: Vec<&str> = out[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(got, [ids[1].to_string(), ids[3].to_string()]);
 }
+
+/// `--with-clients`: each distinct client of the cases fetched once, onto a `Clients` sheet (a
+/// CSV export: `<out>.clients.csv`) that the cases' `client_ids` name by id.
+#[test]
+fn with_clients_fetches_each_distinct_client_once() {
+    let sb = Sandbox::start(&[]);
+    let seeded = sb.http(
+        "POST",
+        "/sandbox/seed",
+        Some(json!({"clients": [
+            {"first_name": "Maria", "last_name": "Garcia", "external_source": "clio",
+             "external_source_id": "C-1", "email": "maria@example.com", "date_of_birth": "1985-07-14"},
+            {"first_name": "Li", "last_name": "Wei", "external_source": "clio",
+             "external_source_id": "C-2"},
+        ]})),
+    );
+    let clients: Vec<u64> = seeded["client_ids"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{seeded}"))
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let (maria, li) = (clients[0], clients[1]);
+    let mut a = case(1);
+    a["client_ids"] = json!([maria, li]);
+    let mut b = case(2);
+    b["client_ids"] = json!([li]);
+    let ids = sb.seed(vec![a, b, case(3)]);
+    let spec = format!("{}-{}", ids[0], ids[2]);
+    let dir = tempfile::tempdir().unwrap();
+    let o = sb.run(
+        dir.path(),
+        &[
+            "export",
+            "--ids",
+            &spec,
+            "--with-clients",
+            "--out",
+            "out.xlsx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(sb.route_count("GET /v1/cases/{id}"), 3, "{}", sb.stats());
+    assert_eq!(
+        sb.route_count("GET /v1/clients/{id}"),
+        2,
+        "one GET per distinct client: {}",
+        sb.stats()
+    );
+    let out = dir.path().join("out.xlsx");
+    let cases = sheet(&out, Some("Cases"));
+    assert_eq!(
+        results_column(&cases, "client_ids"),
+        [format!("{maria};{li}"), li.to_string(), String::new()]
+    );
+    let rows = sheet(&out, Some("Clients"));
+    assert_eq!(rows[0][0], "id");
+    assert_eq!(rows.len(), 3, "header and two clients: {rows:?}");
+    assert_eq!(
+        results_column(&rows, "id"),
+        [maria.to_string(), li.to_string()]
+    );
+    assert_eq!(results_column(&rows, "first_name"), ["Maria", "Li"]);
+    assert_eq!(results_column(&rows, "external_source_id"), ["C-1", "C-2"]);
+    assert_eq!(results_column(&rows, "date_of_birth"), ["1985-07-14", ""]);
+    assert_eq!(
+        results_column(&rows, "case_ids"),
+        [ids[0].to_string(), format!("{};{}", ids[0], ids[1])]
+    );
+
+    // A CSV export writes the clients beside it.
+    let o = sb.run(
+        dir.path(),
+        &[
+            "export",
+            "--ids",
+            &spec,
+            "--with-clients",
+            "--out",
+            "out.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let listed = csv_rows(&dir.path().join("out.csv.clients.csv"));
+    assert_eq!(
+        results_column(&listed, "id"),
+        [maria.to_string(), li.to_string()]
+    );
+    assert_eq!(results_column(&listed, "last_name"), ["Garcia", "Wei"]);
+    assert_eq!(results_column(&listed, "email"), ["maria@example.com", ""]);
+    assert!(!dir.path().join("out.csv.errors.csv").exists());
+}

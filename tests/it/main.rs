@@ -11,6 +11,7 @@ mod help;
 mod hostile;
 mod import;
 mod ledger;
+mod linked;
 mod message;
 mod message_keys;
 mod outage;

@@ -214,6 +214,7 @@ fn a_clio_matters_export_imports_with_no_mapping_file() {
             preset_sample("clio-matters.csv").to_str().unwrap(),
             "--results",
             "r.csv",
+            "--without-clients",
         ],
     );
     assert_eq!(code(&o), 0, "{}", show(&o));

@@ -7,7 +7,8 @@ use std::path::Path;
 use assert_cmd::Command;
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
 use chrono::NaiveDate;
-use kayse_bulk::entity::{CASES, Kind};
+use kayse_bulk::entity::{CASES, Field, Kind};
+use kayse_bulk::map::linked;
 
 fn bin() -> Command {
     Command::cargo_bin("kayse-bulk").unwrap()
@@ -54,9 +55,22 @@ fn template_has_every_field_an_example_row_and_a_fields_sheet() {
     let cases = sheet(&out, "Cases");
     assert_eq!(cases.len(), 2, "header and one example row");
     let fields_of = CASES.fields;
-    let header: Vec<Data> = fields_of.iter().map(|f| s(f.name)).collect();
-    assert_eq!(cases[0], header, "headers in schema order");
-    for (i, f) in fields_of.iter().enumerate() {
+    // The case's fields in schema order, then the first client's columns.
+    let clients: Vec<(String, &Field)> = linked::template_fields()
+        .map(|(_, f)| (linked::header(1, f), f))
+        .collect();
+    let columns: Vec<(String, &Field)> = fields_of
+        .iter()
+        .map(|f| (f.name.to_string(), f))
+        .chain(clients.iter().cloned())
+        .collect();
+    let header: Vec<Data> = columns.iter().map(|(h, _)| s(h)).collect();
+    assert_eq!(
+        cases[0], header,
+        "headers in schema order, then the client's"
+    );
+    assert!(cases[0].contains(&s("Client First Name")), "{:?}", cases[0]);
+    for (i, (_, f)) in columns.iter().enumerate() {
         let got = &cases[1][i];
         match f.kind {
             _ if f.example.is_empty() => assert_eq!(*got, Data::Empty, "{}", f.name),
@@ -87,9 +101,20 @@ fn template_has_every_field_an_example_row_and_a_fields_sheet() {
     );
     assert_eq!(
         fields.len(),
-        fields_of.len() + 2,
-        "header, every field, then id"
+        fields_of.len() + 2 + clients.len(),
+        "header, every field, then id, then the client columns"
     );
+    for ((h, f), row) in clients.iter().zip(&fields[fields_of.len() + 2..]) {
+        assert_eq!(row[0], s(h));
+        assert_eq!(row[1], s("no"), "{h}");
+        assert_eq!(row[2], s(f.kind.api_name()), "{h}");
+        assert!(row[3].to_string().contains(f.description), "{h}");
+        assert!(
+            row[4].to_string().contains(&linked::header(2, f)),
+            "{h}: {}",
+            row[4]
+        );
+    }
     for (f, row) in fields_of.iter().chain([&CASES.id]).zip(&fields[1..]) {
         assert_eq!(row[0], s(f.name));
         assert_eq!(
@@ -105,14 +130,14 @@ fn template_has_every_field_an_example_row_and_a_fields_sheet() {
 
     // A note on every header with its description, and the validations.
     let notes = part(&out, "xl/comments1.xml");
-    assert_eq!(notes.matches("<comment ref=").count(), fields_of.len());
+    assert_eq!(notes.matches("<comment ref=").count(), columns.len());
     for f in fields_of {
         let first = f.description.split(['(', ',']).next().unwrap_or_default();
         assert!(notes.contains(first), "note for {}: {first}", f.name);
     }
     let xml = part(&out, "xl/worksheets/sheet1.xml");
-    let bools = fields_of.iter().filter(|f| f.kind == Kind::Bool).count();
-    let dates = fields_of.iter().filter(|f| f.kind == Kind::Date).count();
+    let bools = columns.iter().filter(|(_, f)| f.kind == Kind::Bool).count();
+    let dates = columns.iter().filter(|(_, f)| f.kind == Kind::Date).count();
     assert_eq!(xml.matches(r#"type="list""#).count(), bools, "{xml}");
     assert_eq!(xml.matches(r#"type="date""#).count(), dates, "{xml}");
     assert!(

@@ -16,12 +16,13 @@ use std::time::Instant;
 
 use crate::check::ids;
 use crate::cli::Global;
-use crate::engine::fetch::{self, FetchCases, Fetched};
+use crate::engine::fetch::{self, Fetch, Fetched};
 use crate::engine::finish::{self, Results};
 use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{InputArgs, ResultsArgs, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Live, View, Work, confirm};
+use crate::entity::CASES;
 use crate::error::{CmdResult, Fatal};
 use crate::outcome::Outcome;
 use crate::plan::{DeleteWork, MAX_DELETE_IDS};
@@ -248,7 +249,7 @@ fn back_up(live: &mut Live, todo: &[u64], path: &Path, g: &Global) -> Result<(),
         per_request: 1,
         shown: fetch::SHOWN,
     };
-    let got = live.side(FetchCases, Work::list(todo.to_vec()), 1, view);
+    let got = live.side(Fetch(&CASES), Work::list(todo.to_vec()), 1, view);
     if live.stopping() {
         let why = got
             .stop
@@ -258,7 +259,7 @@ fn back_up(live: &mut Live, todo: &[u64], path: &Path, g: &Global) -> Result<(),
             "the backup stopped ({why}); nothing was deleted"
         )));
     }
-    let f = Fetched::from_records(got.outcomes.values());
+    let f = Fetched::from_records(&CASES, got.outcomes.values());
     let failed: Vec<_> = f
         .errors
         .iter()
@@ -272,10 +273,10 @@ fn back_up(live: &mut Live, todo: &[u64], path: &Path, g: &Global) -> Result<(),
     }
     let cases: Vec<_> = todo
         .iter()
-        .filter_map(|id| f.cases.get(id).cloned())
+        .filter_map(|id| f.records.get(id).cloned())
         .collect();
     let errs: Vec<_> = f.errors.into_iter().collect();
-    crate::report::sheet::write(path, &crate::entity::CASES, &cases, &errs)
+    crate::report::sheet::write(path, &CASES, &cases, &errs)
         .map_err(|e| Fatal::from_error(crate::error::ExitCode::Stopped, e))?;
     if !g.quiet {
         eprintln!(

@@ -1,7 +1,8 @@
-//! `kayse-bulk export`: fetch cases by id (the engine's shared case fetch, one paced GET each)
-//! and write them as a valid import file. What is particular to export: where the ids come from
-//! (`ids`) and how the fetched cases are laid out (`report::sheet`). It never formats cells
-//! itself.
+//! `kayse-bulk export`: fetch cases by id (the engine's shared fetch, one paced GET each) and
+//! write them as a valid import file; with `--with-clients`, then fetch each distinct client
+//! those cases link to, once, onto a `Clients` sheet. What is particular to export: where the
+//! ids come from (`ids`) and how the fetched records are laid out (`report::sheet`). It never
+//! formats cells itself.
 
 mod ids;
 mod previous;
@@ -12,12 +13,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cli::Global;
-use crate::engine::fetch::{self, FetchCases, Fetched};
+use crate::engine::fetch::{self, Fetch, Fetched};
 use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{HiddenRows, RunArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
-use crate::entity::{CASES, Record};
+use crate::entity::{CASES, CLIENTS, Record, Value};
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
@@ -57,6 +58,10 @@ pub struct Args {
     /// Where to write the cases: .xlsx or .csv.
     #[arg(long, default_value = "kayse-export.xlsx", value_name = "PATH")]
     pub out: PathBuf,
+    /// Also fetch each distinct client of the cases (one GET each) onto a Clients sheet (a CSV
+    /// export writes them to <out>.clients.csv); the cases' client_ids name them by id.
+    #[arg(long)]
+    pub with_clients: bool,
     /// An earlier export of these cases (.xlsx or .csv, it may be --out itself): add a Changes
     /// sheet (or <out>.changes.csv) with the cases new since, each changed field old -> new, and
     /// the cases gone (404).
@@ -176,8 +181,8 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let mut book = RunLedger::open(g, &args.conn, start, false, "cases", Keyed::Id)?;
     book.replay(session.prior.values())?;
     summary.ledger = Some(book.path_text());
-    let sent = if work.is_empty() {
-        session.skip_sending()
+    let (sent, clients) = if work.is_empty() && !args.with_clients {
+        (session.skip_sending(), None)
     } else {
         let mut live = session.connect(&args.conn, &args.pacing, g)?;
         let view = View {
@@ -186,10 +191,45 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             per_request: 1,
             shown: fetch::SHOWN,
         };
-        live.send_recorded(FetchCases, work, 1, view, Some(&mut book));
-        live.end()
+        if !work.is_empty() {
+            live.send_recorded(Fetch(&CASES), work, 1, view, Some(&mut book));
+        }
+        let clients = if args.with_clients && !live.stopping() {
+            let fetched = Fetched::from_records(&CASES, live.outcomes().values());
+            let client_ids = client_ids_of(&ids, &fetched);
+            if !g.quiet && !client_ids.is_empty() {
+                eprintln!(
+                    "--with-clients: {} distinct clients, one request each",
+                    client_ids.len()
+                );
+            }
+            let view = View {
+                label: "clients",
+                total: client_ids.len() as u64,
+                per_request: 1,
+                shown: fetch::SHOWN,
+            };
+            let got = live.side(Fetch(&CLIENTS), Work::list(client_ids.clone()), 1, view);
+            Some((
+                client_ids,
+                Fetched::from_records(&CLIENTS, got.outcomes.values()),
+            ))
+        } else {
+            None
+        };
+        (live.end(), clients)
     };
-    let (cases, errors) = join(&ids, &sent, &mut summary);
+    let (cases, mut errors) = join(&ids, &sent, &mut summary);
+    let clients = clients.map(|(client_ids, fetched)| {
+        let (records, client_errors) = join_clients(&client_ids, fetched, &mut summary);
+        errors.extend(client_errors);
+        records
+    });
+    if args.with_clients && clients.is_none() {
+        summary
+            .warnings
+            .push("the clients were not fetched: the run stopped first".to_string());
+    }
     if !errors.is_empty() {
         let csv = args
             .out
@@ -212,6 +252,9 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     if !to_csv {
         // Nothing is cut without a word: a workbook's cell and calendar have limits.
         summary.warnings.extend(sheet::excel_limits(&cases));
+        if let Some(c) = &clients {
+            summary.warnings.extend(sheet::excel_limits(c));
+        }
     }
     // Unfinished: what was fetched goes to a partial file; --out is left as it was.
     let target = finish::output_for(&args.out, &sent);
@@ -255,6 +298,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let extras = sheet::Extras {
         summary: (!to_csv).then(|| report_summary(&cases)),
         changes,
+        linked: clients.map(|c| (&CLIENTS, c)),
     };
     let done = finish::conclude(summary, g, Some(&sent), started, |_| {
         sheet::write_with(&target, &CASES, &cases, &errors, &extras)
@@ -309,7 +353,7 @@ fn report_summary(cases: &[Record]) -> (Tally, String) {
 
 /// The ids Kayse answered 404 for: deleted or merged since.
 fn gone(sent: &Sent) -> BTreeSet<u64> {
-    Fetched::from_records(sent.outcomes.values())
+    Fetched::from_records(&CASES, sent.outcomes.values())
         .not_found
         .into_iter()
         .collect()
@@ -318,12 +362,12 @@ fn gone(sent: &Sent) -> BTreeSet<u64> {
 /// The fetched cases in the order the ids were given, and an error for every other id, each
 /// counted in the summary.
 fn join(ids: &[u64], sent: &Sent, summary: &mut Summary) -> (Vec<Record>, Vec<(u64, String)>) {
-    let fetched = Fetched::from_records(sent.outcomes.values());
+    let fetched = Fetched::from_records(&CASES, sent.outcomes.values());
     let not_fetched = sent.not_sent("fetched");
     let mut cases = Vec::new();
     let mut errors = Vec::new();
     for id in ids {
-        if let Some(c) = fetched.cases.get(id) {
+        if let Some(c) = fetched.records.get(id) {
             cases.push(c.clone());
             *summary.counts.entry("exported".into()).or_default() += 1;
         } else if let Some(e) = fetched.errors.get(id) {
@@ -341,9 +385,108 @@ fn join(ids: &[u64], sent: &Sent, summary: &mut Summary) -> (Vec<Record>, Vec<(u
     (cases, errors)
 }
 
+/// The distinct clients the fetched cases link to, in the order of the cases, then of each
+/// case's `client_ids`.
+fn client_ids_of(ids: &[u64], fetched: &Fetched) -> Vec<u64> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for case in ids.iter().filter_map(|id| fetched.records.get(id)) {
+        if let Some(Value::IdList(list)) = case.by_name("client_ids") {
+            for c in list {
+                if seen.insert(*c) {
+                    out.push(*c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The fetched clients in order, and an error for every client that could not be fetched,
+/// named as a client (the Errors sheet's ids are otherwise case ids); each is counted in the
+/// summary, a client that could not be fetched as a case would be (`failed`, `not_found`).
+fn join_clients(
+    client_ids: &[u64],
+    mut fetched: Fetched,
+    summary: &mut Summary,
+) -> (Vec<Record>, Vec<(u64, String)>) {
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    for id in client_ids {
+        if let Some(c) = fetched.records.remove(id) {
+            records.push(c);
+            *summary.counts.entry("clients_exported".into()).or_default() += 1;
+        } else {
+            summary.count(match fetched.errors.contains_key(id) {
+                true if fetched.not_found.contains(id) => Outcome::NotFound,
+                true => Outcome::Failed,
+                false => Outcome::Skipped,
+            });
+            let why = fetched
+                .errors
+                .remove(id)
+                .unwrap_or_else(|| "not fetched: the run stopped first".to_string());
+            let why = if why.starts_with("client ") {
+                why
+            } else {
+                format!("client {id}: {why}")
+            };
+            errors.push((*id, why));
+        }
+    }
+    (records, errors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_are_listed_once_and_their_errors_name_them() {
+        let case = |id: u64, clients: &[u64]| {
+            Record::from_json(
+                &CASES,
+                &serde_json::json!({"id": id, "client_ids": clients}),
+            )
+            .unwrap()
+        };
+        let mut fetched = Fetched::default();
+        for (id, clients) in [(1u64, vec![12u64, 11]), (2, vec![11, 13]), (3, vec![])] {
+            fetched.records.insert(id, case(id, &clients));
+        }
+        assert_eq!(client_ids_of(&[2, 1, 3, 4], &fetched), [11, 13, 12]);
+
+        let mut got = Fetched::default();
+        got.records.insert(
+            11,
+            Record::from_json(&CLIENTS, &serde_json::json!({"id": 11, "first_name": "A"})).unwrap(),
+        );
+        got.errors.insert(13, "client 13 not found (404)".into());
+        got.not_found.push(13);
+        got.errors.insert(12, "Kayse answered 500".into());
+        let mut summary = Summary::default();
+        let (records, errors) = join_clients(&[11, 13, 12, 14], got, &mut summary);
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            errors,
+            [
+                (13, "client 13 not found (404)".to_string()),
+                (12, "client 12: Kayse answered 500".to_string()),
+                (
+                    14,
+                    "client 14: not fetched: the run stopped first".to_string()
+                ),
+            ]
+        );
+        for (word, n) in [
+            ("clients_exported", 1),
+            ("not_found", 1),
+            ("failed", 1),
+            ("skipped", 1),
+        ] {
+            assert_eq!(summary.counts.get(word), Some(&n), "{word}");
+        }
+    }
 
     #[test]
     fn fetched_cases_join_the_ids_in_order() {

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::Args;
 use crate::cli::Global;
-use crate::engine::fetch::{self, FetchCases};
+use crate::engine::fetch::{self, Fetch};
 use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
 use crate::engine::{Sent, View, Work, confirm, finish};
@@ -231,7 +231,7 @@ fn refresh(
             per_request: 1,
             shown: fetch::SHOWN,
         };
-        live.send_recorded(FetchCases, work, 1, view, Some(book));
+        live.send_recorded(Fetch(&CASES), work, 1, view, Some(book));
         live.end()
     };
     let errors = tally(&choice.ids, &sent, &mut summary);
@@ -316,6 +316,7 @@ fn report_extras(
     Ok(sheet::Extras {
         summary: (!to_csv).then_some((tally, title)),
         changes,
+        linked: None,
     })
 }
 

@@ -94,6 +94,14 @@ fn cell_id(c: Option<&Cell>) -> Option<u64> {
 /// Read, map and check every row once.
 pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
     let mut sheet = CaseSheet::open(&args.input, args.hidden.hidden_rows(), &args.rules, true)?;
+    if sheet.has_clients() {
+        // Sending the cases without the clients their rows name would lose the links silently.
+        return Err(Fatal::usage(format!(
+            "{} names each case's clients in {}: sending the clients with their cases is not built yet, so nothing was sent; --dry-run checks them and counts the requests, and --without-clients sends the cases alone",
+            args.input.file.display(),
+            sheet.client_headers()
+        )));
+    }
     sheet.describe_mapping(g);
     let result_col = column(&sheet.table.headers, "kayse_result");
     let id_col = column(&sheet.table.headers, "kayse_id");

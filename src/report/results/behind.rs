@@ -9,7 +9,7 @@
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use super::{ResultsError, ResultsWriter};
+use super::{ResultsError, ResultsWriter, Table};
 use crate::outcome::ResultRow;
 use crate::read::Recycler;
 use crate::report::summary::Summary;
@@ -92,11 +92,16 @@ impl WriteBehind {
     }
 
     /// Write what is queued, then finish the file on this thread.
-    pub fn finish(mut self, summary: &Summary) -> Result<(), ResultsError> {
+    pub fn finish(self, summary: &Summary) -> Result<(), ResultsError> {
+        self.finish_with(summary, &[])
+    }
+
+    /// [`WriteBehind::finish`], with `tables` written beside the rows.
+    pub fn finish_with(mut self, summary: &Summary, tables: &[Table]) -> Result<(), ResultsError> {
         if !self.batch.is_empty() {
             self.flush()?;
         }
-        self.join()?.finish(summary)
+        self.join()?.finish_with(summary, tables)
     }
 }
 

@@ -124,3 +124,21 @@ pub(super) fn csv_text(cell: &Cell) -> Cow<'_, str> {
         Cell::Text(s) | Cell::Error(s) => guard_formula(s),
     }
 }
+
+/// A [`Table`] as a CSV file of its own at `path`: a BOM, its header, its rows, text guarded.
+pub(super) fn write_table(path: &Path, table: &super::Table) -> Result<(), String> {
+    let file = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let mut buf = BufWriter::new(file);
+    buf.write_all("\u{feff}".as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(buf);
+    out.write_record(table.headers.iter().map(|h| guard_formula(h).into_owned()))
+        .map_err(|e| e.to_string())?;
+    for row in &table.rows {
+        out.write_record(row.iter().map(|c| csv_text(c).into_owned()))
+            .map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
+}

@@ -10,6 +10,7 @@ mod xlsx;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use crate::cell::Cell;
 use crate::outcome::ResultRow;
 use crate::report::summary::Summary;
 
@@ -117,6 +118,24 @@ pub fn clip_for_excel(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}{marker}", &s[..end]))
 }
 
+/// A table written beside the results rows (the distinct clients of a case sheet): a sheet of
+/// its own in an XLSX results file, after the results and before the summary; a CSV file of its
+/// own beside a CSV one, [`table_csv_path`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    /// The sheet's name, `Clients`; lower-cased, the CSV file's suffix.
+    pub name: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// `<results>.clients.csv` beside CSV results, for the table named `Clients`.
+pub fn table_csv_path(results: &Path, name: &str) -> PathBuf {
+    let mut s = results.as_os_str().to_owned();
+    s.push(format!(".{}.csv", name.to_lowercase()));
+    PathBuf::from(s)
+}
+
 /// The writer behind a `ResultsWriter`, one per format.
 enum Inner {
     Xlsx(Box<xlsx::XlsxResults>),
@@ -211,11 +230,27 @@ impl ResultsWriter {
     }
 
     /// Add the Summary sheet (XLSX) and move the finished file into place.
-    pub fn finish(mut self, summary: &Summary) -> Result<(), ResultsError> {
+    pub fn finish(self, summary: &Summary) -> Result<(), ResultsError> {
+        self.finish_with(summary, &[])
+    }
+
+    /// [`ResultsWriter::finish`], with `tables` written beside the rows (see [`Table`]).
+    pub fn finish_with(mut self, summary: &Summary, tables: &[Table]) -> Result<(), ResultsError> {
         let shown = self.target.display().to_string();
         let written = match self.inner.take() {
-            Some(Inner::Xlsx(x)) => x.finish(&self.temp, summary),
-            Some(Inner::Csv(c)) => c.finish(),
+            Some(Inner::Xlsx(x)) => x.finish(&self.temp, summary, tables),
+            Some(Inner::Csv(c)) => c.finish().and_then(|()| {
+                for t in tables {
+                    let path = table_csv_path(&self.target, &t.name);
+                    let temp = temp_path(&path);
+                    if let Err(e) = csv::write_table(&temp, t) {
+                        let _ = std::fs::remove_file(&temp);
+                        return Err(e);
+                    }
+                    replace(&temp, &path).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }),
             None => Ok(()),
         };
         if let Err(message) = written {

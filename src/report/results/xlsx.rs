@@ -209,14 +209,40 @@ impl XlsxResults {
     }
 
     /// Set the autofilter, add the Summary sheet and save the workbook to `temp`.
-    pub(super) fn finish(self, temp: &Path, summary: &Summary) -> Result<(), String> {
-        self.save(temp, summary).map_err(|e| e.to_string())
+    pub(super) fn finish(
+        self,
+        temp: &Path,
+        summary: &Summary,
+        tables: &[super::Table],
+    ) -> Result<(), String> {
+        self.save(temp, summary, tables).map_err(|e| e.to_string())
     }
 
-    fn save(mut self, temp: &Path, summary: &Summary) -> Result<(), XlsxError> {
+    fn save(
+        mut self,
+        temp: &Path,
+        summary: &Summary,
+        tables: &[super::Table],
+    ) -> Result<(), XlsxError> {
         let last_row = self.next_row.saturating_sub(1);
         self.sheet.autofilter(0, 0, last_row, self.last_col)?;
         self.workbook.push_worksheet(self.sheet);
+        for t in tables {
+            let sheet = self.workbook.add_worksheet();
+            sheet.set_name(&t.name)?;
+            for (c, h) in t.headers.iter().enumerate() {
+                sheet.write_string_with_format(0, c as u16, h, &self.formats.header)?;
+                sheet.set_column_width(c as u16, column_width(usize::MAX, h))?;
+            }
+            for (r, row) in t.rows.iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    put(sheet, &self.formats, r as u32 + 1, c as u16, cell, false)?;
+                }
+            }
+            sheet.set_freeze_panes(1, 0)?;
+            let last = t.headers.len().saturating_sub(1) as u16;
+            sheet.autofilter(0, 0, t.rows.len() as u32, last)?;
+        }
         let sheet = self.workbook.add_worksheet();
         write_summary(sheet, summary, self.notes, self.notes_skipped)?;
         // Level 1 instead of 6: 200,000 rows x 14 columns took 6.4 s instead of 16.5 s (release
