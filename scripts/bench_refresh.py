@@ -1,7 +1,7 @@
 """The reporting export's figures for BENCHMARKS.md (issue 13): the report of 100,000 known cases
 written from the ledger with `export --all-known --refresh-budget 0`, time and peak memory, with no
 request (the base URL points at a closed port). Standard library only; GNU time for the peak RSS.
-Run alone through `ONLY=refresh scripts/bench` (replaces section 8 of BENCHMARKS.md), or as part of
+Run alone through `ONLY=refresh scripts/bench` (replaces section 9 of BENCHMARKS.md), or as part of
 the whole bench."""
 import csv, datetime, os, random, re, shutil, statistics, subprocess, sys, time, zipfile
 
@@ -61,7 +61,7 @@ def section(bin_, data, cases=100_000, runs=3):
     _results_csv(os.path.join(data, "cases.results.csv"), cases)
     seed = _timed([bin_, "-q", "ledger", "add", "cases.results.csv"], env, data)
     print(f"  ledger add: exit {seed[2]}, {seed[0]:.1f} s", file=sys.stderr)
-    out = [f"## 8. The report from the ledger ({cases:,} known cases, `export --all-known --refresh-budget 0`, no request)\n",
+    out = [f"## 9. The report from the ledger ({cases:,} known cases, `export --all-known --refresh-budget 0`, no request)\n",
            f"The ledger is seeded with `ledger add` of a generated results file ({seed[0]:.1f} s, exit {seed[2]}); "
            f"the base URL is a closed port, so any request would fail the run. Median of {runs} runs; peak RSS by "
            "GNU time.\n",

@@ -142,6 +142,9 @@ impl<'a, 's> Collector<'a, 's> {
         if !self.append(&lines, client) {
             return; // not on disk, so not done: these rows stay in doubt
         }
+        if self.sink.is_some() {
+            crash::at(Point::JournaledNotRecorded);
+        }
         if let Some(sink) = self.sink.as_deref_mut()
             && let Err(e) = sink.record(&recs)
         {

@@ -19,6 +19,8 @@ pub enum Point {
     BeforeFirstRequest,
     /// An answer is in hand and not yet on disk: the worst moment to die.
     AnswerNotJournaled,
+    /// An answer is in the journal and not yet in the ledger.
+    JournaledNotRecorded,
     /// Sending is over; the results file is not written yet.
     BeforeResults,
 }
@@ -28,6 +30,7 @@ impl Point {
         match self {
             Point::BeforeFirstRequest => "before-first-request",
             Point::AnswerNotJournaled => "answer-not-journaled",
+            Point::JournaledNotRecorded => "journaled-not-recorded",
             Point::BeforeResults => "before-results",
         }
     }

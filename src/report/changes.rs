@@ -51,6 +51,27 @@ pub fn diff(previous: &States, read: &States, gone: &BTreeSet<Id>) -> Vec<Change
     out
 }
 
+/// A state as a workbook holds it: each text longer than a cell cut as the XLSX export cuts it.
+/// Compared with a previous report that is a workbook, a whole long text would otherwise show
+/// as changed on every run.
+pub fn as_a_workbook_holds(state: &Value) -> Value {
+    use crate::report::results::{MAX_CELL_CHARS, clip_for_excel};
+    match state {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => Value::String(clip_for_excel(s, MAX_CELL_CHARS).into()),
+                        other => other.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn id_of(c: &Change) -> Id {
     match c {
         Change::New { id, .. } | Change::Changed { id, .. } | Change::Gone { id, .. } => *id,
@@ -327,6 +348,28 @@ mod tests {
             (4, vec!["C-4", "gone (404)", "", "", ""]),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_long_text_cut_in_the_previous_workbook_is_no_change() {
+        use crate::report::results::MAX_CELL_CHARS;
+        let long = "x".repeat(MAX_CELL_CHARS + 10);
+        let now = json!({"description": long, "status": "active", "client_ids": [1]});
+        let held = as_a_workbook_holds(&now);
+        assert_ne!(held["description"], now["description"]);
+        assert!(
+            held["description"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("[cut: {} characters]", MAX_CELL_CHARS + 10))
+        );
+        assert_eq!(held["status"], "active");
+        assert_eq!(held["client_ids"], json!([1]));
+        let previous = states(&[(1, held.clone())]);
+        let read = states(&[(1, held)]);
+        assert!(diff(&previous, &read, &BTreeSet::new()).is_empty());
+        let short = json!({"description": "a"});
+        assert_eq!(as_a_workbook_holds(&short), short);
     }
 
     #[test]

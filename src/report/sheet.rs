@@ -447,6 +447,9 @@ pub(crate) fn add_changes(
         cs.set_column_width(i as u16, width)?;
     }
     cs.set_freeze_panes(1, 0)?;
+    // Printed, old and new stay on the page beside the field they belong to.
+    cs.set_landscape();
+    cs.set_print_fit_to_pages(1, 0);
     for (r, row) in rows.iter().enumerate() {
         let r = (r + 1) as u32;
         cs.write_number(r, 0, row.id as f64)?;

@@ -17,6 +17,8 @@ pub struct RequestStats {
     pub elapsed_secs: f64,
     /// What the server said was left in the window at the end, if it said.
     pub remaining: Option<u64>,
+    /// What was left of `--budget` at the end, when one was given.
+    pub budget_left: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -149,6 +151,9 @@ impl Summary {
                 format!("{:.1} s", r.waited_secs),
             ));
             out.push(("elapsed".into(), format!("{:.1} s", r.elapsed_secs)));
+            if let Some(b) = r.budget_left {
+                out.push(("budget left".into(), b.to_string()));
+            }
         }
         for w in &self.warnings {
             out.push(("warning".into(), w.clone()));
@@ -378,6 +383,26 @@ mod tests {
         assert_eq!(e["counts"]["unknown"], 0);
         assert_eq!(e["exit_code"], 2);
         assert_eq!(e["next"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn the_budget_left_is_said_only_when_a_budget_was_given() {
+        for (left, line) in [(Some(3), Some("3")), (Some(0), Some("0")), (None, None)] {
+            let s = Summary {
+                requests: Some(RequestStats {
+                    requests: 2,
+                    budget_left: left,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let got = s.lines().into_iter().find(|(k, _)| k == "budget left");
+            assert_eq!(got.map(|(_, v)| v).as_deref(), line, "{left:?}");
+            assert_eq!(
+                s.to_json()["requests"]["budget_left"],
+                serde_json::json!(left)
+            );
+        }
     }
 
     #[test]

@@ -527,6 +527,7 @@ impl Client {
             waited_secs: v.waited.as_secs_f64(),
             elapsed_secs: self.started.elapsed().as_secs_f64(),
             remaining: v.server_remaining,
+            budget_left: v.budget_left,
         }
     }
 

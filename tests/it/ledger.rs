@@ -3,11 +3,13 @@
 //! real binary against the sandbox over loopback; results read back cell by cell, the server's
 //! truth from its admin routes.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Stdio};
 
 use kayse_bulk::record::lock::{Holder, RunLock};
 
-use crate::support::{Sandbox, code, col, csv_rows, results_column, show};
+use crate::support::{Sandbox, code, col, csv_rows, results_column, show, signal};
 
 const HEADER: &str = "case_number,external_source,external_source_id,status,type";
 
@@ -492,14 +494,7 @@ fn lossy_import(sb: &Sandbox, d: &Path) -> Vec<(String, String)> {
 
 /// Every row's id is the server's id for its case number.
 fn ids_are_the_servers(sb: &Sandbox, d: &Path) {
-    let server = sb.cases();
-    let rows = csv_rows(&d.join("r.csv"));
-    let (n, id) = (col(&rows, "case_number"), col(&rows, "kayse_id"));
-    for r in &rows[1..] {
-        if !r[id].is_empty() {
-            assert_eq!(server[&r[n]], vec![r[id].parse::<u64>().unwrap()], "{r:?}");
-        }
-    }
+    ids_are_the_servers_in(sb, &d.join("r.csv"));
 }
 
 #[test]
@@ -609,4 +604,307 @@ fn export_all_known_reads_every_id_once_and_resumes_under_a_budget() {
     exported.sort();
     let want: Vec<String> = (1..=12).map(|i| format!("L-{i:04}")).collect();
     assert_eq!(exported, want);
+}
+
+/// Start the tool held at `KAYSE_BULK_PAUSE_AT=point` and return once it says so, with its
+/// stderr so far and the rest to read.
+#[allow(clippy::zombie_processes)]
+fn paused(
+    sb: &Sandbox,
+    d: &Path,
+    point: &str,
+    args: &[&str],
+) -> (Child, BufReader<ChildStderr>, String) {
+    let mut child = sb
+        .cmd(d)
+        .env("KAYSE_BULK_PAUSE_AT", point)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let seen = read_until(&mut err, "paused at");
+    (child, err, seen)
+}
+
+/// Read `err` line by line up to and including the first line that starts with `start`;
+/// panics if the stream ends first.
+fn read_until(err: &mut BufReader<ChildStderr>, start: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = err.read_line(&mut line).unwrap();
+        assert!(n > 0, "ended before a line starting {start:?}: {seen}");
+        seen.push_str(&line);
+        if line.starts_with(start) {
+            return seen;
+        }
+    }
+}
+
+/// The rest of a child's stderr and its exit code.
+fn finish(mut child: Child, mut err: BufReader<ChildStderr>, mut seen: String) -> (i32, String) {
+    err.read_to_string(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    (status.code().unwrap_or(-1), seen)
+}
+
+/// Two imports of overlapping files started together, on a server that does not enforce unique
+/// case numbers: the ledger, not the server, keeps each case number to one case. The first run
+/// is held open at its last answer (a pause point, no timer); a second run refuses at once
+/// naming it, and a second run with `--wait` waits, then syncs: the rows the first created are
+/// `unchanged` or `updated` with the first's ids, never created again.
+#[test]
+fn two_overlapping_imports_at_once_create_every_case_number_once() {
+    let sb = Sandbox::start(&["--allow-duplicate-case-numbers"]);
+    assert_eq!(
+        sb.http("GET", "/sandbox/config", None)["allow_duplicate_case_numbers"],
+        true
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a.csv", (1..=20).map(|i| row(i, "active")));
+    // b.csv overlaps a.csv on rows 11 to 20, five of them changed; 21 to 30 are its own.
+    let b_status = |i: usize| if i <= 15 { "closed" } else { "active" };
+    write(d, "b.csv", (11..=30).map(|i| row(i, b_status(i))));
+    let a_args = [
+        "import",
+        "a.csv",
+        "--batch-size",
+        "10",
+        "--concurrency",
+        "1",
+        "--results",
+        "a.results.csv",
+    ];
+    let (a, a_err, a_seen) = paused(&sb, d, "answer-not-journaled:2", &a_args);
+    assert_eq!(
+        sb.bulk_requests(),
+        2,
+        "the first run has sent both its batches"
+    );
+    let holder = std::fs::read_to_string(d.join("kayse.ledger.sqlite.lock")).unwrap();
+    let holder: Holder = serde_json::from_str(holder.trim()).unwrap();
+    assert_eq!(holder.pid, a.id());
+
+    // Without --wait: refused at once, naming the holder, nothing sent.
+    let b_args = [
+        "import",
+        "b.csv",
+        "--batch-size",
+        "10",
+        "--results",
+        "b.results.csv",
+    ];
+    let o = sb.run(d, &b_args);
+    assert_eq!(code(&o), 3, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let when = holder.started.format("%H:%M:%S").to_string();
+    assert!(
+        err.contains(&format!("pid {}, import started", a.id())) && err.contains(&when),
+        "{err}"
+    );
+    assert!(err.contains("--wait"), "{err}");
+    assert_eq!(sb.bulk_requests(), 2);
+
+    // With --wait: it says whom it waits for, sends nothing meanwhile, and runs once the first ends.
+    let mut b = sb
+        .cmd(d)
+        .args(b_args)
+        .arg("--wait")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut b_err = BufReader::new(b.stderr.take().unwrap());
+    let b_seen = read_until(&mut b_err, "waiting for the run that holds the ledger");
+    assert!(b_seen.contains(&format!("pid {}", a.id())), "{b_seen}");
+    assert_eq!(sb.bulk_requests(), 2, "the waiting run sent nothing");
+    signal(a.id(), libc::SIGINT);
+    let (a_code, a_seen) = finish(a, a_err, a_seen);
+    assert_eq!(a_code, 130, "{a_seen}");
+    let (b_code, b_seen) = finish(b, b_err, b_seen);
+    assert_eq!(b_code, 0, "{b_seen}");
+
+    let first = outcomes(&d.join("a.results.csv"));
+    assert!(
+        first.iter().all(|(o, id)| o == "created" && !id.is_empty()),
+        "{first:?}"
+    );
+    let second = outcomes(&d.join("b.results.csv"));
+    for (k, (o, id)) in second.iter().enumerate() {
+        let i = k + 11;
+        match i {
+            11..=15 => assert_eq!((o.as_str(), id), ("updated", &first[i - 1].1), "row {i}"),
+            16..=20 => assert_eq!((o.as_str(), id), ("unchanged", &first[i - 1].1), "row {i}"),
+            _ => assert_eq!(o, "created", "row {i}"),
+        }
+    }
+    let server = sb.cases();
+    assert_eq!(server.len(), 30);
+    assert!(
+        server.values().all(|ids| ids.len() == 1),
+        "every case number exists once: {server:?}"
+    );
+    ids_are_the_servers_in(&sb, &d.join("b.results.csv"));
+    let id = first[11].1.parse::<u64>().unwrap();
+    assert_eq!(sb.case(id)["status"], "closed", "row 12 updated in place");
+}
+
+/// The server holds each row's case once, under the row's id, in a results CSV.
+fn ids_are_the_servers_in(sb: &Sandbox, results: &Path) {
+    let server = sb.cases();
+    let rows = csv_rows(results);
+    let (n, id) = (col(&rows, "case_number"), col(&rows, "kayse_id"));
+    for r in &rows[1..] {
+        if !r[id].is_empty() {
+            assert_eq!(server[&r[n]], vec![r[id].parse::<u64>().unwrap()], "{r:?}");
+        }
+    }
+}
+
+/// `reconcile --probe` on a server where other writers take ids between the tool's
+/// (`--foreign-writes`): their cases sit in the gaps and match no row, so probing costs more
+/// and may find less, but it never records a wrong id, in the results file or the ledger.
+#[test]
+fn reconcile_probe_with_foreign_writes_never_records_a_wrong_id() {
+    use kayse_bulk::record::ledger::Ledger;
+    for rate in ["0.1", "0.5"] {
+        let sb = Sandbox::start(&[
+            "--faults",
+            "commit-drop:0.1",
+            "--seed",
+            "11",
+            "--foreign-writes",
+            rate,
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let before = lossy_import(&sb, d);
+        let unknown = before.iter().filter(|(o, _)| o == "unknown").count();
+        sb.config(serde_json::json!({"faults": ""}));
+        let foreign: Vec<u64> = sb
+            .cases()
+            .iter()
+            .filter(|(n, _)| n.starts_with("other-integration-"))
+            .flat_map(|(_, ids)| ids.clone())
+            .collect();
+        assert!(!foreign.is_empty(), "rate {rate}: other writers took ids");
+        let requests = sb.stats()["requests"].as_u64().unwrap();
+        let o = sb.run(d, &["reconcile", "r.csv", "--probe"]);
+        assert!(code(&o) <= 1, "rate {rate}: {}", show(&o));
+        let spent = sb.stats()["requests"].as_u64().unwrap() - requests;
+        let after = outcomes(&d.join("r.csv"));
+        let still = after.iter().filter(|(o, _)| o == "unknown").count();
+        let recovered = unknown - still;
+        eprintln!(
+            "foreign writes {rate}: {unknown} unknown, {recovered} recovered ({:.1}%), {spent} requests",
+            100.0 * recovered as f64 / unknown as f64
+        );
+        assert!(recovered > 0, "rate {rate}: {}", show(&o));
+        // 0 wrong ids: every id found is the server's for its case number, none is another
+        // writer's, and the ledger learned no other writer's case.
+        ids_are_the_servers(&sb, d);
+        let ledger = Ledger::open(&d.join("kayse.ledger.sqlite")).unwrap();
+        for id in &foreign {
+            assert!(
+                after.iter().all(|(_, got)| got != &id.to_string()),
+                "rate {rate}: foreign id {id} in the results"
+            );
+            assert!(
+                ledger.get("cases", *id).unwrap().is_none(),
+                "rate {rate}: foreign id {id} in the ledger"
+            );
+        }
+    }
+}
+
+/// A crash mid-import, then `--resume`: the ledger ends holding every id the journal holds.
+/// The crash points: with an answer journaled but not yet in the ledger, and with an answer in
+/// hand but not yet journaled (its rows are in doubt until `reconcile`). One request at a time,
+/// so the crash leaves nothing else in flight.
+#[test]
+fn a_crash_mid_import_then_resume_leaves_every_id_in_the_ledger() {
+    for point in ["journaled-not-recorded:3", "answer-not-journaled:3"] {
+        let sb = Sandbox::start(&[]);
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cases.csv", (1..=60).map(|i| row(i, "active")));
+        let args = [
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "10",
+            "--concurrency",
+            "1",
+            "--results",
+            "r.csv",
+        ];
+        let o = sb
+            .cmd(d)
+            .env("KAYSE_BULK_CRASH_AT", point)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), None, "{point}: killed: {}", show(&o));
+        assert_eq!(sb.bulk_requests(), 3, "{point}");
+        let stats = sb.run(d, &["ledger", "stats"]);
+        assert!(
+            String::from_utf8_lossy(&stats.stdout).contains("cases: 20 live"),
+            "{point}: the crash left the ledger two batches: {}",
+            show(&stats)
+        );
+        let mut again = args.to_vec();
+        again.push("--resume");
+        let o = sb.run(d, &again);
+        assert!(code(&o) <= 1, "{point}: {}", show(&o));
+        let server = sb.cases();
+        assert_eq!(server.len(), 60, "{point}");
+        assert!(server.values().all(|ids| ids.len() == 1), "{point}");
+        let results = outcomes(&d.join("r.csv"));
+        let with_id = results.iter().filter(|(_, id)| !id.is_empty()).count();
+        let unknown = results.iter().filter(|(o, _)| o == "unknown").count();
+        assert_eq!(with_id + unknown, 60, "{point}: {results:?}");
+        let in_ledger = |d: &Path| -> Vec<(String, String)> {
+            let o = sb.run(d, &["ledger", "show", "--out", "map.csv"]);
+            assert_eq!(code(&o), 0, "{point}: {}", show(&o));
+            let map = csv_rows(&d.join("map.csv"));
+            let (n, id) = (col(&map, "case_number"), col(&map, "kayse_id"));
+            map[1..]
+                .iter()
+                .map(|r| (r[n].clone(), r[id].clone()))
+                .collect()
+        };
+        let live = format!("cases: {with_id} live");
+        let doubt = format!("{unknown} creates in doubt");
+        let stats = sb.run(d, &["ledger", "stats"]);
+        let text = String::from_utf8_lossy(&stats.stdout);
+        assert!(
+            text.contains(&live) && text.contains(&doubt),
+            "{point}: {text}"
+        );
+        let map = in_ledger(d);
+        assert_eq!(map.len(), with_id, "{point}");
+        for (n, id) in &map {
+            assert_eq!(server[n], vec![id.parse::<u64>().unwrap()], "{point}: {n}");
+        }
+        if unknown > 0 {
+            // The rows in doubt: reconcile finds them, and then the ledger holds the server's
+            // every case.
+            let o = sb.run(d, &["reconcile", "r.csv", "--probe"]);
+            assert_eq!(code(&o), 0, "{point}: {}", show(&o));
+            let map = in_ledger(d);
+            assert_eq!(map.len(), 60, "{point}: {}", show(&o));
+            for (n, id) in &map {
+                assert_eq!(server[n], vec![id.parse::<u64>().unwrap()], "{point}: {n}");
+            }
+        }
+        let stats = sb.run(d, &["ledger", "stats"]);
+        let text = String::from_utf8_lossy(&stats.stdout);
+        assert!(
+            text.contains("cases: 60 live") && text.contains(" 0 creates in doubt"),
+            "{point}: {text}"
+        );
+    }
 }

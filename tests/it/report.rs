@@ -1,6 +1,6 @@
 //! The report sheets of an export against the sandbox: the Summary sheet read back cell by cell,
 //! its two native charts in the workbook's zip, the Changes since an earlier export (a case
-//! changed and one deleted through the API in between).
+//! changed and one deleted through the API in between), and what `--json` gives a monitor.
 
 use std::io::Read;
 use std::path::Path;
@@ -18,6 +18,8 @@ fn seeded(sb: &Sandbox) -> Vec<u64> {
     ] {
         let mut c = case(n);
         c["type"] = json!(kind);
+        // A text key gets a column of its own in the export, a number stays in the object.
+        c["external_source_data"] = json!({"matter": format!("M-{n}"), "n": n});
         match status {
             Some(s) => c["status"] = json!(s),
             None => {
@@ -143,7 +145,14 @@ fn csv_export_has_no_summary_and_an_empty_export_no_chart() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| !n.ends_with(".lock") && !n.starts_with("kayse.ledger"))
         .collect();
-    assert_eq!(files, ["out.csv"]);
+    // No second table beside the CSV (its lock file apart).
+    assert_eq!(
+        files
+            .iter()
+            .filter(|n| !n.ends_with(".lock"))
+            .collect::<Vec<_>>(),
+        ["out.csv"]
+    );
     // Every id missing: the Summary says 0 cases and draws no chart over an empty range.
     let o = sb.run(
         dir.path(),
@@ -346,4 +355,38 @@ fn changes_from_a_file_that_is_no_export_stops_before_any_request() {
     }
     assert_eq!(sb.route_count("GET /v1/cases/{id}"), 0);
     assert!(!dir.path().join("kayse-export.xlsx").exists());
+}
+
+#[test]
+fn json_gives_a_monitor_counts_requests_budget_left_and_the_exit_code() {
+    let sb = Sandbox::start(&[]);
+    let ids = seeded(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("{}-{}", ids[0], ids[3]);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--json", "export", "--ids", &spec, "--concurrency", "1"];
+        args.extend(extra);
+        let o = sb.run(dir.path(), &args);
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)));
+        (code(&o), v)
+    };
+    let (exit, v) = run(&["--budget", "10", "--out", "a.xlsx"]);
+    assert_eq!(exit, 0);
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["counts"]["exported"], 4);
+    assert_eq!(v["counts"]["failed"], 0);
+    assert_eq!(v["requests"]["requests"], 4);
+    assert_eq!(v["requests"]["budget_left"], 6);
+    assert!(v["requests"]["remaining"].is_u64(), "{v}");
+    // A budget that runs out stops the run, resumable, and says nothing is left.
+    let (exit, v) = run(&["--budget", "2", "--out", "b.xlsx"]);
+    assert_eq!(exit, 3);
+    assert_eq!(v["exit_code"], 3);
+    assert_eq!(v["requests"]["requests"], 2);
+    assert_eq!(v["requests"]["budget_left"], 0);
+    assert_eq!(v["stop_reason"], "budget_spent");
+    // No --budget: none to report.
+    let (_, v) = run(&["--out", "c.xlsx"]);
+    assert_eq!(v["requests"]["budget_left"], Value::Null);
 }

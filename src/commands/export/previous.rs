@@ -44,10 +44,12 @@ pub fn read(path: &Path, entity: &'static Entity) -> Result<States, Fatal> {
     Ok(out)
 }
 
-/// Which column holds the id and which hold fields (with their kinds).
+/// Which column holds the id, which hold fields (with their kinds), and which hold one key of
+/// the data field each (`external_source_data.KEY`, the export's columns for people).
 struct Fields {
     id: usize,
     fields: Vec<(usize, &'static str, Kind)>,
+    data: Option<(&'static str, Vec<(usize, String)>)>,
 }
 
 impl Fields {
@@ -67,7 +69,19 @@ impl Fields {
                 Some((i, f.name, f.kind))
             })
             .collect();
-        Some(Fields { id, fields })
+        let data = entity.data_field().map(|d| {
+            let name = entity.fields[d].name;
+            let keys = headers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| {
+                    let (field, key) = h.split_once('.')?;
+                    named(field, name).then(|| (i, key.to_string()))
+                })
+                .collect();
+            (name, keys)
+        });
+        Some(Fields { id, fields, data })
     }
 
     /// One row's id and state; `None` for a row without a readable id.
@@ -79,6 +93,22 @@ impl Fields {
             let cell = at(*i);
             if !cell.is_blank() {
                 m.insert((*name).to_string(), cell_json(*kind, cell));
+            }
+        }
+        // Keys with columns of their own join what the data column kept, as a re-import does.
+        if let Some((name, keys)) = &self.data {
+            for (i, key) in keys {
+                if let Cell::Text(t) = at(*i) {
+                    if t.trim().is_empty() {
+                        continue;
+                    }
+                    let data = m
+                        .entry(name.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(o) = data {
+                        o.insert(key.clone(), Value::String(t.clone()));
+                    }
+                }
             }
         }
         Some((id, Value::Object(m)))
@@ -140,9 +170,17 @@ mod tests {
 
     #[test]
     fn rows_become_states_by_id() {
-        let headers: Vec<String> = ["Status", "id", "case_number", "notes", "client_ids"]
-            .map(String::from)
-            .to_vec();
+        let headers: Vec<String> = [
+            "Status",
+            "id",
+            "case_number",
+            "notes",
+            "client_ids",
+            "external_source_data",
+            "external_source_data.ref",
+        ]
+        .map(String::from)
+        .to_vec();
         let f = Fields::of(&CASES, &headers).unwrap();
         let t = |s: &str| Cell::Text(s.into());
         type Line = (Vec<Cell>, Option<(u64, Value)>);
@@ -156,6 +194,23 @@ mod tests {
             ),
             // Blanks are left out, as a fetched case leaves out nulls; a short row is padded.
             (vec![t(""), t("18")], Some((18, json!({})))),
+            // The data field: what its own column kept, and each key column's text.
+            (
+                vec![
+                    t(""),
+                    t("19"),
+                    t(""),
+                    t(""),
+                    t(""),
+                    t(r#"{"n":1}"#),
+                    t("R1"),
+                ],
+                Some((19, json!({"external_source_data": {"n": 1, "ref": "R1"}}))),
+            ),
+            (
+                vec![t(""), t("20"), t(""), t(""), t(""), t(""), t("R2")],
+                Some((20, json!({"external_source_data": {"ref": "R2"}}))),
+            ),
             (vec![t("active"), Cell::Empty, t("C-2")], None),
             (vec![t("active"), t("Total")], None),
         ];

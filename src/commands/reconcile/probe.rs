@@ -1,10 +1,13 @@
 //! `reconcile --probe`: for each lost request, GET the ids its run's neighbouring requests left
-//! free (between the highest id created before it and the lowest created after), and keep a
-//! case only when its case number and external pair are the row's. Ids the ledger knows are
-//! never read. Stops at `--budget`. When ids are not handed out in order, nothing matches, and
-//! it says so: it never guesses.
+//! free (between the highest id created before it and the lowest created after), then, while
+//! its rows are not all found, the other free ids among those the requests sent around it
+//! created, nearest first (with several requests in flight, a request's ids need not lie
+//! between its numbered neighbours'). A case is kept only when its case number and external
+//! pair are the row's. Ids the ledger knows are never read, nor any id twice. Stops at
+//! `--budget`. When ids are not handed out in order, nothing matches, and it says so: it never
+//! guesses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -13,7 +16,7 @@ use super::Lost;
 use crate::cli::Global;
 use crate::entity::CASES;
 use crate::error::Fatal;
-use crate::record::ledger::{Id, Ledger, rule};
+use crate::record::ledger::{Id, Ledger, RunId, rule};
 use crate::report::summary::RequestStats;
 use crate::send::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 
@@ -35,8 +38,46 @@ pub fn candidates(below: Option<Id>, above: Option<Id>, n: usize) -> Vec<Id> {
     }
 }
 
-/// Lost rows by the run and request that carried them, with the ids to read for them.
-type Groups = BTreeMap<(i64, u32), (Vec<Lost>, Vec<Id>)>;
+/// How many requests either side of a lost one may have been answered around the same time
+/// (requests in flight at once; the default is 4): the ids they created bound where its own are.
+const AROUND: u32 = 8;
+
+/// The ids to read for a lost request of `n` rows: first its gap (`candidates`), then every
+/// other id in the span of `near` (the ids created by the requests sent around it) widened by
+/// `2n` either side, nearest the gap first. Ids the ledger knows are taken out by the caller.
+pub fn reading_order(below: Option<Id>, above: Option<Id>, n: usize, near: &[Id]) -> Vec<Id> {
+    let mut ids = candidates(below, above, n);
+    let (Some(&lo), Some(&hi)) = (near.iter().min(), near.iter().max()) else {
+        return ids;
+    };
+    // Where the request's ids most likely are: its gap, or between its neighbours' edges.
+    let (from, to) = match (ids.first(), ids.last()) {
+        (Some(&f), Some(&l)) => (f, l),
+        _ => {
+            let (b, a) = (below.unwrap_or(lo), above.unwrap_or(hi));
+            (b.min(a), b.max(a))
+        }
+    };
+    // A request answered before (or after) all of those may sit just outside their span.
+    let span = 2 * n as u64;
+    let first: BTreeSet<Id> = ids.iter().copied().collect();
+    let mut more: Vec<Id> = (lo.saturating_sub(span).max(1)..=hi + span)
+        .filter(|id| !first.contains(id))
+        .collect();
+    more.sort_by_key(|&id| {
+        if id < from {
+            from - id
+        } else {
+            id.saturating_sub(to)
+        }
+    });
+    ids.extend(more);
+    ids
+}
+
+/// Lost rows by the run and request that carried them, with the ids to read for them and how
+/// many of those are its gap (the rest are the span around it).
+type Groups = BTreeMap<(i64, u32), (Vec<Lost>, Vec<Id>, usize)>;
 
 fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
     let mut out: BTreeMap<(i64, u32), (Vec<Lost>, Option<i64>)> = BTreeMap::new();
@@ -54,17 +95,34 @@ fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
         g.0.push(l.clone());
     }
     let mut with_ids = BTreeMap::new();
+    let mut runs: BTreeMap<i64, Vec<(Option<u32>, Id)>> = BTreeMap::new();
     for (k, (rows, unknown)) in out {
         let n = book
             .neighbours(unknown.unwrap_or_default())
             .map_err(Fatal::from)?;
+        if let std::collections::btree_map::Entry::Vacant(e) = runs.entry(k.0) {
+            e.insert(
+                book.created_in_run("cases", RunId(k.0))
+                    .map_err(Fatal::from)?,
+            );
+        }
+        let near: Vec<Id> = runs[&k.0]
+            .iter()
+            .filter(|(b, _)| b.is_some_and(|b| b.abs_diff(k.1) <= AROUND))
+            .map(|(_, id)| *id)
+            .collect();
+        let gap: BTreeSet<Id> = candidates(n.below, n.above, rows.len())
+            .into_iter()
+            .collect();
         let mut ids = Vec::new();
-        for id in candidates(n.below, n.above, rows.len()) {
+        let mut in_gap = 0;
+        for id in reading_order(n.below, n.above, rows.len(), &near) {
             if book.get("cases", id).map_err(Fatal::from)?.is_none() {
                 ids.push(id);
+                in_gap += usize::from(gap.contains(&id));
             }
         }
-        with_ids.insert(k, (rows, ids));
+        with_ids.insert(k, (rows, ids, in_gap));
     }
     Ok(with_ids)
 }
@@ -82,14 +140,14 @@ pub fn probe(
         notes: Vec::new(),
         stats: RequestStats::default(),
     };
-    let in_ledger = groups.values().map(|(r, _)| r.len()).sum::<usize>();
+    let in_ledger = groups.values().map(|(r, _, _)| r.len()).sum::<usize>();
     if in_ledger < lost.len() {
         out.notes.push(format!(
             "{} unknown rows have no create in doubt in this ledger: --probe needs the ledger of the run that sent them (try --from)",
             lost.len() - in_ledger
         ));
     }
-    if groups.values().all(|(_, ids)| ids.is_empty()) {
+    if groups.values().all(|(_, ids, _)| ids.is_empty()) {
         if !groups.is_empty() {
             out.notes
                 .push("no free ids next to the lost requests: nothing to probe".into());
@@ -106,23 +164,28 @@ pub fn probe(
         let client = Client::new(&connection, pacing, stop)?;
         // A case read is matched against every lost row, not only its request's: with several
         // requests in flight, neighbouring gaps overlap, and no id is read twice.
-        let mut left: Vec<Lost> = groups.values().flat_map(|(r, _)| r.clone()).collect();
-        let mut read = std::collections::BTreeSet::new();
-        for ((run, batch), (rows, ids)) in groups {
+        let mut left: Vec<Lost> = groups.values().flat_map(|(r, _, _)| r.clone()).collect();
+        let mut read = BTreeSet::new();
+        for ((run, batch), (rows, ids, gap)) in groups {
             let before = out.found.len();
-            for id in &ids {
+            // Past its gap, a request's search ends after 2n reads in a row that find nothing:
+            // the span around it holds other writers' cases too.
+            let (give_up, mut misses) = (2 * rows.len(), 0);
+            for (pos, id) in ids.iter().enumerate() {
                 let mine = |l: &Lost| rows.iter().any(|r| r.index == l.index);
-                if !left.iter().any(mine) {
+                if !left.iter().any(mine) || misses >= give_up {
                     break;
                 }
                 if !read.insert(*id) {
                     continue;
                 }
+                let mut hit = false;
                 match client.get(&CASES, *id).await {
                     Ok(rec) => {
                         let state = rec.to_json();
                         if let Some(i) = left.iter().position(|l| l.is(&state)) {
                             out.found.push((left.remove(i), *id, state));
+                            hit = true;
                         }
                     }
                     Err(CallError::Rejected { status: 404, .. }) => {}
@@ -133,6 +196,7 @@ pub fn probe(
                     }
                     Err(e) => out.notes.push(format!("could not read case {id}: {e}")),
                 }
+                misses = if hit || pos < gap { 0 } else { misses + 1 };
             }
             if out.found.len() == before && !ids.is_empty() && rows.iter().all(|r| left.iter().any(|l| l.index == r.index)) {
                 out.notes.push(format!(
@@ -163,6 +227,42 @@ mod tests {
         ];
         for (below, above, n, want) in table {
             assert_eq!(candidates(below, above, n), want, "{below:?} {above:?} {n}");
+        }
+    }
+
+    #[test]
+    fn the_gap_first_then_the_span_around_it_nearest_first() {
+        type Case = (Option<Id>, Option<Id>, usize, Vec<Id>, Vec<Id>);
+        let table: [Case; 5] = [
+            // Nothing around: the gap alone.
+            (Some(10), Some(14), 3, vec![], vec![11, 12, 13]),
+            // The gap, then the span around it widened by 2n, nearest the gap first.
+            (
+                Some(10),
+                Some(13),
+                2,
+                vec![8, 10, 13, 15],
+                vec![11, 12, 10, 13, 9, 14, 8, 15, 7, 16, 6, 17, 5, 18, 4, 19],
+            ),
+            // The neighbours overlap (a later request was answered first): no gap, so the span
+            // between their edges, then outwards.
+            (
+                Some(20),
+                Some(17),
+                1,
+                vec![16, 17, 20, 21],
+                vec![17, 18, 19, 20, 16, 21, 15, 22, 14, 23],
+            ),
+            // The last request: the ids after it, then the span below, down to id 1.
+            (Some(5), None, 1, vec![3, 5], vec![6, 7, 5, 4, 3, 2, 1]),
+            (None, None, 2, vec![], vec![]),
+        ];
+        for (below, above, n, near, want) in table {
+            assert_eq!(
+                reading_order(below, above, n, &near),
+                want,
+                "{below:?} {above:?} {n} {near:?}"
+            );
         }
     }
 }
