@@ -341,7 +341,7 @@ if want("ledger"):
 
 if want("refresh"):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import bench_refresh  # noqa: E402  (the report from the ledger, section 8)
+    import bench_refresh  # noqa: E402  (the report from the ledger, section 9)
     out.extend(bench_refresh.section(BIN, DATA))
 
 out.append("## Installing qsv\n")

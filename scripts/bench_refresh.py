@@ -1,7 +1,7 @@
 """The reporting export's figures for BENCHMARKS.md (issue 13): the report of 100,000 known cases
 written from the ledger with `export --all-known --refresh-budget 0`, time and peak memory, with no
 request (the base URL points at a closed port). Standard library only; GNU time for the peak RSS.
-Run alone through `ONLY=refresh scripts/bench` (replaces section 8 of BENCHMARKS.md), or as part of
+Run alone through `ONLY=refresh scripts/bench` (replaces section 9 of BENCHMARKS.md), or as part of
 the whole bench."""
 import csv, datetime, os, random, re, shutil, statistics, subprocess, sys, time, zipfile
 
