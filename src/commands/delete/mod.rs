@@ -82,23 +82,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         Row::Id { id, .. } => Some(*id),
         _ => None,
     }));
-    let mut session = if args.run.dry_run {
-        None
-    } else {
-        let spec = Spec {
-            command: "delete",
-            input: Input::File(args.input.file.clone()),
-            journal: Journal::path_for(&results_path),
-            fingerprint: sheet.fingerprint.finished()?,
-            options,
-            checked: None,
-            refuse_fresh: None,
-            in_flight: InFlight::Resend,
-            retry_failed: true,
-            server: crate::send::Server::of(&args.conn, g)?,
-        };
-        Some(Session::open(spec, args.run.resume)?)
-    };
+    let mut session = open_session(&args, &results_path, &sheet.fingerprint, options, g)?;
     let (doubtful, fresh) = match &session {
         Some(s) => s.split(all, |id: &u64| *id as usize),
         None => (Vec::new(), all),
@@ -203,6 +187,32 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         let _ = std::fs::remove_file(Journal::path_for(&results_path));
     }
     done
+}
+
+/// The run's journal session, none for a dry run.
+fn open_session(
+    args: &Args,
+    results_path: &Path,
+    fingerprint: &crate::engine::input::FingerprintSlot,
+    options: std::collections::BTreeMap<String, String>,
+    g: &Global,
+) -> Result<Option<Session>, Fatal> {
+    if args.run.dry_run {
+        return Ok(None);
+    }
+    let spec = Spec {
+        command: "delete",
+        input: Input::File(args.input.file.clone()),
+        journal: Journal::path_for(results_path),
+        fingerprint: fingerprint.finished()?,
+        options,
+        checked: None,
+        refuse_fresh: None,
+        in_flight: InFlight::Resend,
+        retry_failed: true,
+        server: crate::send::Server::of(&args.conn, g)?,
+    };
+    Ok(Some(Session::open(spec, args.run.resume)?))
 }
 
 /// The ledger of a delete run: it marks each id deleted (or gone, on a 404).

@@ -137,6 +137,62 @@ pub fn expand(text: &str) -> Result<Vec<u64>, String> {
     Ok(out)
 }
 
+/// `--resume` without `--ids` or `--ids-from`: the ids the journal beside `--out` recorded.
+pub fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
+    if !journal.exists() {
+        return Err(Fatal::usage(format!(
+            "nothing to resume: no journal at {}",
+            journal.display()
+        )));
+    }
+    let recorded = crate::engine::session::recorded_options(journal)?;
+    let text = recorded.get(RECORDED).ok_or_else(|| {
+        Fatal::usage(format!(
+            "the journal {} does not record its ids (an older version wrote it): give the --ids or --ids-from of the first run",
+            journal.display()
+        ))
+    })?;
+    expand(text).map_err(|e| {
+        Fatal::usage(format!(
+            "the journal {} records an unreadable id list: {e}",
+            journal.display()
+        ))
+    })
+}
+
+/// The ids this export fetches, and what reading them warned about: `--ids`, `--ids-from` and
+/// `--all-known`, or on `--resume` without them the list the journal recorded (`--all-known`'s
+/// included, so the ledger's growth since does not change it).
+pub fn to_export(
+    args: &super::Args,
+    journal: &std::path::Path,
+    g: &crate::cli::Global,
+) -> Result<(Vec<u64>, Vec<String>), Fatal> {
+    let hidden = HiddenRows {
+        skip: args.skip_hidden_rows,
+        skip_by_default: false,
+    };
+    let no_ids = args.ids.is_empty() && args.ids_from.is_empty();
+    let from_journal = args.run.resume && no_ids;
+    let (mut ids, warnings) = if from_journal {
+        (recorded_ids(journal)?, Vec::new())
+    } else if args.all_known && no_ids {
+        Default::default()
+    } else {
+        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
+    };
+    if args.all_known && !from_journal {
+        ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
+        ids = crate::check::ids::dedupe(ids);
+    }
+    if ids.is_empty() {
+        return Err(Fatal::usage(
+            "no case ids found in --ids / --ids-from / --all-known",
+        ));
+    }
+    Ok((ids, warnings))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,31 +5,28 @@
 //! formats cells itself.
 
 mod ids;
+mod join;
 mod previous;
 mod refresh;
+mod stalest;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cli::Global;
 use crate::engine::fetch::{self, Fetch, Fetched};
 use crate::engine::ledger::{Keyed, RunLedger};
-use crate::engine::options::{HiddenRows, RunArgs};
+use crate::engine::options::RunArgs;
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
-use crate::engine::{Sent, View, Work, confirm, finish};
-use crate::entity::{CASES, CLIENTS, Record, Value};
+use crate::engine::{View, Work, confirm, finish};
+use crate::entity::{CASES, CLIENTS};
 use crate::error::{CmdResult, ExitCode, Fatal};
-use crate::outcome::Outcome;
 use crate::plan;
 use crate::record::journal::Journal;
 use crate::record::ledger::RunStart;
-use crate::report::changes::{self, States};
 use crate::report::sheet;
-use crate::report::summary::Summary;
-use crate::report::summary_sheet::{self, CaseFacts, Tally};
 use crate::send::{ConnectionArgs, PacingArgs};
-use ids::{collect_ids, fingerprint_ids};
+use ids::fingerprint_ids;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -86,52 +83,14 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     if let Some(n) = args.refresh_budget {
         return refresh::run(args, n, g);
     }
-    let hidden = HiddenRows {
-        skip: args.skip_hidden_rows,
-        skip_by_default: false,
-    };
     // Read before any request (and before --out is replaced, when it is the same file).
     let before = match &args.changes_from {
         Some(p) => Some((p.clone(), previous::read(p, &CASES)?)),
         None => None,
     };
     let journal = Journal::path_for(&args.out);
-    let no_ids = args.ids.is_empty() && args.ids_from.is_empty();
-    // A resume fetches what is left of the list its journal recorded, --all-known's included.
-    let from_journal = args.run.resume && no_ids;
-    let (mut ids, warnings) = if from_journal {
-        (recorded_ids(&journal)?, Vec::new())
-    } else if args.all_known && no_ids {
-        Default::default()
-    } else {
-        collect_ids(&args.ids, &args.ids_from, args.id_column.as_deref(), hidden)?
-    };
-    if args.all_known && !from_journal {
-        ids.extend(crate::engine::ledger::known_ids(g, &args.conn, "cases")?);
-        ids = crate::check::ids::dedupe(ids);
-    }
-    if ids.is_empty() {
-        return Err(Fatal::usage(
-            "no case ids found in --ids / --ids-from / --all-known",
-        ));
-    }
-    let session = if args.run.dry_run {
-        None
-    } else {
-        let spec = Spec {
-            command: "export",
-            input: Input::Ids(ids.len()),
-            journal: journal.clone(),
-            fingerprint: fingerprint_ids(&ids),
-            options: [(ids::RECORDED.to_string(), ids::compact(&ids))].into(),
-            checked: None,
-            refuse_fresh: None,
-            in_flight: InFlight::Resend,
-            retry_failed: true,
-            server: crate::send::Server::of(&args.conn, g)?,
-        };
-        Some(Session::open(spec, args.run.resume)?)
-    };
+    let (ids, warnings) = ids::to_export(&args, &journal, g)?;
+    let session = open_session(&args, &ids, &journal, g)?;
     let (doubtful, todo) = match &session {
         Some(s) => s.split(ids.clone(), |id: &u64| *id as usize),
         None => (Vec::new(), ids.clone()),
@@ -155,19 +114,7 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let Some(session) = session else {
         return finish::conclude(summary, g, None, started, |_| Ok(()));
     };
-    let left = args
-        .pacing
-        .budget
-        .unwrap_or(u64::from(args.pacing.rate_limit.requests));
-    confirm::ask_if_over_budget(
-        args.run.yes,
-        requests,
-        left,
-        &format!(
-            "This export needs {requests} requests and will not fit in the budget left ({left}). Start now? (run again with --resume if it stops)"
-        ),
-        "export cancelled; nothing was fetched",
-    )?;
+    ask_budget(&args, requests, "export")?;
     let work = Work {
         doubtful,
         lists: vec![todo],
@@ -181,7 +128,83 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
     let mut book = RunLedger::open(g, &args.conn, start, false, "cases", Keyed::Id)?;
     book.replay(session.prior.values())?;
     summary.ledger = Some(book.path_text());
-    let (sent, clients) = if work.is_empty() && !args.with_clients {
+    let (sent, clients) = fetch_all(&args, g, session, work, requests, &ids, &mut book)?;
+    let (cases, mut errors) = join::join(&ids, &sent, &mut summary);
+    let clients = clients.map(|(client_ids, fetched)| {
+        let (records, client_errors) = join::join_clients(&client_ids, fetched, &mut summary);
+        errors.extend(client_errors);
+        records
+    });
+    if args.with_clients && clients.is_none() {
+        summary
+            .warnings
+            .push("the clients were not fetched: the run stopped first".to_string());
+    }
+    if !errors.is_empty() {
+        summary.warnings.push(format!(
+            "{} ids could not be exported: see {}",
+            errors.len(),
+            join::errors_where(&args.out)
+        ));
+    }
+    let to_csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !to_csv {
+        // Nothing is cut without a word: a workbook's cell and calendar have limits.
+        summary.warnings.extend(sheet::excel_limits(&cases));
+        summary
+            .warnings
+            .extend(clients.iter().flat_map(|c| sheet::excel_limits(c)));
+    }
+    // Unfinished: what was fetched goes to a partial file; --out is left as it was.
+    let target = finish::output_for(&args.out, &sent);
+    let partial = finish::partial_path(&args.out);
+    join::note_unfinished(
+        &args.out,
+        &target,
+        "the export did not finish: what was fetched is in",
+        &mut summary,
+    );
+    let changes = before
+        .map(|(path, before)| join::changes_since(&path, &before, &cases, &sent, &mut summary));
+    let extras = sheet::Extras {
+        summary: (!to_csv).then(|| join::report_summary(&cases)),
+        changes,
+        linked: clients.map(|c| (&CLIENTS, c)),
+    };
+    let done = finish::conclude(summary, g, Some(&sent), started, |_| {
+        sheet::write_with(&target, &CASES, &cases, &errors, &extras)
+            .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
+    });
+    // A complete export needs its journal and partial file no more: the data is in --out, and
+    // a later export of the same ids should fetch fresh answers.
+    if done.is_ok() {
+        let _ = std::fs::remove_file(&journal);
+        let _ = std::fs::remove_file(sheet::errors_csv_path(&partial));
+        let _ = std::fs::remove_file(&partial);
+    }
+    book.end(&done);
+    done
+}
+
+/// The clients `--with-clients` asked for, in order, and what fetching them brought.
+type Clients = (Vec<u64>, Fetched);
+
+/// Fetch the cases (recorded in the ledger as they come), then with `--with-clients` each
+/// distinct client they link to, once, unless the run is stopping. The clients come back with
+/// the ids asked for, in order.
+fn fetch_all(
+    args: &Args,
+    g: &Global,
+    session: Session,
+    work: Work<u64>,
+    requests: u64,
+    ids: &[u64],
+    book: &mut RunLedger,
+) -> Result<(crate::engine::Sent, Option<Clients>), Fatal> {
+    Ok(if work.is_empty() && !args.with_clients {
         (session.skip_sending(), None)
     } else {
         let mut live = session.connect(&args.conn, &args.pacing, g)?;
@@ -192,11 +215,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             shown: fetch::SHOWN,
         };
         if !work.is_empty() {
-            live.send_recorded(Fetch(&CASES), work, 1, view, Some(&mut book));
+            live.send_recorded(Fetch(&CASES), work, 1, view, Some(book));
         }
         let clients = if args.with_clients && !live.stopping() {
             let fetched = Fetched::from_records(&CASES, live.outcomes().values());
-            let client_ids = client_ids_of(&ids, &fetched);
+            let client_ids = join::client_ids_of(ids, &fetched);
             if !g.quiet && !client_ids.is_empty() {
                 eprintln!(
                     "--with-clients: {} distinct clients, one request each",
@@ -218,317 +241,49 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
             None
         };
         (live.end(), clients)
-    };
-    let (cases, mut errors) = join(&ids, &sent, &mut summary);
-    let clients = clients.map(|(client_ids, fetched)| {
-        let (records, client_errors) = join_clients(&client_ids, fetched, &mut summary);
-        errors.extend(client_errors);
-        records
-    });
-    if args.with_clients && clients.is_none() {
-        summary
-            .warnings
-            .push("the clients were not fetched: the run stopped first".to_string());
-    }
-    if !errors.is_empty() {
-        let csv = args
-            .out
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let where_ = if csv {
-            sheet::errors_csv_path(&args.out).display().to_string()
-        } else {
-            format!("the Errors sheet of {}", args.out.display())
-        };
-        summary.warnings.push(format!(
-            "{} ids could not be exported: see {where_}",
-            errors.len()
-        ));
-    }
-    let to_csv = args
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if !to_csv {
-        // Nothing is cut without a word: a workbook's cell and calendar have limits.
-        summary.warnings.extend(sheet::excel_limits(&cases));
-        if let Some(c) = &clients {
-            summary.warnings.extend(sheet::excel_limits(c));
-        }
-    }
-    // Unfinished: what was fetched goes to a partial file; --out is left as it was.
-    let target = finish::output_for(&args.out, &sent);
-    let partial = finish::partial_path(&args.out);
-    if target != args.out {
-        summary.results = Some(target.display().to_string());
-        summary.warnings.push(format!(
-            "the export did not finish: what was fetched is in {}; {} is left as it was, and --resume completes it there",
-            target.display(),
-            args.out.display()
-        ));
-    }
-    let changes = before.map(|(path, before)| {
-        // A workbook cut its long texts: compare with what it could hold.
-        let text = path.extension().is_some_and(|e| {
-            ["csv", "txt", "tab", "tsv"]
-                .iter()
-                .any(|t| e.eq_ignore_ascii_case(t))
-        });
-        let read: States = cases
-            .iter()
-            .filter_map(|c| {
-                let state = c.to_json();
-                Some((
-                    c.id?,
-                    if text {
-                        state
-                    } else {
-                        changes::as_a_workbook_holds(&state)
-                    },
-                ))
-            })
-            .collect();
-        let list = changes::diff(&before, &read, &gone(&sent));
-        summary.changes = Some(changes::Since {
-            since: path.display().to_string(),
-            counts: changes::Counts::of(&list),
-        });
-        changes::rows(&list, &before, &read)
-    });
-    let extras = sheet::Extras {
-        summary: (!to_csv).then(|| report_summary(&cases)),
-        changes,
-        linked: clients.map(|c| (&CLIENTS, c)),
-    };
-    let done = finish::conclude(summary, g, Some(&sent), started, |_| {
-        sheet::write_with(&target, &CASES, &cases, &errors, &extras)
-            .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))
-    });
-    // A complete export needs its journal and partial file no more: the data is in --out, and
-    // a later export of the same ids should fetch fresh answers.
-    if done.is_ok() {
-        let _ = std::fs::remove_file(&journal);
-        let _ = std::fs::remove_file(sheet::errors_csv_path(&partial));
-        let _ = std::fs::remove_file(&partial);
-    }
-    book.end(&done);
-    done
-}
-
-/// `--resume` without `--ids` or `--ids-from`: the ids the journal beside `--out` recorded.
-fn recorded_ids(journal: &std::path::Path) -> Result<Vec<u64>, Fatal> {
-    if !journal.exists() {
-        return Err(Fatal::usage(format!(
-            "nothing to resume: no journal at {}",
-            journal.display()
-        )));
-    }
-    let recorded = crate::engine::session::recorded_options(journal)?;
-    let text = recorded.get(ids::RECORDED).ok_or_else(|| {
-        Fatal::usage(format!(
-            "the journal {} does not record its ids (an older version wrote it): give the --ids or --ids-from of the first run",
-            journal.display()
-        ))
-    })?;
-    ids::expand(text).map_err(|e| {
-        Fatal::usage(format!(
-            "the journal {} records an unreadable id list: {e}",
-            journal.display()
-        ))
     })
 }
 
-/// The Summary sheet of this export: every case was seen just now (the ledger knows older dates).
-fn report_summary(cases: &[Record]) -> (Tally, String) {
-    let now = chrono::Local::now();
-    let today = now.date_naive();
-    let tally = summary_sheet::tally(cases.iter().map(|c| CaseFacts::of(c, Some(today))), today);
-    let title = format!(
-        "{} cases exported {}",
-        cases.len(),
-        now.format("%Y-%m-%d %H:%M")
-    );
-    (tally, title)
+/// The run's journal session, none for a dry run. The journal records the id list, so a
+/// `--resume` needs no `--ids` again.
+fn open_session(
+    args: &Args,
+    ids: &[u64],
+    journal: &std::path::Path,
+    g: &Global,
+) -> Result<Option<Session>, Fatal> {
+    if args.run.dry_run {
+        return Ok(None);
+    }
+    let spec = Spec {
+        command: "export",
+        input: Input::Ids(ids.len()),
+        journal: journal.to_path_buf(),
+        fingerprint: fingerprint_ids(ids),
+        options: [(ids::RECORDED.to_string(), ids::compact(ids))].into(),
+        checked: None,
+        refuse_fresh: None,
+        in_flight: InFlight::Resend,
+        retry_failed: true,
+        server: crate::send::Server::of(&args.conn, g)?,
+    };
+    Ok(Some(Session::open(spec, args.run.resume)?))
 }
 
-/// The ids Kayse answered 404 for: deleted or merged since.
-fn gone(sent: &Sent) -> BTreeSet<u64> {
-    Fetched::from_records(&CASES, sent.outcomes.values())
-        .not_found
-        .into_iter()
-        .collect()
-}
-
-/// The fetched cases in the order the ids were given, and an error for every other id, each
-/// counted in the summary.
-fn join(ids: &[u64], sent: &Sent, summary: &mut Summary) -> (Vec<Record>, Vec<(u64, String)>) {
-    let fetched = Fetched::from_records(&CASES, sent.outcomes.values());
-    let not_fetched = sent.not_sent("fetched");
-    let mut cases = Vec::new();
-    let mut errors = Vec::new();
-    for id in ids {
-        if let Some(c) = fetched.records.get(id) {
-            cases.push(c.clone());
-            *summary.counts.entry("exported".into()).or_default() += 1;
-        } else if let Some(e) = fetched.errors.get(id) {
-            errors.push((*id, e.clone()));
-            summary.count(if fetched.not_found.contains(id) {
-                Outcome::NotFound
-            } else {
-                Outcome::Failed
-            });
-        } else {
-            errors.push((*id, not_fetched.clone()));
-            summary.count(Outcome::Skipped);
-        }
-    }
-    (cases, errors)
-}
-
-/// The distinct clients the fetched cases link to, in the order of the cases, then of each
-/// case's `client_ids`.
-fn client_ids_of(ids: &[u64], fetched: &Fetched) -> Vec<u64> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for case in ids.iter().filter_map(|id| fetched.records.get(id)) {
-        if let Some(Value::IdList(list)) = case.by_name("client_ids") {
-            for c in list {
-                if seen.insert(*c) {
-                    out.push(*c);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The fetched clients in order, and an error for every client that could not be fetched,
-/// named as a client (the Errors sheet's ids are otherwise case ids); each is counted in the
-/// summary, a client that could not be fetched as a case would be (`failed`, `not_found`).
-fn join_clients(
-    client_ids: &[u64],
-    mut fetched: Fetched,
-    summary: &mut Summary,
-) -> (Vec<Record>, Vec<(u64, String)>) {
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
-    for id in client_ids {
-        if let Some(c) = fetched.records.remove(id) {
-            records.push(c);
-            *summary.counts.entry("clients_exported".into()).or_default() += 1;
-        } else {
-            summary.count(match fetched.errors.contains_key(id) {
-                true if fetched.not_found.contains(id) => Outcome::NotFound,
-                true => Outcome::Failed,
-                false => Outcome::Skipped,
-            });
-            let why = fetched
-                .errors
-                .remove(id)
-                .unwrap_or_else(|| "not fetched: the run stopped first".to_string());
-            let why = if why.starts_with("client ") {
-                why
-            } else {
-                format!("client {id}: {why}")
-            };
-            errors.push((*id, why));
-        }
-    }
-    (records, errors)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clients_are_listed_once_and_their_errors_name_them() {
-        let case = |id: u64, clients: &[u64]| {
-            Record::from_json(
-                &CASES,
-                &serde_json::json!({"id": id, "client_ids": clients}),
-            )
-            .unwrap()
-        };
-        let mut fetched = Fetched::default();
-        for (id, clients) in [(1u64, vec![12u64, 11]), (2, vec![11, 13]), (3, vec![])] {
-            fetched.records.insert(id, case(id, &clients));
-        }
-        assert_eq!(client_ids_of(&[2, 1, 3, 4], &fetched), [11, 13, 12]);
-
-        let mut got = Fetched::default();
-        got.records.insert(
-            11,
-            Record::from_json(&CLIENTS, &serde_json::json!({"id": 11, "first_name": "A"})).unwrap(),
-        );
-        got.errors.insert(13, "client 13 not found (404)".into());
-        got.not_found.push(13);
-        got.errors.insert(12, "Kayse answered 500".into());
-        let mut summary = Summary::default();
-        let (records, errors) = join_clients(&[11, 13, 12, 14], got, &mut summary);
-        assert_eq!(records.len(), 1);
-        assert_eq!(
-            errors,
-            [
-                (13, "client 13 not found (404)".to_string()),
-                (12, "client 12: Kayse answered 500".to_string()),
-                (
-                    14,
-                    "client 14: not fetched: the run stopped first".to_string()
-                ),
-            ]
-        );
-        for (word, n) in [
-            ("clients_exported", 1),
-            ("not_found", 1),
-            ("failed", 1),
-            ("skipped", 1),
-        ] {
-            assert_eq!(summary.counts.get(word), Some(&n), "{word}");
-        }
-    }
-
-    #[test]
-    fn fetched_cases_join_the_ids_in_order() {
-        use crate::record::journal::RowRecord;
-        let rec =
-            |id: u64, outcome, data: Option<serde_json::Value>, error: Option<&str>| RowRecord {
-                row: id as usize,
-                batch: None,
-                outcome,
-                id: Some(id),
-                error: error.map(str::to_string),
-                data,
-            };
-        let mut sent = Sent::nothing();
-        sent.stop = Some(crate::engine::StopReason::Budget);
-        for r in [
-            rec(3, Outcome::Valid, Some(serde_json::json!({"id": 3})), None),
-            rec(1, Outcome::NotFound, None, Some("case 1 not found (404)")),
-            rec(2, Outcome::Failed, None, Some("Kayse answered 500")),
-        ] {
-            sent.outcomes.insert(r.row, r);
-        }
-        let mut summary = Summary::default();
-        let (cases, errors) = join(&[3, 1, 2, 4], &sent, &mut summary);
-        assert_eq!(cases.len(), 1);
-        assert_eq!(cases[0].id, Some(3));
-        let want: Vec<(u64, String)> = vec![
-            (1, "case 1 not found (404)".into()),
-            (2, "Kayse answered 500".into()),
-            (
-                4,
-                "not fetched: the --budget is spent; run again with --resume".into(),
-            ),
-        ];
-        assert_eq!(errors, want);
-        for (word, n) in [
-            ("exported", 1),
-            ("not_found", 1),
-            ("failed", 1),
-            ("skipped", 1),
-        ] {
-            assert_eq!(summary.counts.get(word), Some(&n), "{word}");
-        }
-    }
+/// On a terminal, ask before a run whose `requests` will not fit in the budget left (`--budget`,
+/// else the rate limit's window); `--yes` answers for it. `what` names the run.
+fn ask_budget(args: &Args, requests: u64, what: &str) -> Result<(), Fatal> {
+    let left = args
+        .pacing
+        .budget
+        .unwrap_or(u64::from(args.pacing.rate_limit.requests));
+    confirm::ask_if_over_budget(
+        args.run.yes,
+        requests,
+        left,
+        &format!(
+            "This {what} needs {requests} requests and will not fit in the budget left ({left}). Start now? (run again with --resume if it stops)"
+        ),
+        "export cancelled; nothing was fetched",
+    )
 }

@@ -9,66 +9,27 @@
 //! stalest cases twice. A second one stops at once with exit 3 naming the first, or waits with
 //! `--wait`.
 
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Args;
+use super::stalest::{Choice, choose};
 use crate::cli::Global;
 use crate::engine::fetch::{self, Fetch};
 use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
-use crate::engine::{Sent, View, Work, confirm, finish};
+use crate::engine::{Sent, View, Work, finish};
 use crate::entity::CASES;
 use crate::error::{CmdResult, ExitCode, Fatal};
 use crate::outcome::Outcome;
 use crate::plan;
 use crate::plan::refresh::{grouped, refresh_line};
 use crate::record::journal::{Basis, Fingerprint, Journal, hex};
-use crate::record::ledger::{Ledger, LedgerError, RunStart};
+use crate::record::ledger::{Ledger, RunStart};
 use crate::report::changes;
 use crate::report::{known, sheet};
-
-/// The `n` stalest of a stream of (id, last read) pairs, kept `n` at a time: a 100,000-case
-/// ledger is never held whole to choose 100 of it.
-#[derive(Debug)]
-pub struct Stalest {
-    n: usize,
-    /// A max-heap on staleness order: its top is the freshest kept, the first to give way.
-    heap: BinaryHeap<(Option<DateTime<Utc>>, u64)>,
-}
-
-impl Stalest {
-    pub fn new(n: usize) -> Stalest {
-        Stalest {
-            n,
-            heap: BinaryHeap::with_capacity(n.min(100_000) + 1),
-        }
-    }
-
-    /// Consider case `id`, last read at `seen` (`None`: never, the stalest of all).
-    pub fn offer(&mut self, id: u64, seen: Option<DateTime<Utc>>) {
-        if self.n == 0 {
-            return;
-        }
-        // `None` orders before every time: never-read cases are the stalest.
-        self.heap.push((seen, id));
-        if self.heap.len() > self.n {
-            self.heap.pop();
-        }
-    }
-
-    /// The ids kept, stalest first.
-    pub fn ids(self) -> Vec<u64> {
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect()
-    }
-}
 
 /// The journal's fingerprint of a refresh: the same for every refresh, so a stopped one resumes
 /// (its list is chosen again from the ledger, not kept); the budget is checked as an option.
@@ -78,40 +39,6 @@ fn fingerprint() -> Fingerprint {
         size: 0,
         basis: Basis::Ids,
     }
-}
-
-/// What the ledger holds before the run chooses: live cases, those never read, and the stalest
-/// `n` of them that an earlier attempt of this run did not settle.
-struct Choice {
-    known: u64,
-    never: u64,
-    ids: Vec<u64>,
-}
-
-fn choose(ledger: &Ledger, n: usize, settled: impl Fn(u64) -> bool) -> Result<Choice, Fatal> {
-    let (mut known, mut never) = (0u64, 0u64);
-    let mut pick = Stalest::new(n);
-    ledger
-        .for_each_seen("cases", |id, seen| {
-            known += 1;
-            never += u64::from(seen.is_none());
-            if !settled(id) {
-                pick.offer(id, seen);
-            }
-            Ok::<(), LedgerError>(())
-        })
-        .map_err(Fatal::from)?;
-    if known == 0 {
-        return Err(Fatal::usage(format!(
-            "the ledger {} knows no live case to report: import some, or `kayse-bulk ledger add` a results file",
-            ledger.path().display()
-        )));
-    }
-    Ok(Choice {
-        known,
-        never,
-        ids: pick.ids(),
-    })
 }
 
 fn plan_line(c: &Choice, budget: u64, requests: u64, args: &Args) -> String {
@@ -211,19 +138,7 @@ fn refresh(
     let sent = if work.is_empty() {
         session.skip_sending()
     } else {
-        let left = args
-            .pacing
-            .budget
-            .unwrap_or(u64::from(args.pacing.rate_limit.requests));
-        confirm::ask_if_over_budget(
-            args.run.yes,
-            requests,
-            left,
-            &format!(
-                "This refresh needs {requests} requests and will not fit in the budget left ({left}). Start now? (run again with --resume if it stops)"
-            ),
-            "export cancelled; nothing was fetched",
-        )?;
+        super::ask_budget(args, requests, "refresh")?;
         let mut live = session.connect(&args.conn, &args.pacing, g)?;
         let view = View {
             label: "refresh",
@@ -249,27 +164,18 @@ fn refresh(
     }
     summary.warnings.extend(written.excel);
     if !errors.is_empty() {
-        let where_ = if target
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        {
-            sheet::errors_csv_path(&target).display().to_string()
-        } else {
-            format!("the Errors sheet of {}", target.display())
-        };
         summary.warnings.push(format!(
-            "{} ids could not be read again: see {where_}",
-            errors.len()
+            "{} ids could not be read again: see {}",
+            errors.len(),
+            super::join::errors_where(&target)
         ));
     }
-    if target != args.out {
-        summary.results = Some(target.display().to_string());
-        summary.warnings.push(format!(
-            "the refresh did not finish: the report is in {}; {} is left as it was, and --resume completes it there",
-            target.display(),
-            args.out.display()
-        ));
-    }
+    super::join::note_unfinished(
+        &args.out,
+        &target,
+        "the refresh did not finish: the report is in",
+        &mut summary,
+    );
     let done = finish::conclude(summary, g, Some(&sent), started, |_| Ok(()));
     if done.is_ok() {
         let _ = std::fs::remove_file(&journal);
@@ -361,76 +267,6 @@ fn tally(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    /// The `n` cases to read again: never read first, then the oldest read, ties by id.
-    fn stalest(cases: Vec<(u64, Option<DateTime<Utc>>)>, n: usize) -> Vec<u64> {
-        let mut s = Stalest::new(n);
-        for (id, seen) in cases {
-            s.offer(id, seen);
-        }
-        s.ids()
-    }
-
-    fn at(secs: i64) -> Option<DateTime<Utc>> {
-        Some(Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap())
-    }
-
-    #[test]
-    fn the_stalest_are_read_first_never_read_then_oldest_ties_by_id() {
-        let cases = vec![
-            (5, at(30)),
-            (1, at(10)),
-            (9, None),
-            (2, at(10)),
-            (7, at(20)),
-            (3, None),
-        ];
-        let table: &[(usize, &[u64])] = &[
-            (0, &[]),
-            (1, &[3]),
-            (2, &[3, 9]),
-            (3, &[3, 9, 1]),
-            (4, &[3, 9, 1, 2]),
-            (5, &[3, 9, 1, 2, 7]),
-            (6, &[3, 9, 1, 2, 7, 5]),
-            (100, &[3, 9, 1, 2, 7, 5]),
-        ];
-        for (n, want) in table {
-            assert_eq!(stalest(cases.clone(), *n), *want, "n = {n}");
-        }
-        // The order the ledger streams them in does not matter.
-        let mut reversed = cases.clone();
-        reversed.reverse();
-        assert_eq!(stalest(reversed, 4), vec![3, 9, 1, 2]);
-        assert!(stalest(Vec::new(), 10).is_empty());
-    }
-
-    #[test]
-    fn nightly_runs_cover_every_case_before_reading_any_twice() {
-        // 10 cases never read, 3 a run: each run reads the stalest, which then become the
-        // freshest; after ⌈10 / 3⌉ = 4 runs every case has been read, and the 5th run starts
-        // again with the first read.
-        let mut seen: Vec<(u64, Option<DateTime<Utc>>)> = (1..=10).map(|id| (id, None)).collect();
-        let mut runs = Vec::new();
-        for night in 1..=5 {
-            let ids = stalest(seen.clone(), 3);
-            for (id, s) in seen.iter_mut() {
-                if ids.contains(id) {
-                    *s = at(night);
-                }
-            }
-            runs.push(ids);
-        }
-        let want: Vec<Vec<u64>> = vec![
-            vec![1, 2, 3],
-            vec![4, 5, 6],
-            vec![7, 8, 9],
-            vec![10, 1, 2],
-            vec![3, 4, 5],
-        ];
-        assert_eq!(runs, want);
-    }
 
     #[test]
     fn a_refresh_journal_is_never_taken_for_an_id_list() {

@@ -122,15 +122,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
     }
     let items = std::mem::take(&mut scanned.items);
     let keep_blanks = args.update_blanks == UpdateBlanks::Keep;
-    let mut options = std::collections::BTreeMap::new();
-    options.insert(
-        "update_blanks".to_string(),
-        format!("{:?}", args.update_blanks).to_lowercase(),
-    );
-    options.insert("only_failed".to_string(), args.only_failed.to_string());
-    options.insert("restore".to_string(), args.restore.to_string());
-    args.input.record(&mut options);
-    args.rules.record(&mut options);
+    let options = recorded_options(&args);
     let spec = Spec {
         command: "import",
         input: Input::File(args.input.file.clone()),
@@ -181,15 +173,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         keep_blanks,
     );
     let mut line = counts.line(args.pacing.rate_limit, args.pacing.budget);
-    let unchanged = settled
-        .iter()
-        .filter(|r| r.outcome == Outcome::Unchanged)
-        .count();
-    if unchanged > 0 {
-        line.push_str(&format!(
-            "; {unchanged} rows unchanged since the ledger's last send (no request)"
-        ));
-    }
+    line.push_str(&sync::plan_note(&settled));
     session.plan(line, g);
     let plan = session.plan_line();
     let mut sent = if work.is_empty() {
@@ -219,6 +203,20 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
     let result = scanned.write_results(&results_path, &sent, plan, g, started);
     book.end(&result);
     result
+}
+
+/// The options the journal records, so a `--resume` reads and judges the file as this run did.
+fn recorded_options(args: &Args) -> std::collections::BTreeMap<String, String> {
+    let mut options = std::collections::BTreeMap::new();
+    options.insert(
+        "update_blanks".to_string(),
+        format!("{:?}", args.update_blanks).to_lowercase(),
+    );
+    options.insert("only_failed".to_string(), args.only_failed.to_string());
+    options.insert("restore".to_string(), args.restore.to_string());
+    args.input.record(&mut options);
+    args.rules.record(&mut options);
+    options
 }
 
 /// The queue's work and the plan's counts: groups an earlier run left in flight and rows an

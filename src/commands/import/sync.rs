@@ -118,6 +118,19 @@ pub fn judge(
     }
 }
 
+/// The plan's word on the rows the ledger settled with no request, if any ("; 3 rows unchanged
+/// since the ledger's last send (no request)"), else nothing.
+pub fn plan_note(settled: &[RowRecord]) -> String {
+    match settled
+        .iter()
+        .filter(|r| r.outcome == Outcome::Unchanged)
+        .count()
+    {
+        0 => String::new(),
+        n => format!("; {n} rows unchanged since the ledger's last send (no request)"),
+    }
+}
+
 /// Ask the ledger about every row that is not left to the journal (`leave`): rows it decides
 /// come back as outcomes; the rest go on to be sent, with the ledger's id set on known keys.
 pub fn decide(

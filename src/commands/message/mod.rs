@@ -12,19 +12,19 @@ mod rows;
 mod send;
 pub mod sms;
 pub mod text;
+mod written;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::cell::Cell;
 use crate::cli::Global;
 use crate::engine::finish::{self, Results};
 use crate::engine::input::Echo;
 use crate::engine::options::{InputArgs, ResultsArgs, RunArgs, SkipHiddenArgs};
 use crate::engine::session::{InFlight, Input, Session, Spec, show_plan};
-use crate::engine::{Sent, Settled, View, Work, confirm};
+use crate::engine::{View, Work, confirm};
 use crate::error::CmdResult;
-use crate::outcome::{Outcome, ResultRow, RowError};
+use crate::outcome::Outcome;
 use crate::record::journal::Journal;
 use crate::send::{ConnectionArgs, PacingArgs};
 use rows::{Ready, State};
@@ -130,27 +130,14 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
         let path = crate::engine::ledger::path(g, &a.conn)?;
         Ok(Box::new(crate::engine::ledger::open_at(&path)?) as Box<dyn keys::Lookup>)
     })?;
-    let mut options = BTreeMap::new();
-    options.insert("message".to_string(), a.message.clone().unwrap_or_default());
-    options.insert("subject".to_string(), subject_tpl.unwrap_or_default());
-    a.input.record(&mut options);
-    let mut session = if a.run.dry_run {
-        None
-    } else {
-        let spec = Spec {
-            command,
-            input: Input::File(a.input.file.clone()),
-            journal: Journal::path_for(&results_path),
-            fingerprint: checked.fingerprint.finished()?,
-            options,
-            checked: Some("--message/--subject templates"),
-            refuse_fresh: None,
-            in_flight: InFlight::Unknown(IN_FLIGHT),
-            retry_failed: true,
-            server: crate::send::Server::of(&a.conn, g)?,
-        };
-        Some(Session::open(spec, a.run.resume)?)
-    };
+    let mut session = open_session(
+        channel,
+        &a,
+        subject_tpl,
+        &results_path,
+        &checked.fingerprint,
+        g,
+    )?;
     let ready: Vec<(usize, Ready)> = checked
         .rows
         .iter()
@@ -243,66 +230,38 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
     let hidden = echo.columns(checked.facts.hidden_columns());
     let headers = echo.headers(&checked.headers);
     let mut results = Results::create(&results_path, &headers, &extra, &hidden, summary)?;
-    write_rows(&mut results, checked.rows, &echo, sent.as_ref())?;
+    written::write_rows(&mut results, checked.rows, &echo, sent.as_ref())?;
     results.finish(g, sent.as_ref(), started)
 }
 
-/// One results row per input row, with the rendered text. `sent` is `None` for a dry run.
-fn write_rows(
-    results: &mut Results,
-    rows: Vec<rows::Row>,
-    echo: &Echo,
-    sent: Option<&Sent>,
-) -> Result<(), crate::error::Fatal> {
-    let not_sent = sent.map(|s| s.not_sent("sent")).unwrap_or_default();
-    // Row numbers as read (the journal's keys) → as shown (the original sheet's).
-    let mut shown_rows = std::collections::HashMap::new();
-    for r in rows {
-        let shown = echo.source_row(&r.cells, r.source_row);
-        shown_rows.insert(r.source_row, shown);
-        let (outcome, errors) = match r.state {
-            State::Invalid(e) => (Outcome::Invalid, e),
-            State::Duplicate(first) => (
-                Outcome::Duplicate,
-                vec![RowError::new(
-                    "message",
-                    format!(
-                        "same case, client and message as row {}; sent once",
-                        shown_rows.get(&first).copied().unwrap_or(first)
-                    ),
-                )],
-            ),
-            State::Earlier(o) => (
-                o,
-                vec![RowError::new("kayse", crate::engine::earlier::note(o))],
-            ),
-            State::Ready(_) => match sent.map(|s| s.settle(r.source_row)) {
-                None => (Outcome::Valid, Vec::new()),
-                Some(Settled::Done(rec)) => (
-                    rec.outcome,
-                    rec.error
-                        .iter()
-                        .map(|e| RowError::new("kayse", e.clone()))
-                        .collect(),
-                ),
-                Some(Settled::InDoubt | Settled::NotSent) => (
-                    Outcome::Skipped,
-                    vec![RowError::new("kayse", not_sent.clone())],
-                ),
-            },
-        };
-        let mut extra = vec![Cell::Text(r.message)];
-        if let Some(s) = r.subject {
-            extra.push(Cell::Text(s));
-        }
-        results.write(ResultRow {
-            source_row: shown,
-            outcome,
-            kayse_id: r.case_id,
-            errors: echo.errors(errors),
-            cells: echo.cells(r.cells),
-            extra,
-        })?;
+/// The run's journal session, none for a dry run. It records the templates, so a `--resume`
+/// renders every message as this run did.
+fn open_session(
+    channel: Channel,
+    a: &MessageArgs,
+    subject_tpl: Option<String>,
+    results_path: &std::path::Path,
+    fingerprint: &crate::engine::input::FingerprintSlot,
+    g: &Global,
+) -> Result<Option<Session>, crate::error::Fatal> {
+    if a.run.dry_run {
+        return Ok(None);
     }
-    Ok(())
+    let mut options = BTreeMap::new();
+    options.insert("message".to_string(), a.message.clone().unwrap_or_default());
+    options.insert("subject".to_string(), subject_tpl.unwrap_or_default());
+    a.input.record(&mut options);
+    let spec = Spec {
+        command: channel.name(),
+        input: Input::File(a.input.file.clone()),
+        journal: Journal::path_for(results_path),
+        fingerprint: fingerprint.finished()?,
+        options,
+        checked: Some("--message/--subject templates"),
+        refuse_fresh: None,
+        in_flight: InFlight::Unknown(IN_FLIGHT),
+        retry_failed: true,
+        server: crate::send::Server::of(&a.conn, g)?,
+    };
+    Ok(Some(Session::open(spec, a.run.resume)?))
 }
