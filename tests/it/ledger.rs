@@ -85,6 +85,10 @@ fn a_re_run_is_a_nearly_free_sync() {
     );
     assert_eq!(code(&again), 0, "{}", show(&again));
     assert_eq!(sb.bulk_requests(), 3, "no request for an unchanged file");
+    // The summary counts them as unchanged, never as creates it would make.
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("unchanged: 30"), "{err}");
+    assert!(!err.contains("creates:"), "{err}");
     let unchanged = outcomes(&d.join("r2.csv"));
     for ((o, id), (_, first_id)) in unchanged.iter().zip(&created) {
         assert_eq!(o, "unchanged");

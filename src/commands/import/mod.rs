@@ -172,6 +172,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         batch,
         keep_blanks,
     );
+    scanned.note_plan(counts.creates, counts.updates);
     let mut line = counts.line(args.pacing.rate_limit, args.pacing.budget);
     line.push_str(&sync::plan_note(&settled));
     session.plan(line, g);

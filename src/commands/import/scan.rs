@@ -203,6 +203,13 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
 }
 
 impl Scan {
+    /// What the run plans to send, once the ledger has settled the rows it knows: the summary's
+    /// `creates`/`updates` (shown only when nothing was done) never count an unchanged row.
+    pub fn note_plan(&mut self, creates: u64, updates: u64) {
+        self.summary.creates = creates;
+        self.summary.updates = updates;
+    }
+
     /// Name the ledger in the summary, with what it refused to record.
     pub fn note_ledger(&mut self, path: String, conflicts: &[String]) {
         self.summary.ledger = Some(path);
