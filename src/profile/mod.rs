@@ -438,6 +438,25 @@ pub fn tokens(arg: &Arg, s: &Setting, at: NaiveDateTime) -> Result<Vec<OsString>
             Ok(v.to_string())
         }
     };
+    // `{last}`: the newest file the pattern names in its folder; none yet (a first run) leaves
+    // the option out, so the job runs as if it were not set.
+    let fill_last = |v: String| -> Option<String> {
+        if !v.contains(expand::LAST) {
+            return Some(v);
+        }
+        let path = Path::new(&v);
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let pattern = path.file_name()?.to_str()?;
+        let names: Vec<String> = std::fs::read_dir(dir.unwrap_or(Path::new(".")))
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        let found = expand::last(pattern, names.iter().map(String::as_str))?;
+        Some(match dir {
+            Some(d) => d.join(found).display().to_string(),
+            None => found.to_string(),
+        })
+    };
     let values: Vec<String> = match &s.value {
         Value::Flag(false) => return Ok(Vec::new()),
         Value::Flag(true) => {
@@ -445,8 +464,17 @@ pub fn tokens(arg: &Arg, s: &Setting, at: NaiveDateTime) -> Result<Vec<OsString>
                 format!("--{}", arg.get_long().unwrap_or_default()).into(),
             ]);
         }
-        Value::One(v) => vec![fill(v)?],
-        Value::List(v) => v.iter().map(|x| fill(x)).collect::<Result<_, _>>()?,
+        Value::One(v) => match fill_last(fill(v)?) {
+            Some(v) => vec![v],
+            None => return Ok(Vec::new()),
+        },
+        Value::List(v) => v
+            .iter()
+            .map(|x| fill(x))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter_map(fill_last)
+            .collect(),
     };
     if arg.is_positional() {
         // A path starting with '-' would read as an option: `./-x.csv` is the same file.

@@ -390,3 +390,60 @@ fn json_gives_a_monitor_counts_requests_budget_left_and_the_exit_code() {
     let (_, v) = run(&["--out", "c.xlsx"]);
     assert_eq!(v["requests"]["budget_left"], Value::Null);
 }
+
+/// A dated nightly job finds its previous report by itself: `changes-from` with `{last}` names
+/// the newest report the job's `{date}` pattern wrote. The first night has none and runs without
+/// a Changes file; the next night's Changes name what changed in Kayse in between.
+#[test]
+fn a_dated_job_compares_with_its_own_last_report() {
+    let sb = Sandbox::start(&[]);
+    let ids = seeded(&sb);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("kayse-bulk.toml"),
+        format!(
+            "[jobs.report]\ncommand = \"export\"\nids = [\"{}-{}\"]\nout = \"reports/cases-{{date}}.csv\"\nchanges-from = \"reports/cases-{{last}}.csv\"\n",
+            ids[0], ids[1]
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("reports")).unwrap();
+    let o = sb.run(d, &["run", "report"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let written: Vec<String> = std::fs::read_dir(d.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "no Changes on the first night: {written:?}"
+    );
+    // Last night's report, as a run yesterday would have left it.
+    std::fs::rename(
+        d.join("reports").join(&written[0]),
+        d.join("reports/cases-2000-01-01.csv"),
+    )
+    .unwrap();
+    put_changed(&sb, ids[1], json!({"status": "active"}));
+    let o = sb.run(d, &["run", "report"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("0 new, 1 changed, 0 gone since reports/cases-2000-01-01.csv"),
+        "{err}"
+    );
+    let changes_file = std::fs::read_dir(d.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".changes.csv"))
+        .expect("a Changes file");
+    let changes = csv_rows(&changes_file);
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(
+        changes[1][2..6],
+        ["changed", "status", "closed", "active"].map(String::from)
+    );
+}
