@@ -72,6 +72,23 @@ pub fn as_a_workbook_holds(state: &Value) -> Value {
     }
 }
 
+/// A state as the previous report at `previous` could hold it: cut as a workbook cuts long
+/// texts, unless that report is a text file (CSV), which holds them whole. Both the export and
+/// the report from the ledger compare through this, so neither shows a long text as changed on
+/// every run.
+pub fn as_the_report_holds(previous: &Path, state: Value) -> Value {
+    let text = previous.extension().is_some_and(|e| {
+        ["csv", "txt", "tab", "tsv"]
+            .iter()
+            .any(|t| e.eq_ignore_ascii_case(t))
+    });
+    if text {
+        state
+    } else {
+        as_a_workbook_holds(&state)
+    }
+}
+
 fn id_of(c: &Change) -> Id {
     match c {
         Change::New { id, .. } | Change::Changed { id, .. } | Change::Gone { id, .. } => *id,
@@ -389,5 +406,26 @@ mod tests {
             csv_path(Path::new("r/cases.csv")),
             PathBuf::from("r/cases.csv.changes.csv")
         );
+    }
+
+    /// Compared as the previous report holds a long text: cut for a workbook, whole for a text
+    /// file, whichever path (export or the report from the ledger) asks.
+    #[test]
+    fn a_state_is_compared_as_the_previous_report_holds_it() {
+        let long = "x".repeat(40_000);
+        let state = json!({"description": long});
+        let table: &[(&str, bool)] = &[
+            ("last.xlsx", true),
+            ("last.XLSX", true),
+            ("last.csv", false),
+            ("last.CSV", false),
+            ("last.txt", false),
+            ("last.tsv", false),
+        ];
+        for (path, cut) in table {
+            let held = as_the_report_holds(Path::new(path), state.clone());
+            let text = held["description"].as_str().unwrap();
+            assert_eq!(text.len() < long.len(), *cut, "{path}");
+        }
     }
 }

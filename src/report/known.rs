@@ -74,7 +74,7 @@ pub fn extras(
     entity: &'static Entity,
     ledger: &Ledger,
     today: chrono::NaiveDate,
-    previous: Option<&crate::report::changes::States>,
+    previous: Option<(&Path, &crate::report::changes::States)>,
 ) -> Result<(Tally, Option<Vec<Change>>, crate::report::changes::States), LedgerError> {
     use crate::report::summary_sheet::{CaseFacts, tally};
     // Owned facts, so the tally can borrow them after the ledger's records are gone.
@@ -83,7 +83,7 @@ pub fn extras(
     let mut gone = std::collections::BTreeSet::new();
     ledger.for_each(entity.name, |k: Known| {
         if k.status != Status::Live {
-            if previous.is_some_and(|p| p.contains_key(&k.id)) {
+            if previous.is_some_and(|(_, p)| p.contains_key(&k.id)) {
                 gone.insert(k.id);
             }
             return Ok(());
@@ -96,8 +96,8 @@ pub fn extras(
             f.created,
             f.last_seen,
         ));
-        if let Some(p) = previous {
-            let mut state = rec.to_json();
+        if let Some((path, p)) = previous {
+            let mut state = crate::report::changes::as_the_report_holds(path, rec.to_json());
             // A report written from what was sent does not know what Kayse derives (the opt-out
             // flags): blank there is unknown, not a value, so learning it is no change.
             if let (Some(before), Some(now)) = (p.get(&k.id), state.as_object_mut()) {
@@ -120,7 +120,7 @@ pub fn extras(
         }),
         today,
     );
-    let changes = previous.map(|p| crate::report::changes::diff(p, &read, &gone));
+    let changes = previous.map(|(_, p)| crate::report::changes::diff(p, &read, &gone));
     Ok((t, changes, read))
 }
 

@@ -111,8 +111,8 @@ pub fn join_clients(
     (records, errors)
 }
 
-/// The Changes since the previous report `before` (read from `path`), counted in the summary:
-/// compared with what a workbook could hold when the previous report is one (it cut long texts).
+/// The Changes since the previous report `before` (read from `path`), counted in the summary,
+/// each case compared as that report could hold it.
 pub fn changes_since(
     path: &std::path::Path,
     before: &States,
@@ -120,24 +120,9 @@ pub fn changes_since(
     sent: &Sent,
     summary: &mut Summary,
 ) -> Vec<changes::Row> {
-    let text = path.extension().is_some_and(|e| {
-        ["csv", "txt", "tab", "tsv"]
-            .iter()
-            .any(|t| e.eq_ignore_ascii_case(t))
-    });
     let read: States = cases
         .iter()
-        .filter_map(|c| {
-            let state = c.to_json();
-            Some((
-                c.id?,
-                if text {
-                    state
-                } else {
-                    changes::as_a_workbook_holds(&state)
-                },
-            ))
-        })
+        .filter_map(|c| Some((c.id?, changes::as_the_report_holds(path, c.to_json()))))
         .collect();
     let list = changes::diff(before, &read, &gone(sent));
     summary.changes = Some(changes::Since {

@@ -193,12 +193,20 @@ fn report_extras(
     previous: Option<(std::path::PathBuf, changes::States)>,
     summary: &mut crate::report::summary::Summary,
 ) -> Result<sheet::Extras, Fatal> {
+    let to_csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if to_csv && previous.is_none() {
+        // A CSV file holds one table, and there is nothing to compare with: no pass to make.
+        return Ok(sheet::Extras::default());
+    }
     let now = chrono::Local::now();
     let (tally, list, read) = known::extras(
         &CASES,
         ledger,
         now.date_naive(),
-        previous.as_ref().map(|(_, p)| p),
+        previous.as_ref().map(|(path, p)| (path.as_path(), p)),
     )?;
     let changes = match (previous, list) {
         (Some((path, before)), Some(list)) => {
@@ -210,10 +218,6 @@ fn report_extras(
         }
         _ => None,
     };
-    let to_csv = args
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let title = format!(
         "{} known cases, reported {} from the ledger",
         tally.total,
