@@ -177,20 +177,15 @@ if want("xlsx"):
 
 
 # 3 and 4. Import against the sandbox
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common  # noqa: E402  (the sandbox, shared with the other bench scripts)
+
+
 def sandbox(extra):
-    proc = subprocess.Popen([BIN, "sandbox", "--listen", "127.0.0.1:0", "--quiet"] + extra,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"http://[0-9.:]+", line)
-    if not m:
-        proc.kill()
-        raise SystemExit(f"sandbox did not start: {line!r}")
-    return proc, m.group(0)
+    return bench_common.sandbox(BIN, extra)
 
 
-def get(url):
-    with urllib.request.urlopen(url) as r:
-        return json.load(r)
+get = bench_common.get
 
 
 def import_run(faults):

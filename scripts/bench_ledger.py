@@ -4,23 +4,9 @@ request statistics. Standard library only. Run alone through `ONLY=ledger script
 its sections of BENCHMARKS.md), or as part of the whole bench."""
 import csv, json, os, re, shutil, signal, subprocess, sys, time, urllib.request
 
+from bench_common import get as _get, sandbox as _sandbox
+
 HEAD = ["case_number", "external_source", "external_source_id", "status", "type", "name"]
-
-
-def _sandbox(bin_, extra):
-    proc = subprocess.Popen([bin_, "sandbox", "--listen", "127.0.0.1:0", "--quiet"] + extra,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"http://[0-9.:]+", line)
-    if not m:
-        proc.kill()
-        raise SystemExit(f"sandbox did not start: {line!r}")
-    return proc, m.group(0)
-
-
-def _get(url):
-    with urllib.request.urlopen(url) as r:
-        return json.load(r)
 
 
 def _write(path, n, changed=(), status="closed"):
