@@ -12,6 +12,7 @@ mod hostile;
 mod import;
 mod ledger;
 mod linked;
+mod linked_send;
 mod message;
 mod message_keys;
 mod outage;
