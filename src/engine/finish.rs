@@ -167,6 +167,11 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
                 first,
             )
         }
+        // Clients found in doubt: the cases that waited for them go with the import again.
+        "reconcile" if failed > 0 && summary.clients_recovered > 0 => (
+            results.map(|r| format!("kayse-bulk import {r} --only-failed")),
+            None,
+        ),
         "sms" | "email" if unknown > 0 => (
             None,
             Some(format!(
@@ -478,6 +483,41 @@ mod tests {
                 (got.0.as_deref(), got.1.as_deref()),
                 (next, first),
                 "{command} {counts:?} {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn after_reconciling_clients_the_next_step_is_the_import_again() {
+        // (clients recovered, failed rows, next, what to do first)
+        type Case<'a> = (u64, u64, Option<&'a str>, Option<&'a str>);
+        let table: [Case; 4] = [
+            (
+                2,
+                5,
+                Some("kayse-bulk import week1.results.xlsx --only-failed"),
+                None,
+            ),
+            (
+                0,
+                5,
+                None,
+                Some("see why 5 rows failed in week1.results.xlsx"),
+            ),
+            (2, 0, None, None),
+            (0, 0, None, None),
+        ];
+        for (recovered, failed, next, first) in table {
+            let mut s = summary("reconcile", "w.xlsx", Some(Path::new("week1.results.xlsx")));
+            s.clients_recovered = recovered;
+            for _ in 0..failed {
+                s.count(Outcome::Failed);
+            }
+            let got = next_step(&s, "kayse-bulk reconcile w.xlsx --probe");
+            assert_eq!(
+                (got.0.as_deref(), got.1.as_deref()),
+                (next, first),
+                "{recovered} {failed}"
             );
         }
     }

@@ -30,8 +30,7 @@ use crate::outcome::{Outcome, RowError};
 use crate::record::journal::RowRecord;
 use crate::report::clients::Fate;
 
-/// The first key of a client: above any row number a sheet can have.
-pub const CLIENT_KEY: usize = 1 << 40;
+pub use crate::check::linked::CLIENT_KEY;
 
 /// What a client that was never answered is, after a resume (it may have been created).
 pub const IN_FLIGHT_NOTE: &str = "the run stopped while this client's create was in flight; it is never sent twice (Kayse would make a second client): check the client in Kayse, then ledger add an export that has it";

@@ -2,21 +2,21 @@
 //! free (between the highest id created before it and the lowest created after), then, while
 //! its rows are not all found, the other free ids among those the requests sent around it
 //! created, nearest first (with several requests in flight, a request's ids need not lie
-//! between its numbered neighbours'). A case is kept only when its case number and external
-//! pair are the row's. Ids the ledger knows are never read, nor any id twice. Stops at
-//! `--budget`. When ids are not handed out in order, nothing matches, and it says so: it never
-//! guesses.
+//! between its numbered neighbours'). The same for cases and for clients (a linked import's),
+//! each among the ids of its own entity: a case is kept only when its case number and external
+//! pair are the row's, a client only when its external pair is (`Lost::is`). Ids the ledger
+//! knows are never read, nor any id twice. Stops at `--budget`. When ids are not handed out in
+//! order, nothing matches, and it says so: it never guesses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Lost;
+use super::{Lost, Of};
 use crate::cli::Global;
-use crate::entity::CASES;
 use crate::error::Fatal;
-use crate::record::ledger::{Id, Ledger, RunId, rule};
+use crate::record::ledger::{Id, Ledger, RunId};
 use crate::report::summary::RequestStats;
 use crate::send::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 
@@ -75,40 +75,44 @@ pub fn reading_order(below: Option<Id>, above: Option<Id>, n: usize, near: &[Id]
     ids
 }
 
-/// Lost rows by the run and request that carried them, with the ids to read for them and how
-/// many of those are its gap (the rest are the span around it).
-type Groups = BTreeMap<(i64, u32), (Vec<Lost>, Vec<Id>, usize)>;
+/// Lost rows by their entity and the run and request that carried them, with the ids to read
+/// for them and how many of those are its gap (the rest are the span around it).
+type Groups = BTreeMap<Request, (Vec<Lost>, Vec<Id>, usize)>;
+
+/// A request of a run: the entity it sent, the run, its number in the run.
+type Request = (Of, i64, u32);
+
+/// The ids a run created, with the request that carried each.
+type Created = Vec<(Option<u32>, Id)>;
 
 fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
-    let mut out: BTreeMap<(i64, u32), (Vec<Lost>, Option<i64>)> = BTreeMap::new();
+    let mut out: BTreeMap<Request, (Vec<Lost>, Option<i64>)> = BTreeMap::new();
     for l in lost {
-        let Some(key) = rule("cases", "case_number").and_then(|r| r.key(&[&l.case_number])) else {
-            continue;
-        };
-        let found = book.find("cases", &key).map_err(Fatal::from)?;
+        let found = book.find(l.of.name(), &l.key).map_err(Fatal::from)?;
         let Some(u) = found.in_doubt.first() else {
             continue;
         };
         let g = out
-            .entry((u.run.map_or(0, |r| r.0), u.batch.unwrap_or(0)))
+            .entry((l.of, u.run.map_or(0, |r| r.0), u.batch.unwrap_or(0)))
             .or_insert((Vec::new(), Some(u.unknown_id)));
         g.0.push(l.clone());
     }
     let mut with_ids = BTreeMap::new();
-    let mut runs: BTreeMap<i64, Vec<(Option<u32>, Id)>> = BTreeMap::new();
+    let mut runs: BTreeMap<(Of, i64), Created> = BTreeMap::new();
     for (k, (rows, unknown)) in out {
+        let (of, run, batch) = k;
         let n = book
             .neighbours(unknown.unwrap_or_default())
             .map_err(Fatal::from)?;
-        if let std::collections::btree_map::Entry::Vacant(e) = runs.entry(k.0) {
+        if let std::collections::btree_map::Entry::Vacant(e) = runs.entry((of, run)) {
             e.insert(
-                book.created_in_run("cases", RunId(k.0))
+                book.created_in_run(of.name(), RunId(run))
                     .map_err(Fatal::from)?,
             );
         }
-        let near: Vec<Id> = runs[&k.0]
+        let near: Vec<Id> = runs[&(of, run)]
             .iter()
-            .filter(|(b, _)| b.is_some_and(|b| b.abs_diff(k.1) <= AROUND))
+            .filter(|(b, _)| b.is_some_and(|b| b.abs_diff(batch) <= AROUND))
             .map(|(_, id)| *id)
             .collect();
         let gap: BTreeSet<Id> = candidates(n.below, n.above, rows.len())
@@ -117,7 +121,7 @@ fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
         let mut ids = Vec::new();
         let mut in_gap = 0;
         for id in reading_order(n.below, n.above, rows.len(), &near) {
-            if book.get("cases", id).map_err(Fatal::from)?.is_none() {
+            if book.get(of.name(), id).map_err(Fatal::from)?.is_none() {
                 ids.push(id);
                 in_gap += usize::from(gap.contains(&id));
             }
@@ -140,12 +144,19 @@ pub fn probe(
         notes: Vec::new(),
         stats: RequestStats::default(),
     };
-    let in_ledger = groups.values().map(|(r, _, _)| r.len()).sum::<usize>();
-    if in_ledger < lost.len() {
-        out.notes.push(format!(
-            "{} unknown rows have no create in doubt in this ledger: --probe needs the ledger of the run that sent them (try --from)",
-            lost.len() - in_ledger
-        ));
+    for (of, what) in [(Of::Cases, "rows"), (Of::Clients, "clients")] {
+        let in_ledger = groups
+            .iter()
+            .filter(|(k, _)| k.0 == of)
+            .map(|(_, (r, _, _))| r.len())
+            .sum::<usize>();
+        let all = lost.iter().filter(|l| l.of == of).count();
+        if in_ledger < all {
+            out.notes.push(format!(
+                "{} unknown {what} have no create in doubt in this ledger: --probe needs the ledger of the run that sent them (try --from)",
+                all - in_ledger
+            ));
+        }
     }
     if groups.values().all(|(_, ids, _)| ids.is_empty()) {
         if !groups.is_empty() {
@@ -162,28 +173,29 @@ pub fn probe(
     out = rt.block_on(async {
         let connection = send::connect(conn, g).await?;
         let client = Client::new(&connection, pacing, stop)?;
-        // A case read is matched against every lost row, not only its request's: with several
-        // requests in flight, neighbouring gaps overlap, and no id is read twice.
+        // A record read is matched against every lost row of its entity, not only its
+        // request's: with several requests in flight, neighbouring gaps overlap, and no id is
+        // read twice.
         let mut left: Vec<Lost> = groups.values().flat_map(|(r, _, _)| r.clone()).collect();
         let mut read = BTreeSet::new();
-        for ((run, batch), (rows, ids, gap)) in groups {
+        for ((of, run, batch), (rows, ids, gap)) in groups {
             let before = out.found.len();
             // Past its gap, a request's search ends after 2n reads in a row that find nothing:
             // the span around it holds other writers' cases too.
             let (give_up, mut misses) = (2 * rows.len(), 0);
             for (pos, id) in ids.iter().enumerate() {
-                let mine = |l: &Lost| rows.iter().any(|r| r.index == l.index);
+                let mine = |l: &Lost| l.of == of && rows.iter().any(|r| r.index == l.index);
                 if !left.iter().any(mine) || misses >= give_up {
                     break;
                 }
-                if !read.insert(*id) {
+                if !read.insert((of, *id)) {
                     continue;
                 }
                 let mut hit = false;
-                match client.get(&CASES, *id).await {
+                match client.get(of.table(), *id).await {
                     Ok(rec) => {
                         let state = rec.to_json();
-                        if let Some(i) = left.iter().position(|l| l.is(&state)) {
+                        if let Some(i) = left.iter().position(|l| l.of == of && l.is(&state)) {
                             out.found.push((left.remove(i), *id, state));
                             hit = true;
                         }
@@ -194,14 +206,21 @@ pub fn probe(
                         out.stats = client.stats();
                         return Ok::<_, Fatal>(out);
                     }
-                    Err(e) => out.notes.push(format!("could not read case {id}: {e}")),
+                    Err(e) => out
+                        .notes
+                        .push(format!("could not read {} {id}: {e}", of.table().one)),
                 }
                 misses = if hit || pos < gap { 0 } else { misses + 1 };
             }
-            if out.found.len() == before && !ids.is_empty() && rows.iter().all(|r| left.iter().any(|l| l.index == r.index)) {
-                out.notes.push(format!(
-                    "read the ids next to run {run} request {batch}: none is one of its rows (ids may not be handed out in order on this server); try --from with an export"
-                ));
+            if out.found.len() == before && !ids.is_empty() && rows.iter().all(|r| left.iter().any(|l| l.of == of && l.index == r.index)) {
+                out.notes.push(match of {
+                    Of::Cases => format!(
+                        "read the ids next to run {run} request {batch}: none is one of its rows (ids may not be handed out in order on this server); try --from with an export"
+                    ),
+                    Of::Clients => format!(
+                        "read the client ids next to run {run} request {batch}: none is one of its clients (ids may not be handed out in order on this server); try --from with export --with-clients"
+                    ),
+                });
             }
         }
         out.stats = client.stats();
