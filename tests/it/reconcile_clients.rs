@@ -1,7 +1,8 @@
 //! `reconcile` of a linked import's clients: a client create whose answer was lost is found by
 //! probing the ids around its request (`--probe`) or in a clients sheet with ids (`--from`),
-//! the results' clients table says `created` with its id, and the next import of the sheet
-//! sends the cases that waited for it, linked to exactly their people, creating no client twice.
+//! the results' clients table says `created` with its id, and the next import of the sheet (or a
+//! resume of the first, whose journal learned the client) sends the cases that waited for it,
+//! linked to exactly their people, creating no client twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -246,6 +247,7 @@ fn from_a_clients_sheet_with_ids_sends_nothing_and_keeps_the_clients_sheet() {
     csv.push_str("99999,Ann,Leea,ann.leea@example.com,firm,someone-else\n");
     write(d, "clients.csv", &csv);
     let requests = sb.stats()["requests"].as_u64().unwrap();
+    let bulk = sb.route_count("POST /v1/clients/bulk");
 
     let out = sb.run(d, &["reconcile", "r.xlsx", "--from", "clients.csv"]);
     assert_eq!(code(&out), 1, "{}", show(&out));
@@ -262,7 +264,44 @@ fn from_a_clients_sheet_with_ids_sends_nothing_and_keeps_the_clients_sheet() {
     );
     assert_eq!(cases_with(&table(d, "r.xlsx", false), "failed"), failed);
 
-    import_again_links_every_case(&sb, d, &failed);
+    // The journal learned the clients under their keys: a resume of the first run sends the
+    // cases that waited for them, linked to them, and creates no client.
+    let out = sb.run(
+        d,
+        &[
+            "import",
+            "cases.csv",
+            "--batch-size",
+            "5",
+            "--results",
+            "r.xlsx",
+            "--resume",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(sb.route_count("POST /v1/clients/bulk"), bulk);
+    assert_eq!(clients_by_external(&sb).len(), PEOPLE);
+    let rows = table(d, "r.xlsx", false);
+    assert!(
+        results_column(&rows, "kayse_result")
+            .iter()
+            .all(|o| o == "created")
+    );
+    let t = table(d, "r.xlsx", true);
+    assert!(client_rows(&t).iter().all(|c| c.2 == "created"));
+    assert_eq!(check_clients_table(&sb, &t), 0);
+    assert_eq!(sb.cases().len(), ROWS);
+    assert!(sb.cases().values().all(|ids| ids.len() == 1));
+    check_links(&sb);
+
+    // And the sheet imported again has nothing left to send.
+    let out = import(&sb, d, "again.csv");
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert!(
+        results_column(&table(d, "again.csv", false), "kayse_result")
+            .iter()
+            .all(|o| o == "unchanged")
+    );
 }
 
 /// A results file with a clients table and no client in doubt: its table comes back as it was
