@@ -30,9 +30,10 @@ use file::{
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The results file of the run whose unknown rows to settle (rewritten in place).
+    /// The results file of the run whose unknown rows and clients to settle (rewritten in place).
     pub results: PathBuf,
-    /// A sheet with ids and case numbers (e.g. an export from the Kayse web app); no requests.
+    /// A sheet with ids and case numbers (e.g. an export from the Kayse web app), or a clients
+    /// sheet with ids and external pairs (as export --with-clients writes); no requests.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
     /// Read the ids next to the lost requests and keep those whose keys match.
