@@ -362,3 +362,144 @@ pub fn write(
     let tables: Vec<Table> = clients.into_iter().map(|c| c.table).collect();
     results.finish_with(g, sent.as_ref(), started, &tables)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn text(s: &str) -> Cell {
+        if s.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(s.to_string())
+        }
+    }
+
+    /// A clients table: (first name, source, source id, kayse_id, kayse_result, kayse_errors).
+    fn clients(rows: &[[&str; 6]]) -> Table {
+        Table {
+            name: CLIENTS_TABLE.to_string(),
+            headers: [
+                "first_name",
+                "external_source",
+                "external_source_id",
+                "kayse_id",
+                "kayse_result",
+                "kayse_errors",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: rows.iter().map(|r| r.map(text).to_vec()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_clients_in_doubt_are_the_unknown_ones_without_an_id_with_an_external_pair() {
+        let t = clients(&[
+            ["Ann", "firm", "C1", "", "unknown", "lost"],
+            ["Ben", "firm", "C2", "12", "created", ""],
+            ["Cara", "firm", "C3", "13", "unknown", "lost"],
+            ["Dev", "firm", "", "", "unknown", "lost"],
+            ["Eli", "", "kb-1", "", "unknown", "lost"],
+            ["Fay", "firm", " kb-2 ", "", "unknown", "lost"],
+            ["Gus", "firm", "C4", "", "failed", "rejected"],
+        ]);
+        let got: Vec<(usize, String)> = lost_clients(&t)
+            .into_iter()
+            .map(|l| (l.index, l.key.value))
+            .collect();
+        let want = [(0, r#"["firm","C1"]"#), (5, r#"["firm","kb-2"]"#)]
+            .map(|(i, v)| (i, v.to_string()))
+            .to_vec();
+        assert_eq!(got, want);
+        let none = Table {
+            headers: vec!["first_name".into()],
+            ..clients(&[])
+        };
+        assert!(lost_clients(&none).is_empty());
+    }
+
+    #[test]
+    fn a_found_client_becomes_created_with_its_id_and_nothing_else_changes() {
+        let mut t = clients(&[
+            ["Ann", "firm", "C1", "", "unknown", "lost"],
+            ["Ben", "firm", "C2", "12", "created", ""],
+            ["Fay", "firm", "C3", "", "unknown", "lost"],
+        ]);
+        let before = t.clone();
+        settle_clients(&mut t, &[(2, 40), (9, 41)]);
+        // (row, column, cell)
+        let table: [(usize, usize, Cell); 8] = [
+            (2, 3, Cell::Int(40)),
+            (2, 4, text("created")),
+            (2, 5, Cell::Empty),
+            (2, 0, text("Fay")),
+            (2, 2, text("C3")),
+            (0, 3, Cell::Empty),
+            (0, 4, text("unknown")),
+            (0, 5, text("lost")),
+        ];
+        for (r, c, want) in table {
+            assert_eq!(t.rows[r][c], want, "row {r} column {c}");
+        }
+        assert_eq!(t.rows[1], before.rows[1]);
+        let counts = client_counts(&t);
+        let want: BTreeMap<String, u64> = [("created".to_string(), 2), ("unknown".to_string(), 1)]
+            .into_iter()
+            .collect();
+        assert_eq!(counts, want);
+    }
+
+    #[test]
+    fn a_sheet_gives_an_id_only_for_its_own_entity_and_the_row_s_keys() {
+        let sheet = |of: Of, rows: &[(u64, Value)]| {
+            let rule = match of {
+                Of::Cases => rule("cases", "case_number"),
+                Of::Clients => rule("clients", "external"),
+            }
+            .unwrap();
+            Sheet {
+                of,
+                by_key: rows
+                    .iter()
+                    .map(|(id, s)| (rule.of_state(s).unwrap(), (*id, s.clone())))
+                    .collect(),
+            }
+        };
+        let people = sheet(
+            Of::Clients,
+            &[
+                (
+                    7,
+                    json!({"first_name": "Ann", "external_source": "firm", "external_source_id": "C1"}),
+                ),
+                (
+                    8,
+                    json!({"first_name": "Ann", "external_source": "firm", "external_source_id": "C2"}),
+                ),
+            ],
+        );
+        let cases = sheet(
+            Of::Cases,
+            &[(
+                9,
+                json!({"case_number": "A-1", "external_source": "firm", "external_source_id": "C1"}),
+            )],
+        );
+        let ann = Lost::client(0, "firm", "C1").unwrap();
+        let other = Lost::client(1, "firm", "C3").unwrap();
+        let case = Lost::case(0, "A-1", Some(("firm", "C1"))).unwrap();
+        // (sheet, row in doubt, id found)
+        let table = [
+            (&people, &ann, Some(7)),
+            (&people, &other, None),
+            (&people, &case, None),
+            (&cases, &case, Some(9)),
+            (&cases, &ann, None),
+        ];
+        for (i, (s, l, want)) in table.into_iter().enumerate() {
+            assert_eq!(s.find(l).map(|(id, _)| id), want, "case {i}");
+        }
+    }
+}
