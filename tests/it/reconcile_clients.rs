@@ -171,7 +171,8 @@ fn probe_finds_the_lost_clients_and_the_next_import_sends_their_cases() {
         lost_clients >= 5,
         "at least one request of clients was lost"
     );
-    let failed = cases_with(&table(d, "r.csv", false), "failed");
+    let rows_before = table(d, "r.csv", false);
+    let failed = cases_with(&rows_before, "failed");
     assert!(!failed.is_empty());
     let reads_before = sb.route_count("GET /v1/clients/{id}");
 
@@ -210,8 +211,19 @@ fn probe_finds_the_lost_clients_and_the_next_import_sends_their_cases() {
             }
         }
     }
-    // The failed cases stay failed: they were not sent.
-    assert_eq!(cases_with(&table(d, "r.csv", false), "failed"), failed);
+    // The failed cases stay failed, saying why as they did: they were not sent.
+    let rows_after = table(d, "r.csv", false);
+    assert_eq!(cases_with(&rows_after, "failed"), failed);
+    let why = |t: &[Vec<String>]| -> Vec<String> {
+        let res = results_column(t, "kayse_result");
+        results_column(t, "kayse_errors")
+            .into_iter()
+            .zip(res)
+            .filter(|(_, o)| o == "failed")
+            .map(|(e, _)| e)
+            .collect()
+    };
+    assert_eq!(why(&rows_after), why(&rows_before));
     // The cases in doubt were found as well.
     assert!(cases_with(&table(d, "r.csv", false), "unknown").is_empty());
 

@@ -33,7 +33,7 @@ use crate::report::clients::Fate;
 pub use crate::check::linked::CLIENT_KEY;
 
 /// What a client that was never answered is, after a resume (it may have been created).
-pub const IN_FLIGHT_NOTE: &str = "the run stopped while this client's create was in flight; it is never sent twice (Kayse would make a second client): check the client in Kayse, then ledger add an export that has it";
+pub const IN_FLIGHT_NOTE: &str = "the run stopped while this client's create was in flight; it is never sent twice (Kayse would make a second client): run kayse-bulk reconcile on these results (--from a clients sheet with ids, or --probe), or check the client in Kayse and ledger add an export that has it";
 
 /// The key of client `k`.
 pub fn key(k: usize) -> usize {

@@ -304,6 +304,22 @@ pub struct ClientsDone {
     pub lost: usize,
 }
 
+/// A row's `kayse_errors` as read back, to write again as it was: its text is already
+/// `field: message` (`kayse: ...`, `client: ...`), so it is split there, not given a second
+/// field. Text without one is Kayse's.
+fn as_read(text: &str) -> Option<RowError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(match text.split_once(": ") {
+        Some((field, message)) if !field.is_empty() && !field.contains(' ') => {
+            RowError::new(field, message)
+        }
+        _ => RowError::new("kayse", text),
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn write(
     args: &Args,
@@ -341,11 +357,7 @@ pub fn write(
     }
     let mut results = Results::create(&args.results, headers, &[], &[], summary)?;
     for r in rows {
-        let errors = if r.errors.trim().is_empty() {
-            Vec::new()
-        } else {
-            vec![RowError::new("kayse", r.errors)]
-        };
+        let errors = as_read(&r.errors).into_iter().collect();
         results.write(ResultRow {
             source_row: r.source_row,
             outcome: r.outcome,
@@ -391,6 +403,35 @@ mod tests {
             .map(String::from)
             .to_vec(),
             rows: rows.iter().map(|r| r.map(text).to_vec()).collect(),
+        }
+    }
+
+    #[test]
+    fn errors_read_back_are_written_again_as_they_were() {
+        // (kayse_errors as read, as written again)
+        let table = [
+            ("", None),
+            ("   ", None),
+            ("kayse: rejected", Some("kayse: rejected")),
+            (
+                "kayse: its client Ann Lee (row 2) may or may not have been created (no answer: lost)",
+                Some(
+                    "kayse: its client Ann Lee (row 2) may or may not have been created (no answer: lost)",
+                ),
+            ),
+            (
+                "client: bad email; status: not allowed",
+                Some("client: bad email; status: not allowed"),
+            ),
+            ("no field here", Some("kayse: no field here")),
+            ("two words: then text", Some("kayse: two words: then text")),
+        ];
+        for (read, want) in table {
+            assert_eq!(
+                as_read(read).map(|e| e.to_string()).as_deref(),
+                want,
+                "{read:?}"
+            );
         }
     }
 
