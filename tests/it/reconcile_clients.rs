@@ -19,9 +19,15 @@ const PEOPLE: usize = 36;
 /// The first import of the sheet, against a sandbox that loses the answer of one request in
 /// five after acting on it: some client creates are in doubt, and their cases failed.
 fn lossy_import(seed: &str, results: &str) -> (tempfile::TempDir, Sandbox) {
+    lossy_import_with(&["--seed", seed], results)
+}
+
+fn lossy_import_with(args: &[&str], results: &str) -> (tempfile::TempDir, Sandbox) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cases.csv", &people_sheet(ROWS, PEOPLE));
-    let sb = Sandbox::start(&["--faults", "commit-drop:0.2", "--seed", seed]);
+    let mut all = vec!["--faults", "commit-drop:0.2"];
+    all.extend(args);
+    let sb = Sandbox::start(&all);
     let out = import(&sb, dir.path(), results);
     assert_eq!(code(&out), 1, "some answers were lost: {}", show(&out));
     sb.config(json!({"faults": ""}));
@@ -74,10 +80,14 @@ fn client_rows(t: &[Vec<String>]) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-/// The sandbox's clients by external id (each once: never a client twice).
+/// The sandbox's clients of the sheet by external id (each once: never a client twice); not
+/// those another integration made (`--foreign-writes`).
 fn clients_by_external(sb: &Sandbox) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for (id, c) in records(sb, "clients") {
+        if c["external_source"] != "firm" {
+            continue;
+        }
         let ext = c["external_source_id"].as_str().unwrap_or("").to_string();
         assert!(out.insert(ext.clone(), id).is_none(), "client {ext} twice");
     }
@@ -228,6 +238,44 @@ fn probe_finds_the_lost_clients_and_the_next_import_sends_their_cases() {
     assert!(cases_with(&table(d, "r.csv", false), "unknown").is_empty());
 
     import_again_links_every_case(&sb, d, &failed);
+}
+
+/// Other writers take client ids between the tool's (`--foreign-writes`): their clients sit in
+/// the gaps and match no row, so probing reads more, but never records a wrong id, in the
+/// clients table or the ledger.
+#[test]
+fn probe_with_foreign_clients_in_the_gaps_never_takes_a_wrong_id() {
+    use kayse_bulk::record::ledger::Ledger;
+    let (dir, sb) = lossy_import_with(&["--seed", "12", "--foreign-writes", "0.3"], "r.csv");
+    let d = dir.path();
+    let lost = client_rows(&table(d, "r.csv", true))
+        .iter()
+        .filter(|c| c.2 == "unknown")
+        .count();
+    assert!(lost > 0, "some client creates were lost");
+    let foreign: Vec<u64> = records(&sb, "clients")
+        .into_iter()
+        .filter(|(_, c)| c["external_source"] != "firm")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!foreign.is_empty(), "other writers took client ids");
+    let reads = sb.route_count("GET /v1/clients/{id}");
+    let out = sb.run(d, &["reconcile", "r.csv", "--probe"]);
+    assert!(code(&out) <= 1, "{}", show(&out));
+    let reads = sb.route_count("GET /v1/clients/{id}") - reads;
+    let after = table(d, "r.csv", true);
+    let still = check_clients_table(&sb, &after);
+    eprintln!(
+        "foreign writes: {lost} clients in doubt, {} found, {reads} client reads",
+        lost - still
+    );
+    assert!(still < lost, "{}", show(&out));
+    let ledger = Ledger::open(&d.join("kayse.ledger.sqlite")).unwrap();
+    for id in &foreign {
+        let shown = id.to_string();
+        assert!(client_rows(&after).iter().all(|c| c.1 != shown), "{id}");
+        assert!(ledger.get("clients", *id).unwrap().is_none(), "{id}");
+    }
 }
 
 #[test]
