@@ -380,3 +380,34 @@ fn a_clients_table_with_nothing_in_doubt_is_kept_whole() {
     assert_eq!(table(d, "r.xlsx", true), before);
     assert!(!show(&out).contains("unknown clients"), "{}", show(&out));
 }
+
+/// `--budget` bounds the probe: it stops after that many reads, writes what it found, and a
+/// later probe finds the rest.
+#[test]
+fn the_budget_bounds_the_probe_and_a_second_one_finishes() {
+    // A seed that loses client requests and no case request (cases are probed first).
+    let (dir, sb) = lossy_import("23", "r.csv");
+    let d = dir.path();
+    assert!(cases_with(&table(d, "r.csv", false), "unknown").is_empty());
+    let lost = client_rows(&table(d, "r.csv", true))
+        .iter()
+        .filter(|c| c.2 == "unknown")
+        .count();
+    assert!(lost > 3, "more clients in doubt than the budget");
+    let requests = sb.stats()["requests"].as_u64().unwrap();
+    let out = sb.run(d, &["reconcile", "r.csv", "--probe", "--budget", "3"]);
+    assert!(code(&out) != 0, "{}", show(&out));
+    assert!(sb.stats()["requests"].as_u64().unwrap() - requests <= 3);
+    let first = client_rows(&table(d, "r.csv", true))
+        .iter()
+        .filter(|c| c.2 == "unknown")
+        .count();
+    assert!(
+        first > 0 && first < lost,
+        "{first} of {lost} left: {}",
+        show(&out)
+    );
+    let out = sb.run(d, &["reconcile", "r.csv", "--probe"]);
+    assert!(code(&out) <= 1, "{}", show(&out));
+    assert_eq!(check_clients_table(&sb, &table(d, "r.csv", true)), 0);
+}
