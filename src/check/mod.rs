@@ -1297,6 +1297,46 @@ mod tests {
         }
     }
 
+    /// A joined clients table may leave out the fields the join gives: the mapping asks for no
+    /// column, the rows for no value; any other required field is still required.
+    #[test]
+    fn fields_given_elsewhere_are_not_required() {
+        use crate::entity::CLIENTS;
+        let headers: Vec<String> = ["First Name", "Last Name"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let given = ["external_source", "external_source_id"];
+        let opts = MapOptions::default();
+        let e = Mapping::build(&CLIENTS, &headers, &opts).unwrap_err();
+        assert!(e.to_string().contains("external_source"), "{e}");
+        let m = Mapping::build_optional(&CLIENTS, &headers, &opts, &given).unwrap();
+        let mut rules = Rules::new(&CLIENTS, DateOrder::Mdy);
+        for f in given {
+            rules.not_required(f);
+        }
+        rules.not_required("no_such_field");
+        // (first name, last name, errors)
+        let table = [
+            ("Ann", "Lee", vec![]),
+            ("", "Lee", vec!["first_name: is required"]),
+        ];
+        for (first, last, want) in table {
+            let raw = RawRow {
+                source_row: 2,
+                cells: vec![t(first), t(last)],
+            };
+            let got = match Checker::new(rules.clone()).check(&m.apply(&raw)) {
+                Ok(r) => {
+                    assert_eq!(r.text("last_name"), Some("Lee"));
+                    Vec::new()
+                }
+                Err(errs) => errs.iter().map(|e| e.to_string()).collect(),
+            };
+            assert_eq!(got, want, "{first:?}");
+        }
+    }
+
     #[test]
     fn defaults_and_set_values_are_checked_too() {
         let opts = MapOptions {

@@ -689,6 +689,53 @@ mod tests {
         }
     }
 
+    /// A joined clients table's fingerprint is part of the input's: the same case rows with
+    /// another clients table are another input; with none, the fingerprint is the rows' alone.
+    #[test]
+    fn a_joined_tables_fingerprint_is_part_of_the_inputs() {
+        let text = |s: &str| Cell::Text(s.into());
+        let rows = [(2, vec![text("A-1"), text("5501")])];
+        let with = |joined: Option<&Fingerprint>| {
+            let mut t = table(&["case_number", "Client ID"], Vec::new());
+            t.rows = Box::new(read::Plain(
+                rows.iter()
+                    .map(|(r, c)| {
+                        Ok(RawRow {
+                            source_row: *r,
+                            cells: c.clone(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ));
+            let slot = FingerprintSlot::default();
+            let inner = std::mem::replace(&mut t.rows, Box::new(read::Plain(std::iter::empty())));
+            let mut hashed = Hashed::new(&t, inner, slot.clone());
+            if let Some(j) = joined {
+                hashed = hashed.with_joined(j);
+            }
+            assert_eq!(hashed.count(), 1);
+            slot.get().expect("read to the end")
+        };
+        let contacts = |sha: &str, size| Fingerprint {
+            sha256: sha.into(),
+            size,
+            basis: Basis::Rows,
+        };
+        let alone = with(None);
+        assert_eq!(alone, fingerprint(&["case_number", "Client ID"], &rows));
+        let joined = with(Some(&contacts("aa", 5)));
+        assert_eq!(joined, with(Some(&contacts("aa", 5))));
+        assert_eq!(joined.size, 1, "the size counts the case rows");
+        for other in [
+            alone,
+            with(Some(&contacts("ab", 5))),
+            with(Some(&contacts("aa", 6))),
+        ] {
+            assert_ne!(joined, other);
+        }
+    }
+
     #[test]
     fn a_read_error_leaves_no_fingerprint() {
         let mut t = table(&["a"], Vec::new());

@@ -544,6 +544,67 @@ mod tests {
         assert_eq!(parse_country("gb").unwrap().code(), "GB");
     }
 
+    /// `--clients` is recorded for `--resume` like the mapping file, and refused where there is
+    /// no case sheet to join it to or where the clients are left unread.
+    #[test]
+    fn clients_round_trip_through_the_journal_and_are_refused_where_they_cannot_apply() {
+        let args = |entity, without_clients, clients: Option<&str>| RulesArgs {
+            entity,
+            default_country: Country::US,
+            mapping: None,
+            preset: None,
+            set: Vec::new(),
+            extra_columns: ExtraColumns::Warn,
+            date_order: None,
+            allowed_status: Vec::new(),
+            allowed_type: Vec::new(),
+            merge_by_name: false,
+            without_clients,
+            clients: clients.map(PathBuf::from),
+        };
+        let mut rec = BTreeMap::new();
+        args(EntityArg::Cases, false, Some("contacts.csv")).record(&mut rec);
+        assert_eq!(
+            rec.get("read.clients").map(String::as_str),
+            Some("contacts.csv")
+        );
+        // (given now, --without-clients now, restored)
+        let table = [
+            (None, false, Some("contacts.csv")),
+            (Some("other.csv"), false, Some("other.csv")),
+            (None, true, None),
+        ];
+        for (given, without, want) in table {
+            let mut now = args(EntityArg::Cases, without, given);
+            now.restore(&rec);
+            assert_eq!(now.clients, want.map(PathBuf::from), "{given:?} {without}");
+        }
+        // (entity, --without-clients, refused with)
+        let table = [
+            (EntityArg::Cases, false, None),
+            (
+                EntityArg::Clients,
+                false,
+                Some("cannot be used with --entity clients"),
+            ),
+            (EntityArg::Cases, true, Some("give one of them")),
+        ];
+        for (entity, without, want) in table {
+            let got = args(entity, without, Some("c.csv")).load().err();
+            match (got, want) {
+                (None, None) => {}
+                (Some(e), Some(w)) => {
+                    assert_eq!(e.code, crate::error::ExitCode::Usage);
+                    assert!(e.render().contains(w), "{}", e.render());
+                }
+                (got, want) => panic!(
+                    "{entity:?} {without}: {:?} want {want:?}",
+                    got.map(|e| e.render())
+                ),
+            }
+        }
+    }
+
     #[test]
     fn reading_options_round_trip_through_the_journal() {
         let given = InputArgs {

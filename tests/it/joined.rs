@@ -114,6 +114,45 @@ fn a_clio_matters_export_joins_its_contacts_export_with_no_mapping_file() {
     }
 }
 
+/// A Litify matters export joins its accounts export by `litify_pm__Client__c` = `Id`.
+#[test]
+fn a_litify_matters_export_joins_its_accounts_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let matters = sample("presets/litify-matters.csv");
+    let accounts = sample("presets/litify-accounts.csv");
+    let (code, s, shown) = run(
+        dir.path(),
+        &[
+            "validate",
+            matters.to_str().unwrap(),
+            "--clients",
+            accounts.to_str().unwrap(),
+            "--results",
+            "r.csv",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(s["counts"]["valid"], 3, "{s}");
+    let clients = csv_rows(&dir.path().join("r.csv.clients.csv"));
+    let column = |h: &str| results_column(&clients, h);
+    assert_eq!(
+        column("external_source_id"),
+        [
+            "0015e00000Lmn01AAB",
+            "0015e00000Lmn02AAB",
+            "0015e00000Lmn03AAB"
+        ]
+    );
+    assert_eq!(column("last_name"), ["Harper", "Ibarra", "Jensen"]);
+    assert_eq!(
+        column("date_of_birth"),
+        ["1979-04-22", "1988-10-03", "1965-01-17"]
+    );
+    assert_eq!(column("external_source"), vec!["litify"; 3]);
+    assert_eq!(column("source_rows"), ["row 2", "row 3", "row 4"]);
+}
+
 /// contacts.csv has a bad email (5502), a key on two rows (5503), a row no case names (5506);
 /// matters.csv names an unknown key, those, and two clients in one cell.
 const CONTACTS: &str = "\
