@@ -290,66 +290,23 @@ impl CaseSheet {
         }
         let mut notes = Vec::new();
         // The clients table, read whole before the cases (it is small next to them).
-        let key = joined::case_key(&table.headers, mapping.preset);
-        let source = match (&rules_args.clients, &pair) {
-            _ if rules_args.without_clients => None,
-            (Some(file), _) => Some(joined::Source::File(file.clone())),
-            (None, Some((_, clients))) if key.is_some() => {
-                Some(joined::Source::Sheet(input.file.clone(), clients.clone()))
-            }
-            (None, Some((cases, clients))) => {
-                notes.push(format!(
-                    "sheet '{clients}' is not read as the cases' clients: sheet '{cases}' has no {} column to join them by",
-                    joined::CLIENT_REF
-                ));
-                None
-            }
-            (None, None) => None,
+        let asked = joined::Asked {
+            input: &input.file,
+            clients: rules_args.clients.as_deref(),
+            workbook: pair.as_ref(),
         };
-        let opened = match source {
-            Some(source) => {
-                let key = key.ok_or_else(|| {
-                    let preset = mapping.preset.filter(|d| !d.preset.join.0.is_empty());
-                    let by = match preset {
-                        Some(d) => format!(
-                            "a {} names each case's client in '{}', or",
-                            d.label, d.preset.join.0
-                        ),
-                        None => "without a preset,".to_string(),
-                    };
-                    Fatal::usage(format!(
-                        "--clients: {} has no column to join its cases to their clients by: {by} a {} column in both tables holds the key",
-                        input.file.display(),
-                        joined::CLIENT_REF
-                    ))
-                })?;
-                let side = joined::CaseSide {
-                    headers: &table.headers,
-                    key,
-                    preset: mapping.preset,
-                    file: &map_opts.file,
-                    order_given,
-                    rules: &rules,
-                    hidden,
-                };
-                let opened = joined::open(&source, &side)?;
-                if let joined::Source::Sheet(_, read) = &source {
-                    // Read, so not among the sheets the summary says are left unread.
-                    let other = |s: &String| s.strip_suffix(" (hidden)").unwrap_or(s) == read;
-                    table.info.other_sheets.retain(|s| !other(s));
-                }
-                notes.extend(opened.notes.iter().cloned());
-                if !mapping.linked().is_empty() {
-                    notes.push(format!(
-                        "the case sheet's own client columns ({}) are not read as clients: the clients come from the joined table",
-                        quoted(&mapping, mapping.linked().iter().map(|l| l.col))
-                    ));
-                    mapping.unmap_client_columns();
-                }
-                mapping.take_join_key(key.0);
-                Some(opened)
-            }
-            None => None,
+        let opened = if rules_args.without_clients {
+            None
+        } else {
+            let side = joined::CaseSide {
+                headers: &table.headers,
+                preset: mapping.preset,
+                file: &map_opts.file,
+                order_given,
+                rules: &rules,
+                hidden,
+            };
+            joined::attach(&asked, &side, &mut mapping, &mut table.info, &mut notes)?
         };
         let slot = FingerprintSlot::default();
         let mut rows =

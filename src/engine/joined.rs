@@ -112,11 +112,19 @@ pub struct Opened {
     pub notes: Vec<String>,
 }
 
+/// Which clients table the command line and the input ask for.
+pub struct Asked<'a> {
+    /// The case sheet's file.
+    pub input: &'a Path,
+    /// `--clients FILE`.
+    pub clients: Option<&'a Path>,
+    /// The workbook's `Cases` and `Clients` sheets, when it has both and no `--sheet` was given.
+    pub workbook: Option<&'a (String, String)>,
+}
+
 /// What reading the clients table needs from the case sheet's reading.
 pub struct CaseSide<'a> {
     pub headers: &'a [String],
-    /// Its key column, and the header of the clients table's column it joins (`case_key`).
-    pub key: (usize, &'static str),
     pub preset: Option<Detected>,
     /// The mapping file of the case sheet: its `preset` and `date_order` apply to the table,
     /// not its columns.
@@ -128,9 +136,76 @@ pub struct CaseSide<'a> {
     pub hidden: HiddenRows,
 }
 
-/// Read the clients table at `source` whole, map it onto the clients table, check every row.
-/// Every problem with the table itself (unreadable, no key column, a mapping problem) is exit 2.
-pub fn open(source: &Source, case: &CaseSide) -> Result<Opened, Fatal> {
+/// Join the clients table `asked` names, if any, to a case sheet whose mapping is built: read
+/// it (`open`), then leave the case sheet's own client columns unread and take its key column
+/// (`mapping`), and drop the sheet read from the sheets the summary calls unread (`info`). A
+/// case sheet with no key column is refused (exit 2) when `--clients` was given; a workbook's
+/// `Clients` sheet is then left unread, and `notes` says why.
+pub fn attach(
+    asked: &Asked,
+    case: &CaseSide,
+    mapping: &mut Mapping,
+    info: &mut InputInfo,
+    notes: &mut Vec<String>,
+) -> Result<Option<Opened>, Fatal> {
+    let key = case_key(case.headers, case.preset);
+    let source = match (asked.clients, asked.workbook) {
+        (Some(file), _) => Source::File(file.to_path_buf()),
+        (None, Some((_, clients))) if key.is_some() => {
+            Source::Sheet(asked.input.to_path_buf(), clients.clone())
+        }
+        (None, Some((cases, clients))) => {
+            notes.push(format!(
+                "sheet '{clients}' is not read as the cases' clients: sheet '{cases}' has no {CLIENT_REF} column to join them by"
+            ));
+            return Ok(None);
+        }
+        (None, None) => return Ok(None),
+    };
+    let key = key.ok_or_else(|| no_key(asked.input, case.preset))?;
+    let opened = open(&source, case, key)?;
+    if let Source::Sheet(_, read) = &source {
+        // Read, so not among the sheets the summary says are left unread.
+        let other = |s: &String| s.strip_suffix(" (hidden)").unwrap_or(s) == read;
+        info.other_sheets.retain(|s| !other(s));
+    }
+    notes.extend(opened.notes.iter().cloned());
+    if !mapping.linked().is_empty() {
+        let cols: Vec<String> = mapping
+            .linked()
+            .iter()
+            .map(|l| format!("'{}'", mapping.header(l.col)))
+            .collect();
+        notes.push(format!(
+            "the case sheet's own client columns ({}) are not read as clients: the clients come from the joined table",
+            cols.join(", ")
+        ));
+        mapping.unmap_client_columns();
+    }
+    mapping.take_join_key(key.0);
+    Ok(Some(opened))
+}
+
+/// `--clients` given for a case sheet with no key column: what the key would be.
+fn no_key(input: &Path, preset: Option<Detected>) -> Fatal {
+    let by = match preset.filter(|d| !d.preset.join.0.is_empty()) {
+        Some(d) => format!(
+            "a {} names each case's client in '{}', or",
+            d.label, d.preset.join.0
+        ),
+        None => "without a preset,".to_string(),
+    };
+    Fatal::usage(format!(
+        "--clients: {} has no column to join its cases to their clients by: {by} a {CLIENT_REF} column in both tables holds the key",
+        input.display()
+    ))
+}
+
+/// Read the clients table at `source` whole, map it onto the clients table, check every row;
+/// `key` is the case sheet's key column and the header of the table's column it joins
+/// (`case_key`). Every problem with the table itself (unreadable, no key column, a mapping
+/// problem) is exit 2.
+fn open(source: &Source, case: &CaseSide, key: (usize, &'static str)) -> Result<Opened, Fatal> {
     let name = source.name();
     let opts = map_options(case.file, case.preset, None);
     let (path, sheet): (&Path, Option<String>) = match source {
@@ -149,7 +224,7 @@ pub fn open(source: &Source, case: &CaseSide) -> Result<Opened, Fatal> {
     let opts = map_options(case.file, case.preset, Some(&table.headers));
     let mapping = Mapping::build_optional(&CLIENTS, &table.headers, &opts, GIVEN_BY_THE_JOIN)
         .map_err(|e| usage(e.to_string()))?;
-    let (case_col, table_header) = case.key;
+    let (case_col, table_header) = key;
     let key_col = column(&table.headers, table_header).ok_or_else(|| {
         usage(format!(
             "it has no '{table_header}' column, which the cases' '{}' column names",
