@@ -223,7 +223,14 @@ fn open(source: &Source, case: &CaseSide, key: (usize, &'static str)) -> Result<
     let usage = |m: String| Fatal::usage(format!("clients table {name}: {m}"));
     let opts = map_options(case.file, case.preset, Some(&table.headers));
     let mapping = Mapping::build_optional(&CLIENTS, &table.headers, &opts, GIVEN_BY_THE_JOIN)
-        .map_err(|e| usage(e.to_string()))?;
+        .map_err(|e| {
+            // The mapping file and `--set` are the cases': the fix is in the table's headers.
+            let e = e.to_string();
+            let problem = e.split(". To fix:").next().unwrap_or_default();
+            usage(format!(
+                "{problem}; name its columns as the client fields are named (first_name, last_name, email, ...) or by their usual headers (First Name, Last Name, Email, ...)"
+            ))
+        })?;
     let (case_col, table_header) = key;
     let key_col = column(&table.headers, table_header).ok_or_else(|| {
         usage(format!(

@@ -415,5 +415,31 @@ fn clients_files_that_cannot_be_joined_are_refused_before_any_row() {
         shown.contains("clients table people.csv: it has no 'ID' column, which the cases' 'Client ID' column names"),
         "{shown}"
     );
+    std::fs::write(
+        dir.path().join("keyed.csv"),
+        "case_number,external_source,external_source_id,status,type,Client Ref\nA-1,firm,a1,open,civil,C-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("nameless.csv"),
+        "client_ref,Given,Family\nC-1,Ann,Lee\n",
+    )
+    .unwrap();
+    let (code, _, shown) = run(
+        dir.path(),
+        &[
+            "validate",
+            "keyed.csv",
+            "--clients",
+            "nameless.csv",
+            "--results",
+            "r.csv",
+        ],
+    );
+    assert_eq!(code, 2, "{shown}");
+    assert!(
+        shown.contains("error: clients table nameless.csv: no column for the required fields first_name, last_name; name its columns as the client fields are named"),
+        "{shown}"
+    );
     assert!(!dir.path().join("r.csv").exists());
 }
