@@ -26,6 +26,9 @@ pub enum Outcome {
     Exists,
     /// Import: the row and the ledger disagree (e.g. the sheet's id); reported, never guessed.
     Conflict,
+    /// Import, a case sheet's clients: a client the ledger knows from an earlier import of
+    /// another sheet (or by its email or mobile), linked with no request.
+    Reused,
 }
 
 impl Outcome {
@@ -47,6 +50,7 @@ impl Outcome {
             Outcome::Unchanged => "unchanged",
             Outcome::Exists => "exists",
             Outcome::Conflict => "conflict",
+            Outcome::Reused => "reused",
         }
     }
 
@@ -85,6 +89,7 @@ pub const ALL: &[Outcome] = &[
     Outcome::Unchanged,
     Outcome::Exists,
     Outcome::Conflict,
+    Outcome::Reused,
 ];
 
 /// One problem with one row, tied to the input column it came from when there is one.

@@ -221,6 +221,9 @@ pub struct Client {
     pub problem: Option<String>,
     /// Its `external_source_id` was derived (no client id column gave one).
     pub derived: bool,
+    /// Derived from its name alone (no email, mobile or date of birth): a client of the same
+    /// name from another sheet may be another person, so it is never reused without asking.
+    pub weak: bool,
     /// What splitting its name left out.
     pub dropped: Vec<String>,
 }
@@ -241,6 +244,17 @@ impl Clients {
     /// Clients that can be sent.
     pub fn sendable(&self) -> usize {
         self.clients.iter().filter(|c| c.problem.is_none()).count()
+    }
+
+    /// The first row naming each client, by client.
+    pub fn first_rows(&self) -> Vec<usize> {
+        let mut first = vec![usize::MAX; self.clients.len()];
+        for (&row, ks) in &self.of_row {
+            for &k in ks {
+                first[k] = first[k].min(row);
+            }
+        }
+        first
     }
 }
 
@@ -281,8 +295,11 @@ impl Gathered {
             ..Clients::default()
         };
         for (k, cluster) in dedup.clusters.iter().enumerate() {
-            out.clients
-                .push(self.client(&dedup, k, derived[k].as_ref().map(|d| d.id.clone())));
+            let mut client = self.client(&dedup, k, derived[k].as_ref().map(|d| d.id.clone()));
+            client.weak = derived[k]
+                .as_ref()
+                .is_some_and(|d| d.basis == crate::check::people::Key::Name);
+            out.clients.push(client);
             for &m in &cluster.members {
                 let list = out.of_row.entry(self.rows[m]).or_default();
                 if !list.contains(&k) {
@@ -349,6 +366,7 @@ impl Gathered {
             why,
             problem: (!problems.is_empty()).then(|| problems.join("; ")),
             derived: is_derived,
+            weak: false,
             dropped,
         }
     }

@@ -156,10 +156,10 @@ fn refuse_unsendable_clients(row: &mut ResultRow, clients: &Clients) {
 
 /// The summary's lines about the clients a case sheet names: how many, how many rows were
 /// merged, and which rows sharing an email, a mobile or a name were kept apart (the first few).
-fn describe_clients(clients: &Clients) -> Vec<String> {
+pub fn describe_clients(clients: &Clients) -> Vec<String> {
     const SHOWN: usize = 5;
     let mut out = vec![format!(
-        "clients: the rows name {} distinct clients ({} to create, {} that cannot be sent); {} rows were merged into a client named on an earlier row",
+        "clients: the rows name {} distinct clients ({} that can be sent, {} that cannot); {} rows were merged into a client named on an earlier row",
         clients.clients.len(),
         clients.sendable(),
         clients.clients.len() - clients.sendable(),

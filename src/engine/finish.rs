@@ -316,9 +316,20 @@ impl Results {
     /// a run that sent is written again by `--resume`, which sends nothing twice; "run again"
     /// would be refused by the journal, so the advice names the resume.
     pub fn finish(self, g: &Global, sent: Option<&Sent>, started: std::time::Instant) -> CmdResult {
+        self.finish_with(g, sent, started, &[])
+    }
+
+    /// [`Results::finish`], with `tables` beside the rows (an import's Clients sheet).
+    pub fn finish_with(
+        self,
+        g: &Global,
+        sent: Option<&Sent>,
+        started: std::time::Instant,
+        tables: &[crate::report::results::Table],
+    ) -> CmdResult {
         let Results { writer, summary } = self;
         conclude(summary, g, sent, started, |s| {
-            writer.finish(s).map_err(|e| match (&e, sent) {
+            writer.finish_with(s, tables).map_err(|e| match (&e, sent) {
                 (crate::report::results::ResultsError::Replace { path, kept, .. }, Some(_)) => {
                     let resume = resume_command();
                     Fatal::stopped(format!(

@@ -23,9 +23,10 @@ static IN_PLACE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// What a results file records: the header's `kayse_result` and `kayse_id` read row by row.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct OnRecord {
-    /// Rows `created`, `updated`, `sent` or `unknown`: work done (or maybe done) in Kayse.
+    /// Rows `created`, `updated`, `sent` or `unknown`: work done (or maybe done) in Kayse; and
+    /// the clients the rows link to.
     pub rows: u64,
-    /// Every id in the file's `kayse_id` column.
+    /// Every id in the file's `kayse_id` and `kayse_client_ids` columns.
     pub ids: BTreeSet<u64>,
 }
 
@@ -42,6 +43,12 @@ pub fn on_record(path: &Path) -> Option<OnRecord> {
     let table = read::open(path, &opts).ok()?;
     let result = table.headers.iter().position(|h| h == "kayse_result")?;
     let id = table.headers.iter().position(|h| h == "kayse_id");
+    // A linked import's clients: their ids are in each row's `kayse_client_ids`.
+    let links = table
+        .headers
+        .iter()
+        .position(|h| crate::entity::LINK_COLUMNS.contains(&h.as_str()));
+    let mut clients = BTreeSet::new();
     let mut out = OnRecord::default();
     for row in table.rows.filter_map(Result::ok) {
         if let Some(Cell::Text(t)) = row.cells.get(result)
@@ -57,7 +64,17 @@ pub fn on_record(path: &Path) -> Option<OnRecord> {
         if let Some(Ok(Some(i))) = id.and_then(|c| row.cells.get(c)).map(ids::from_cell) {
             out.ids.insert(i);
         }
+        if let Some(c) = links.and_then(|c| row.cells.get(c)) {
+            clients.extend(
+                c.to_text()
+                    .split(';')
+                    .filter_map(|i| i.trim().parse::<u64>().ok()),
+            );
+        }
     }
+    // Each client the file shows stands for the journal's record of its creation or update.
+    out.rows += clients.len() as u64;
+    out.ids.extend(clients);
     Some(out)
 }
 

@@ -510,7 +510,8 @@ impl Echo {
                 continue; // a date as an earlier run read it: written afresh
             }
             let own = crate::entity::OUTPUT_COLUMNS.contains(&h)
-                || crate::entity::MESSAGE_COLUMNS.contains(&h);
+                || crate::entity::MESSAGE_COLUMNS.contains(&h)
+                || crate::entity::LINK_COLUMNS.contains(&h);
             if is_results && own && !dropped.contains(&h) {
                 dropped.push(h);
                 continue;

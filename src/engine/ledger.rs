@@ -70,6 +70,10 @@ pub struct RunLedger {
     file: Option<String>,
     /// What each row sends (its fields as JSON), by row.
     states: HashMap<usize, Value>,
+    /// Keys from this one up name records of the second entity (a case sheet's clients).
+    second: Option<(usize, &'static str)>,
+    /// The source row of keys that are not rows themselves (a client: its first row).
+    rows: HashMap<usize, usize>,
     /// Outcomes recorded, by word, for the `runs` table.
     counts: BTreeMap<String, u64>,
     /// What the ledger refused to record over what it knows, for the summary.
@@ -154,6 +158,8 @@ impl RunLedger {
             keyed,
             file: start.input.map(str::to_string),
             states: HashMap::new(),
+            second: None,
+            rows: HashMap::new(),
             counts: BTreeMap::new(),
             conflicts: Vec::new(),
         })
@@ -170,6 +176,28 @@ impl RunLedger {
     /// What each row sends, so its outcome can be recorded with it.
     pub fn set_states(&mut self, states: HashMap<usize, Value>) {
         self.states = states;
+    }
+
+    /// Add what more keys send (a second phase's records).
+    pub fn add_states(&mut self, states: HashMap<usize, Value>) {
+        self.states.extend(states);
+    }
+
+    /// Keys from `from` up are records of `entity`, each read from the source row `rows` gives
+    /// (a case sheet's clients, keyed apart from its rows).
+    pub fn second_entity(
+        &mut self,
+        from: usize,
+        entity: &'static str,
+        rows: HashMap<usize, usize>,
+    ) {
+        self.second = Some((from, entity));
+        self.rows = rows;
+    }
+
+    /// The entity of a key's record.
+    fn entity_of(&self, key: usize) -> &'static str {
+        entity_of(self.second, self.entity, key)
     }
 
     /// Count outcomes settled without the journal (decided from the ledger itself).
@@ -189,7 +217,7 @@ impl RunLedger {
         let mut deleted_here = std::collections::HashSet::new();
         for r in recs.iter().filter(|r| r.outcome == Outcome::NotFound) {
             let id = r.id.unwrap_or(r.row as u64);
-            if let Some(k) = self.ledger.get(self.entity, id)?
+            if let Some(k) = self.ledger.get(self.entity_of(r.row), id)?
                 && k.status == ledger::Status::Deleted
             {
                 deleted_here.insert(id);
@@ -202,25 +230,29 @@ impl RunLedger {
                 Keyed::Id => r.id.or(Some(r.row as u64)),
             };
             let state = self.states.get(&r.row);
+            let entity = entity_of(self.second, self.entity, r.row);
+            let row = self.rows.get(&r.row).copied().unwrap_or(r.row);
             let source = Source {
                 file: self.file.as_deref(),
-                row: (self.keyed == Keyed::Row).then_some(r.row as u64),
+                row: (self.keyed == Keyed::Row).then_some(row as u64),
             };
             let recorded = match (r.outcome, id, state) {
                 (Outcome::Created | Outcome::Updated, Some(id), Some(sent)) => {
-                    Some(b.sent(Written {
-                        entity: self.entity,
+                    let rec = b.sent(Written {
+                        entity,
                         id,
                         sent,
                         answer: None,
                         created: r.outcome == Outcome::Created,
                         batch: r.batch.and_then(|n| u32::try_from(n).ok()),
                         source,
-                    })?)
+                    })?;
+                    record_links(&mut b, entity, id, sent)?;
+                    Some(rec)
                 }
                 (Outcome::Unknown, None, Some(sent)) => {
                     b.unknown(InDoubt {
-                        entity: self.entity,
+                        entity,
                         sent,
                         batch: r.batch.and_then(|n| u32::try_from(n).ok()),
                         source,
@@ -228,15 +260,15 @@ impl RunLedger {
                     None
                 }
                 (Outcome::Valid, Some(id), _) if self.keyed == Keyed::Id => match &r.data {
-                    Some(data) => Some(b.read(self.entity, id, data)?),
+                    Some(data) => Some(b.read(entity, id, data)?),
                     None => None,
                 },
                 (Outcome::Deleted, Some(id), _) => {
-                    b.deleted(self.entity, id)?;
+                    b.deleted(entity, id)?;
                     None
                 }
                 (Outcome::NotFound, Some(id), _) if !deleted_here.contains(&id) => {
-                    b.gone(self.entity, id)?;
+                    b.gone(entity, id)?;
                     None
                 }
                 _ => None,
@@ -270,6 +302,41 @@ impl RunLedger {
             eprintln!("warning: the ledger did not note the run's end: {e}");
         }
     }
+}
+
+/// The entity of a key's record: the second one's from its first key up.
+fn entity_of(
+    second: Option<(usize, &'static str)>,
+    first: &'static str,
+    key: usize,
+) -> &'static str {
+    match second {
+        Some((from, e)) if key >= from => e,
+        _ => first,
+    }
+}
+
+/// The links a sent record's id lists make (a case's `client_ids`): they replace that record's
+/// links to the other entity, as the API does. A record sent without the list keeps those the
+/// ledger knows: what the ledger records of links is what this tool sent, never a guess.
+fn record_links(
+    b: &mut ledger::Batch<'_>,
+    entity: &str,
+    id: u64,
+    sent: &Value,
+) -> Result<(), LedgerError> {
+    let Some(table) = crate::entity::by_name(entity) else {
+        return Ok(());
+    };
+    for f in table.fields {
+        let (Some(other), Some(list)) = (f.links, sent.get(f.name).and_then(Value::as_array))
+        else {
+            continue;
+        };
+        let ids: Vec<u64> = list.iter().filter_map(Value::as_u64).collect();
+        b.set_links(entity, id, other, &ids)?;
+    }
+    Ok(())
 }
 
 impl Sink for RunLedger {

@@ -113,24 +113,8 @@ impl Session {
             .collect();
         let mut in_flight = st.in_flight;
         if let InFlight::Unknown(note) = spec.in_flight {
-            let settled: Vec<RowRecord> = in_flight
-                .drain(..)
-                .flatten()
-                .map(|row| RowRecord {
-                    row,
-                    batch: None,
-                    outcome: Outcome::Unknown,
-                    id: None,
-                    error: Some(note.to_string()),
-                    data: None,
-                })
-                .collect();
-            if !settled.is_empty() {
-                let lines: Vec<Record> = settled.iter().cloned().map(Record::Row).collect();
-                j.append(&lines)
-                    .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))?;
-            }
-            prior.extend(settled.into_iter().map(|r| (r.row, r)));
+            let groups = std::mem::take(&mut in_flight);
+            settle_unknown(&mut j, &mut prior, groups, note)?;
         }
         Ok(Session {
             spec,
@@ -139,6 +123,24 @@ impl Session {
             in_flight,
             plan: None,
         })
+    }
+
+    /// Settle as `unknown`, with `note`, the groups an earlier run left in flight whose keys
+    /// `pick` chooses, instead of sending them again: requests that must happen at most once (a
+    /// create Kayse would make twice). Journaled now, so the next resume agrees.
+    pub fn settle_in_flight(
+        &mut self,
+        pick: impl Fn(usize) -> bool,
+        note: &str,
+    ) -> Result<(), Fatal> {
+        let (settle, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|g| g.iter().any(|&k| pick(k)));
+        self.in_flight = keep;
+        match self.resumed.as_mut() {
+            Some(j) => settle_unknown(j, &mut self.prior, settle, note),
+            None => Ok(()),
+        }
     }
 
     /// The checks that need no reading of the input: a fresh run refuses an earlier journal, a
@@ -292,6 +294,34 @@ impl Session {
             server: self.spec.server,
         })
     }
+}
+
+/// Journal every key of `groups` as `unknown` with `note`, and count them settled.
+fn settle_unknown(
+    j: &mut Journal,
+    prior: &mut BTreeMap<usize, RowRecord>,
+    groups: Vec<Vec<usize>>,
+    note: &str,
+) -> Result<(), Fatal> {
+    let settled: Vec<RowRecord> = groups
+        .into_iter()
+        .flatten()
+        .map(|row| RowRecord {
+            row,
+            batch: None,
+            outcome: Outcome::Unknown,
+            id: None,
+            error: Some(note.to_string()),
+            data: None,
+        })
+        .collect();
+    if !settled.is_empty() {
+        let lines: Vec<Record> = settled.iter().cloned().map(Record::Row).collect();
+        j.append(&lines)
+            .map_err(|e| Fatal::from_error(ExitCode::Stopped, e))?;
+    }
+    prior.extend(settled.into_iter().map(|r| (r.row, r)));
+    Ok(())
 }
 
 /// A row an earlier run failed for a 5xx or the network (before outages were waited out): Kayse

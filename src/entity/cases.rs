@@ -142,4 +142,5 @@ pub static CASES: Entity = Entity {
         ),
     ],
     keys: &[&["case_number"], &["external_source", "external_source_id"]],
+    refuses_duplicates: true,
 };

@@ -149,4 +149,5 @@ pub static CLIENTS: Entity = Entity {
         ),
     ],
     keys: &[&["external_source", "external_source_id"]],
+    refuses_duplicates: false,
 };

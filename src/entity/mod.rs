@@ -23,6 +23,11 @@ pub const OUTPUT_COLUMNS: &[&str] = &["source_row", "kayse_result", "kayse_id", 
 /// A results file fed back has them written afresh, never repeated.
 pub const MESSAGE_COLUMNS: &[&str] = &["rendered_message", "rendered_subject"];
 
+/// The column `import` writes after `kayse_errors` for a case sheet that names its clients: the
+/// Kayse ids of each row's clients, separated by `;`. A results file fed back has it written
+/// afresh, never repeated nor read as the case's `client_ids`.
+pub const LINK_COLUMNS: &[&str] = &["kayse_client_ids"];
+
 /// The kind of value a field holds. Each kind has exactly one cell check (`check`), one wire form
 /// ([`Value`]'s JSON) and one export form (`report::sheet`); a test walks [`Kind::ALL`] through
 /// all three.
@@ -190,6 +195,11 @@ pub struct Entity {
     /// first field of the first key is what messages tell users to look up in Kayse ("check
     /// case_number X in Kayse"), so list first the key a person can find a record by.
     pub keys: &'static [&'static [&'static str]],
+    /// Kayse refuses a second record with the first key's value ("case_number already
+    /// exists"), so a create sent again after a lost answer is refused, never made twice. When
+    /// false (clients: nothing is unique), a create whose answer may have been lost is never
+    /// sent again: it is `unknown`, and a re-run does not create it anew.
+    pub refuses_duplicates: bool,
 }
 
 /// Just the name: a record's or a mapping's debug output must not repeat the whole table.
@@ -426,6 +436,7 @@ pub(crate) mod tests {
         id: Field::new("id", Kind::Text, "Kayse id of an existing person"),
         answer_only: &[Field::new("origin", Kind::Text, "Where it came from")],
         keys: &[&["external_source", "external_source_id"], &["email"]],
+        refuses_duplicates: false,
     };
 
     /// Every entity, real and test-only.

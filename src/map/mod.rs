@@ -455,6 +455,7 @@ pub fn header_matcher(entity: &'static Entity, opts: &MapOptions) -> crate::read
     names.extend(
         entity::OUTPUT_COLUMNS
             .iter()
+            .chain(entity::LINK_COLUMNS)
             .copied()
             .chain(entity.answer_only.iter().map(|f| f.name))
             .map(normalize_header),
@@ -534,6 +535,7 @@ fn column_roles(
         }
         let is_output = entity::OUTPUT_COLUMNS
             .iter()
+            .chain(entity::LINK_COLUMNS)
             .copied()
             .chain(entity.answer_only.iter().map(|f| f.name))
             .any(|c| normalize_header(c) == norm)

@@ -493,7 +493,7 @@ impl Survey {
             ));
         }
         if !lines.is_empty() {
-            w.push_str("\n# Clients: these columns name each case's client. The linked import of clients is\n# not built yet, so they are not sent today:\n");
+            w.push_str("\n# Clients: these columns name each case's clients; import creates (or reuses) them first,\n# then links each case to its people:\n");
             for l in lines {
                 w.push_str(&l);
                 w.push('\n');

@@ -145,23 +145,58 @@ impl ImportWork {
 
     /// The plan line of an import.
     pub fn line(&self, rate: RateSpec, budget: Option<u64>) -> String {
-        let requests = self.requests();
-        let recheck = if self.doubtful > 0 {
-            format!(", {} to recheck", self.doubtful)
-        } else {
-            String::new()
+        self.line_after(None, rate, budget)
+    }
+
+    /// The plan line of an import that sends a case sheet's clients first: `clients` is their
+    /// work, `known` how many the ledger already has (linked with no request).
+    pub fn linked_line(
+        &self,
+        clients: &ImportWork,
+        known: u64,
+        rate: RateSpec,
+        budget: Option<u64>,
+    ) -> String {
+        self.line_after(Some((clients, known)), rate, budget)
+    }
+
+    fn line_after(
+        &self,
+        clients: Option<(&ImportWork, u64)>,
+        rate: RateSpec,
+        budget: Option<u64>,
+    ) -> String {
+        let requests = self.requests() + clients.map_or(0, |(c, _)| c.requests());
+        let recheck = |w: &ImportWork| {
+            if w.doubtful > 0 {
+                format!(", {} to recheck", w.doubtful)
+            } else {
+                String::new()
+            }
+        };
+        let before = match clients {
+            Some((c, known)) => format!(
+                "{} clients to send ({} creates, {} updates{}; {known} known to the ledger, no request), then ",
+                c.rows(),
+                c.creates,
+                c.updates,
+                recheck(c)
+            ),
+            None => String::new(),
         };
         let mut line = format!(
-            "{} rows to send ({} creates, {} updates{recheck}); {}",
+            "{before}{} rows to send ({} creates, {} updates{}); {}",
             self.rows(),
             self.creates,
             self.updates,
+            recheck(self),
             plan_text(requests, rate, None)
         );
-        if self.batch > 1 && self.creates + self.updates + self.doubtful > 0 {
+        let sending = |w: &ImportWork| w.creates + w.updates + w.doubtful;
+        if self.batch > 1 && sending(self) + clients.map_or(0, |(c, _)| sending(c)) > 0 {
             line.push_str(BISECT_NOTE);
         }
-        let gets = self.gets();
+        let gets = self.gets() + clients.map_or(0, |(c, _)| c.gets());
         if gets > 0 {
             line.push_str(&format!(
                 "; includes {gets} GETs to keep blank fields (--update-blanks clear skips them)"

@@ -24,9 +24,24 @@ fn fields() -> impl Iterator<Item = (usize, &'static crate::entity::Field)> {
         .filter(|(_, f)| f.kind != Kind::IdList)
 }
 
+/// What became of one client in an import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fate {
+    pub outcome: Outcome,
+    pub id: Option<u64>,
+    pub error: Option<String>,
+}
+
 /// The table of `clients`, before anything is sent: `kayse_result` is `valid`, or `invalid`
 /// with the reason in `kayse_errors`.
 pub fn table(clients: &Clients) -> Table {
+    table_with(clients, &[])
+}
+
+/// The table of `clients` after an import: each client's `kayse_id`, `kayse_result` and
+/// error from `fates` (one per client, in order); a client without a fate is shown as
+/// before sending.
+pub fn table_with(clients: &Clients, fates: &[Fate]) -> Table {
     let mut headers: Vec<String> = fields().map(|(_, f)| f.name.to_string()).collect();
     headers.extend(
         [
@@ -43,18 +58,26 @@ pub fn table(clients: &Clients) -> Table {
     let rows = clients
         .clients
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(k, c)| {
             let mut row: Vec<Cell> = fields()
                 .map(|(i, _)| c.record.get(i).map_or(Cell::Empty, cell))
                 .collect();
-            let outcome = if c.problem.is_some() {
-                Outcome::Invalid
-            } else {
-                Outcome::Valid
+            let before = Fate {
+                outcome: if c.problem.is_some() {
+                    Outcome::Invalid
+                } else {
+                    Outcome::Valid
+                },
+                id: None,
+                error: c.problem.clone(),
             };
-            row.push(Cell::Empty);
-            row.push(Cell::Text(outcome.as_str().to_string()));
-            row.push(text(c.problem.clone().unwrap_or_default()));
+            let fate = fates.get(k).unwrap_or(&before);
+            row.push(fate.id.map_or(Cell::Empty, |id| {
+                Cell::Int(i64::try_from(id).unwrap_or(i64::MAX))
+            }));
+            row.push(Cell::Text(fate.outcome.as_str().to_string()));
+            row.push(text(fate.error.clone().unwrap_or_default()));
             row.push(text(c.rows.join(", ")));
             row.push(text(c.why.join("; ")));
             row.push(text(c.dropped.join(", ")));

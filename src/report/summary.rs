@@ -65,6 +65,9 @@ pub struct Summary {
     /// A report's changes since the previous one (`export --changes-from`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<crate::report::changes::Since>,
+    /// An import of a case sheet naming its clients: the distinct clients per `kayse_result`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub clients: BTreeMap<String, u64>,
 }
 
 impl Summary {
@@ -78,9 +81,10 @@ impl Summary {
 
     /// True when some row ended invalid, failed, unknown or not found.
     pub fn has_problems(&self) -> bool {
+        let client = |o: Outcome| self.clients.get(o.as_str()).copied();
         crate::outcome::ALL
             .iter()
-            .any(|o| o.is_problem() && self.get(*o) > 0)
+            .any(|o| o.is_problem() && (self.get(*o) > 0 || client(*o).unwrap_or(0) > 0))
     }
 
     /// `(label, value)` pairs in display order: what the stderr summary and the Summary sheet show.
@@ -121,6 +125,14 @@ impl Summary {
                 "fields an update would clear".into(),
                 self.fields_cleared.to_string(),
             ));
+        }
+        if !self.clients.is_empty() {
+            let line: Vec<String> = self
+                .clients
+                .iter()
+                .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+                .collect();
+            out.push(("clients".into(), line.join(", ")));
         }
         out.push(("blank rows skipped".into(), self.blank_rows.to_string()));
         out.extend(self.reading.lines());

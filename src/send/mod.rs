@@ -714,13 +714,15 @@ impl Client {
     ) -> Result<BulkAnswer, CallError> {
         let key = entity.bulk_key();
         let body = json!({ key: records });
+        // Updates name their ids and a create of a unique key is refused the second time: those
+        // may go again after a lost answer. A create Kayse would make twice (a client) may not.
+        let mode = if entity.refuses_duplicates || records.iter().all(|r| r.id.is_some()) {
+            Resend::Always
+        } else {
+            Resend::AtMostOnce
+        };
         let a = self
-            .call(
-                Method::POST,
-                &entity.bulk_path(),
-                Some(&body),
-                Resend::Always,
-            )
+            .call(Method::POST, &entity.bulk_path(), Some(&body), mode)
             .await?;
         let bad = |why: String| CallError::BadAnswer {
             message: format!("the bulk answer has no readable {key} list ({why})"),

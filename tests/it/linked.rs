@@ -1,7 +1,7 @@
 //! Clients on a case sheet (`Client`, `Client Email`, `Client 2 Name`, ...) through the binary:
 //! `validate` and `import --dry-run` read, check and deduplicate the people the rows name and
-//! count the requests the linked import would make; `import` refuses to send the cases without
-//! them unless `--without-clients`. Results read back cell by cell.
+//! count the requests the linked import would make; `--without-clients` sends the cases alone.
+//! Results read back cell by cell. The sending of the clients is in `linked_send`.
 
 use std::path::Path;
 
@@ -149,21 +149,10 @@ fn validate_and_the_dry_run_count_each_person_once() {
 }
 
 #[test]
-fn import_sends_nothing_without_the_clients_unless_told() {
+fn without_clients_sends_the_cases_alone() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path());
     let sb = Sandbox::start(&[]);
-    let out = sb.run(dir.path(), &["import", "cases.csv", "--results", "r.csv"]);
-    assert_eq!(code(&out), 2, "{}", show(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("'Client', 'Client Email', 'Client Phone', 'Client 2 Name', 'Client 2 Email'"),
-        "{err}"
-    );
-    assert!(err.contains("--without-clients"), "{err}");
-    assert_eq!(sb.bulk_requests(), 0);
-    assert!(!dir.path().join("r.csv").exists());
-
     let out = sb.run(
         dir.path(),
         &[
@@ -178,6 +167,8 @@ fn import_sends_nothing_without_the_clients_unless_told() {
     let rows = csv_rows(&dir.path().join("r.csv"));
     assert_eq!(results_column(&rows, "kayse_result"), vec!["created"; 7]);
     assert_eq!(sb.bulk_requests(), 1);
+    assert_eq!(sb.route_count("POST /v1/clients/bulk"), 0);
+    assert!(!dir.path().join("r.csv.clients.csv").exists());
 }
 
 /// A firm's lone `Client ID` column, or a `Client` column of surnames, is no client: the rows

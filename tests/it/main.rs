@@ -13,6 +13,7 @@ mod import;
 mod joined;
 mod ledger;
 mod linked;
+mod linked_send;
 mod message;
 mod message_keys;
 mod outage;

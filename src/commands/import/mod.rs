@@ -4,25 +4,28 @@
 //! (`send`: bisect, probe, shrink), and the pure judgments of answers (`answer`).
 
 mod answer;
+mod known;
+mod linked;
 mod restore;
 mod scan;
 mod send;
+mod sending;
 mod sync;
+mod written;
 
 use std::time::Instant;
 
 use crate::cli::Global;
+use crate::engine::checks;
 use crate::engine::ledger::{Keyed, RunLedger};
 use crate::engine::options::{
     BatchArgs, InputArgs, ResultsArgs, RulesArgs, RunArgs, SkipHiddenArgs,
 };
 use crate::engine::session::{InFlight, Input, Session, Spec, restore_reading};
-use crate::engine::{Job, View, Work, checks, take_where};
 use crate::error::CmdResult;
 use crate::outcome::Outcome;
-use crate::plan::ImportWork;
 use crate::record::journal::Journal;
-use crate::record::ledger::{Blanks, RunStart};
+use crate::record::ledger::RunStart;
 use crate::send::{ConnectionArgs, PacingArgs};
 
 /// `--update-blanks`: what an update does with fields the row leaves empty.
@@ -73,6 +76,10 @@ pub struct Args {
         value_name = "KEY"
     )]
     pub match_by: sync::Match,
+    /// A case sheet naming its clients: send a case even when one of its clients could not be
+    /// created (it is linked to those that were); by default such a case is failed, unsent.
+    #[arg(long)]
+    pub allow_missing_clients: bool,
 }
 
 /// What import's progress line counts.
@@ -120,15 +127,12 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         // Before the journal exists: a "no" leaves nothing that blocks the next run.
         crate::engine::confirm::ask_before_typos(args.run.yes, &scanned.typos, "import")?;
     }
-    let items = std::mem::take(&mut scanned.items);
-    let keep_blanks = args.update_blanks == UpdateBlanks::Keep;
-    let options = recorded_options(&args);
     let spec = Spec {
         command: "import",
         input: Input::File(args.input.file.clone()),
         journal,
         fingerprint: scanned.fingerprint.clone(),
-        options,
+        options: recorded_options(&args),
         checked: None,
         refuse_fresh: Some(refuse_fresh),
         in_flight: InFlight::Resend,
@@ -142,66 +146,12 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         input: Some(&input),
         results: Some(&results_text),
     };
-    let mut book = RunLedger::open(
-        g,
-        &args.conn,
-        start,
-        true,
-        args.rules.entity.table().name,
-        Keyed::Row,
-    )?;
-    book.set_states(sync::states(&items));
-    let mut session = Session::open(spec, args.run.resume)?;
-    book.replay(session.prior.values())?;
-    // Rows the journal or an earlier results file speaks for are settled by them, not here.
-    let mut leave: std::collections::BTreeSet<usize> = session.prior.keys().copied().collect();
-    leave.extend(session.in_flight.iter().flatten().copied());
-    leave.extend(scanned.earlier_unknown.iter().copied());
-    let blanks = if keep_blanks {
-        Blanks::Keep
-    } else {
-        Blanks::Clear
-    };
-    let (items, settled) = sync::decide(book.ledger(), items, &leave, args.match_by, blanks)?;
-    book.count(&settled);
-    let batch = args.batch.batch_size.max(1) as usize;
-    let (work, counts) = work(
-        &session,
-        items,
-        &scanned.earlier_unknown,
-        batch,
-        keep_blanks,
-    );
-    scanned.note_plan(counts.creates, counts.updates);
-    let mut line = counts.line(args.pacing.rate_limit, args.pacing.budget);
-    line.push_str(&sync::plan_note(&settled));
-    session.plan(line, g);
-    let plan = session.plan_line();
-    let mut sent = if work.is_empty() {
-        session.skip_sending()
-    } else {
-        let mut live = session.connect(&args.conn, &args.pacing, g)?;
-        let view = View {
-            label: "import",
-            total: counts.rows(),
-            per_request: counts.batch,
-            shown: SHOWN,
-        };
-        live.send_recorded(
-            send::Upsert { keep_blanks },
-            work,
-            counts.batch as usize,
-            view,
-            Some(&mut book),
-        );
-        live.end()
-    };
-    // Import's summary always states its requests, none sent included.
-    sent.stats.get_or_insert_with(Default::default);
-    sent.outcomes
-        .extend(settled.into_iter().map(|r| (r.row, r)));
+    let entity = args.rules.entity.table();
+    let mut book = RunLedger::open(g, &args.conn, start, true, entity.name, Keyed::Row)?;
+    let session = Session::open(spec, args.run.resume)?;
+    let (sent, plan, linked) = sending::run(&args, &mut scanned, session, &mut book, g)?;
     scanned.note_ledger(book.path_text(), &book.conflicts);
-    let result = scanned.write_results(&results_path, &sent, plan, g, started);
+    let result = scanned.write_results(&results_path, &sent, plan, g, started, linked.as_ref());
     book.end(&result);
     result
 }
@@ -215,106 +165,11 @@ fn recorded_options(args: &Args) -> std::collections::BTreeMap<String, String> {
     );
     options.insert("only_failed".to_string(), args.only_failed.to_string());
     options.insert("restore".to_string(), args.restore.to_string());
+    options.insert(
+        "allow_missing_clients".to_string(),
+        args.allow_missing_clients.to_string(),
+    );
     args.input.record(&mut options);
     args.rules.record(&mut options);
     options
-}
-
-/// The queue's work and the plan's counts: groups an earlier run left in flight and rows an
-/// earlier results file says are `unknown` are rechecked in doubt; the rest are creates, then
-/// updates (never mixed in one batch, so a lost answer's "already exists" means one thing).
-fn work(
-    session: &Session,
-    items: Vec<answer::Item>,
-    earlier_unknown: &std::collections::BTreeSet<usize>,
-    batch: usize,
-    keep_blanks: bool,
-) -> (Work<answer::Item>, ImportWork) {
-    let (mut doubtful, mut creates) = session.split(items, |(row, _)| *row);
-    let unknown = take_where(&mut creates, |(row, _)| earlier_unknown.contains(row));
-    for chunk in unknown.chunks(batch) {
-        doubtful.push(Job {
-            items: chunk.to_vec(),
-            in_doubt: true,
-        });
-    }
-    let updates = take_where(&mut creates, |(_, c)| c.id.is_some());
-    let counts = ImportWork {
-        creates: creates.len() as u64,
-        updates: updates.len() as u64,
-        doubtful: doubtful.iter().map(|j| j.items.len() as u64).sum(),
-        doubtful_groups: doubtful.len() as u64,
-        doubtful_updates: doubtful
-            .iter()
-            .flat_map(|j| &j.items)
-            .filter(|(_, c)| c.id.is_some())
-            .count() as u64,
-        batch: batch as u64,
-        keep_blanks,
-    };
-    let work = Work {
-        doubtful,
-        lists: vec![creates, updates],
-    };
-    (work, counts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::entity::{CASES, Record};
-    use crate::record::journal::{Basis, Fingerprint};
-
-    fn fresh_session(dir: &std::path::Path) -> Session {
-        let spec = Spec {
-            command: "import",
-            input: Input::File(dir.join("in.csv")),
-            journal: dir.join("out.csv.journal"),
-            fingerprint: Fingerprint {
-                sha256: "ab".into(),
-                size: 1,
-                basis: Basis::Rows,
-            },
-            options: Default::default(),
-            checked: None,
-            refuse_fresh: None,
-            in_flight: InFlight::Resend,
-            retry_failed: false,
-            server: Default::default(),
-        };
-        Session::open(spec, false).unwrap()
-    }
-
-    #[test]
-    fn work_splits_doubt_creates_and_updates() {
-        let dir = tempfile::tempdir().unwrap();
-        let session = fresh_session(dir.path());
-        let item = |row: usize, id: Option<u64>| {
-            let mut case = Record::new(&CASES);
-            case.id = id;
-            (row, case)
-        };
-        // rows 2..=8; 4 and 6 are updates; 3, 5 and 7 were `unknown` in an earlier results file
-        let items: Vec<_> = (2..=8)
-            .map(|r| item(r, [4, 6].contains(&r).then_some(r as u64 * 100)))
-            .collect();
-        let unknown = [3, 5, 7].into_iter().collect();
-        let (work, counts) = work(&session, items, &unknown, 2, true);
-        let rows = |v: &[answer::Item]| v.iter().map(|(r, _)| *r).collect::<Vec<_>>();
-        let groups: Vec<Vec<usize>> = work.doubtful.iter().map(|j| rows(&j.items)).collect();
-        assert_eq!(groups, vec![vec![3, 5], vec![7]], "in doubt, in batches");
-        assert!(work.doubtful.iter().all(|j| j.in_doubt));
-        assert_eq!(rows(&work.lists[0]), vec![2, 8], "creates first");
-        assert_eq!(rows(&work.lists[1]), vec![4, 6], "then updates");
-        let want = ImportWork {
-            creates: 2,
-            updates: 2,
-            doubtful: 3,
-            doubtful_groups: 2,
-            doubtful_updates: 0,
-            batch: 2,
-            keep_blanks: true,
-        };
-        assert_eq!(counts, want);
-    }
 }

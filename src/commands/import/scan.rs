@@ -11,25 +11,23 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Instant;
 
 use super::Args;
 use super::answer::Item;
 use super::restore::{self, Restore};
 use crate::cell::Cell;
+use crate::check::linked::Clients;
 use crate::cli::Global;
-use crate::engine::finish::Results;
 use crate::engine::input::{CaseSheet, Echo, Scanned};
 use crate::engine::packed::PackedCells;
-use crate::engine::{Sent, Settled};
 use crate::entity::Entity;
-use crate::error::{CmdResult, Fatal};
-use crate::outcome::{Outcome, ResultRow, RowError};
+use crate::error::Fatal;
+use crate::outcome::{Outcome, RowError};
 use crate::record::journal::Fingerprint;
 use crate::report::summary::Summary;
 
 /// What became of a row in the reading pass.
-enum Verdict {
+pub(super) enum Verdict {
     /// Every error the checks found, on the results' columns, and the `kayse_id` the row
     /// already had (a results file's, or one a person typed in): never blanked.
     Invalid(Vec<RowError>, Option<u64>),
@@ -46,12 +44,12 @@ enum Verdict {
 }
 
 /// One non-blank input row, as the results file will need it.
-struct Kept {
-    source_row: usize,
+pub(super) struct Kept {
+    pub(super) source_row: usize,
     /// The row number the results show: the original sheet's (`Echo::source_row`).
-    shown_row: usize,
-    cells: PackedCells,
-    verdict: Verdict,
+    pub(super) shown_row: usize,
+    pub(super) cells: PackedCells,
+    pub(super) verdict: Verdict,
 }
 
 /// The reading pass's findings.
@@ -65,16 +63,18 @@ pub struct Scan {
     pub typos: Vec<String>,
     /// Date columns whose assumed order a later row contradicted: nothing may be sent.
     pub date_doubts: Vec<String>,
-    headers: Vec<String>,
+    pub(super) headers: Vec<String>,
     /// The command's own columns: each numeric date as it was read (`HEADER (as read)`). A kept
     /// row's packed cells hold these first, then the echoed input cells.
-    extra: Vec<String>,
+    pub(super) extra: Vec<String>,
     /// Results input columns hidden in the workbook: kept hidden (XLSX) or left out (CSV).
-    hidden: Vec<usize>,
-    rows: Vec<Kept>,
-    summary: Summary,
+    pub(super) hidden: Vec<usize>,
+    pub(super) rows: Vec<Kept>,
+    pub(super) summary: Summary,
     /// What the rows are (`--entity`): names the key a row in doubt is looked up by.
-    entity: &'static Entity,
+    pub(super) entity: &'static Entity,
+    /// The distinct clients the rows name in client columns, if the sheet has any.
+    pub clients: Option<Clients>,
 }
 
 fn column(headers: &[String], name: &str) -> Option<usize> {
@@ -94,10 +94,10 @@ fn cell_id(c: Option<&Cell>) -> Option<u64> {
 /// Read, map and check every row once.
 pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
     let mut sheet = CaseSheet::open(&args.input, args.hidden.hidden_rows(), &args.rules, true)?;
-    if sheet.has_clients() {
-        // Sending the cases without the clients their rows name would lose the links silently.
+    if sheet.has_clients() && sheet.mapping.column_of("client_ids").is_some() {
+        // Two sources for one link list: which would win is a guess.
         return Err(Fatal::usage(format!(
-            "{} names each case's clients in {}: sending the clients with their cases is not built yet, so nothing was sent; --dry-run checks them and counts the requests, and --without-clients sends the cases alone",
+            "{} gives Kayse client ids in a client_ids column and names the clients in {}: keep one of them (--without-clients ignores the client columns)",
             args.input.file.display(),
             sheet.client_headers()
         )));
@@ -133,6 +133,7 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
         rows: Vec::new(),
         summary: Summary::default(),
         entity: args.rules.entity.table(),
+        clients: None,
     };
     while let Some(item) = sheet.next_row() {
         let (raw, result) = match item? {
@@ -192,6 +193,13 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
         });
     }
     sheet.finish_summary(&mut summary);
+    if let Some(clients) = sheet.clients() {
+        out.refuse_unsendable_clients(&clients);
+        summary
+            .warnings
+            .extend(crate::engine::checks::describe_clients(&clients));
+        out.clients = Some(clients);
+    }
     if restore.is_some() {
         summary.warnings.extend(restore::summary(restored, &lost));
     }
@@ -203,6 +211,19 @@ pub fn scan(args: &Args, results: &Path, g: &Global) -> Result<Scan, Fatal> {
 }
 
 impl Scan {
+    /// A row naming a client that cannot be sent is invalid, with the client's reason.
+    fn refuse_unsendable_clients(&mut self, clients: &Clients) {
+        let mut refused = super::linked::unsendable(clients);
+        for kept in &mut self.rows {
+            if let Verdict::Queued { id, .. } = kept.verdict
+                && let Some(errors) = refused.get_mut(&kept.source_row)
+            {
+                kept.verdict = Verdict::Invalid(std::mem::take(errors), id);
+            }
+        }
+        self.items.retain(|(row, _)| !refused.contains_key(row));
+    }
+
     /// What the run plans to send, once the ledger has settled the rows it knows: the summary's
     /// `creates`/`updates` (shown only when nothing was done) never count an unchanged row.
     pub fn note_plan(&mut self, creates: u64, updates: u64) {
@@ -216,55 +237,5 @@ impl Scan {
         self.summary
             .warnings
             .extend(conflicts.iter().map(|c| format!("ledger: {c}")));
-    }
-
-    /// Join every kept row with what happened to it, write the results file, end the run.
-    pub fn write_results(
-        self,
-        path: &Path,
-        sent: &Sent,
-        plan: Option<String>,
-        g: &Global,
-        started: Instant,
-    ) -> CmdResult {
-        let mut summary = self.summary;
-        summary.plan = plan;
-        let mut results = Results::create(path, &self.headers, &self.extra, &self.hidden, summary)?;
-        let n_extra = self.extra.len();
-        let not_sent = sent.not_sent("sent");
-        let server = |m: &str| vec![RowError::new("kayse", m)];
-        for kept in self.rows {
-            let (outcome, kayse_id, errors) = match kept.verdict {
-                Verdict::Copied(o, id) => (o, id, Vec::new()),
-                Verdict::Invalid(errors, id) => (Outcome::Invalid, id, errors),
-                Verdict::Queued { id, lookup, note } => match sent.settle(kept.source_row) {
-                    Settled::Done(r) => {
-                        let mut errors = r.error.as_deref().map(server).unwrap_or_default();
-                        errors.extend(note.map(|n| RowError::new("restore", n)));
-                        (r.outcome, r.id.or(id), errors)
-                    }
-                    Settled::InDoubt => (
-                        Outcome::Unknown,
-                        id,
-                        server(&format!(
-                            "the run stopped while this row's request was in flight; run again with --resume to settle it (check {} {lookup} in Kayse)",
-                            self.entity.lookup_field()
-                        )),
-                    ),
-                    Settled::NotSent => (Outcome::Skipped, id, server(&not_sent)),
-                },
-            };
-            let mut cells = kept.cells.unpack();
-            let input = cells.split_off(n_extra.min(cells.len()));
-            results.write(ResultRow {
-                source_row: kept.shown_row,
-                outcome,
-                kayse_id,
-                errors,
-                cells: input,
-                extra: cells,
-            })?;
-        }
-        results.finish(g, Some(sent), started)
     }
 }

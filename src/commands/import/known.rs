@@ -1,0 +1,138 @@
+//! A case sheet's clients against the ledger, before anything is sent: a client it knows by its
+//! external id (given, or derived from the same key by every run) is linked with no request, or
+//! updated when the sheet changes it; else one it knows by the same email or mobile, under the
+//! same name, is reused; the rest are created. `unchanged`: the ledger has the client from
+//! this file; `reused`: from another sheet. A client known by its name alone is never taken
+//! from another sheet without `--merge-by-name`: two people may share a name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+use super::answer::{Item, record};
+use super::linked::{CLIENT_KEY, Linked, key};
+use super::sync::{self, Match};
+use crate::check::linked::Clients;
+use crate::check::people::Name;
+use crate::entity::Record;
+use crate::error::Fatal;
+use crate::outcome::Outcome;
+use crate::record::ledger::{self, Blanks, Ledger, Status};
+
+impl Linked {
+    /// Settle the sheet's clients against the ledger: those it knows are linked with no request
+    /// (or updated when the sheet changes them); the rest are to be created. Clients whose keys
+    /// are in `leave` are the journal's to settle. `file` is this input, as the ledger notes it.
+    pub fn decide(
+        ledger: &Ledger,
+        clients: Clients,
+        leave: &BTreeSet<usize>,
+        file: &str,
+        merge_by_name: bool,
+        allow_missing: bool,
+    ) -> Result<(Linked, Vec<Item>), Fatal> {
+        let items: Vec<Item> = clients
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.problem.is_none())
+            .map(|(k, c)| (key(k), c.record.clone()))
+            .collect();
+        let (send, settled) = sync::decide(ledger, items, leave, Match::External, Blanks::Keep)?;
+        let from_elsewhere = |id: u64| -> Result<Option<String>, Fatal> {
+            let known = ledger.get("clients", id).map_err(Fatal::from)?;
+            Ok(known.and_then(|k| k.file).filter(|f| f != file))
+        };
+        let weak_conflict = |row: usize, id: u64, other: &str| {
+            record(
+                row,
+                None,
+                Outcome::Conflict,
+                None,
+                Some(format!(
+                    "known only by name, and the ledger has client {id} of that name from {other}: add this client's email, mobile, date of birth or id to tell them apart, or pass --merge-by-name to take client {id}"
+                )),
+            )
+        };
+        let mut out = Linked {
+            clients,
+            settled: BTreeMap::new(),
+            allow_missing,
+        };
+        for mut r in settled {
+            let c = &out.clients.clients[r.row - CLIENT_KEY];
+            if let (Outcome::Unchanged, Some(id)) = (r.outcome, r.id)
+                && let Some(other) = from_elsewhere(id)?
+            {
+                r = if c.weak && !merge_by_name {
+                    weak_conflict(r.row, id, &other)
+                } else {
+                    record(r.row, None, Outcome::Reused, Some(id), None)
+                };
+            }
+            out.settled.insert(r.row, r);
+        }
+        let mut to_send = Vec::with_capacity(send.len());
+        for (row, rec) in send {
+            let c = &out.clients.clients[row - CLIENT_KEY];
+            if leave.contains(&row) {
+                to_send.push((row, rec));
+                continue;
+            }
+            match rec.id {
+                Some(id) => match from_elsewhere(id)? {
+                    Some(other) if c.weak && !merge_by_name => {
+                        out.settled.insert(row, weak_conflict(row, id, &other));
+                    }
+                    _ => to_send.push((row, rec)),
+                },
+                None => match reuse(ledger, &rec)? {
+                    Some(id) => {
+                        out.settled
+                            .insert(row, record(row, None, Outcome::Reused, Some(id), None));
+                    }
+                    None => to_send.push((row, rec)),
+                },
+            }
+        }
+        Ok((out, to_send))
+    }
+}
+
+/// The first and last name of a ledger state, for comparison.
+fn name_of(state: &Json) -> Option<Name> {
+    let t = |f: &str| state.get(f).and_then(Json::as_str);
+    Some(Name::new(t("first_name")?, t("last_name")?))
+}
+
+/// A client the ledger knows by this one's email, else its mobile, whose name agrees: the one
+/// live id, if exactly one such client exists.
+fn reuse(ledger: &Ledger, rec: &Record) -> Result<Option<u64>, Fatal> {
+    let state = rec.to_json();
+    let Some(name) = name_of(&state) else {
+        return Ok(None);
+    };
+    for rule in ["email", "mobile"] {
+        let Some(key) = ledger::rule("clients", rule).and_then(|r| r.of_state(&state)) else {
+            continue;
+        };
+        let found = ledger.find("clients", &key).map_err(Fatal::from)?;
+        let mut ids: Vec<u64> = found
+            .records
+            .iter()
+            .filter(|k| k.status == Status::Live)
+            .filter(|k| {
+                k.compare_state()
+                    .and_then(name_of)
+                    .is_some_and(|n| n.agrees(&name))
+            })
+            .map(|k| k.id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if let [id] = ids[..] {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}

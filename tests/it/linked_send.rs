@@ -1,0 +1,427 @@
+//! The linked import through the binary: a case sheet that names its clients sends them first,
+//! in bulk, then its cases with their `client_ids`; a re-run sends nothing; a later sheet reuses
+//! the clients the ledger knows and keeps their links; a case whose client cannot exist is not
+//! sent without it. Checked against the sandbox's state and the results read back cell by cell.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{Sandbox, code, csv_rows, results_column, sheet, show};
+
+/// Maria three ways, Li by email case, a couple sharing an email, and two invalid rows.
+const SHEET: &str = "\
+case_number,external_source,external_source_id,status,type,Client,Client Email,Client Phone,Client 2 Name,Client 2 Email
+A-1,clio,m1,active,civil,Maria Garcia,maria@example.com,(404) 555-0123,,
+A-2,clio,m2,active,civil,\"Garcia, Maria\",MARIA@Example.com,404.555.0123,Li Wei,li@example.com
+A-3,clio,m3,active,civil,M. Garcia,,+1 404 555 0123,,
+A-4,clio,m4,active,civil,Li Wei,LI@EXAMPLE.COM,,,
+A-5,clio,m5,active,civil,Ann Lee,lees@example.com,,Bob Lee,lees@example.com
+A-6,clio,m6,active,civil,Acme Holdings LLC,,,,
+A-7,clio,m7,active,civil,Tom Hardy,not-an-email,,,
+";
+
+const CLIENTS_BULK: &str = "POST /v1/clients/bulk";
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The sandbox's records of an entity, by id.
+fn records(sb: &Sandbox, entity: &str) -> BTreeMap<u64, Value> {
+    sb.state()[entity]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r["id"].as_u64().unwrap_or(0), r))
+        .collect()
+}
+
+fn ids(v: &Value) -> Vec<u64> {
+    let mut out: Vec<u64> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// case_number → the full names of the clients the sandbox links to it, sorted.
+fn linked_names(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
+    let clients = records(sb, "clients");
+    records(sb, "cases")
+        .values()
+        .map(|c| {
+            let mut names: Vec<String> = ids(&c["client_ids"])
+                .iter()
+                .map(|id| {
+                    let p = &clients[id];
+                    format!(
+                        "{} {}",
+                        p["first_name"].as_str().unwrap_or(""),
+                        p["last_name"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            names.sort();
+            (c["case_number"].as_str().unwrap_or("").to_string(), names)
+        })
+        .collect()
+}
+
+#[test]
+fn clients_go_first_in_bulk_then_each_case_with_its_people() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cases.csv"), SHEET).unwrap();
+    let sb = Sandbox::start(&[]);
+    let out = sb.run(
+        dir.path(),
+        &["import", "cases.csv", "--results", "r.csv", "--json"],
+    );
+    assert_eq!(code(&out), 1, "two rows are invalid: {}", show(&out));
+    let s = json_of(&out);
+    assert_eq!(s["clients"]["created"], 4, "{s}");
+    assert_eq!(s["counts"]["created"], 5, "{s}");
+    let plan = s["plan"].as_str().unwrap_or_default();
+    assert!(
+        plan.starts_with("4 clients to send (4 creates, 0 updates; 0 known to the ledger, no request), then 5 rows to send (5 creates, 0 updates); 2 requests"),
+        "{plan}"
+    );
+    assert_eq!(sb.route_count(CLIENTS_BULK), 1);
+    assert_eq!(sb.bulk_requests(), 1);
+
+    // Every case is linked to exactly the people its row named.
+    let want: BTreeMap<String, Vec<String>> = [
+        ("A-1", vec!["Maria Garcia"]),
+        ("A-2", vec!["Li Wei", "Maria Garcia"]),
+        ("A-3", vec!["Maria Garcia"]),
+        ("A-4", vec!["Li Wei"]),
+        ("A-5", vec!["Ann Lee", "Bob Lee"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(linked_names(&sb), want);
+    assert_eq!(records(&sb, "clients").len(), 4);
+
+    // The results: each row's clients' ids, as the sandbox has them.
+    let rows = csv_rows(&dir.path().join("r.csv"));
+    let outcome = results_column(&rows, "kayse_result");
+    assert_eq!(
+        outcome,
+        [
+            "created", "created", "created", "created", "created", "invalid", "invalid"
+        ]
+    );
+    let cases = records(&sb, "cases");
+    let case_ids = results_column(&rows, "kayse_id");
+    let client_ids = results_column(&rows, "kayse_client_ids");
+    for (i, id) in case_ids.iter().enumerate().take(5) {
+        let mut got: Vec<u64> = client_ids[i]
+            .split(';')
+            .map(|s| s.parse().unwrap())
+            .collect();
+        got.sort_unstable();
+        let case = &cases[&id.parse::<u64>().unwrap()];
+        assert_eq!(got, ids(&case["client_ids"]), "row {}", i + 2);
+    }
+    assert_eq!(client_ids[5], "");
+
+    // The Clients table: created, with the ids the cases link to.
+    let table = csv_rows(&dir.path().join("r.csv.clients.csv"));
+    assert_eq!(results_column(&table, "kayse_result"), vec!["created"; 4]);
+    let table_ids: BTreeSet<u64> = results_column(&table, "kayse_id")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(
+        table_ids,
+        records(&sb, "clients")
+            .keys()
+            .copied()
+            .collect::<BTreeSet<_>>()
+    );
+
+    // A re-run of the same sheet makes no request: the ledger knows every client and case.
+    let before = sb.stats()["requests"].as_u64().unwrap();
+    let out = sb.run(
+        dir.path(),
+        &["import", "cases.csv", "--results", "again.csv", "--json"],
+    );
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let s = json_of(&out);
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap(), before, "{s}");
+    assert_eq!(s["clients"]["unchanged"], 4, "{s}");
+    assert_eq!(s["counts"]["unchanged"], 5, "{s}");
+    let again = csv_rows(&dir.path().join("again.csv"));
+    assert_eq!(results_column(&again, "kayse_client_ids"), client_ids);
+    let plan = s["plan"].as_str().unwrap_or_default();
+    assert!(plan.contains("0 requests"), "{plan}");
+    assert!(plan.contains("5 rows unchanged"), "{plan}");
+}
+
+/// A later sheet naming a client an earlier import created: the client is reused (or updated,
+/// keeping its links), never created again, and the cases it was linked to stay linked.
+#[test]
+fn a_later_sheet_reuses_the_client_and_keeps_its_links() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cases.csv"), SHEET).unwrap();
+    let sb = Sandbox::start(&[]);
+    let out = sb.run(dir.path(), &["import", "cases.csv", "--results", "r.csv"]);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let maria = |sb: &Sandbox| -> Value {
+        records(sb, "clients")
+            .into_values()
+            .find(|c| c["email"] == "maria@example.com")
+            .unwrap()
+    };
+    let first = maria(&sb);
+    assert_eq!(ids(&first["case_ids"]).len(), 3, "{first}");
+
+    // Week two: Maria and Li again (same emails, other cases); Bob gains a date of birth.
+    std::fs::write(
+        dir.path().join("week2.csv"),
+        "case_number,external_source,external_source_id,status,type,Client First Name,Client Last Name,Client Email,Client DOB\n\
+         B-1,clio,w1,active,civil,Maria,Garcia,maria@example.com,\n\
+         B-2,clio,w2,active,civil,Li,Wei,li@example.com,\n\
+         B-3,clio,w3,active,civil,Bob,Lee,lees@example.com,02/03/1970\n",
+    )
+    .unwrap();
+    let clients_before = records(&sb, "clients").len();
+    let out = sb.run(
+        dir.path(),
+        &["import", "week2.csv", "--results", "w2.csv", "--json"],
+    );
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let s = json_of(&out);
+    assert_eq!(records(&sb, "clients").len(), clients_before, "none anew");
+    let table = csv_rows(&dir.path().join("w2.csv.clients.csv"));
+    assert_eq!(
+        results_column(&table, "kayse_result"),
+        ["reused", "reused", "updated"],
+        "{s}"
+    );
+    let after = maria(&sb);
+    assert_eq!(after["id"], first["id"]);
+    // Her three cases from the first sheet and the new one.
+    assert_eq!(ids(&after["case_ids"]).len(), 4, "{after}");
+    let names = linked_names(&sb);
+    assert_eq!(names["A-1"], ["Maria Garcia"]);
+    assert_eq!(names["B-1"], ["Maria Garcia"]);
+    // Bob was updated through a GET first: his case from the first sheet is still his.
+    assert_eq!(names["A-5"], ["Ann Lee", "Bob Lee"]);
+    assert_eq!(names["B-3"], ["Bob Lee"]);
+    let bob = records(&sb, "clients")
+        .into_values()
+        .find(|c| c["first_name"] == "Bob")
+        .unwrap();
+    assert_eq!(bob["date_of_birth"], "1970-02-03");
+    assert_eq!(ids(&bob["case_ids"]).len(), 2, "{bob}");
+}
+
+/// A client that cannot be created (here: updated, but gone from Kayse) fails its cases, each
+/// with the client's reason; `--allow-missing-clients` sends them linked to the others.
+#[test]
+fn a_case_is_not_sent_without_its_client_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet_with = |dob: &str| {
+        format!(
+            "case_number,external_source,external_source_id,status,type,Client,Client Email,Client 2 Name,Client 2 Email,Client 2 DOB\n\
+             A-1,clio,m1,active,civil,Maria Garcia,maria@example.com,Li Wei,li@example.com,{dob}\n\
+             A-2,clio,m2,open,civil,Maria Garcia,maria@example.com,,,\n"
+        )
+    };
+    std::fs::write(dir.path().join("cases.csv"), sheet_with("")).unwrap();
+    let sb = Sandbox::start(&[]);
+    let out = sb.run(dir.path(), &["import", "cases.csv", "--results", "r.csv"]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    // Li is merged away in Kayse's web app: his id answers 404 from now on.
+    let li = records(&sb, "clients")
+        .into_values()
+        .find(|c| c["first_name"] == "Li")
+        .unwrap();
+    let (status, _) = sb.api(
+        "DELETE",
+        &format!("/v1/clients/{}", li["id"].as_u64().unwrap()),
+        None,
+    );
+    assert_eq!(status, 200);
+
+    // The sheet now gives Li a date of birth: his update finds him gone.
+    std::fs::write(dir.path().join("cases.csv"), sheet_with("1/2/1990")).unwrap();
+    let out = sb.run(dir.path(), &["import", "cases.csv", "--results", "r2.csv"]);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let rows = csv_rows(&dir.path().join("r2.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["failed", "unchanged"]
+    );
+    let why = &results_column(&rows, "kayse_errors")[0];
+    assert!(
+        why.contains("its client Li Wei (row 2 (Client 2)) was not created")
+            && why.contains("was not found in Kayse")
+            && why.contains("--allow-missing-clients"),
+        "{why}"
+    );
+    let table = csv_rows(&dir.path().join("r2.csv.clients.csv"));
+    assert_eq!(
+        results_column(&table, "kayse_result"),
+        ["unchanged", "failed"]
+    );
+
+    let out = sb.run(
+        dir.path(),
+        &[
+            "import",
+            "cases.csv",
+            "--results",
+            "r3.csv",
+            "--allow-missing-clients",
+        ],
+    );
+    assert_eq!(code(&out), 1, "Li still fails: {}", show(&out));
+    let rows = csv_rows(&dir.path().join("r3.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["updated", "unchanged"]
+    );
+    assert_eq!(linked_names(&sb)["A-1"], ["Maria Garcia"]);
+}
+
+/// An XLSX results file gains a Clients sheet after Results, with each client's outcome.
+#[test]
+fn xlsx_results_have_a_clients_sheet_with_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cases.csv"), SHEET).unwrap();
+    let sb = Sandbox::start(&[]);
+    let out = sb.run(dir.path(), &["import", "cases.csv"]);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let book = dir.path().join("cases.results.xlsx");
+    let results = sheet(&book, None);
+    assert_eq!(results[0][4], "kayse_client_ids", "{:?}", results[0]);
+    let clients = sheet(&book, Some("Clients"));
+    assert_eq!(results_column(&clients, "kayse_result"), vec!["created"; 4]);
+    assert_eq!(
+        results_column(&clients, "first_name"),
+        ["Maria", "Li", "Ann", "Bob"]
+    );
+    // Fed back in, the results file sends nothing and is rewritten in place.
+    let before = sb.stats()["requests"].as_u64().unwrap();
+    let out = sb.run(dir.path(), &["import", "cases.results.xlsx"]);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap(), before);
+    let again = sheet(&book, None);
+    assert_eq!(again[0], results[0], "kayse_client_ids is written once");
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+/// The issue's figure: 2,000 case rows naming 1,200 distinct people, the same person's email
+/// written in other letter cases and phone in other formats, a third known by their client
+/// number alone on their second case. Exactly 1,200 clients and 2,000 cases, in
+/// ⌈1,200/100⌉ + ⌈2,000/100⌉ requests, each case linked to its person; a re-run sends nothing.
+#[test]
+fn twelve_hundred_people_in_two_thousand_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cases.csv", &people_sheet(2000, 1200));
+    let sb = Sandbox::start(&[]);
+    let out = sb.run(
+        dir.path(),
+        &["import", "cases.csv", "--results", "r.csv", "--json"],
+    );
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(records(&sb, "clients").len(), 1200);
+    assert_eq!(records(&sb, "cases").len(), 2000);
+    assert_eq!(sb.route_count(CLIENTS_BULK), 12);
+    assert_eq!(sb.bulk_requests(), 20);
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap(), 32);
+    let names = linked_names(&sb);
+    for i in 0..2000 {
+        let p = person_of(i, 1200);
+        assert_eq!(
+            names[&format!("P-{i:04}")],
+            [format!("{} {}", first(p), last(p))],
+            "row {}",
+            i + 2
+        );
+    }
+    let out = sb.run(
+        dir.path(),
+        &["import", "cases.csv", "--results", "again.csv", "--json"],
+    );
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(sb.stats()["requests"].as_u64().unwrap(), 32, "a re-run: 0");
+}
+
+const FIRST: [&str; 8] = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana"];
+
+fn first(p: usize) -> &'static str {
+    FIRST[p % FIRST.len()]
+}
+
+/// A last name made of letters (names hold no digits): `Lee` + the person's number in letters.
+fn last(p: usize) -> String {
+    let mut n = p;
+    let mut s = String::from("Lee");
+    loop {
+        s.push((b'a' + (n % 26) as u8) as char);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    s
+}
+
+/// Row `i` names person `i` for the first `people` rows, then the first people again.
+fn person_of(i: usize, people: usize) -> usize {
+    i % people
+}
+
+/// The sheet of the figure: every third person has a client number (`Client ID`) and, on their
+/// second row, nothing else; the others are written with their email in another case and their
+/// phone in another format the second time.
+pub fn people_sheet(rows: usize, people: usize) -> String {
+    let mut s = String::from(
+        "case_number,external_source,external_source_id,status,type,Client First Name,Client Last Name,Client Email,Client Phone,Client ID\n",
+    );
+    for i in 0..rows {
+        let p = person_of(i, people);
+        let again = i >= people;
+        let phone = 2_000_000 + p;
+        let (f, l) = (first(p), last(p));
+        let email = format!("{}.{}@example.com", f.to_lowercase(), l);
+        let cells = if p.is_multiple_of(3) {
+            if again {
+                format!(",,,,C{p}")
+            } else {
+                format!(
+                    "{f},{l},{email},(404) {}-{:04},C{p}",
+                    phone / 10_000,
+                    phone % 10_000
+                )
+            }
+        } else if again {
+            format!(
+                "{f},{l},{},404.{}.{:04},",
+                email.to_uppercase(),
+                phone / 10_000,
+                phone % 10_000
+            )
+        } else {
+            format!(
+                "{f},{l},{email},+1 404 {} {:04},",
+                phone / 10_000,
+                phone % 10_000
+            )
+        };
+        s.push_str(&format!("P-{i:04},firm,e{i},active,civil,{cells}\n"));
+    }
+    s
+}
