@@ -1,14 +1,17 @@
 //! Clients from a second table joined to the cases by a firm key, through the binary: a Clio
 //! matters export with its contacts export (`--clients`), a table of keys that name no row, two
 //! rows, a row with bad cells or several rows at once, and a workbook holding a `Cases` and a
-//! `Clients` sheet. `validate` and `import --dry-run` read them alike; results are read back cell
-//! by cell.
+//! `Clients` sheet. `validate` and `import --dry-run` read them alike; `import` sends the clients
+//! and then the cases linked to them, and a `--resume` after the clients table changed is
+//! refused. Results are read back cell by cell, the links from the sandbox's state.
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{cli, code, csv_rows, results_column, sample, sheet, show};
+use std::collections::BTreeMap;
+
+use crate::support::{Sandbox, cli, code, csv_rows, results_column, sample, sheet, show};
 
 fn run(dir: &Path, args: &[&str]) -> (i32, Value, String) {
     let out = cli().current_dir(dir).args(args).output().unwrap();
@@ -442,4 +445,189 @@ fn clients_files_that_cannot_be_joined_are_refused_before_any_row() {
         "{shown}"
     );
     assert!(!dir.path().join("r.csv").exists());
+}
+
+/// A Clio matters export of `matters` matters and its contacts export of `contacts` people:
+/// matter `n` belongs to contact `5000 + n % contacts`; every fifth matter also to the next one.
+fn clio_export(dir: &Path, matters: usize, contacts: usize) {
+    let mut c =
+        String::from("ID,First Name,Last Name,Primary Email Address,Primary Phone Number,Type\n");
+    for k in 0..contacts {
+        c.push_str(&format!(
+            "{},First{k},Last{k},person{k}@example.com,(404) 555-{:04},Person\n",
+            5000 + k,
+            k
+        ));
+    }
+    std::fs::write(dir.join("contacts.csv"), c).unwrap();
+    let mut m = String::from(
+        "Display Number,Unique ID,Description,Status,Practice Area,Open Date,Client ID,Client\n",
+    );
+    for n in 0..matters {
+        let key = if n % 5 == 0 {
+            format!("{}; {}", 5000 + n % contacts, 5000 + (n + 1) % contacts)
+        } else {
+            (5000 + n % contacts).to_string()
+        };
+        m.push_str(&format!(
+            "{n:05}-M,{},Matter {n},Open,Personal Injury,01/{:02}/2024,{key},Someone Else\n",
+            1_184_120_000 + n,
+            n % 28 + 1
+        ));
+    }
+    std::fs::write(dir.join("matters.csv"), m).unwrap();
+}
+
+/// The sandbox's records of an entity, by id.
+fn records(sb: &Sandbox, entity: &str) -> BTreeMap<u64, Value> {
+    sb.state()[entity]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r["id"].as_u64().unwrap_or(0), r))
+        .collect()
+}
+
+/// case_number → the external ids (Clio contact ids) of the clients the sandbox links to it.
+fn links(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
+    let clients = records(sb, "clients");
+    records(sb, "cases")
+        .values()
+        .map(|c| {
+            let mut ids: Vec<String> = c["client_ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .map(|id| {
+                    clients[&id]["external_source_id"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect();
+            ids.sort();
+            (c["case_number"].as_str().unwrap_or("").to_string(), ids)
+        })
+        .collect()
+}
+
+/// What each matter of `clio_export` should be linked to.
+fn wanted_links(matters: usize, contacts: usize) -> BTreeMap<String, Vec<String>> {
+    (0..matters)
+        .map(|n| {
+            let mut ids = vec![(5000 + n % contacts).to_string()];
+            if n % 5 == 0 {
+                ids.push((5000 + (n + 1) % contacts).to_string());
+            }
+            ids.sort();
+            (format!("{n:05}-M"), ids)
+        })
+        .collect()
+}
+
+/// 500 Clio matters with their contacts export import with no mapping file: 200 clients in 2
+/// requests, 500 cases in 5, each linked to exactly its contacts; a re-run sends nothing.
+#[test]
+fn a_clio_export_and_its_contacts_import_linked_and_a_rerun_is_free() {
+    let dir = tempfile::tempdir().unwrap();
+    clio_export(dir.path(), 500, 200);
+    let sb = Sandbox::start(&[]);
+    let args = [
+        "import",
+        "matters.csv",
+        "--clients",
+        "contacts.csv",
+        "--results",
+        "r.csv",
+        "--json",
+    ];
+    let out = sb.run(dir.path(), &args);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(s["counts"]["created"], 500, "{s}");
+    assert_eq!(s["clients"]["created"], 200, "{s}");
+    assert_eq!(sb.route_count("POST /v1/clients/bulk"), 2);
+    assert_eq!(sb.bulk_requests(), 5);
+    assert_eq!(links(&sb), wanted_links(500, 200));
+    let cases = records(&sb, "cases");
+    let first = cases
+        .values()
+        .find(|c| c["case_number"] == "00007-M")
+        .unwrap();
+    assert_eq!(first["external_source"], "clio");
+    assert_eq!(first["external_source_id"], "1184120007");
+    assert_eq!(first["type"], "Personal Injury");
+    assert_eq!(first["created_date"], "2024-01-08");
+    let clients = records(&sb, "clients");
+    let c7 = clients
+        .values()
+        .find(|c| c["external_source_id"] == "5007")
+        .unwrap();
+    assert_eq!(
+        (&c7["first_name"], &c7["last_name"], &c7["mobile"]),
+        (
+            &Value::from("First7"),
+            &Value::from("Last7"),
+            &Value::from("+14045550007")
+        )
+    );
+
+    let (clients_before, cases_before) =
+        (sb.route_count("POST /v1/clients/bulk"), sb.bulk_requests());
+    let again = [
+        "import",
+        "matters.csv",
+        "--clients",
+        "contacts.csv",
+        "--results",
+        "again.csv",
+    ];
+    let out = sb.run(dir.path(), &again);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(sb.route_count("POST /v1/clients/bulk"), clients_before);
+    assert_eq!(sb.bulk_requests(), cases_before);
+    assert_eq!(records(&sb, "clients").len(), 200);
+}
+
+/// A run stopped after its first request resumes without `--clients` given again (the journal
+/// recorded it), but not once the clients table changed: its rows are in the input's fingerprint.
+#[test]
+fn a_resume_reads_the_same_clients_table_or_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    clio_export(dir.path(), 20, 8);
+    let sb = Sandbox::start(&[]);
+    let out = sb.run(
+        dir.path(),
+        &[
+            "import",
+            "matters.csv",
+            "--clients",
+            "contacts.csv",
+            "--results",
+            "r.csv",
+            "--batch-size",
+            "10",
+            "--budget",
+            "1",
+        ],
+    );
+    assert_eq!(code(&out), 3, "{}", show(&out));
+    let contacts = dir.path().join("contacts.csv");
+    let kept = std::fs::read_to_string(&contacts).unwrap();
+    std::fs::write(&contacts, kept.replace("First3,", "Firsty3,")).unwrap();
+    let resume = ["import", "matters.csv", "--results", "r.csv", "--resume"];
+    let out = sb.run(dir.path(), &resume);
+    assert_eq!(code(&out), 2, "{}", show(&out));
+    assert!(
+        show(&out).contains("belongs to a different input than matters.csv with the clients table contacts.csv (the content of one of them changed)"),
+        "{}",
+        show(&out)
+    );
+    std::fs::write(&contacts, kept).unwrap();
+    let out = sb.run(dir.path(), &resume);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(links(&sb), wanted_links(20, 8));
+    assert_eq!(records(&sb, "clients").len(), 8);
 }
