@@ -472,6 +472,24 @@ mod tests {
                 .ends_with("; budget 3 requests: the run will stop early, then --resume continues")
         );
         assert!(work.line(KAYSE, Some(6)).ends_with("; budget 6 requests"));
+        // A case sheet's clients go first: their requests and GETs count too.
+        let clients = ImportWork {
+            creates: 1200,
+            updates: 1,
+            batch: 100,
+            keep_blanks: true,
+            ..ImportWork::default()
+        };
+        let cases = ImportWork {
+            creates: 2000,
+            batch: 100,
+            keep_blanks: true,
+            ..ImportWork::default()
+        };
+        assert_eq!(
+            cases.linked_line(&clients, 7, KAYSE, None),
+            "1201 clients to send (1200 creates, 1 updates; 7 known to the ledger, no request), then 2000 rows to send (2000 creates, 0 updates); 34 requests; fits in the current window (500 left of 500/h, assumed until Kayse's first answer); more if Kayse rejects rows (a rejected batch is split in halves to find them); includes 1 GETs to keep blank fields (--update-blanks clear skips them); no --budget"
+        );
     }
 
     #[test]

@@ -425,3 +425,169 @@ pub fn people_sheet(rows: usize, people: usize) -> String {
     }
     s
 }
+
+/// The figure under 10% faults (500, 503, drop, commit-drop): no client is created
+/// twice, no case is linked to a wrong client, and every case or client in doubt is reported;
+/// a re-run creates none of the clients in doubt again.
+#[test]
+fn faults_never_make_a_client_twice_nor_a_wrong_link() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cases.csv", &people_sheet(600, 360));
+    let sb = Sandbox::start(&[
+        "--faults",
+        "500:0.025,503:0.025,drop:0.025,commit-drop:0.025",
+        "--seed",
+        "7",
+    ]);
+    let run = |results: &str| {
+        sb.run(
+            dir.path(),
+            &[
+                "import",
+                "cases.csv",
+                "--batch-size",
+                "10",
+                "--results",
+                results,
+            ],
+        )
+    };
+    let out = run("r.csv");
+    assert_eq!(code(&out), 1, "some requests were lost: {}", show(&out));
+    let faults = sb.stats()["faults"].clone();
+    assert!(faults["commit-drop"].as_u64().unwrap_or(0) > 0, "{faults}");
+    check_faulty_run(&sb, dir.path(), "r.csv");
+    let clients_after_first = records(&sb, "clients").len();
+
+    // A re-run: the clients in doubt are not created again, their cases still wait for them.
+    let out = run("r2.csv");
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    check_faulty_run(&sb, dir.path(), "r2.csv");
+    let table = csv_rows(&dir.path().join("r2.csv.clients.csv"));
+    let unknown = results_column(&table, "kayse_result")
+        .iter()
+        .filter(|r| *r == "unknown")
+        .count();
+    assert!(unknown > 0, "the lost creates stay in doubt");
+    assert!(records(&sb, "clients").len() >= clients_after_first);
+}
+
+/// What must hold after any run under faults.
+fn check_faulty_run(sb: &Sandbox, dir: &Path, results: &str) {
+    // No client twice: one record per external id.
+    let clients = records(sb, "clients");
+    let mut by_ext: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (id, c) in &clients {
+        let ext = c["external_source_id"].as_str().unwrap_or("").to_string();
+        by_ext.entry(ext).or_default().push(*id);
+    }
+    let twice: Vec<_> = by_ext.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(twice.is_empty(), "clients created twice: {twice:?}");
+    // No case linked to a wrong client.
+    for (n, names) in linked_names(sb) {
+        let i: usize = n.trim_start_matches("P-").parse().unwrap();
+        let p = person_of(i, 360);
+        let want = format!("{} {}", first(p), last(p));
+        assert_eq!(names, [want], "{n}");
+    }
+    // Every row and client in doubt or failed says why.
+    let rows = csv_rows(&dir.join(results));
+    let outcome = results_column(&rows, "kayse_result");
+    let errors = results_column(&rows, "kayse_errors");
+    for (o, e) in outcome.iter().zip(&errors) {
+        match o.as_str() {
+            "created" | "unchanged" => {}
+            "unknown" | "failed" => assert!(!e.is_empty(), "{o} without a reason"),
+            other => panic!("unexpected {other}: {e}"),
+        }
+    }
+    let table = csv_rows(&dir.join(format!("{results}.clients.csv")));
+    let fates = results_column(&table, "kayse_result");
+    let why = results_column(&table, "kayse_errors");
+    let shown: BTreeSet<u64> = results_column(&table, "kayse_id")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    for (o, e) in fates.iter().zip(&why) {
+        match o.as_str() {
+            "created" | "unchanged" => {}
+            "unknown" | "failed" => assert!(!e.is_empty(), "client {o} without a reason"),
+            other => panic!("unexpected client {other}: {e}"),
+        }
+    }
+    // Every client Kayse holds is in the table with its id, or is one of those in doubt.
+    let unshown = clients.keys().filter(|id| !shown.contains(id)).count();
+    let in_doubt = fates.iter().filter(|o| *o == "unknown").count();
+    assert!(
+        unshown <= in_doubt,
+        "{unshown} clients unaccounted for, {in_doubt} in doubt"
+    );
+}
+
+/// Killed between the clients' answer and the cases (at each point a power cut could strike),
+/// then resumed: the clients are never created twice, and the cases go with the ids the journal
+/// kept. A client create whose answer was never journaled is not sent again: it is reported in
+/// doubt, and its cases with it.
+#[test]
+fn a_run_killed_between_clients_and_cases_resumes_with_their_ids() {
+    for (point, clean) in [
+        ("journaled-not-recorded:1", true),
+        ("before-first-request:1", true),
+        ("answer-not-journaled:1", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cases.csv", SHEET);
+        let sb = Sandbox::start(&[]);
+        let args = ["import", "cases.csv", "--results", "r.csv"];
+        let o = sb
+            .cmd(d)
+            .env("KAYSE_BULK_CRASH_AT", point)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), None, "{point}: killed: {}", show(&o));
+        assert_eq!(sb.bulk_requests(), 0, "{point}: no case went yet");
+        let mut again = args.to_vec();
+        again.push("--resume");
+        let o = sb.run(d, &again);
+        assert_eq!(code(&o), 1, "{point}: {}", show(&o));
+        assert_eq!(
+            records(&sb, "clients").len(),
+            4,
+            "{point}: each client once"
+        );
+        let rows = csv_rows(&d.join("r.csv"));
+        let outcome = results_column(&rows, "kayse_result");
+        let table = csv_rows(&d.join("r.csv.clients.csv"));
+        if clean {
+            assert_eq!(&outcome[..5], vec!["created"; 5], "{point}");
+            assert_eq!(
+                results_column(&table, "kayse_result"),
+                vec!["created"; 4],
+                "{point}"
+            );
+            assert_eq!(
+                linked_names(&sb)["A-2"],
+                ["Li Wei", "Maria Garcia"],
+                "{point}"
+            );
+        } else {
+            assert_eq!(&outcome[..5], vec!["failed"; 5], "{point}");
+            let why = results_column(&rows, "kayse_errors");
+            assert!(
+                why[0].contains("may or may not have been created"),
+                "{}",
+                why[0]
+            );
+            assert_eq!(
+                results_column(&table, "kayse_result"),
+                vec!["unknown"; 4],
+                "{point}"
+            );
+            let note = &results_column(&table, "kayse_errors")[0];
+            assert!(note.contains("never sent twice"), "{note}");
+            assert_eq!(sb.bulk_requests(), 0, "{point}: no case without its client");
+        }
+    }
+}

@@ -257,3 +257,190 @@ pub fn unsendable(clients: &Clients) -> BTreeMap<usize, Vec<RowError>> {
 fn fate(outcome: Outcome, id: Option<u64>, error: Option<String>) -> Fate {
     Fate { outcome, id, error }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::{CLIENTS, Record};
+
+    fn client(first: &str, problem: Option<&str>) -> Client {
+        let mut record = Record::new(&CLIENTS);
+        record.set(0, Value::Text(first.into()));
+        record.set(1, Value::Text("Lee".into()));
+        Client {
+            record,
+            rows: vec!["row 2".into()],
+            why: vec![],
+            problem: problem.map(str::to_string),
+            derived: true,
+            weak: false,
+            dropped: vec![],
+        }
+    }
+
+    /// Ann (settled: the ledger knows her as 7), Bob (to create), Cy (the sheet contradicts him).
+    fn linked(allow_missing: bool) -> Linked {
+        let clients = Clients {
+            clients: vec![
+                client("Ann", None),
+                client("Bob", None),
+                client("Cy", Some("the names differ")),
+            ],
+            of_row: [(2, vec![0]), (3, vec![0, 1]), (4, vec![1]), (5, vec![2, 0])].into(),
+            merged: 0,
+            apart: vec![],
+        };
+        Linked {
+            clients,
+            settled: [(
+                key(0),
+                record(key(0), None, Outcome::Unchanged, Some(7), None),
+            )]
+            .into(),
+            allow_missing,
+        }
+    }
+
+    fn case(row: usize) -> Item {
+        (row, Record::new(&CASES))
+    }
+
+    fn client_ids(item: &Item) -> Option<Vec<u64>> {
+        match item.1.by_name("client_ids") {
+            Some(Value::IdList(ids)) => Some(ids.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn cases_get_their_clients_ids_or_fail_for_them() {
+        let created = |id| {
+            let r = record(key(1), Some(1), Outcome::Created, Some(id), None);
+            BTreeMap::from([(key(1), r)])
+        };
+        let lost = BTreeMap::from([(
+            key(1),
+            record(key(1), Some(1), Outcome::Unknown, None, Some("lost".into())),
+        )]);
+        let none = BTreeMap::new();
+        let bob9 = created(9);
+        // (allow missing, what was journaled, last, rows sent with their ids, rows failed)
+        type Want = (Vec<(usize, Option<Vec<u64>>)>, Vec<usize>);
+        let table: Vec<(bool, &BTreeMap<usize, RowRecord>, bool, Want)> = vec![
+            // Before sending: Bob stands as 0, so the ledger sees rows 3 and 4 change.
+            (
+                false,
+                &none,
+                false,
+                (
+                    vec![
+                        (2, Some(vec![7])),
+                        (3, Some(vec![7, 0])),
+                        (4, Some(vec![0])),
+                        (6, None),
+                    ],
+                    vec![5],
+                ),
+            ),
+            // After: Bob is 9.
+            (
+                false,
+                &bob9,
+                true,
+                (
+                    vec![
+                        (2, Some(vec![7])),
+                        (3, Some(vec![7, 9])),
+                        (4, Some(vec![9])),
+                        (6, None),
+                    ],
+                    vec![5],
+                ),
+            ),
+            // Bob's answer was lost: his cases are not sent.
+            (
+                false,
+                &lost,
+                true,
+                (vec![(2, Some(vec![7])), (6, None)], vec![3, 4, 5]),
+            ),
+            // ...unless missing clients are allowed: then with the others.
+            (
+                true,
+                &lost,
+                true,
+                (
+                    vec![
+                        (2, Some(vec![7])),
+                        (3, Some(vec![7])),
+                        (4, Some(vec![])),
+                        (5, Some(vec![7])),
+                        (6, None),
+                    ],
+                    vec![],
+                ),
+            ),
+            // The run stopped before Bob was sent: his cases are held back, neither sent nor failed.
+            (
+                false,
+                &none,
+                true,
+                (vec![(2, Some(vec![7])), (6, None)], vec![5]),
+            ),
+        ];
+        for (i, (allow, done, last, (want_sent, want_failed))) in table.into_iter().enumerate() {
+            let l = linked(allow);
+            let items = [2, 3, 4, 5, 6].map(case).to_vec();
+            let (sent, failed) = l.fill(items, done, last);
+            let got: Vec<_> = sent.iter().map(|it| (it.0, client_ids(it))).collect();
+            assert_eq!(got, want_sent, "case {i}");
+            let rows: Vec<usize> = failed.iter().map(|r| r.row).collect();
+            assert_eq!(rows, want_failed, "case {i}");
+            assert!(failed.iter().all(|r| r.outcome == Outcome::Failed));
+        }
+        let (_, failed) = linked(false).fill(vec![case(5)], &none, false);
+        let why = failed[0].error.as_deref().unwrap_or("");
+        assert!(
+            why.contains("its client Cy Lee (row 2) cannot be sent: the names differ")
+                && why.contains("--allow-missing-clients"),
+            "{why}"
+        );
+        let (_, failed) = linked(false).fill(vec![case(4)], &lost, true);
+        let why = failed[0].error.as_deref().unwrap_or("");
+        assert!(
+            why.contains("may or may not have been created (lost)"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn every_client_has_a_fate_and_rows_show_their_ids() {
+        let l = linked(false);
+        let mut sent = Sent::nothing();
+        sent.outcomes.insert(
+            key(1),
+            record(key(1), Some(1), Outcome::Created, Some(9), None),
+        );
+        let fates = l.fates(&sent);
+        let got: Vec<(Outcome, Option<u64>)> = fates.iter().map(|f| (f.outcome, f.id)).collect();
+        assert_eq!(
+            got,
+            [
+                (Outcome::Unchanged, Some(7)),
+                (Outcome::Created, Some(9)),
+                (Outcome::Invalid, None)
+            ]
+        );
+        assert_eq!(l.ids_text(3, &fates), "7;9");
+        assert_eq!(l.ids_text(5, &fates), "7");
+        assert_eq!(l.ids_text(6, &fates), "");
+        let unsent = l.fates(&Sent::nothing());
+        assert_eq!(unsent[1].outcome, Outcome::Skipped);
+        assert_eq!(l.known(), 1);
+        assert_eq!(
+            unsendable(&l.clients).keys().copied().collect::<Vec<_>>(),
+            [5]
+        );
+        assert_eq!(l.source_rows()[&key(2)], 5);
+    }
+}
