@@ -11,7 +11,7 @@ p.add_argument("--rows", type=int, default=1_000_000)
 p.add_argument("--xrows", type=int, default=200_000)
 p.add_argument("--irows", type=int, default=20_000)
 p.add_argument("--out", default="BENCHMARKS.md")
-p.add_argument("--only", default="", help="comma-separated parts to run (csv, xlsx, pacing, faults, presets, ledger, refresh); their sections replace the same sections of --out, the others are kept")
+p.add_argument("--only", default="", help="comma-separated parts to run (csv, xlsx, pacing, faults, presets, ledger, refresh, clients); their sections replace the same sections of --out, the others are kept")
 a = p.parse_args()
 ONLY = {x.strip() for x in a.only.split(",") if x.strip()}
 
@@ -338,6 +338,11 @@ if want("refresh"):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench_refresh  # noqa: E402  (the report from the ledger, section 9)
     out.extend(bench_refresh.section(BIN, DATA))
+
+if want("clients"):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_clients  # noqa: E402  (clients with their cases, section 10)
+    out.extend(bench_clients.section(BIN, DATA, a.runs))
 
 out.append("## Installing qsv\n")
 out.append("qsv 16.1.0 as published on crates.io does not compile: `src/cmd/json.rs` calls "
