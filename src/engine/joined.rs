@@ -251,23 +251,7 @@ fn open(source: &Source, case: &CaseSide, key: (usize, &'static str)) -> Result<
     }
     drop(rows);
     let fingerprint = slot.finished()?;
-    let mut rules = Rules::new(&CLIENTS, case.rules.date_order);
-    rules.country = case.rules.country;
-    match case.order_given {
-        Some(order) => {
-            for s in 0..CLIENTS.slot_count() {
-                rules.read_dates(s, order, true);
-            }
-        }
-        None => {
-            if let Some(d) = mapping.preset {
-                rules.date_order = d.preset.date_order;
-            }
-        }
-    }
-    for f in GIVEN_BY_THE_JOIN {
-        rules.not_required(f);
-    }
+    let mut rules = client_rules(case, &mapping);
     let sample: Vec<&read::RawRow> = raws.iter().collect();
     let dates = learn_date_orders(&mapping, &mut rules, &sample, case.order_given);
     let mut checker = Checker::new(rules.clone());
@@ -326,6 +310,29 @@ fn open(source: &Source, case: &CaseSide, key: (usize, &'static str)) -> Result<
         fingerprint,
         notes,
     })
+}
+
+/// The checks of the clients table's rows: the case sheet's date order and country (the
+/// preset's date order when none is given), and no field the join supplies required.
+fn client_rules(case: &CaseSide, mapping: &Mapping) -> Rules {
+    let mut rules = Rules::new(&CLIENTS, case.rules.date_order);
+    rules.country = case.rules.country;
+    match case.order_given {
+        Some(order) => {
+            for s in 0..CLIENTS.slot_count() {
+                rules.read_dates(s, order, true);
+            }
+        }
+        None => {
+            if let Some(d) = mapping.preset {
+                rules.date_order = d.preset.date_order;
+            }
+        }
+    }
+    for f in GIVEN_BY_THE_JOIN {
+        rules.not_required(f);
+    }
+    rules
 }
 
 /// The clients table's mapping options: the case sheet's preset (named, or detected from the
