@@ -11,7 +11,7 @@ p.add_argument("--rows", type=int, default=1_000_000)
 p.add_argument("--xrows", type=int, default=200_000)
 p.add_argument("--irows", type=int, default=20_000)
 p.add_argument("--out", default="BENCHMARKS.md")
-p.add_argument("--only", default="", help="comma-separated parts to run (csv, xlsx, pacing, faults, presets, ledger, refresh); their sections replace the same sections of --out, the others are kept")
+p.add_argument("--only", default="", help="comma-separated parts to run (csv, xlsx, pacing, faults, presets, ledger, refresh, clients); their sections replace the same sections of --out, the others are kept")
 a = p.parse_args()
 ONLY = {x.strip() for x in a.only.split(",") if x.strip()}
 
@@ -275,31 +275,54 @@ def gen_clio(path, n):
                         f"{m:02}/{d:02}/2025" if i % 3 == 0 else "", 5000 + i % 200])
 
 
+def gen_contacts(path, n=200):
+    """Clio's contacts export: the ID each matter's `Client ID` names (5000..5199)."""
+    firsts = ["Maria", "Terrence", "Lily", "Rafael", "Grace", "Omar", "Nina", "Paul"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ID", "First Name", "Last Name", "Primary Email Address", "Primary Phone Number", "Type"])
+        for k in range(n):
+            last = "Client" + "".join(chr(ord("a") + int(d)) for d in f"{k:03}")
+            w.writerow([5000 + k, firsts[k % 8], last, f"{firsts[k % 8].lower()}.{last.lower()}@example.com",
+                        f"(404) 201-{k:04}", "Person"])
+    return path
+
+
+def contact_name(k):
+    firsts = ["Maria", "Terrence", "Lily", "Rafael", "Grace", "Omar", "Nina", "Paul"]
+    return f"{firsts[k % 8]} Client" + "".join(chr(ord("a") + int(d)) for d in f"{k:03}")
+
+
 def presets_part():
     src = os.path.join(DATA, "clio-matters-500.csv")
     gen_clio(src, 500)
+    contacts = gen_contacts(os.path.join(DATA, "clio-contacts-200.csv"))
     proc, url = sandbox([])
     try:
         env = dict(os.environ, KAYSE_BASE_URL=url, KAYSE_API_KEY="sandbox",
                    KAYSE_LEDGER=os.path.join(DATA, "presets.ledger"))
         results = {"first import": os.path.join(DATA, "clio.results.csv"),
-                   "the same file again, into a new results file": os.path.join(DATA, "clio.again.results.csv")}
-        for f in [env["KAYSE_LEDGER"]] + [r + x for r in results.values() for x in ("", ".journal")]:
+                   "the same files again, into a new results file": os.path.join(DATA, "clio.again.results.csv")}
+        for f in [env["KAYSE_LEDGER"]] + [r + x for r in results.values() for x in ("", ".journal", ".clients.csv")]:
             if os.path.exists(f):
                 os.remove(f)
-        runs = []
+        runs, before, prev = [], 0, (0, 0)
         for label, out_ in results.items():
             # The second run is next week's job: no --resume, the ledger alone knows the ids.
-            p = subprocess.run([BIN, "import", src, "--results", out_, "--json", "-q"],
+            p = subprocess.run([BIN, "import", src, "--clients", contacts, "--results", out_, "--json", "-q"],
                                env=env, capture_output=True, text=True)
             stats = get(url + "/sandbox/stats")
-            runs.append((label, p.returncode, stats.get("requests"), p.stderr.strip().splitlines()[-1:] if p.returncode else []))
+            by = stats.get("by_route", {})
+            now = (by.get("POST /v1/clients/bulk", 0), by.get("POST /v1/cases/bulk", 0))
+            runs.append((label, p.returncode, stats.get("requests") - before, now[0] - prev[0], now[1] - prev[1]))
+            before, prev = stats.get("requests"), now
         state = get(url + "/sandbox/state")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+    clients = {c["id"]: c for c in state["clients"]}
     cases = {c["case_number"]: c for c in state["cases"]}
-    right = 0
+    right = linked = 0
     for i in range(1, 501):
         c = cases.get(f"{i:05}-M")
         m, d = i % 12 + 1, i % 28 + 1
@@ -307,21 +330,27 @@ def presets_part():
                 and c.get("created_date") == f"2024-{m:02}-{d:02}" \
                 and c.get("type") == ["Personal Injury", "Family Law", "Estate Planning"][i % 3]:
             right += 1
-    lines = ["## 5. Presets: a Clio matters export with no mapping file\n",
+        k = i % 200
+        names = [f"{clients[x]['first_name']} {clients[x]['last_name']}" for x in (c or {}).get("client_ids") or []]
+        ext = [clients[x]["external_source_id"] for x in (c or {}).get("client_ids") or []]
+        if names == [contact_name(k)] and ext == [str(5000 + k)]:
+            linked += 1
+    lines = ["## 5. Presets: a Clio matters export and its contacts export, with no mapping file\n",
              "500 matters as Clio exports them (`Display Number`, `Unique ID`, `Status`, `Practice Area`, "
-             "MM/DD/YYYY dates, `Client ID`), imported into the sandbox with no mapping file (batch 100).\n",
-             "| run | exit code | requests so far |", "|---|---:|---:|"]
-    for label, rc, reqs, _ in runs:
-        lines.append(f"| {label} | {rc} | {reqs} |")
+             "MM/DD/YYYY dates, `Client ID`) and the 200 contacts they name (`ID`, `First Name`, `Last Name`, "
+             "`Primary Email Address`, `Primary Phone Number`), imported into the sandbox with "
+             "`import matters.csv --clients contacts.csv` and no mapping file (batch 100).\n",
+             "| run | exit code | requests | of them, client bulk | case bulk |", "|---|---:|---:|---:|---:|"]
+    for label, rc, reqs, cb, kb in runs:
+        lines.append(f"| {label} | {rc} | {reqs} | {cb} | {kb} |")
     lines.append("")
     lines.append(f"- Cases on the server with the right case number, external id, `external_source = clio`, "
-                 f"open date and type: **{right} of 500**.")
-    second = runs[1][2] - runs[0][2] if runs[0][2] is not None and runs[1][2] is not None else None
-    lines.append(f"- Goal, 5 requests for 500 matters and none for the re-run: "
-                 f"**{'met' if runs[0][2] == 5 and second == 0 else 'not met'}** "
-                 f"({runs[0][2]} and {second}).")
-    lines.append("- Not measured yet: linking each case to its client from the contacts export "
-                 "(`--clients contacts.csv`), which needs the linked client import.\n")
+                 f"open date and type: **{right} of 500**; linked to exactly the contact their `Client ID` names "
+                 f"(its name and its Clio `ID` as `external_source_id`): **{linked} of 500**; clients on the server: "
+                 f"{len(clients)}.")
+    lines.append(f"- Goal, ⌈200 ÷ 100⌉ + ⌈500 ÷ 100⌉ = 7 requests, every case right and linked, and none for the "
+                 f"re-run: **{'met' if runs[0][2] == 7 and runs[1][2] == 0 and right == 500 and linked == 500 else 'not met'}** "
+                 f"({runs[0][2]} and {runs[1][2]}).\n")
     return lines
 
 
@@ -338,6 +367,11 @@ if want("refresh"):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench_refresh  # noqa: E402  (the report from the ledger, section 9)
     out.extend(bench_refresh.section(BIN, DATA))
+
+if want("clients"):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_clients  # noqa: E402  (clients with their cases, section 10)
+    out.extend(bench_clients.section(BIN, DATA, a.runs))
 
 out.append("## Installing qsv\n")
 out.append("qsv 16.1.0 as published on crates.io does not compile: `src/cmd/json.rs` calls "

@@ -14,6 +14,7 @@ pub mod client_id;
 pub mod dates;
 pub mod email;
 pub mod ids;
+pub mod joined;
 pub mod linked;
 pub mod name;
 pub mod people;
@@ -58,6 +59,9 @@ pub struct Rules {
     /// Per slot: the key (index into `entity.keys`) whose last field it is. That field's column
     /// is where a duplicate key is marked.
     key_end: Vec<Option<usize>>,
+    /// Per slot: a required field a row may leave blank, because something else gives it (a
+    /// joined clients table's `external_source`, which the case gives).
+    optional: Vec<bool>,
 }
 
 /// An allowed list for a field the entity does not have.
@@ -90,6 +94,18 @@ impl Rules {
             country: Country::default(),
             allowed: vec![None; entity.slot_count()],
             key_end,
+            optional: vec![false; entity.slot_count()],
+        }
+    }
+
+    /// Let rows leave the required `field` blank: something other than the row gives it.
+    pub fn not_required(&mut self, field: &str) {
+        if let Some(o) = self
+            .entity
+            .slot_index(field)
+            .and_then(|i| self.optional.get_mut(i))
+        {
+            *o = true;
         }
     }
 
@@ -391,7 +407,7 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         let f = entity.slot(i);
         let slot = row.values.get(i).copied().flatten();
         let Some(slot) = slot.filter(|s| !s.cell.is_blank()) else {
-            if f.required {
+            if f.required && !rules.optional[i] {
                 let col = slot.and_then(|s| s.column);
                 errors.push(RowError::new(f.name, "is required").at(col));
             }
@@ -1278,6 +1294,46 @@ mod tests {
                 (fold(a).chars().collect(), fold(b).chars().collect());
             assert_eq!(one_slip(&a, &b), *want, "{a:?} {b:?}");
             assert_eq!(one_slip(&b, &a), *want, "{b:?} {a:?}");
+        }
+    }
+
+    /// A joined clients table may leave out the fields the join gives: the mapping asks for no
+    /// column, the rows for no value; any other required field is still required.
+    #[test]
+    fn fields_given_elsewhere_are_not_required() {
+        use crate::entity::CLIENTS;
+        let headers: Vec<String> = ["First Name", "Last Name"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let given = ["external_source", "external_source_id"];
+        let opts = MapOptions::default();
+        let e = Mapping::build(&CLIENTS, &headers, &opts).unwrap_err();
+        assert!(e.to_string().contains("external_source"), "{e}");
+        let m = Mapping::build_optional(&CLIENTS, &headers, &opts, &given).unwrap();
+        let mut rules = Rules::new(&CLIENTS, DateOrder::Mdy);
+        for f in given {
+            rules.not_required(f);
+        }
+        rules.not_required("no_such_field");
+        // (first name, last name, errors)
+        let table = [
+            ("Ann", "Lee", vec![]),
+            ("", "Lee", vec!["first_name: is required"]),
+        ];
+        for (first, last, want) in table {
+            let raw = RawRow {
+                source_row: 2,
+                cells: vec![t(first), t(last)],
+            };
+            let got = match Checker::new(rules.clone()).check(&m.apply(&raw)) {
+                Ok(r) => {
+                    assert_eq!(r.text("last_name"), Some("Lee"));
+                    Vec::new()
+                }
+                Err(errs) => errs.iter().map(|e| e.to_string()).collect(),
+            };
+            assert_eq!(got, want, "{first:?}");
         }
     }
 

@@ -113,6 +113,34 @@ pub fn resume_command() -> String {
     }
 }
 
+/// ` --clients FILE` when the command line joins a clients table: the next run must join the
+/// same one, or it would read the case sheet's own client columns instead.
+fn clients_flag(command_line: &str) -> String {
+    // Words as `command_line` wrote them: one with a space is in double quotes.
+    let mut words: Vec<&str> = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in command_line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                words.push(&command_line[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    words.push(&command_line[start..]);
+    words
+        .iter()
+        .enumerate()
+        .find_map(|(i, w)| match w.strip_prefix("--clients") {
+            Some("") => words.get(i + 1).map(|f| format!(" --clients {f}")),
+            Some(rest) => rest.strip_prefix('=').map(|f| format!(" --clients {f}")),
+            None => None,
+        })
+        .unwrap_or_default()
+}
+
 /// What to do next after a run that was not stopped: the command (`next`) and what to do
 /// before it (`next_first`), from the counts. Pure: the command line is given.
 pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Option<String>) {
@@ -121,6 +149,7 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
     let rows = |k: u64| if k == 1 { "row" } else { "rows" };
     let input = shell_word(&summary.input);
     let results = summary.results.as_deref().map(shell_word);
+    let joined = clients_flag(command_line);
     if command_line.split(' ').any(|w| w == "--dry-run") {
         if invalid > 0 {
             return (
@@ -139,13 +168,15 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
     }
     match summary.command.as_str() {
         "validate" if invalid > 0 => (
-            Some(format!("kayse-bulk validate {input}")),
+            Some(format!("kayse-bulk validate {input}{joined}")),
             Some(format!(
                 "fix the {invalid} invalid {} in {input}",
                 rows(invalid)
             )),
         ),
-        "validate" if n(Outcome::Valid) > 0 => (Some(format!("kayse-bulk import {input}")), None),
+        "validate" if n(Outcome::Valid) > 0 => {
+            (Some(format!("kayse-bulk import {input}{joined}")), None)
+        }
         "import" if invalid + failed + unknown > 0 => {
             let Some(results) = results else {
                 return (None, None);
@@ -163,7 +194,7 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
             let first =
                 (!first.is_empty()).then(|| format!("{} in {results}", first.join(" and ")));
             (
-                Some(format!("kayse-bulk import {results} --only-failed")),
+                Some(format!("kayse-bulk import {results} --only-failed{joined}")),
                 first,
             )
         }
@@ -431,6 +462,29 @@ mod tests {
                 "kayse-bulk import x",
                 Some("kayse-bulk import week1.results.xlsx --only-failed"),
                 Some("fix the 1 invalid row in week1.results.xlsx"),
+            ),
+            (
+                "validate",
+                vec![(Outcome::Valid, 3)],
+                "kayse-bulk validate x --clients \"my contacts.csv\"",
+                Some("kayse-bulk import \"week 1.csv\" --clients \"my contacts.csv\""),
+                None,
+            ),
+            (
+                "validate",
+                vec![(Outcome::Invalid, 3)],
+                "kayse-bulk validate x --clients=c.csv",
+                Some("kayse-bulk validate \"week 1.csv\" --clients c.csv"),
+                Some("fix the 3 invalid rows in \"week 1.csv\""),
+            ),
+            (
+                "import",
+                vec![(Outcome::Created, 3), (Outcome::Failed, 1)],
+                "kayse-bulk import x --clients c.csv",
+                Some("kayse-bulk import week1.results.xlsx --only-failed --clients c.csv"),
+                Some(
+                    "the 1 failed row (Kayse's reasons are in kayse_errors) in week1.results.xlsx",
+                ),
             ),
             (
                 "import",

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 
 use crate::cell::Cell;
+use crate::check::joined::Join;
 use crate::check::linked::{Clients, Gathered, Mention, Reader};
 use crate::check::{Checked, Checker, check_row};
 use crate::cli::Global;
-use crate::engine::options::{HiddenRows, InputArgs, RulesArgs};
+use crate::engine::options::{EntityArg, HiddenRows, InputArgs, RulesArgs};
 use crate::entity::Record;
 use crate::error::{ExitCode, Fatal};
 use crate::map::Mapping;
@@ -22,6 +23,7 @@ use crate::record::journal::{Basis, Fingerprint, hex};
 use crate::report::summary::Summary;
 
 pub use super::facts::SheetFacts;
+use super::joined;
 use super::lookahead::{DateColumns, LOOK_AHEAD_ROWS, learn_date_orders, look_ahead};
 
 /// A read error mid-file ends the command (exit 2).
@@ -73,6 +75,16 @@ impl Hashed {
             rows: 0,
             slot,
         }
+    }
+
+    /// Fold a joined clients table's fingerprint in: a change there is a change of the input,
+    /// so a `--resume` after it is refused. A sheet with no joined table keeps its fingerprint.
+    pub fn with_joined(mut self, joined: &Fingerprint) -> Hashed {
+        if let Some(h) = self.hasher.as_mut() {
+            hash_bytes(h, 8, joined.sha256.as_bytes());
+            h.update(joined.size.to_le_bytes());
+        }
+        self
     }
 
     fn feed(&mut self, item: &Option<Result<RawRow, ReadError>>) {
@@ -183,6 +195,22 @@ pub fn names_matcher<S: AsRef<str>>(names: &[S]) -> HeaderMatcher {
     HeaderMatcher::new(move |h| names.iter().any(|n| n.eq_ignore_ascii_case(h.trim())))
 }
 
+/// Where a case row's clients come from: its client columns, or a clients table joined to the
+/// sheet by a key column. Either way the row gives `Mention`s, so what follows is the same.
+enum Named {
+    Columns(Reader),
+    Joined(Arc<Join>),
+}
+
+impl Named {
+    fn read(&self, cells: &[Cell]) -> (Vec<Mention>, Vec<RowError>) {
+        match self {
+            Named::Columns(r) => r.read(cells),
+            Named::Joined(j) => j.read(cells),
+        }
+    }
+}
+
 /// A row as the reading thread hands it over: judged on its own, not yet against earlier rows.
 #[allow(clippy::large_enum_variant)]
 enum Prechecked {
@@ -224,6 +252,8 @@ pub struct CaseSheet {
     clients: Option<Gathered>,
     /// `--merge-by-name`.
     merge_by_name: bool,
+    /// The clients table joined to the sheet (`--clients`, or a workbook's `Clients` sheet).
+    join: Option<Arc<Join>>,
 }
 
 impl CaseSheet {
@@ -239,43 +269,83 @@ impl CaseSheet {
     ) -> Result<CaseSheet, Fatal> {
         let (map_opts, mut rules) = rules_args.load()?;
         let entity = rules.entity();
-        let opts = input.read_options(hidden, crate::map::header_matcher(entity, &map_opts));
+        let mut opts = input.read_options(hidden, crate::map::header_matcher(entity, &map_opts));
         let mut table = read::open(&input.file, &opts).map_err(read_failed)?;
+        // A workbook with a `Cases` and a `Clients` sheet: the cases are on `Cases`.
+        let pair = (input.sheet.is_none() && rules_args.entity == EntityArg::Cases)
+            .then(|| joined::two_sheets(&table.info))
+            .flatten();
+        if let Some((cases, _)) = &pair
+            && table.info.sheet.as_ref() != Some(cases)
+        {
+            opts.sheet = Some(cases.clone());
+            table = read::open(&input.file, &opts).map_err(read_failed)?;
+        }
         let mut mapping = Mapping::build(entity, &table.headers, &map_opts)
             .map_err(|e| Fatal::usage(format!("{e}{}", input.header_hint(table.header_row))))?;
-        let slot = FingerprintSlot::default();
-        let mut rows =
-            std::mem::replace(&mut table.rows, Box::new(read::Plain(std::iter::empty())));
-        if fingerprint {
-            rows = Box::new(Hashed::new(&table, rows, slot.clone()));
-        }
-        // The first rows, read ahead once on this thread, say what the headers cannot: whether
-        // an id column holds ids, and in which order each date column writes day and month.
-        let ahead = look_ahead(rows, LOOK_AHEAD_ROWS);
-        let sample = ahead.sample();
-        let mut notes = mapping.unmap_non_id_columns(&sample);
-        if rules_args.without_clients {
-            mapping.unmap_client_columns();
-        } else {
-            notes.extend(mapping.unmap_unsplittable_names(&sample));
-        }
         let order_given = rules_args.date_order_with(&map_opts.file)?;
         if let (None, Some(d)) = (order_given, mapping.preset) {
             // The preset's order reads the dates the values do not prove.
             rules.date_order = d.preset.date_order;
         }
+        let mut notes = Vec::new();
+        // The clients table, read whole before the cases (it is small next to them).
+        let asked = joined::Asked {
+            input: &input.file,
+            clients: rules_args.clients.as_deref(),
+            workbook: pair.as_ref(),
+        };
+        let opened = if rules_args.without_clients {
+            None
+        } else {
+            let side = joined::CaseSide {
+                headers: &table.headers,
+                preset: mapping.preset,
+                file: &map_opts.file,
+                order_given,
+                rules: &rules,
+                hidden,
+            };
+            joined::attach(&asked, &side, &mut mapping, &mut table.info, &mut notes)?
+        };
+        let slot = FingerprintSlot::default();
+        let mut rows =
+            std::mem::replace(&mut table.rows, Box::new(read::Plain(std::iter::empty())));
+        if fingerprint {
+            let mut hashed = Hashed::new(&table, rows, slot.clone());
+            if let Some(o) = &opened {
+                hashed = hashed.with_joined(&o.fingerprint);
+            }
+            rows = Box::new(hashed);
+        }
+        // The first rows, read ahead once on this thread, say what the headers cannot: whether
+        // an id column holds ids, and in which order each date column writes day and month.
+        let ahead = look_ahead(rows, LOOK_AHEAD_ROWS);
+        let sample = ahead.sample();
+        notes.extend(mapping.unmap_non_id_columns(&sample));
+        if rules_args.without_clients {
+            mapping.unmap_client_columns();
+        } else if opened.is_none() {
+            notes.extend(mapping.unmap_unsplittable_names(&sample));
+        }
         let dates = learn_date_orders(&mapping, &mut rules, &sample, order_given);
         notes.extend(dates.warnings.iter().cloned());
         drop(sample);
         let rows: Box<dyn Rows> = Box::new(ahead);
-        let reader = Reader::new(
-            mapping.linked(),
-            &table.headers,
-            rules.date_order,
-            rules.country,
-        );
-        let reader = (!reader.is_empty()).then_some(reader);
-        let clients = reader.as_ref().map(|_| Gathered::default());
+        let join = opened.map(|o| Arc::new(o.join));
+        let named = match &join {
+            Some(j) => Some(Named::Joined(Arc::clone(j))),
+            None => {
+                let reader = Reader::new(
+                    mapping.linked(),
+                    &table.headers,
+                    rules.date_order,
+                    rules.country,
+                );
+                (!reader.is_empty()).then_some(Named::Columns(reader))
+            }
+        };
+        let clients = named.as_ref().map(|_| Gathered::default());
         let mapping = Arc::new(mapping);
         let rows = {
             let mapping = Arc::clone(&mapping);
@@ -285,7 +355,7 @@ impl CaseSheet {
                     Prechecked::Blank
                 } else {
                     let checked = check_row(&rules, &mapping.apply(&raw));
-                    let named = reader.as_ref().map(|r| r.read(&raw.cells));
+                    let named = named.as_ref().map(|r| r.read(&raw.cells));
                     Prechecked::Row(raw, checked, named)
                 }
             })
@@ -302,6 +372,7 @@ impl CaseSheet {
             dates,
             clients,
             merge_by_name: rules_args.merge_by_name,
+            join,
         })
     }
 
@@ -333,14 +404,13 @@ impl CaseSheet {
         self.clients.is_some()
     }
 
-    /// The headers of the client columns, quoted, for messages: `'Client', 'Client Email'`.
+    /// The headers of the client columns, quoted, for messages: `'Client', 'Client Email'`;
+    /// with a joined clients table, its key column and the table.
     pub fn client_headers(&self) -> String {
-        self.mapping
-            .linked()
-            .iter()
-            .map(|l| format!("'{}'", self.mapping.header(l.col)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        match &self.join {
+            Some(j) => format!("'{}' (joined to {})", j.keys().case_header, j.keys().table),
+            None => quoted(&self.mapping, self.mapping.linked().iter().map(|l| l.col)),
+        }
     }
 
     /// Once every row is read: the distinct clients the valid rows name, deduplicated, each
@@ -397,7 +467,24 @@ impl CaseSheet {
         s.statuses = report.of("status");
         s.types = report.of("type");
         s.warnings.extend(report.warnings);
+        if let Some(j) = &self.join
+            && j.unnamed() > 0
+        {
+            s.warnings.push(format!(
+                "clients: {} of the {} rows of {} are named by no case, so they are not sent",
+                j.unnamed(),
+                j.len(),
+                j.keys().table
+            ));
+        }
     }
+}
+
+/// Headers of `cols`, quoted, for messages: `'Client', 'Client Email'`.
+fn quoted(mapping: &Mapping, cols: impl Iterator<Item = usize>) -> String {
+    cols.map(|c| format!("'{}'", mapping.header(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The input columns a results file repeats. When the input is itself a results file (it has a
@@ -557,6 +644,53 @@ mod tests {
         ];
         for (i, fp) in others.iter().enumerate() {
             assert_ne!(*fp, base, "variant {i}");
+        }
+    }
+
+    /// A joined clients table's fingerprint is part of the input's: the same case rows with
+    /// another clients table are another input; with none, the fingerprint is the rows' alone.
+    #[test]
+    fn a_joined_tables_fingerprint_is_part_of_the_inputs() {
+        let text = |s: &str| Cell::Text(s.into());
+        let rows = [(2, vec![text("A-1"), text("5501")])];
+        let with = |joined: Option<&Fingerprint>| {
+            let mut t = table(&["case_number", "Client ID"], Vec::new());
+            t.rows = Box::new(read::Plain(
+                rows.iter()
+                    .map(|(r, c)| {
+                        Ok(RawRow {
+                            source_row: *r,
+                            cells: c.clone(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ));
+            let slot = FingerprintSlot::default();
+            let inner = std::mem::replace(&mut t.rows, Box::new(read::Plain(std::iter::empty())));
+            let mut hashed = Hashed::new(&t, inner, slot.clone());
+            if let Some(j) = joined {
+                hashed = hashed.with_joined(j);
+            }
+            assert_eq!(hashed.count(), 1);
+            slot.get().expect("read to the end")
+        };
+        let contacts = |sha: &str, size| Fingerprint {
+            sha256: sha.into(),
+            size,
+            basis: Basis::Rows,
+        };
+        let alone = with(None);
+        assert_eq!(alone, fingerprint(&["case_number", "Client ID"], &rows));
+        let joined = with(Some(&contacts("aa", 5)));
+        assert_eq!(joined, with(Some(&contacts("aa", 5))));
+        assert_eq!(joined.size, 1, "the size counts the case rows");
+        for other in [
+            alone,
+            with(Some(&contacts("ab", 5))),
+            with(Some(&contacts("aa", 6))),
+        ] {
+            assert_ne!(joined, other);
         }
     }
 

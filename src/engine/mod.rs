@@ -20,6 +20,7 @@ pub mod finish;
 pub mod guard;
 pub mod in_place;
 pub mod input;
+pub mod joined;
 pub mod ledger;
 mod live;
 mod lookahead;

@@ -175,26 +175,51 @@ pub struct RulesArgs {
     /// cases are checked and sent without the clients their rows name.
     #[arg(long)]
     pub without_clients: bool,
+    /// The cases' clients from a second table, one client per row (a contacts export: .csv,
+    /// .xlsx, ...), joined to the cases by the preset's key (Clio: 'Client ID' to the contact's
+    /// 'ID') or by a client_ref column in both.
+    #[arg(long, value_name = "FILE")]
+    pub clients: Option<PathBuf>,
 }
 
 impl RulesArgs {
-    /// The mapping file, for the journal's header (`--resume` restores it).
+    /// The mapping file and the clients table, for the journal's header (`--resume` restores
+    /// them). The clients table's content is in the input's fingerprint (`engine::joined`).
     pub fn record(&self, options: &mut BTreeMap<String, String>) {
         if let Some(m) = &self.mapping {
             options.insert("read.mapping".into(), m.display().to_string());
         }
+        if let Some(c) = &self.clients {
+            options.insert("read.clients".into(), c.display().to_string());
+        }
     }
 
-    /// Take the mapping file the journal recorded when this command line gives none.
+    /// Take the mapping file and the clients table the journal recorded when this command line
+    /// gives none.
     pub fn restore(&mut self, recorded: &BTreeMap<String, String>) {
         if self.mapping.is_none() {
             self.mapping = recorded.get("read.mapping").map(PathBuf::from);
+        }
+        if self.clients.is_none() && !self.without_clients {
+            self.clients = recorded.get("read.clients").map(PathBuf::from);
         }
     }
 
     /// The mapping options and the rules, with the mapping file loaded. A flag wins over the
     /// file's `[allowed]` list.
     pub fn load(&self) -> Result<(MapOptions, Rules), Fatal> {
+        if self.clients.is_some() {
+            if self.entity == EntityArg::Clients {
+                return Err(Fatal::usage(
+                    "--clients joins a clients table to a case sheet; it cannot be used with --entity clients",
+                ));
+            }
+            if self.without_clients {
+                return Err(Fatal::usage(
+                    "--clients reads the cases' clients and --without-clients leaves them unread: give one of them",
+                ));
+            }
+        }
         let mut file = match &self.mapping {
             Some(p) => MappingFile::load(p)
                 .map_err(|e| Fatal::from_error(crate::error::ExitCode::Usage, e))?,
@@ -452,6 +477,7 @@ mod tests {
             allowed_type: Vec::new(),
             merge_by_name: false,
             without_clients: false,
+            clients: None,
         };
         let (_, r) = rules.load().unwrap();
         let slot = |n| CASES.field_index(n).unwrap();
@@ -503,6 +529,7 @@ mod tests {
                 allowed_type: Vec::new(),
                 merge_by_name: false,
                 without_clients: false,
+                clients: None,
             };
             match (args.load(), want) {
                 (Ok((_, r)), Ok(name)) => {
@@ -515,6 +542,67 @@ mod tests {
         }
         assert!(parse_country("ZZ").is_err());
         assert_eq!(parse_country("gb").unwrap().code(), "GB");
+    }
+
+    /// `--clients` is recorded for `--resume` like the mapping file, and refused where there is
+    /// no case sheet to join it to or where the clients are left unread.
+    #[test]
+    fn clients_round_trip_through_the_journal_and_are_refused_where_they_cannot_apply() {
+        let args = |entity, without_clients, clients: Option<&str>| RulesArgs {
+            entity,
+            default_country: Country::US,
+            mapping: None,
+            preset: None,
+            set: Vec::new(),
+            extra_columns: ExtraColumns::Warn,
+            date_order: None,
+            allowed_status: Vec::new(),
+            allowed_type: Vec::new(),
+            merge_by_name: false,
+            without_clients,
+            clients: clients.map(PathBuf::from),
+        };
+        let mut rec = BTreeMap::new();
+        args(EntityArg::Cases, false, Some("contacts.csv")).record(&mut rec);
+        assert_eq!(
+            rec.get("read.clients").map(String::as_str),
+            Some("contacts.csv")
+        );
+        // (given now, --without-clients now, restored)
+        let table = [
+            (None, false, Some("contacts.csv")),
+            (Some("other.csv"), false, Some("other.csv")),
+            (None, true, None),
+        ];
+        for (given, without, want) in table {
+            let mut now = args(EntityArg::Cases, without, given);
+            now.restore(&rec);
+            assert_eq!(now.clients, want.map(PathBuf::from), "{given:?} {without}");
+        }
+        // (entity, --without-clients, refused with)
+        let table = [
+            (EntityArg::Cases, false, None),
+            (
+                EntityArg::Clients,
+                false,
+                Some("cannot be used with --entity clients"),
+            ),
+            (EntityArg::Cases, true, Some("give one of them")),
+        ];
+        for (entity, without, want) in table {
+            let got = args(entity, without, Some("c.csv")).load().err();
+            match (got, want) {
+                (None, None) => {}
+                (Some(e), Some(w)) => {
+                    assert_eq!(e.code, crate::error::ExitCode::Usage);
+                    assert!(e.render().contains(w), "{}", e.render());
+                }
+                (got, want) => panic!(
+                    "{entity:?} {without}: {:?} want {want:?}",
+                    got.map(|e| e.render())
+                ),
+            }
+        }
     }
 
     #[test]

@@ -454,7 +454,14 @@ fn check_header(spec: &Spec, st: &JournalState) -> Result<(), Fatal> {
     };
     if h.fingerprint() != mine {
         let what = match &spec.input {
-            Input::File(f) => format!("input file than {} (its content changed)", f.display()),
+            Input::File(f) => match spec.options.get("read.clients") {
+                // The joined clients table's rows are in the input's fingerprint.
+                Some(c) => format!(
+                    "input than {} with the clients table {c} (the content of one of them changed)",
+                    f.display()
+                ),
+                None => format!("input file than {} (its content changed)", f.display()),
+            },
             Input::Ids(_) => "list of ids".to_string(),
         };
         return Err(Fatal::usage(format!(
@@ -550,6 +557,38 @@ mod tests {
             rows: vec![5],
         }])
         .unwrap();
+    }
+
+    /// A changed input is refused on `--resume`; with a joined clients table (whose rows are in
+    /// the fingerprint) the message names both files.
+    #[test]
+    fn a_changed_input_or_clients_table_is_refused_naming_them() {
+        // (the clients table recorded, the message)
+        let table = [
+            (
+                None,
+                "belongs to a different input file than in.csv (its content changed)",
+            ),
+            (
+                Some("contacts.csv"),
+                "belongs to a different input than in.csv with the clients table contacts.csv (the content of one of them changed)",
+            ),
+        ];
+        for (clients, want) in table {
+            let dir = tempfile::tempdir().unwrap();
+            let mut s = spec(dir.path(), InFlight::Resend, false);
+            s.command = "import";
+            s.input = Input::File(PathBuf::from("in.csv"));
+            s.fingerprint.basis = Basis::Rows;
+            if let Some(c) = clients {
+                s.options.insert("read.clients".into(), c.into());
+            }
+            earlier(&s);
+            let mut other = s.clone();
+            other.fingerprint.sha256 = "cd".into();
+            let e = Session::open(other, true).err().unwrap();
+            assert!(e.render().contains(want), "{}", e.render());
+        }
     }
 
     #[test]

@@ -232,15 +232,27 @@ impl Record {
     }
 
     /// `--update-blanks keep`: give every optional create field this record leaves out the
-    /// stored record's value, so an update's PUT never nulls it. Required fields and the id stay
-    /// this record's own.
+    /// stored record's value, so an update's PUT never nulls it; and a link list (`client_ids`,
+    /// `case_ids`, which replace the record's links) keeps the stored links beside this record's,
+    /// so an update never cuts a link Kayse has. Required fields and the id stay this record's own.
     pub fn fill_blanks(mut self, stored: &Record) -> Record {
         for (i, f) in self.entity.fields.iter().enumerate() {
-            if f.required || self.values[i].is_some() {
+            if f.required {
                 continue;
             }
-            if let Some(v) = stored.get(i).filter(|v| v.kind() == f.kind.value_kind()) {
-                self.values[i] = Some(v.clone());
+            let Some(v) = stored.get(i).filter(|v| v.kind() == f.kind.value_kind()) else {
+                continue;
+            };
+            match (&mut self.values[i], v) {
+                (None, _) => self.values[i] = Some(v.clone()),
+                (Some(Value::IdList(mine)), Value::IdList(theirs)) if f.links.is_some() => {
+                    for id in theirs {
+                        if !mine.contains(id) {
+                            mine.push(*id);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         self
@@ -547,6 +559,13 @@ mod tests {
             assert_eq!(out.by_name(name), v.as_ref(), "{name}");
         }
         assert_eq!(out.id, Some(5));
+        // A link list the row gives keeps the stored links too: an update never cuts one.
+        let mut linked = case(&[("client_ids", Value::IdList(vec![3, 2]))]);
+        linked.id = Some(5);
+        assert_eq!(
+            linked.fill_blanks(&stored).by_name("client_ids"),
+            Some(&Value::IdList(vec![3, 2, 1]))
+        );
         let optional = CASES.fields.iter().filter(|f| !f.required).count();
         assert_eq!(
             out.omitted().count(),

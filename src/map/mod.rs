@@ -207,6 +207,8 @@ enum Role {
     Output,
     /// A client column of a case sheet (`Client Email`): read by `check::linked`, not a field.
     Linked,
+    /// The case sheet's key into a joined clients table (`Client ID`): read by `check::joined`.
+    JoinKey,
     Unmapped,
 }
 
@@ -816,6 +818,18 @@ impl Mapping {
         headers: &[String],
         opts: &MapOptions,
     ) -> Result<Mapping, MappingError> {
+        Self::build_optional(entity, headers, opts, &[])
+    }
+
+    /// [`Mapping::build`], with the required fields in `optional` allowed no column: a joined
+    /// clients table may leave out `external_source` and `external_source_id`, which the join
+    /// gives (the case's source, the key).
+    pub fn build_optional(
+        entity: &'static Entity,
+        headers: &[String],
+        opts: &MapOptions,
+        optional: &[&str],
+    ) -> Result<Mapping, MappingError> {
         let mut problems: Vec<String> = Vec::new();
         let preset = preset_of(entity, headers, &opts.file, &mut problems);
         let (mut roles, mut notes) =
@@ -863,7 +877,7 @@ impl Mapping {
                 (None, None, None) => Source::Absent,
             };
             let f = entity.slot(i);
-            if f.required && matches!(source, Source::Absent) {
+            if f.required && !optional.contains(&f.name) && matches!(source, Source::Absent) {
                 missing.push(f);
             }
             sources.push(source);
@@ -952,6 +966,19 @@ impl Mapping {
             self.roles[l.col] = Role::Unmapped;
             self.unmapped.push(self.headers[l.col].trim().to_string());
         }
+    }
+
+    /// Take column `col` as the case sheet's key into a joined clients table: no field, no
+    /// warning as an unmapped column, not carried into the data field; its error cells are still
+    /// reported.
+    pub fn take_join_key(&mut self, col: usize) {
+        let Some(role) = self.roles.get_mut(col) else {
+            return;
+        };
+        *role = Role::JoinKey;
+        let header = self.headers[col].trim().to_string();
+        self.unmapped.retain(|h| *h != header);
+        self.extra_cols.retain(|(_, c)| *c != col);
     }
 
     /// Unmap the whole-name client columns (`Client`, `Client Name`) most of whose values, in
@@ -1044,6 +1071,7 @@ impl Mapping {
                     Some(l) => linked::describe(l),
                     None => "(client)".into(),
                 },
+                Role::JoinKey => "(the key of the joined clients table)".into(),
                 Role::Unmapped => "(not mapped)".into(),
             };
             out.push(format!("'{h}' → {what}"));

@@ -104,7 +104,7 @@ impl Survey {
                 Role::DataKey(k) | Role::Extra(k) => Match::DataKey(k.clone()),
                 Role::Ignored => Match::Ignored(ignored_why(detected, headers, h)),
                 Role::Output => Match::Output,
-                Role::Unmapped | Role::Linked => Match::Unmapped,
+                Role::Unmapped | Role::Linked | Role::JoinKey => Match::Unmapped,
             })
             .collect();
         let mut s = Survey {

@@ -591,3 +591,66 @@ fn a_run_killed_between_clients_and_cases_resumes_with_their_ids() {
         }
     }
 }
+
+/// An update that sends a link list keeps the links Kayse has (`--update-blanks keep`): a
+/// clients sheet naming one case of a client linked to two leaves both; `clear` sends the list
+/// as it is, and the other link is cut.
+#[test]
+fn an_update_never_cuts_a_link_unless_told_to_clear() {
+    for blanks in ["keep", "clear"] {
+        let sb = Sandbox::start(&[]);
+        let seeded = sb.http(
+            "POST",
+            "/sandbox/seed",
+            Some(serde_json::json!({"clients": [
+                {"first_name": "Maria", "last_name": "Garcia", "external_source": "clio",
+                 "external_source_id": "C-1"},
+            ]})),
+        );
+        let maria = seeded["client_ids"][0].as_u64().unwrap();
+        let mut a = crate::support::case(1);
+        a["client_ids"] = serde_json::json!([maria]);
+        let mut b = crate::support::case(2);
+        b["client_ids"] = serde_json::json!([maria]);
+        let cases = sb.seed(vec![a, b]);
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "clients.csv",
+            &format!(
+                "kayse_id,first_name,last_name,external_source,external_source_id,Kayse Case IDs\n{maria},Maria,Garcia,clio,C-1,{}\n",
+                cases[0]
+            ),
+        );
+        let out = sb.run(
+            dir.path(),
+            &[
+                "import",
+                "clients.csv",
+                "--entity",
+                "clients",
+                "--update-blanks",
+                blanks,
+                "--results",
+                "r.csv",
+            ],
+        );
+        assert_eq!(code(&out), 0, "{blanks}: {}", show(&out));
+        let rows = csv_rows(&dir.path().join("r.csv"));
+        assert_eq!(
+            results_column(&rows, "kayse_result"),
+            ["updated"],
+            "{blanks}"
+        );
+        let want = if blanks == "keep" {
+            vec![cases[0], cases[1]]
+        } else {
+            vec![cases[0]]
+        };
+        assert_eq!(
+            ids(&records(&sb, "clients")[&maria]["case_ids"]),
+            want,
+            "{blanks}"
+        );
+    }
+}

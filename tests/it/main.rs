@@ -10,6 +10,7 @@ mod export;
 mod help;
 mod hostile;
 mod import;
+mod joined;
 mod ledger;
 mod linked;
 mod linked_send;
