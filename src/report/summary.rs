@@ -71,6 +71,10 @@ pub struct Summary {
     /// `reconcile`: the clients in doubt it found (their cases go with them on the next import).
     #[serde(skip)]
     pub clients_recovered: u64,
+    /// `reconcile`: the clients table the settled run joined (`--clients FILE`, as its journal
+    /// recorded it), which the import it advises must join again.
+    #[serde(skip)]
+    pub joined: Option<String>,
 }
 
 impl Summary {

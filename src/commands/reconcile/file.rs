@@ -354,6 +354,11 @@ pub fn write(
         }
         summary.clients = client_counts(&c.table);
         summary.clients_recovered = c.recovered as u64;
+        // An import that joined a clients table (`--clients FILE`) is advised to join it again.
+        let journal = Journal::path_for(&args.results);
+        summary.joined = crate::engine::session::recorded_options(&journal)
+            .ok()
+            .and_then(|o| o.get("read.clients").cloned());
     }
     let mut results = Results::create(&args.results, headers, &[], &[], summary)?;
     for r in rows {

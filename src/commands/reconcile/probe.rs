@@ -2,7 +2,8 @@
 //! free (between the highest id created before it and the lowest created after), then, while
 //! its rows are not all found, the other free ids among those the requests sent around it
 //! created, nearest first (with several requests in flight, a request's ids need not lie
-//! between its numbered neighbours'). The same for cases and for clients (a linked import's),
+//! between its numbered neighbours'). Lost requests side by side share one gap, sized for all
+//! their rows (`shared_rows`). The same for cases and for clients (a linked import's),
 //! each among the ids of its own entity: a case is kept only when its case number and external
 //! pair are the row's, a client only when its external pair is (`Lost::is`). Ids the ledger
 //! knows are never read, nor any id twice. Stops at `--budget`. When ids are not handed out in
@@ -97,13 +98,22 @@ fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
             .or_insert((Vec::new(), Some(u.unknown_id)));
         g.0.push(l.clone());
     }
-    let mut with_ids = BTreeMap::new();
-    let mut runs: BTreeMap<(Of, i64), Created> = BTreeMap::new();
+    let mut found = Vec::with_capacity(out.len());
     for (k, (rows, unknown)) in out {
-        let (of, run, batch) = k;
         let n = book
             .neighbours(unknown.unwrap_or_default())
             .map_err(Fatal::from)?;
+        found.push((k, rows, n));
+    }
+    let sides: Vec<Sides> = found
+        .iter()
+        .map(|((of, run, _), rows, n)| ((*of, *run, n.below, n.above), rows.len()))
+        .collect();
+    let widths = shared_rows(&sides);
+    let mut with_ids = BTreeMap::new();
+    let mut runs: BTreeMap<(Of, i64), Created> = BTreeMap::new();
+    for ((k, rows, n), width) in found.into_iter().zip(widths) {
+        let (of, run, batch) = k;
         if let std::collections::btree_map::Entry::Vacant(e) = runs.entry((of, run)) {
             e.insert(
                 book.created_in_run(of.name(), RunId(run))
@@ -115,12 +125,10 @@ fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
             .filter(|(b, _)| b.is_some_and(|b| b.abs_diff(batch) <= AROUND))
             .map(|(_, id)| *id)
             .collect();
-        let gap: BTreeSet<Id> = candidates(n.below, n.above, rows.len())
-            .into_iter()
-            .collect();
+        let gap: BTreeSet<Id> = candidates(n.below, n.above, width).into_iter().collect();
         let mut ids = Vec::new();
         let mut in_gap = 0;
-        for id in reading_order(n.below, n.above, rows.len(), &near) {
+        for id in reading_order(n.below, n.above, width, &near) {
             if book.get(of.name(), id).map_err(Fatal::from)?.is_none() {
                 ids.push(id);
                 in_gap += usize::from(gap.contains(&id));
@@ -129,6 +137,27 @@ fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
         with_ids.insert(k, (rows, ids, in_gap));
     }
     Ok(with_ids)
+}
+
+/// A lost request's entity, run and neighbours (the highest id created before it, the lowest
+/// after), with its number of rows.
+type Sides = ((Of, i64, Option<Id>, Option<Id>), usize);
+
+/// How many rows each lost request's gap must hold: lost requests side by side have the same
+/// neighbours, and their ids share the one gap between them, so each counts all their rows.
+/// (Several lost requests at the end of a run: the ids after the last created are theirs
+/// together, not `2n` for each.)
+pub fn shared_rows(requests: &[Sides]) -> Vec<usize> {
+    requests
+        .iter()
+        .map(|(sides, _)| {
+            requests
+                .iter()
+                .filter(|(s, _)| s == sides)
+                .map(|(_, n)| n)
+                .sum()
+        })
+        .collect()
 }
 
 pub fn probe(
@@ -232,6 +261,45 @@ pub fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lost_requests_side_by_side_share_their_gap() {
+        let c = |run: i64, below: Option<Id>, above: Option<Id>, n: usize| {
+            ((Of::Clients, run, below, above), n)
+        };
+        // (requests, the rows each gap must hold)
+        let table: [(Vec<Sides>, Vec<usize>); 5] = [
+            (vec![], vec![]),
+            (vec![c(1, Some(10), Some(16), 5)], vec![5]),
+            // The last three requests lost: the ids after 35 are all theirs.
+            (
+                vec![
+                    c(1, Some(20), Some(26), 5),
+                    c(1, Some(35), None, 5),
+                    c(1, Some(35), None, 5),
+                    c(1, Some(35), None, 1),
+                ],
+                vec![5, 11, 11, 11],
+            ),
+            // The same neighbours in another run, or of cases, are other requests' gaps.
+            (
+                vec![
+                    c(1, Some(35), None, 5),
+                    c(2, Some(35), None, 5),
+                    ((Of::Cases, 1, Some(35), None), 4),
+                ],
+                vec![5, 5, 4],
+            ),
+            // The first requests lost: the ids before the first created.
+            (
+                vec![c(1, None, Some(11), 5), c(1, None, Some(11), 5)],
+                vec![10, 10],
+            ),
+        ];
+        for (requests, want) in table {
+            assert_eq!(shared_rows(&requests), want, "{requests:?}");
+        }
+    }
 
     #[test]
     fn the_gap_to_read() {
