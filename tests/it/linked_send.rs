@@ -192,6 +192,31 @@ fn a_later_sheet_reuses_the_client_and_keeps_its_links() {
     )
     .unwrap();
     let clients_before = records(&sb, "clients").len();
+    // The dry run asks the ledger too (no request): all three are known, shown with their ids.
+    let out = sb.run(
+        dir.path(),
+        &[
+            "import",
+            "week2.csv",
+            "--dry-run",
+            "--results",
+            "dry.csv",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let plan = json_of(&out)["plan"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        plan.starts_with(
+            "0 clients to create in 0 requests (3 more known to the ledger, no request), then 3 cases; 1 request"
+        ),
+        "{plan}"
+    );
+    let dry = csv_rows(&dir.path().join("dry.csv.clients.csv"));
+    assert_eq!(results_column(&dry, "kayse_id")[0], first["id"].to_string());
     let out = sb.run(
         dir.path(),
         &["import", "week2.csv", "--results", "w2.csv", "--json"],
