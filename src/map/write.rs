@@ -684,7 +684,7 @@ mod tests {
                 &[&["001A", "Ann", "Lee", "1980-02-03", "Austin"]],
                 None,
                 &[
-                    "# Its rows are clients: these are client fields. The import that reads a contacts",
+                    "# Its rows are clients: these are client fields. Give it beside its cases export to link",
                     "preset = \"litify\"",
                     "\"litify_pm__First_Name__c\" = \"first_name\"  # preset litify",
                     "\"BillingCity\" = \"city\"  # preset litify",
