@@ -679,3 +679,32 @@ fn an_update_never_cuts_a_link_unless_told_to_clear() {
         );
     }
 }
+
+/// The README's example sheet: seven cases naming five people; the company is refused.
+#[test]
+fn the_sample_with_clients_imports_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(&[]);
+    let sample = crate::support::sample("cases-with-clients.csv");
+    let out = sb.run(
+        dir.path(),
+        &[
+            "import",
+            sample.to_str().unwrap(),
+            "--results",
+            "r.csv",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let s = json_of(&out);
+    assert_eq!(s["clients"]["created"], 5, "{s}");
+    assert_eq!(s["counts"]["created"], 6, "{s}");
+    let names = linked_names(&sb);
+    assert_eq!(names["2024-PI-0102"], ["Maria Garcia"]);
+    assert_eq!(names["2024-PI-0105"], ["Chidi Okafor"]);
+    assert_eq!(names["2024-FA-0103"], ["Ann Lee", "Bob Lee"]);
+    let rows = csv_rows(&dir.path().join("r.csv"));
+    let errors = results_column(&rows, "kayse_errors");
+    assert!(errors[6].contains("Beacon Freight LLC"), "{}", errors[6]);
+}
