@@ -708,3 +708,67 @@ fn the_sample_with_clients_imports_linked() {
     let errors = results_column(&rows, "kayse_errors");
     assert!(errors[6].contains("Beacon Freight LLC"), "{}", errors[6]);
 }
+
+/// A firm's week: import a case sheet naming its clients (one row invalid), fix that row in the
+/// results file, send the rest with `--only-failed`, then text each case's client by the firm's
+/// own keys. Nothing is created twice, the fixed row's client is created with it, and each
+/// message goes to the client its case is linked to.
+#[test]
+fn import_fix_rerun_then_message_by_the_firms_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "cases.csv",
+        "case_number,external_source,external_source_id,status,type,Client,Client Email\n\
+         W-1,clio,w1,active,civil,Maria Garcia,maria@example.com\n\
+         W-2,clio,w2,active,civil,Li Wei,li@example\n\
+         W-3,clio,w3,active,civil,Maria Garcia,MARIA@example.com\n",
+    );
+    let sb = Sandbox::start(&[]);
+    let o = sb.run(
+        d,
+        &["import", "cases.csv", "--results", "cases.results.csv"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let rows = csv_rows(&d.join("cases.results.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["created", "invalid", "created"]
+    );
+    // Fixed in the results file, the only file the user keeps open.
+    let text = std::fs::read_to_string(d.join("cases.results.csv"))
+        .unwrap()
+        .replace("Li Wei,li@example\r\n", "Li Wei,li@example.com\r\n");
+    std::fs::write(d.join("cases.results.csv"), text).unwrap();
+    let o = sb.run(d, &["import", "cases.results.csv", "--only-failed"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let rows = csv_rows(&d.join("cases.results.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["created", "created", "created"]
+    );
+    assert_eq!(records(&sb, "clients").len(), 2, "Maria once, Li once");
+    assert_eq!(records(&sb, "cases").len(), 3);
+    let names = linked_names(&sb);
+    assert_eq!(names["W-2"], ["Li Wei"]);
+    assert_eq!(names["W-3"], ["Maria Garcia"]);
+
+    write(
+        d,
+        "text.csv",
+        "case_number,client_email,message\nW-2,li@example.com,Papers ready\nW-3,maria@example.com,Court moved\n",
+    );
+    let o = sb.run(d, &["sms", "text.csv", "--yes", "--results", "t.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let cases = records(&sb, "cases");
+    for m in sb.messages() {
+        let case = &cases[&m["case_id"].as_u64().unwrap()];
+        assert_eq!(
+            ids(&case["client_ids"]),
+            [m["client_id"].as_u64().unwrap()],
+            "{m}"
+        );
+    }
+    assert_eq!(sb.messages().len(), 2);
+}
