@@ -748,3 +748,38 @@ fn import_fix_rerun_then_message_by_the_firms_keys() {
     }
     assert_eq!(sb.messages().len(), 2);
 }
+
+/// Messages by the firm's keys after a linked import: the ledger knows each case's clients, so a
+/// client key that belongs to someone else's case is refused, not messaged.
+#[test]
+fn a_message_by_key_reaches_only_a_client_of_its_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", SHEET);
+    let sb = Sandbox::start(&[]);
+    let o = sb.run(d, &["import", "cases.csv", "--results", "r.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    write(
+        d,
+        "text.csv",
+        "case_number,client_email,message\n\
+         A-2,li@example.com,Papers ready\n\
+         A-1,li@example.com,Wrong person\n\
+         A-5,lees@example.com,Which of the two?\n",
+    );
+    let o = sb.run(d, &["sms", "text.csv", "--yes", "--results", "t.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let rows = csv_rows(&d.join("t.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["sent", "invalid", "invalid"]
+    );
+    let errors = results_column(&rows, "kayse_errors");
+    assert!(
+        errors[1].contains("is not a client of case"),
+        "{}",
+        errors[1]
+    );
+    assert!(errors[2].contains("belongs to 2 records"), "{}", errors[2]);
+    assert_eq!(sb.messages().len(), 1);
+}
