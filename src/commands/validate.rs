@@ -26,7 +26,11 @@ pub fn run(args: Args, g: &Global) -> CmdResult {
         &args.input,
         &args.hidden,
         &args.rules,
-        (&args.batch, crate::send::rate::RateSpec::KAYSE),
+        (
+            &args.batch,
+            crate::send::rate::RateSpec::KAYSE,
+            crate::engine::ledger::existing(g, None),
+        ),
         &args.results,
         g,
     )

@@ -14,13 +14,14 @@ use crate::report::summary::Summary;
 use crate::send::rate::RateSpec;
 
 /// Validate every row and write the results file; the summary's plan says what an import costs
-/// at `rate` (`validate`: Kayse's documented 500/h; `import --dry-run`: its `--rate-limit`).
+/// at `rate` (`validate`: Kayse's documented 500/h; `import --dry-run`: its `--rate-limit`),
+/// less the clients `ledger` (the run's, if it exists) already knows.
 pub fn run(
     command: &str,
     input: &InputArgs,
     hidden: &SkipHiddenArgs,
     rules: &RulesArgs,
-    (batch, rate): (&BatchArgs, RateSpec),
+    (batch, rate, ledger): (&BatchArgs, RateSpec, Option<crate::record::ledger::Ledger>),
     results: &ResultsArgs,
     g: &Global,
 ) -> CmdResult {
@@ -98,21 +99,53 @@ pub fn run(
         summary.warnings.extend(describe_clients(clients));
     }
     let batch = u64::from(batch.batch_size);
+    // The clients the ledger already knows are linked with no request: shown with their ids.
+    let fates = match (&clients, &ledger) {
+        (Some(c), Some(l)) => known_clients(c, l)?,
+        _ => Vec::new(),
+    };
+    let known = fates.iter().filter(|f| f.id.is_some()).count() as u64;
     summary.plan = Some(match &clients {
         Some(c) => crate::plan::linked_line(
-            c.sendable() as u64,
-            valid_creates,
-            summary.updates,
+            (c.sendable() as u64).saturating_sub(known),
+            known,
+            (valid_creates, summary.updates),
             batch,
             rate,
         ),
         None => crate::plan::validate_line(valid_creates, summary.updates, batch, rate),
     });
-    let tables: Vec<_> = clients.iter().map(crate::report::clients::table).collect();
+    let tables: Vec<_> = clients
+        .iter()
+        .map(|c| crate::report::clients::table_with(c, &fates))
+        .collect();
     finish::conclude(summary, g, None, started, |s| {
         crate::engine::guard::no_send_may_replace(&results_path)?;
         writer.finish_with(s, &tables).map_err(usage)
     })
+}
+
+/// Each client as the dry run sees it: `valid`, with the Kayse id the ledger knows it by (it
+/// would be linked with no request), or `invalid` with the reason.
+fn known_clients(
+    clients: &Clients,
+    ledger: &crate::record::ledger::Ledger,
+) -> Result<Vec<crate::report::clients::Fate>, Fatal> {
+    clients
+        .clients
+        .iter()
+        .map(|c| {
+            let (outcome, id) = match &c.problem {
+                Some(_) => (Outcome::Invalid, None),
+                None => (Outcome::Valid, super::clients::known(ledger, &c.record)?),
+            };
+            Ok(crate::report::clients::Fate {
+                outcome,
+                id,
+                error: c.problem.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Count a row's verdict in the summary: valid creates and updates (with the `cleared` fields

@@ -34,6 +34,20 @@ pub fn path(g: &Global, conn: &ConnectionArgs) -> Result<PathBuf, Fatal> {
     Ok(ledger::default_path(&data, &conn.base_url, key.expose()))
 }
 
+/// The ledger a run that sends nothing may read (a dry run counting what the ledger knows):
+/// the run's ledger file if it exists, opened without its lock and never created. `None` when
+/// there is none, or it cannot be named (no key to name the default one by: `conn` absent or
+/// without a key).
+pub fn existing(g: &Global, conn: Option<&ConnectionArgs>) -> Option<Ledger> {
+    let path = match (&g.ledger, g.sandbox, conn) {
+        (Some(p), _, _) => p.clone(),
+        (None, true, _) => ledger::beside_sandbox_state(&crate::sandbox::state_path(g)),
+        (None, false, Some(conn)) => path(g, conn).ok()?,
+        (None, false, None) => return None,
+    };
+    path.is_file().then(|| Ledger::open(&path).ok()).flatten()
+}
+
 /// Every id of `entity` the ledger knows, except those this tool deleted (`export --all-known`):
 /// in id order, so a `--resume` of a stopped export finds the same list (a case found gone
 /// stays on it).

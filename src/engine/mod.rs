@@ -10,6 +10,7 @@
 //! `import --dry-run`, the shared case fetch, and the test-only crash points.
 
 pub mod checks;
+pub mod clients;
 mod collector;
 pub mod confirm;
 pub mod crash;

@@ -250,7 +250,7 @@ impl Survey {
             self.rows
         ));
         if e.name == "clients" {
-            w.push_str("# Its rows are clients: these are client fields. The import that reads a contacts\n# export beside its cases export (--clients) is not built yet.\n");
+            w.push_str("# Its rows are clients: these are client fields. Give it beside its cases export to link\n# each case to its clients: kayse-bulk import CASES --clients THIS_FILE\n");
         } else {
             w.push_str(&format!(
                 "# Check it, fill in what is asked, then:\n#   kayse-bulk validate {input} --mapping {out}\n"
@@ -684,7 +684,7 @@ mod tests {
                 &[&["001A", "Ann", "Lee", "1980-02-03", "Austin"]],
                 None,
                 &[
-                    "# Its rows are clients: these are client fields. The import that reads a contacts",
+                    "# Its rows are clients: these are client fields. Give it beside its cases export to link",
                     "preset = \"litify\"",
                     "\"litify_pm__First_Name__c\" = \"first_name\"  # preset litify",
                     "\"BillingCity\" = \"city\"  # preset litify",

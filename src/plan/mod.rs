@@ -90,11 +90,22 @@ pub fn validate_line(creates: u64, updates: u64, batch: u64, rate: RateSpec) -> 
 
 /// What an import of a case sheet with client columns would cost: the new clients in bulk
 /// first, then the cases with their `client_ids`, as `validate_line` counts them.
-pub fn linked_line(clients: u64, creates: u64, updates: u64, batch: u64, rate: RateSpec) -> String {
+pub fn linked_line(
+    clients: u64,
+    known: u64,
+    (creates, updates): (u64, u64),
+    batch: u64,
+    rate: RateSpec,
+) -> String {
     let client_requests = batches(clients, batch);
     let bulk = client_requests + batches(creates, batch) + batches(updates, batch);
+    let known = if known > 0 {
+        format!(" ({known} more known to the ledger, no request)")
+    } else {
+        String::new()
+    };
     let mut plan = format!(
-        "{clients} clients to create in {client_requests} request{}, then {} cases; {}",
+        "{clients} clients to create in {client_requests} request{}{known}, then {} cases; {}",
         if client_requests == 1 { "" } else { "s" },
         creates + updates,
         plan_text(bulk + updates, rate, None)
@@ -354,9 +365,16 @@ mod tests {
             ),
         ];
         for (clients, creates, updates, want) in table {
-            let got = linked_line(*clients, *creates, *updates, 100, KAYSE);
+            let got = linked_line(*clients, 0, (*creates, *updates), 100, KAYSE);
             assert!(got.starts_with(want), "{got}");
         }
+        let got = linked_line(3, 2, (5, 0), 100, KAYSE);
+        assert!(
+            got.starts_with(
+                "3 clients to create in 1 request (2 more known to the ledger, no request), then 5 cases; 2 requests"
+            ),
+            "{got}"
+        );
     }
 
     #[test]

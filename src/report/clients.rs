@@ -42,12 +42,13 @@ pub fn table(clients: &Clients) -> Table {
 /// error from `fates` (one per client, in order); a client without a fate is shown as
 /// before sending.
 pub fn table_with(clients: &Clients, fates: &[Fate]) -> Table {
-    let mut headers: Vec<String> = fields().map(|(_, f)| f.name.to_string()).collect();
+    // What became of each client first, as on the Results sheet; then the client as sent.
+    let mut headers: Vec<String> = ["kayse_result", "kayse_id", "kayse_errors"]
+        .map(String::from)
+        .to_vec();
+    headers.extend(fields().map(|(_, f)| f.name.to_string()));
     headers.extend(
         [
-            "kayse_id",
-            "kayse_result",
-            "kayse_errors",
             "source_rows",
             "why",
             "left_out_of_name",
@@ -60,9 +61,6 @@ pub fn table_with(clients: &Clients, fates: &[Fate]) -> Table {
         .iter()
         .enumerate()
         .map(|(k, c)| {
-            let mut row: Vec<Cell> = fields()
-                .map(|(i, _)| c.record.get(i).map_or(Cell::Empty, cell))
-                .collect();
             let before = Fate {
                 outcome: if c.problem.is_some() {
                     Outcome::Invalid
@@ -73,11 +71,14 @@ pub fn table_with(clients: &Clients, fates: &[Fate]) -> Table {
                 error: c.problem.clone(),
             };
             let fate = fates.get(k).unwrap_or(&before);
-            row.push(fate.id.map_or(Cell::Empty, |id| {
-                Cell::Int(i64::try_from(id).unwrap_or(i64::MAX))
-            }));
-            row.push(Cell::Text(fate.outcome.as_str().to_string()));
-            row.push(text(fate.error.clone().unwrap_or_default()));
+            let mut row = vec![
+                Cell::Text(fate.outcome.as_str().to_string()),
+                fate.id.map_or(Cell::Empty, |id| {
+                    Cell::Int(i64::try_from(id).unwrap_or(i64::MAX))
+                }),
+                text(fate.error.clone().unwrap_or_default()),
+            ];
+            row.extend(fields().map(|(i, _)| c.record.get(i).map_or(Cell::Empty, cell)));
             row.push(text(c.rows.join(", ")));
             row.push(text(c.why.join("; ")));
             row.push(text(c.dropped.join(", ")));

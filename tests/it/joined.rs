@@ -478,21 +478,10 @@ pub fn clio_export(dir: &Path, matters: usize, contacts: usize) {
     std::fs::write(dir.join("matters.csv"), m).unwrap();
 }
 
-/// The sandbox's records of an entity, by id.
-fn records(sb: &Sandbox, entity: &str) -> BTreeMap<u64, Value> {
-    sb.state()[entity]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| (r["id"].as_u64().unwrap_or(0), r))
-        .collect()
-}
-
 /// case_number → the external ids (Clio contact ids) of the clients the sandbox links to it.
 pub fn links(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
-    let clients = records(sb, "clients");
-    records(sb, "cases")
+    let clients = sb.records("clients");
+    sb.records("cases")
         .values()
         .map(|c| {
             let mut ids: Vec<String> = c["client_ids"]
@@ -551,7 +540,7 @@ fn a_clio_export_and_its_contacts_import_linked_and_a_rerun_is_free() {
     assert_eq!(sb.route_count("POST /v1/clients/bulk"), 2);
     assert_eq!(sb.bulk_requests(), 5);
     assert_eq!(links(&sb), wanted_links(500, 200));
-    let cases = records(&sb, "cases");
+    let cases = sb.records("cases");
     let first = cases
         .values()
         .find(|c| c["case_number"] == "00007-M")
@@ -560,7 +549,7 @@ fn a_clio_export_and_its_contacts_import_linked_and_a_rerun_is_free() {
     assert_eq!(first["external_source_id"], "1184120007");
     assert_eq!(first["type"], "Personal Injury");
     assert_eq!(first["created_date"], "2024-01-08");
-    let clients = records(&sb, "clients");
+    let clients = sb.records("clients");
     let c7 = clients
         .values()
         .find(|c| c["external_source_id"] == "5007")
@@ -588,7 +577,7 @@ fn a_clio_export_and_its_contacts_import_linked_and_a_rerun_is_free() {
     assert_eq!(code(&out), 0, "{}", show(&out));
     assert_eq!(sb.route_count("POST /v1/clients/bulk"), clients_before);
     assert_eq!(sb.bulk_requests(), cases_before);
-    assert_eq!(records(&sb, "clients").len(), 200);
+    assert_eq!(sb.records("clients").len(), 200);
 }
 
 /// A run stopped after its first request resumes without `--clients` given again (the journal
@@ -629,5 +618,5 @@ fn a_resume_reads_the_same_clients_table_or_refuses() {
     let out = sb.run(dir.path(), &resume);
     assert_eq!(code(&out), 0, "{}", show(&out));
     assert_eq!(links(&sb), wanted_links(20, 8));
-    assert_eq!(records(&sb, "clients").len(), 8);
+    assert_eq!(sb.records("clients").len(), 8);
 }

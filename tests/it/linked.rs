@@ -12,7 +12,7 @@ use crate::support::{Sandbox, bin, code, csv_rows, results_column, sheet, show};
 /// The same people written several ways: Maria by three emails' spellings and phone formats,
 /// Li by email case; a couple sharing an email (kept apart); a company name and a bad email
 /// (invalid rows).
-const SHEET: &str = "\
+pub const SHEET: &str = "\
 case_number,external_source,external_source_id,status,type,Client,Client Email,Client Phone,Client 2 Name,Client 2 Email
 A-1,clio,m1,active,civil,Maria Garcia,maria@example.com,(404) 555-0123,,
 A-2,clio,m2,active,civil,\"Garcia, Maria\",MARIA@Example.com,404.555.0123,Li Wei,li@example.com

@@ -8,19 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::linked::SHEET;
 use crate::support::{Sandbox, code, csv_rows, results_column, sheet, show};
-
-/// Maria three ways, Li by email case, a couple sharing an email, and two invalid rows.
-const SHEET: &str = "\
-case_number,external_source,external_source_id,status,type,Client,Client Email,Client Phone,Client 2 Name,Client 2 Email
-A-1,clio,m1,active,civil,Maria Garcia,maria@example.com,(404) 555-0123,,
-A-2,clio,m2,active,civil,\"Garcia, Maria\",MARIA@Example.com,404.555.0123,Li Wei,li@example.com
-A-3,clio,m3,active,civil,M. Garcia,,+1 404 555 0123,,
-A-4,clio,m4,active,civil,Li Wei,LI@EXAMPLE.COM,,,
-A-5,clio,m5,active,civil,Ann Lee,lees@example.com,,Bob Lee,lees@example.com
-A-6,clio,m6,active,civil,Acme Holdings LLC,,,,
-A-7,clio,m7,active,civil,Tom Hardy,not-an-email,,,
-";
 
 const CLIENTS_BULK: &str = "POST /v1/clients/bulk";
 
@@ -28,18 +17,7 @@ fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-/// The sandbox's records of an entity, by id.
-pub fn records(sb: &Sandbox, entity: &str) -> BTreeMap<u64, Value> {
-    sb.state()[entity]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| (r["id"].as_u64().unwrap_or(0), r))
-        .collect()
-}
-
-pub fn ids(v: &Value) -> Vec<u64> {
+fn ids(v: &Value) -> Vec<u64> {
     let mut out: Vec<u64> = v
         .as_array()
         .into_iter()
@@ -52,8 +30,8 @@ pub fn ids(v: &Value) -> Vec<u64> {
 
 /// case_number → the full names of the clients the sandbox links to it, sorted.
 pub fn linked_names(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
-    let clients = records(sb, "clients");
-    records(sb, "cases")
+    let clients = sb.records("clients");
+    sb.records("cases")
         .values()
         .map(|c| {
             let mut names: Vec<String> = ids(&c["client_ids"])
@@ -106,7 +84,7 @@ fn clients_go_first_in_bulk_then_each_case_with_its_people() {
     .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
     .collect();
     assert_eq!(linked_names(&sb), want);
-    assert_eq!(records(&sb, "clients").len(), 4);
+    assert_eq!(sb.records("clients").len(), 4);
 
     // The results: each row's clients' ids, as the sandbox has them.
     let rows = csv_rows(&dir.path().join("r.csv"));
@@ -117,7 +95,7 @@ fn clients_go_first_in_bulk_then_each_case_with_its_people() {
             "created", "created", "created", "created", "created", "invalid", "invalid"
         ]
     );
-    let cases = records(&sb, "cases");
+    let cases = sb.records("cases");
     let case_ids = results_column(&rows, "kayse_id");
     let client_ids = results_column(&rows, "kayse_client_ids");
     for (i, id) in case_ids.iter().enumerate().take(5) {
@@ -140,7 +118,7 @@ fn clients_go_first_in_bulk_then_each_case_with_its_people() {
         .collect();
     assert_eq!(
         table_ids,
-        records(&sb, "clients")
+        sb.records("clients")
             .keys()
             .copied()
             .collect::<BTreeSet<_>>()
@@ -174,7 +152,7 @@ fn a_later_sheet_reuses_the_client_and_keeps_its_links() {
     let out = sb.run(dir.path(), &["import", "cases.csv", "--results", "r.csv"]);
     assert_eq!(code(&out), 1, "{}", show(&out));
     let maria = |sb: &Sandbox| -> Value {
-        records(sb, "clients")
+        sb.records("clients")
             .into_values()
             .find(|c| c["email"] == "maria@example.com")
             .unwrap()
@@ -191,14 +169,39 @@ fn a_later_sheet_reuses_the_client_and_keeps_its_links() {
          B-3,clio,w3,active,civil,Bob,Lee,lees@example.com,02/03/1970\n",
     )
     .unwrap();
-    let clients_before = records(&sb, "clients").len();
+    let clients_before = sb.records("clients").len();
+    // The dry run asks the ledger too (no request): all three are known, shown with their ids.
+    let out = sb.run(
+        dir.path(),
+        &[
+            "import",
+            "week2.csv",
+            "--dry-run",
+            "--results",
+            "dry.csv",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let plan = json_of(&out)["plan"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        plan.starts_with(
+            "0 clients to create in 0 requests (3 more known to the ledger, no request), then 3 cases; 1 request"
+        ),
+        "{plan}"
+    );
+    let dry = csv_rows(&dir.path().join("dry.csv.clients.csv"));
+    assert_eq!(results_column(&dry, "kayse_id")[0], first["id"].to_string());
     let out = sb.run(
         dir.path(),
         &["import", "week2.csv", "--results", "w2.csv", "--json"],
     );
     assert_eq!(code(&out), 0, "{}", show(&out));
     let s = json_of(&out);
-    assert_eq!(records(&sb, "clients").len(), clients_before, "none anew");
+    assert_eq!(sb.records("clients").len(), clients_before, "none anew");
     let table = csv_rows(&dir.path().join("w2.csv.clients.csv"));
     assert_eq!(
         results_column(&table, "kayse_result"),
@@ -215,7 +218,8 @@ fn a_later_sheet_reuses_the_client_and_keeps_its_links() {
     // Bob was updated through a GET first: his case from the first sheet is still his.
     assert_eq!(names["A-5"], ["Ann Lee", "Bob Lee"]);
     assert_eq!(names["B-3"], ["Bob Lee"]);
-    let bob = records(&sb, "clients")
+    let bob = sb
+        .records("clients")
         .into_values()
         .find(|c| c["first_name"] == "Bob")
         .unwrap();
@@ -240,7 +244,8 @@ fn a_case_is_not_sent_without_its_client_unless_told() {
     let out = sb.run(dir.path(), &["import", "cases.csv", "--results", "r.csv"]);
     assert_eq!(code(&out), 0, "{}", show(&out));
     // Li is merged away in Kayse's web app: his id answers 404 from now on.
-    let li = records(&sb, "clients")
+    let li = sb
+        .records("clients")
         .into_values()
         .find(|c| c["first_name"] == "Li")
         .unwrap();
@@ -336,8 +341,8 @@ fn twelve_hundred_people_in_two_thousand_rows() {
         &["import", "cases.csv", "--results", "r.csv", "--json"],
     );
     assert_eq!(code(&out), 0, "{}", show(&out));
-    assert_eq!(records(&sb, "clients").len(), 1200);
-    assert_eq!(records(&sb, "cases").len(), 2000);
+    assert_eq!(sb.records("clients").len(), 1200);
+    assert_eq!(sb.records("cases").len(), 2000);
     assert_eq!(sb.route_count(CLIENTS_BULK), 12);
     assert_eq!(sb.bulk_requests(), 20);
     assert_eq!(sb.stats()["requests"].as_u64().unwrap(), 32);
@@ -457,7 +462,7 @@ fn faults_never_make_a_client_twice_nor_a_wrong_link() {
     let faults = sb.stats()["faults"].clone();
     assert!(faults["commit-drop"].as_u64().unwrap_or(0) > 0, "{faults}");
     check_faulty_run(&sb, dir.path(), "r.csv");
-    let clients_after_first = records(&sb, "clients").len();
+    let clients_after_first = sb.records("clients").len();
 
     // A re-run: the clients in doubt are not created again, their cases still wait for them.
     let out = run("r2.csv");
@@ -469,13 +474,13 @@ fn faults_never_make_a_client_twice_nor_a_wrong_link() {
         .filter(|r| *r == "unknown")
         .count();
     assert!(unknown > 0, "the lost creates stay in doubt");
-    assert!(records(&sb, "clients").len() >= clients_after_first);
+    assert!(sb.records("clients").len() >= clients_after_first);
 }
 
 /// What must hold after any run under faults.
 fn check_faulty_run(sb: &Sandbox, dir: &Path, results: &str) {
     // No client twice: one record per external id.
-    let clients = records(sb, "clients");
+    let clients = sb.records("clients");
     let mut by_ext: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for (id, c) in &clients {
         let ext = c["external_source_id"].as_str().unwrap_or("").to_string();
@@ -552,11 +557,7 @@ fn a_run_killed_between_clients_and_cases_resumes_with_their_ids() {
         again.push("--resume");
         let o = sb.run(d, &again);
         assert_eq!(code(&o), 1, "{point}: {}", show(&o));
-        assert_eq!(
-            records(&sb, "clients").len(),
-            4,
-            "{point}: each client once"
-        );
+        assert_eq!(sb.records("clients").len(), 4, "{point}: each client once");
         let rows = csv_rows(&d.join("r.csv"));
         let outcome = results_column(&rows, "kayse_result");
         let table = csv_rows(&d.join("r.csv.clients.csv"));
@@ -648,9 +649,137 @@ fn an_update_never_cuts_a_link_unless_told_to_clear() {
             vec![cases[0]]
         };
         assert_eq!(
-            ids(&records(&sb, "clients")[&maria]["case_ids"]),
+            ids(&sb.records("clients")[&maria]["case_ids"]),
             want,
             "{blanks}"
         );
     }
+}
+
+/// The README's example sheet: seven cases naming five people; the company is refused.
+#[test]
+fn the_sample_with_clients_imports_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(&[]);
+    let sample = crate::support::sample("cases-with-clients.csv");
+    let out = sb.run(
+        dir.path(),
+        &[
+            "import",
+            sample.to_str().unwrap(),
+            "--results",
+            "r.csv",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let s = json_of(&out);
+    assert_eq!(s["clients"]["created"], 5, "{s}");
+    assert_eq!(s["counts"]["created"], 6, "{s}");
+    let names = linked_names(&sb);
+    assert_eq!(names["2024-PI-0102"], ["Maria Garcia"]);
+    assert_eq!(names["2024-PI-0105"], ["Chidi Okafor"]);
+    assert_eq!(names["2024-FA-0103"], ["Ann Lee", "Bob Lee"]);
+    let rows = csv_rows(&dir.path().join("r.csv"));
+    let errors = results_column(&rows, "kayse_errors");
+    assert!(errors[6].contains("Beacon Freight LLC"), "{}", errors[6]);
+}
+
+/// A firm's week: import a case sheet naming its clients (one row invalid), fix that row in the
+/// results file, send the rest with `--only-failed`, then text each case's client by the firm's
+/// own keys. Nothing is created twice, the fixed row's client is created with it, and each
+/// message goes to the client its case is linked to.
+#[test]
+fn import_fix_rerun_then_message_by_the_firms_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "cases.csv",
+        "case_number,external_source,external_source_id,status,type,Client,Client Email\n\
+         W-1,clio,w1,active,civil,Maria Garcia,maria@example.com\n\
+         W-2,clio,w2,active,civil,Li Wei,li@example\n\
+         W-3,clio,w3,active,civil,Maria Garcia,MARIA@example.com\n",
+    );
+    let sb = Sandbox::start(&[]);
+    let o = sb.run(
+        d,
+        &["import", "cases.csv", "--results", "cases.results.csv"],
+    );
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let rows = csv_rows(&d.join("cases.results.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["created", "invalid", "created"]
+    );
+    // Fixed in the results file, the only file the user keeps open.
+    let text = std::fs::read_to_string(d.join("cases.results.csv"))
+        .unwrap()
+        .replace("Li Wei,li@example\r\n", "Li Wei,li@example.com\r\n");
+    std::fs::write(d.join("cases.results.csv"), text).unwrap();
+    let o = sb.run(d, &["import", "cases.results.csv", "--only-failed"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let rows = csv_rows(&d.join("cases.results.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["created", "created", "created"]
+    );
+    assert_eq!(sb.records("clients").len(), 2, "Maria once, Li once");
+    assert_eq!(sb.records("cases").len(), 3);
+    let names = linked_names(&sb);
+    assert_eq!(names["W-2"], ["Li Wei"]);
+    assert_eq!(names["W-3"], ["Maria Garcia"]);
+
+    write(
+        d,
+        "text.csv",
+        "case_number,client_email,message\nW-2,li@example.com,Papers ready\nW-3,maria@example.com,Court moved\n",
+    );
+    let o = sb.run(d, &["sms", "text.csv", "--yes", "--results", "t.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let cases = sb.records("cases");
+    for m in sb.messages() {
+        let case = &cases[&m["case_id"].as_u64().unwrap()];
+        assert_eq!(
+            ids(&case["client_ids"]),
+            [m["client_id"].as_u64().unwrap()],
+            "{m}"
+        );
+    }
+    assert_eq!(sb.messages().len(), 2);
+}
+
+/// Messages by the firm's keys after a linked import: the ledger knows each case's clients, so a
+/// client key that belongs to someone else's case is refused, not messaged.
+#[test]
+fn a_message_by_key_reaches_only_a_client_of_its_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", SHEET);
+    let sb = Sandbox::start(&[]);
+    let o = sb.run(d, &["import", "cases.csv", "--results", "r.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    write(
+        d,
+        "text.csv",
+        "case_number,client_email,message\n\
+         A-2,li@example.com,Papers ready\n\
+         A-1,li@example.com,Wrong person\n\
+         A-5,lees@example.com,Which of the two?\n",
+    );
+    let o = sb.run(d, &["sms", "text.csv", "--yes", "--results", "t.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let rows = csv_rows(&d.join("t.csv"));
+    assert_eq!(
+        results_column(&rows, "kayse_result"),
+        ["sent", "invalid", "invalid"]
+    );
+    let errors = results_column(&rows, "kayse_errors");
+    assert!(
+        errors[1].contains("is not a client of case"),
+        "{}",
+        errors[1]
+    );
+    assert!(errors[2].contains("belongs to 2 records"), "{}", errors[2]);
+    assert_eq!(sb.messages().len(), 1);
 }

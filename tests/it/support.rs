@@ -120,6 +120,17 @@ impl Sandbox {
         self.seed(cases.as_array().cloned().unwrap_or_default())
     }
 
+    /// The server's records of an entity (`cases`, `clients`), by id.
+    pub fn records(&self, entity: &str) -> std::collections::BTreeMap<u64, Value> {
+        self.state()[entity]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r["id"].as_u64().unwrap_or(0), r))
+            .collect()
+    }
+
     pub fn bulk_requests(&self) -> u64 {
         self.route_count("POST /v1/cases/bulk")
     }

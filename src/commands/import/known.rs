@@ -7,17 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value as Json;
-
 use super::answer::{Item, record};
 use super::linked::{CLIENT_KEY, Linked, key};
 use super::sync::{self, Match};
 use crate::check::linked::Clients;
-use crate::check::people::Name;
-use crate::entity::Record;
 use crate::error::Fatal;
 use crate::outcome::Outcome;
-use crate::record::ledger::{self, Blanks, Ledger, Status};
+use crate::record::ledger::{Blanks, Ledger};
 
 impl Linked {
     /// Settle the sheet's clients against the ledger: those it knows are linked with no request
@@ -86,7 +82,7 @@ impl Linked {
                     }
                     _ => to_send.push((row, rec)),
                 },
-                None => match reuse(ledger, &rec)? {
+                None => match crate::engine::clients::by_contact(ledger, &rec)? {
                     Some(id) => {
                         out.settled
                             .insert(row, record(row, None, Outcome::Reused, Some(id), None));
@@ -99,49 +95,11 @@ impl Linked {
     }
 }
 
-/// The first and last name of a ledger state, for comparison.
-fn name_of(state: &Json) -> Option<Name> {
-    let t = |f: &str| state.get(f).and_then(Json::as_str);
-    Some(Name::new(t("first_name")?, t("last_name")?))
-}
-
-/// A client the ledger knows by this one's email, else its mobile, whose name agrees: the one
-/// live id, if exactly one such client exists.
-fn reuse(ledger: &Ledger, rec: &Record) -> Result<Option<u64>, Fatal> {
-    let state = rec.to_json();
-    let Some(name) = name_of(&state) else {
-        return Ok(None);
-    };
-    for rule in ["email", "mobile"] {
-        let Some(key) = ledger::rule("clients", rule).and_then(|r| r.of_state(&state)) else {
-            continue;
-        };
-        let found = ledger.find("clients", &key).map_err(Fatal::from)?;
-        let mut ids: Vec<u64> = found
-            .records
-            .iter()
-            .filter(|k| k.status == Status::Live)
-            .filter(|k| {
-                k.compare_state()
-                    .and_then(name_of)
-                    .is_some_and(|n| n.agrees(&name))
-            })
-            .map(|k| k.id)
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        if let [id] = ids[..] {
-            return Ok(Some(id));
-        }
-    }
-    Ok(None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::linked::Client;
-    use crate::entity::{CLIENTS, Value};
+    use crate::entity::{CLIENTS, Record, Value};
     use crate::record::ledger::{Source, Written};
 
     fn person(first: &str, ext: &str, email: &str, weak: bool) -> Client {

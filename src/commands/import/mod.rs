@@ -98,7 +98,11 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
             &args.input,
             &args.hidden,
             &args.rules,
-            (&args.batch, args.pacing.rate_limit),
+            (
+                &args.batch,
+                args.pacing.rate_limit,
+                crate::engine::ledger::existing(g, Some(&args.conn)),
+            ),
             &args.results,
             g,
         );

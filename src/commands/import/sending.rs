@@ -116,9 +116,18 @@ fn prepare(
         }
         None => (None, Vec::new()),
     };
-    // Each case with its clients' ids as far as they are known: what the ledger compares.
+    // Each case with its clients' ids as far as they are known: what the ledger compares. A
+    // case an earlier run settled keeps its outcome (it is not sent again).
     let (items, mut settled) = match &linked {
-        Some(l) => l.fill(items, &session.prior, false),
+        Some(l) => {
+            let (done, rest): (Vec<Item>, Vec<Item>) = items
+                .into_iter()
+                .partition(|(row, _)| session.prior.contains_key(row));
+            let (mut items, failed) = l.fill(rest, &session.prior, false);
+            // Its state as its run sent it, with its clients' ids: the ledger records it again.
+            items.extend(done.into_iter().map(|it| l.with_ids(it, &session.prior)));
+            (items, failed)
+        }
         None => (items, Vec::new()),
     };
     book.set_states(sync::states(&items));

@@ -118,9 +118,30 @@ impl Sides {
             }
         };
         let case = one(self.case, "cases", "case_id");
-        let client = one(self.client, "clients", "client_id");
+        let client = match (self.client, &self.lookup, case_id(&case)) {
+            (By::Key { col, rule }, Some(l), Some(c)) => {
+                let cell = cells.get(col).cloned().unwrap_or(Cell::Empty);
+                match resolve_client(l.as_ref(), c, rule, &cell, Country::default()) {
+                    Ok(id) => Cell::Int(id as i64),
+                    Err(e) => {
+                        let err = RowError::new("client_id", format!("{rule}: {e}")).at(Some(col));
+                        errors.push(match cell {
+                            Cell::Empty => err,
+                            c => err.with_value(c.to_text()),
+                        });
+                        Cell::Empty
+                    }
+                }
+            }
+            _ => one(self.client, "clients", "client_id"),
+        };
         (case, client, errors)
     }
+}
+
+/// A case id cell's id, if it holds one.
+fn case_id(cell: &Cell) -> Option<u64> {
+    crate::check::ids::from_cell(cell).ok().flatten()
 }
 
 /// The checks' verdict with the ledger's word on the keys: a key it could not answer says why,
@@ -160,14 +181,21 @@ fn side(
     })
 }
 
-/// What the ledger holds for one key.
+/// What the ledger holds for one key, and the links it recorded.
 pub trait Lookup {
     fn find(&self, entity: &str, key: &ledger::Key) -> Result<Found, String>;
+    /// The clients this tool last linked case `case` to (empty: it never sent them).
+    fn clients_of(&self, case: u64) -> Result<Vec<u64>, String>;
 }
 
 impl Lookup for Ledger {
     fn find(&self, entity: &str, key: &ledger::Key) -> Result<Found, String> {
         Ledger::find(self, entity, key).map_err(|e| e.to_string())
+    }
+
+    fn clients_of(&self, case: u64) -> Result<Vec<u64>, String> {
+        self.links("cases", case, "clients")
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -181,6 +209,49 @@ pub fn resolve(
     cell: &Cell,
     country: Country,
 ) -> Result<u64, String> {
+    let (live, what) = candidates(lookup, entity, rule, cell, country)?;
+    one_of(&live, &what)
+}
+
+/// The client a message row names by key, for a message about case `case`. When the ledger
+/// knows which clients this tool linked the case to, the client must be one of them: a key two
+/// people share (a couple's email) finds the one on this case, and a key of someone else's is
+/// the row's error, never a message to the wrong person. Otherwise, as [`resolve`].
+pub fn resolve_client(
+    lookup: &dyn Lookup,
+    case: u64,
+    rule: &str,
+    cell: &Cell,
+    country: Country,
+) -> Result<u64, String> {
+    let (live, what) = candidates(lookup, "clients", rule, cell, country)?;
+    let linked = lookup.clients_of(case)?;
+    if linked.is_empty() {
+        return one_of(&live, &what);
+    }
+    let on_case: Vec<u64> = live
+        .iter()
+        .copied()
+        .filter(|id| linked.contains(id))
+        .collect();
+    match (on_case.as_slice(), live.is_empty()) {
+        ([], false) => Err(format!(
+            "{what} is not a client of case {case} as the ledger knows it (its clients: {}): check the row, or name the client by its id",
+            list(&linked)
+        )),
+        _ => one_of(&on_case, &what),
+    }
+}
+
+/// The live ids the ledger holds for the key written in `cell`, and the key described; an
+/// error when none is live.
+fn candidates(
+    lookup: &dyn Lookup,
+    entity: &str,
+    rule: &str,
+    cell: &Cell,
+    country: Country,
+) -> Result<(Vec<u64>, String), String> {
     let text = cell.to_text();
     let text = text.trim();
     if text.is_empty() {
@@ -203,7 +274,6 @@ pub fn resolve(
         .map(|k| k.id)
         .collect();
     match live.as_slice() {
-        [id] => Ok(*id),
         [] if !found.in_doubt.is_empty() => Err(format!(
             "the ledger knows {what} only from a create whose answer was lost: run kayse-bulk reconcile on that run's results first"
         )),
@@ -213,15 +283,28 @@ pub fn resolve(
         [] => Err(format!(
             "the ledger does not know {what}: import it first, or kayse-bulk ledger add a results file or export that has it"
         )),
+        _ => Ok((live, what)),
+    }
+}
+
+/// The one id of `ids`, or why not.
+fn one_of(ids: &[u64], what: &str) -> Result<u64, String> {
+    match ids {
+        [id] => Ok(*id),
+        [] => Err(format!("the ledger does not know {what}")),
         many => Err(format!(
             "{what} belongs to {} records in the ledger ({}): name the one meant by its id",
             many.len(),
-            many.iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            list(many)
         )),
     }
+}
+
+fn list(ids: &[u64]) -> String {
+    ids.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -235,6 +318,8 @@ mod tests {
     struct Map {
         live: HashMap<(String, String, String), Vec<(u64, Status)>>,
         doubt: Vec<(String, String, String)>,
+        /// case → the clients it was linked to.
+        links: HashMap<u64, Vec<u64>>,
     }
 
     fn known(entity: &str, id: u64, status: Status) -> Known {
@@ -276,6 +361,10 @@ mod tests {
                 Vec::new()
             };
             Ok(Found { records, in_doubt })
+        }
+
+        fn clients_of(&self, case: u64) -> Result<Vec<u64>, String> {
+            Ok(self.links.get(&case).cloned().unwrap_or_default())
         }
     }
 
@@ -339,6 +428,36 @@ mod tests {
                 (Ok(id), Ok(w)) => assert_eq!(*id, w, "{rule} {cell:?}"),
                 (Err(e), Err(w)) => assert!(e.contains(w), "{rule} {cell:?}: {e}"),
                 _ => panic!("{rule} {cell:?}: got {got:?}, want {want:?}"),
+            }
+        }
+
+        // Against a case whose clients the ledger knows: the couple's email finds the one on the
+        // case, and someone else's client is refused; a case with no links known is as before.
+        m.links.insert(11, vec![24, 22]);
+        let table: Vec<(u64, &str, Cell, Result<u64, &str>)> = vec![
+            (11, "email", text("family@example.com"), Ok(24)),
+            (11, "mobile", text("(404) 555-0123"), Ok(22)),
+            (
+                11,
+                "email",
+                text("maria@example.com"),
+                Err("is not a client of case 11 as the ledger knows it (its clients: 24, 22)"),
+            ),
+            (
+                11,
+                "email",
+                text("nobody@example.com"),
+                Err("does not know"),
+            ),
+            (99, "email", text("maria@example.com"), Ok(21)),
+            (99, "email", text("family@example.com"), Err("23, 24")),
+        ];
+        for (case, rule, cell, want) in table {
+            let got = resolve_client(&m, case, rule, &cell, Country::US);
+            match (&got, want) {
+                (Ok(id), Ok(w)) => assert_eq!(*id, w, "{case} {rule} {cell:?}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{case} {rule} {cell:?}: {e}"),
+                _ => panic!("{case} {rule} {cell:?}: got {got:?}, want {want:?}"),
             }
         }
     }
