@@ -783,3 +783,51 @@ fn a_message_by_key_reaches_only_a_client_of_its_case() {
     assert!(errors[2].contains("belongs to 2 records"), "{}", errors[2]);
     assert_eq!(sb.messages().len(), 1);
 }
+
+/// A new computer (an empty ledger): the clients of an export (`export --with-clients`) are
+/// taught to it with `ledger add --entity clients`, and the next import of the sheet reuses them
+/// instead of creating them again.
+#[test]
+fn ledger_add_teaches_clients_and_the_next_import_reuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cases.csv", SHEET);
+    let sb = Sandbox::start(&[]);
+    let o = sb.run(d, &["import", "cases.csv", "--results", "r.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let ids: Vec<String> = sb.records("cases").keys().map(u64::to_string).collect();
+    let o = sb.run(
+        d,
+        &[
+            "export",
+            "--ids",
+            &ids.join(","),
+            "--with-clients",
+            "--out",
+            "e.csv",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    // The old ledger is gone.
+    std::fs::remove_file(d.join("kayse.ledger.sqlite")).unwrap();
+    let o = sb.run(d, &["ledger", "add", "e.csv"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let o = sb.run(
+        d,
+        &["ledger", "add", "e.csv.clients.csv", "--entity", "clients"],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let stats = sb.run(d, &["ledger", "stats"]);
+    let text = String::from_utf8_lossy(&stats.stdout).to_string();
+    assert!(text.contains("clients: 4 live"), "{text}");
+    assert!(text.contains("cases: 5 live"), "{text}");
+    let before = sb.stats()["requests"].as_u64().unwrap();
+    let o = sb.run(d, &["import", "cases.csv", "--results", "again.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    assert_eq!(
+        sb.stats()["requests"].as_u64().unwrap(),
+        before,
+        "nothing sent"
+    );
+    assert_eq!(sb.records("clients").len(), 4);
+}

@@ -1,5 +1,5 @@
 //! `ledger add FILE...`: seed the ledger from results files, exports, or any sheet with an id
-//! (`kayse_id` or `id`) and a `case_number` column: how a new laptop, or a firm that imported
+//! (`kayse_id` or `id`) and a `case_number` column (`--entity clients`: the external pair): how a new laptop, or a firm that imported
 //! before the ledger existed, recovers its ids. No request is sent. A row the checks accept is
 //! recorded with every field it holds (so re-importing the same file finds nothing new); a
 //! sheet with only ids and keys is recorded with those. Conflicts are reported, never written
@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::cell::Cell;
 use crate::engine::input::{CaseSheet, Scanned, read_failed};
 use crate::engine::options::{HiddenRows, InputArgs, RulesArgs};
+use crate::entity::Entity;
 use crate::error::Fatal;
 use crate::outcome::Outcome;
 use crate::read;
@@ -38,6 +39,7 @@ struct Seed {
 /// Read `file`'s rows with ids. Through the import's own checks when the sheet passes them (the
 /// state is then what an import of it would send); else from the id and key columns alone.
 fn seeds(file: &Path, rules: &RulesArgs, without_id: &mut u64) -> Result<Vec<Seed>, Fatal> {
+    let entity = rules.entity.table();
     let input = InputArgs {
         file: file.to_path_buf(),
         sheet: None,
@@ -46,7 +48,7 @@ fn seeds(file: &Path, rules: &RulesArgs, without_id: &mut u64) -> Result<Vec<See
     };
     let hidden = HiddenRows::default();
     let Ok(mut sheet) = CaseSheet::open(&input, hidden, rules, false) else {
-        return plain_seeds(file, without_id);
+        return plain_seeds(entity, file, without_id);
     };
     let headers = sheet.table.headers.clone();
     let result_col = column(&headers, &["kayse_result"]);
@@ -58,7 +60,7 @@ fn seeds(file: &Path, rules: &RulesArgs, without_id: &mut u64) -> Result<Vec<See
         if !settled(result_col.and_then(|c| raw.cells.get(c))) {
             continue;
         }
-        let plain = plain_row(&headers, &raw.cells);
+        let plain = plain_row(entity, &headers, &raw.cells);
         let (id, state) = match result {
             Ok(rec) => (rec.id.or(plain.as_ref().map(|p| p.0)), rec.to_json()),
             Err(_) => match plain {
@@ -102,12 +104,23 @@ fn column(headers: &[String], names: &[&str]) -> Option<usize> {
     })
 }
 
+/// The fields of an entity's keys (`case_number`, `external_source`, `external_source_id`).
+fn key_fields(entity: &Entity) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for f in entity.keys.iter().flat_map(|k| k.iter()) {
+        if !out.contains(f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// A row's id (`kayse_id`, else `id`) and its keys, from the columns of those names.
-fn plain_row(headers: &[String], cells: &[Cell]) -> Option<(u64, Value)> {
+fn plain_row(entity: &Entity, headers: &[String], cells: &[Cell]) -> Option<(u64, Value)> {
     let cell = |names: &[&str]| column(headers, names).and_then(|c| cells.get(c));
     let id = crate::check::ids::from_cell(cell(&["kayse_id", "id"])?).ok()??;
     let mut state = Map::new();
-    for f in ["case_number", "external_source", "external_source_id"] {
+    for f in key_fields(entity) {
         if let Some(c) = cell(&[f]) {
             let t = c.to_text().trim().to_string();
             if !t.is_empty() {
@@ -118,14 +131,22 @@ fn plain_row(headers: &[String], cells: &[Cell]) -> Option<(u64, Value)> {
     Some((id, Value::Object(state)))
 }
 
-fn plain_seeds(file: &Path, without_id: &mut u64) -> Result<Vec<Seed>, Fatal> {
+fn plain_seeds(entity: &Entity, file: &Path, without_id: &mut u64) -> Result<Vec<Seed>, Fatal> {
     let t = read::open(file, &read::ReadOptions::default()).map_err(read_failed)?;
+    // The first key names the record: a case's case_number, a client's external pair.
+    let first: &[&str] = entity.keys.first().copied().unwrap_or(&[]);
     if column(&t.headers, &["kayse_id", "id"]).is_none()
-        || column(&t.headers, &["case_number"]).is_none()
+        || first.iter().any(|f| column(&t.headers, &[f]).is_none())
     {
         return Err(Fatal::usage(format!(
-            "{}: needs an id column (kayse_id or id) and a case_number column to add to the ledger",
-            file.display()
+            "{}: needs an id column (kayse_id or id) and {} to add {} to the ledger",
+            file.display(),
+            first
+                .iter()
+                .map(|f| format!("a {f} column"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            entity.name
         )));
     }
     let result_col = column(&t.headers, &["kayse_result"]);
@@ -135,7 +156,7 @@ fn plain_seeds(file: &Path, without_id: &mut u64) -> Result<Vec<Seed>, Fatal> {
         if raw.is_blank() || !settled(result_col.and_then(|c| raw.cells.get(c))) {
             continue;
         }
-        match plain_row(&t.headers, &raw.cells) {
+        match plain_row(entity, &t.headers, &raw.cells) {
             Some((id, state)) => out.push(Seed {
                 row: raw.source_row,
                 id,
@@ -153,6 +174,7 @@ pub fn add(
     files: &[std::path::PathBuf],
     rules: &RulesArgs,
 ) -> Result<Added, Fatal> {
+    let entity = rules.entity.table().name;
     let mut out = Added::default();
     for file in files {
         let seeds = seeds(file, rules, &mut out.without_id)?;
@@ -165,7 +187,7 @@ pub fn add(
                 row: Some(s.row as u64),
             };
             let rec = b
-                .seed("cases", s.id, &s.state, source)
+                .seed(entity, s.id, &s.state, source)
                 .map_err(Fatal::from)?;
             out.conflicts.extend(
                 rec.conflicts
@@ -184,6 +206,7 @@ pub fn add(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity::CASES;
     use serde_json::json;
 
     #[test]
@@ -207,7 +230,7 @@ mod tests {
             (h(&["id", "case_number"]), vec![t("abc"), t("C")], None),
         ];
         for (i, (headers, cells, want)) in table.into_iter().enumerate() {
-            assert_eq!(plain_row(&headers, &cells), want, "case {i}");
+            assert_eq!(plain_row(&CASES, &headers, &cells), want, "case {i}");
         }
     }
 

@@ -27,7 +27,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum What {
     /// Learn ids from results files, exports, or any sheet with kayse_id (or id) and
-    /// case_number columns. Sends nothing.
+    /// case_number columns (with --entity clients: external_source and external_source_id, as
+    /// export --with-clients writes them). Sends nothing.
     Add {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
