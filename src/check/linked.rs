@@ -27,6 +27,10 @@ use crate::map::cell_error;
 use crate::map::linked::{ClientColumn, Part, label};
 use crate::outcome::RowError;
 
+/// The journal key of client 0 of a sheet (client `k` is `CLIENT_KEY + k`, its row in the
+/// results' clients table): above any row number a sheet can have, so apart from every row.
+pub const CLIENT_KEY: usize = 1 << 40;
+
 /// One client one row names, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mention {

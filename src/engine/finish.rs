@@ -198,6 +198,17 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
                 first,
             )
         }
+        // Clients found in doubt: the cases that waited for them go with the import again.
+        "reconcile" if failed > 0 && summary.clients_recovered > 0 => {
+            let joined = match &summary.joined {
+                Some(f) => format!(" --clients {}", shell_word(f)),
+                None => joined,
+            };
+            (
+                results.map(|r| format!("kayse-bulk import {r} --only-failed{joined}")),
+                None,
+            )
+        }
         "sms" | "email" if unknown > 0 => (
             None,
             Some(format!(
@@ -532,6 +543,54 @@ mod tests {
                 (got.0.as_deref(), got.1.as_deref()),
                 (next, first),
                 "{command} {counts:?} {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn after_reconciling_clients_the_next_step_is_the_import_again() {
+        // (clients recovered, the joined clients table, failed rows, next, what to do first)
+        type Case<'a> = (u64, Option<&'a str>, u64, Option<&'a str>, Option<&'a str>);
+        let table: [Case; 5] = [
+            (
+                2,
+                None,
+                5,
+                Some("kayse-bulk import week1.results.xlsx --only-failed"),
+                None,
+            ),
+            // The import joined a clients table: the next one joins it again.
+            (
+                2,
+                Some("my contacts.csv"),
+                5,
+                Some(
+                    "kayse-bulk import week1.results.xlsx --only-failed --clients \"my contacts.csv\"",
+                ),
+                None,
+            ),
+            (
+                0,
+                None,
+                5,
+                None,
+                Some("see why 5 rows failed in week1.results.xlsx"),
+            ),
+            (2, None, 0, None, None),
+            (0, None, 0, None, None),
+        ];
+        for (recovered, joined, failed, next, first) in table {
+            let mut s = summary("reconcile", "w.xlsx", Some(Path::new("week1.results.xlsx")));
+            s.clients_recovered = recovered;
+            s.joined = joined.map(str::to_string);
+            for _ in 0..failed {
+                s.count(Outcome::Failed);
+            }
+            let got = next_step(&s, "kayse-bulk reconcile w.xlsx --probe");
+            assert_eq!(
+                (got.0.as_deref(), got.1.as_deref()),
+                (next, first),
+                "{recovered} {failed}"
             );
         }
     }

@@ -68,6 +68,13 @@ pub struct Summary {
     /// An import of a case sheet naming its clients: the distinct clients per `kayse_result`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub clients: BTreeMap<String, u64>,
+    /// `reconcile`: the clients in doubt it found (their cases go with them on the next import).
+    #[serde(skip)]
+    pub clients_recovered: u64,
+    /// `reconcile`: the clients table the settled run joined (`--clients FILE`, as its journal
+    /// recorded it), which the import it advises must join again.
+    #[serde(skip)]
+    pub joined: Option<String>,
 }
 
 impl Summary {

@@ -449,7 +449,7 @@ fn clients_files_that_cannot_be_joined_are_refused_before_any_row() {
 
 /// A Clio matters export of `matters` matters and its contacts export of `contacts` people:
 /// matter `n` belongs to contact `5000 + n % contacts`; every fifth matter also to the next one.
-fn clio_export(dir: &Path, matters: usize, contacts: usize) {
+pub fn clio_export(dir: &Path, matters: usize, contacts: usize) {
     let mut c =
         String::from("ID,First Name,Last Name,Primary Email Address,Primary Phone Number,Type\n");
     for k in 0..contacts {
@@ -479,7 +479,7 @@ fn clio_export(dir: &Path, matters: usize, contacts: usize) {
 }
 
 /// case_number → the external ids (Clio contact ids) of the clients the sandbox links to it.
-fn links(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
+pub fn links(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
     let clients = sb.records("clients");
     sb.records("cases")
         .values()
@@ -503,7 +503,7 @@ fn links(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
 }
 
 /// What each matter of `clio_export` should be linked to.
-fn wanted_links(matters: usize, contacts: usize) -> BTreeMap<String, Vec<String>> {
+pub fn wanted_links(matters: usize, contacts: usize) -> BTreeMap<String, Vec<String>> {
     (0..matters)
         .map(|n| {
             let mut ids = vec![(5000 + n % contacts).to_string()];

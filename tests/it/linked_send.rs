@@ -29,7 +29,7 @@ fn ids(v: &Value) -> Vec<u64> {
 }
 
 /// case_number → the full names of the clients the sandbox links to it, sorted.
-fn linked_names(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
+pub fn linked_names(sb: &Sandbox) -> BTreeMap<String, Vec<String>> {
     let clients = sb.records("clients");
     sb.records("cases")
         .values()
@@ -323,7 +323,7 @@ fn xlsx_results_have_a_clients_sheet_with_outcomes() {
     assert_eq!(again[0], results[0], "kayse_client_ids is written once");
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
+pub fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
@@ -366,12 +366,12 @@ fn twelve_hundred_people_in_two_thousand_rows() {
 
 const FIRST: [&str; 8] = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana"];
 
-fn first(p: usize) -> &'static str {
+pub fn first(p: usize) -> &'static str {
     FIRST[p % FIRST.len()]
 }
 
 /// A last name made of letters (names hold no digits): `Lee` + the person's number in letters.
-fn last(p: usize) -> String {
+pub fn last(p: usize) -> String {
     let mut n = p;
     let mut s = String::from("Lee");
     loop {
@@ -385,7 +385,7 @@ fn last(p: usize) -> String {
 }
 
 /// Row `i` names person `i` for the first `people` rows, then the first people again.
-fn person_of(i: usize, people: usize) -> usize {
+pub fn person_of(i: usize, people: usize) -> usize {
     i % people
 }
 

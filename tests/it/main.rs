@@ -22,6 +22,7 @@ mod presets;
 mod profiles;
 mod read;
 mod readme;
+mod reconcile_clients;
 mod refresh;
 mod report;
 mod roundtrip;

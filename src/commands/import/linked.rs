@@ -30,11 +30,10 @@ use crate::outcome::{Outcome, RowError};
 use crate::record::journal::RowRecord;
 use crate::report::clients::Fate;
 
-/// The first key of a client: above any row number a sheet can have.
-pub const CLIENT_KEY: usize = 1 << 40;
+pub use crate::check::linked::CLIENT_KEY;
 
 /// What a client that was never answered is, after a resume (it may have been created).
-pub const IN_FLIGHT_NOTE: &str = "the run stopped while this client's create was in flight; it is never sent twice (Kayse would make a second client): check the client in Kayse, then ledger add an export that has it";
+pub const IN_FLIGHT_NOTE: &str = "the run stopped while this client's create was in flight; it is never sent twice (Kayse would make a second client): run kayse-bulk reconcile on these results (--from a clients sheet with ids, or --probe), or check the client in Kayse and ledger add an export that has it";
 
 /// The key of client `k`.
 pub fn key(k: usize) -> usize {
@@ -174,6 +173,23 @@ impl Linked {
         (send, failed)
     }
 
+    /// A case an earlier run settled, with the ids of those of its clients that exist, as that
+    /// run sent it: what the ledger records for it again on a resume. Never failed here: it is
+    /// not sent again.
+    pub fn with_ids(&self, (row, mut case): Item, done: &BTreeMap<usize, RowRecord>) -> Item {
+        if let (Some(field), Some(ks)) = (CASES.link_to("clients"), self.clients.of_row.get(&row)) {
+            let ids = ks
+                .iter()
+                .filter_map(|&k| match self.ready(k, done) {
+                    Ready::Id(id) => Some(id),
+                    _ => None,
+                })
+                .collect();
+            case.set(field, Value::IdList(ids));
+        }
+        (row, case)
+    }
+
     /// [`Linked::fill`] over a run's queued work, once the clients are sent.
     pub fn fill_work(
         &self,
@@ -309,6 +325,33 @@ mod tests {
         match item.1.by_name("client_ids") {
             Some(Value::IdList(ids)) => Some(ids.clone()),
             _ => None,
+        }
+    }
+
+    #[test]
+    fn a_settled_case_keeps_the_ids_of_its_clients_that_exist() {
+        let bob = |outcome, id| {
+            let r = record(key(1), Some(1), outcome, id, None);
+            BTreeMap::from([(key(1), r)])
+        };
+        let (bob9, lost, none) = (
+            bob(Outcome::Created, Some(9)),
+            bob(Outcome::Unknown, None),
+            BTreeMap::new(),
+        );
+        // (row, what was journaled, its client_ids)
+        type Case<'a> = (usize, &'a BTreeMap<usize, RowRecord>, Option<Vec<u64>>);
+        let table: [Case; 6] = [
+            (2, &none, Some(vec![7])),
+            (3, &bob9, Some(vec![7, 9])),
+            (3, &lost, Some(vec![7])),
+            (4, &none, Some(vec![])),
+            (5, &none, Some(vec![7])),
+            (6, &none, None),
+        ];
+        let l = linked(false);
+        for (row, done, want) in table {
+            assert_eq!(client_ids(&l.with_ids(case(row), done)), want, "row {row}");
         }
     }
 

@@ -124,7 +124,8 @@ fn prepare(
                 .into_iter()
                 .partition(|(row, _)| session.prior.contains_key(row));
             let (mut items, failed) = l.fill(rest, &session.prior, false);
-            items.extend(done);
+            // Its state as its run sent it, with its clients' ids: the ledger records it again.
+            items.extend(done.into_iter().map(|it| l.with_ids(it, &session.prior)));
             (items, failed)
         }
         None => (items, Vec::new()),

@@ -2,21 +2,22 @@
 //! free (between the highest id created before it and the lowest created after), then, while
 //! its rows are not all found, the other free ids among those the requests sent around it
 //! created, nearest first (with several requests in flight, a request's ids need not lie
-//! between its numbered neighbours'). A case is kept only when its case number and external
-//! pair are the row's. Ids the ledger knows are never read, nor any id twice. Stops at
-//! `--budget`. When ids are not handed out in order, nothing matches, and it says so: it never
-//! guesses.
+//! between its numbered neighbours'). Lost requests side by side share one gap, sized for all
+//! their rows (`shared_rows`). The same for cases and for clients (a linked import's),
+//! each among the ids of its own entity: a case is kept only when its case number and external
+//! pair are the row's, a client only when its external pair is (`Lost::is`). Ids the ledger
+//! knows are never read, nor any id twice. Stops at `--budget`. When ids are not handed out in
+//! order, nothing matches, and it says so: it never guesses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Lost;
+use super::{Lost, Of};
 use crate::cli::Global;
-use crate::entity::CASES;
 use crate::error::Fatal;
-use crate::record::ledger::{Id, Ledger, RunId, rule};
+use crate::record::ledger::{Id, Ledger, RunId};
 use crate::report::summary::RequestStats;
 use crate::send::{self, CallError, Client, ConnectionArgs, PacingArgs, StopSignal};
 
@@ -75,49 +76,60 @@ pub fn reading_order(below: Option<Id>, above: Option<Id>, n: usize, near: &[Id]
     ids
 }
 
-/// Lost rows by the run and request that carried them, with the ids to read for them and how
-/// many of those are its gap (the rest are the span around it).
-type Groups = BTreeMap<(i64, u32), (Vec<Lost>, Vec<Id>, usize)>;
+/// Lost rows by their entity and the run and request that carried them, with the ids to read
+/// for them and how many of those are its gap (the rest are the span around it).
+type Groups = BTreeMap<Request, (Vec<Lost>, Vec<Id>, usize)>;
+
+/// A request of a run: the entity it sent, the run, its number in the run.
+type Request = (Of, i64, u32);
+
+/// The ids a run created, with the request that carried each.
+type Created = Vec<(Option<u32>, Id)>;
 
 fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
-    let mut out: BTreeMap<(i64, u32), (Vec<Lost>, Option<i64>)> = BTreeMap::new();
+    let mut out: BTreeMap<Request, (Vec<Lost>, Option<i64>)> = BTreeMap::new();
     for l in lost {
-        let Some(key) = rule("cases", "case_number").and_then(|r| r.key(&[&l.case_number])) else {
-            continue;
-        };
-        let found = book.find("cases", &key).map_err(Fatal::from)?;
+        let found = book.find(l.of.name(), &l.key).map_err(Fatal::from)?;
         let Some(u) = found.in_doubt.first() else {
             continue;
         };
         let g = out
-            .entry((u.run.map_or(0, |r| r.0), u.batch.unwrap_or(0)))
+            .entry((l.of, u.run.map_or(0, |r| r.0), u.batch.unwrap_or(0)))
             .or_insert((Vec::new(), Some(u.unknown_id)));
         g.0.push(l.clone());
     }
-    let mut with_ids = BTreeMap::new();
-    let mut runs: BTreeMap<i64, Vec<(Option<u32>, Id)>> = BTreeMap::new();
+    let mut found = Vec::with_capacity(out.len());
     for (k, (rows, unknown)) in out {
         let n = book
             .neighbours(unknown.unwrap_or_default())
             .map_err(Fatal::from)?;
-        if let std::collections::btree_map::Entry::Vacant(e) = runs.entry(k.0) {
+        found.push((k, rows, n));
+    }
+    let sides: Vec<Sides> = found
+        .iter()
+        .map(|((of, run, _), rows, n)| ((*of, *run, n.below, n.above), rows.len()))
+        .collect();
+    let widths = shared_rows(&sides);
+    let mut with_ids = BTreeMap::new();
+    let mut runs: BTreeMap<(Of, i64), Created> = BTreeMap::new();
+    for ((k, rows, n), width) in found.into_iter().zip(widths) {
+        let (of, run, batch) = k;
+        if let std::collections::btree_map::Entry::Vacant(e) = runs.entry((of, run)) {
             e.insert(
-                book.created_in_run("cases", RunId(k.0))
+                book.created_in_run(of.name(), RunId(run))
                     .map_err(Fatal::from)?,
             );
         }
-        let near: Vec<Id> = runs[&k.0]
+        let near: Vec<Id> = runs[&(of, run)]
             .iter()
-            .filter(|(b, _)| b.is_some_and(|b| b.abs_diff(k.1) <= AROUND))
+            .filter(|(b, _)| b.is_some_and(|b| b.abs_diff(batch) <= AROUND))
             .map(|(_, id)| *id)
             .collect();
-        let gap: BTreeSet<Id> = candidates(n.below, n.above, rows.len())
-            .into_iter()
-            .collect();
+        let gap: BTreeSet<Id> = candidates(n.below, n.above, width).into_iter().collect();
         let mut ids = Vec::new();
         let mut in_gap = 0;
-        for id in reading_order(n.below, n.above, rows.len(), &near) {
-            if book.get("cases", id).map_err(Fatal::from)?.is_none() {
+        for id in reading_order(n.below, n.above, width, &near) {
+            if book.get(of.name(), id).map_err(Fatal::from)?.is_none() {
                 ids.push(id);
                 in_gap += usize::from(gap.contains(&id));
             }
@@ -125,6 +137,27 @@ fn groups(book: &Ledger, lost: &[Lost]) -> Result<Groups, Fatal> {
         with_ids.insert(k, (rows, ids, in_gap));
     }
     Ok(with_ids)
+}
+
+/// A lost request's entity, run and neighbours (the highest id created before it, the lowest
+/// after), with its number of rows.
+type Sides = ((Of, i64, Option<Id>, Option<Id>), usize);
+
+/// How many rows each lost request's gap must hold: lost requests side by side have the same
+/// neighbours, and their ids share the one gap between them, so each counts all their rows.
+/// (Several lost requests at the end of a run: the ids after the last created are theirs
+/// together, not `2n` for each.)
+pub fn shared_rows(requests: &[Sides]) -> Vec<usize> {
+    requests
+        .iter()
+        .map(|(sides, _)| {
+            requests
+                .iter()
+                .filter(|(s, _)| s == sides)
+                .map(|(_, n)| n)
+                .sum()
+        })
+        .collect()
 }
 
 pub fn probe(
@@ -140,12 +173,19 @@ pub fn probe(
         notes: Vec::new(),
         stats: RequestStats::default(),
     };
-    let in_ledger = groups.values().map(|(r, _, _)| r.len()).sum::<usize>();
-    if in_ledger < lost.len() {
-        out.notes.push(format!(
-            "{} unknown rows have no create in doubt in this ledger: --probe needs the ledger of the run that sent them (try --from)",
-            lost.len() - in_ledger
-        ));
+    for (of, what) in [(Of::Cases, "rows"), (Of::Clients, "clients")] {
+        let in_ledger = groups
+            .iter()
+            .filter(|(k, _)| k.0 == of)
+            .map(|(_, (r, _, _))| r.len())
+            .sum::<usize>();
+        let all = lost.iter().filter(|l| l.of == of).count();
+        if in_ledger < all {
+            out.notes.push(format!(
+                "{} unknown {what} have no create in doubt in this ledger: --probe needs the ledger of the run that sent them (try --from)",
+                all - in_ledger
+            ));
+        }
     }
     if groups.values().all(|(_, ids, _)| ids.is_empty()) {
         if !groups.is_empty() {
@@ -162,28 +202,29 @@ pub fn probe(
     out = rt.block_on(async {
         let connection = send::connect(conn, g).await?;
         let client = Client::new(&connection, pacing, stop)?;
-        // A case read is matched against every lost row, not only its request's: with several
-        // requests in flight, neighbouring gaps overlap, and no id is read twice.
+        // A record read is matched against every lost row of its entity, not only its
+        // request's: with several requests in flight, neighbouring gaps overlap, and no id is
+        // read twice.
         let mut left: Vec<Lost> = groups.values().flat_map(|(r, _, _)| r.clone()).collect();
         let mut read = BTreeSet::new();
-        for ((run, batch), (rows, ids, gap)) in groups {
+        for ((of, run, batch), (rows, ids, gap)) in groups {
             let before = out.found.len();
             // Past its gap, a request's search ends after 2n reads in a row that find nothing:
             // the span around it holds other writers' cases too.
             let (give_up, mut misses) = (2 * rows.len(), 0);
             for (pos, id) in ids.iter().enumerate() {
-                let mine = |l: &Lost| rows.iter().any(|r| r.index == l.index);
+                let mine = |l: &Lost| l.of == of && rows.iter().any(|r| r.index == l.index);
                 if !left.iter().any(mine) || misses >= give_up {
                     break;
                 }
-                if !read.insert(*id) {
+                if !read.insert((of, *id)) {
                     continue;
                 }
                 let mut hit = false;
-                match client.get(&CASES, *id).await {
+                match client.get(of.table(), *id).await {
                     Ok(rec) => {
                         let state = rec.to_json();
-                        if let Some(i) = left.iter().position(|l| l.is(&state)) {
+                        if let Some(i) = left.iter().position(|l| l.of == of && l.is(&state)) {
                             out.found.push((left.remove(i), *id, state));
                             hit = true;
                         }
@@ -194,14 +235,21 @@ pub fn probe(
                         out.stats = client.stats();
                         return Ok::<_, Fatal>(out);
                     }
-                    Err(e) => out.notes.push(format!("could not read case {id}: {e}")),
+                    Err(e) => out
+                        .notes
+                        .push(format!("could not read {} {id}: {e}", of.table().one)),
                 }
                 misses = if hit || pos < gap { 0 } else { misses + 1 };
             }
-            if out.found.len() == before && !ids.is_empty() && rows.iter().all(|r| left.iter().any(|l| l.index == r.index)) {
-                out.notes.push(format!(
-                    "read the ids next to run {run} request {batch}: none is one of its rows (ids may not be handed out in order on this server); try --from with an export"
-                ));
+            if out.found.len() == before && !ids.is_empty() && rows.iter().all(|r| left.iter().any(|l| l.of == of && l.index == r.index)) {
+                out.notes.push(match of {
+                    Of::Cases => format!(
+                        "read the ids next to run {run} request {batch}: none is one of its rows (ids may not be handed out in order on this server); try --from with an export"
+                    ),
+                    Of::Clients => format!(
+                        "read the client ids next to run {run} request {batch}: none is one of its clients (ids may not be handed out in order on this server); try --from with export --with-clients"
+                    ),
+                });
             }
         }
         out.stats = client.stats();
@@ -213,6 +261,45 @@ pub fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lost_requests_side_by_side_share_their_gap() {
+        let c = |run: i64, below: Option<Id>, above: Option<Id>, n: usize| {
+            ((Of::Clients, run, below, above), n)
+        };
+        // (requests, the rows each gap must hold)
+        let table: [(Vec<Sides>, Vec<usize>); 5] = [
+            (vec![], vec![]),
+            (vec![c(1, Some(10), Some(16), 5)], vec![5]),
+            // The last three requests lost: the ids after 35 are all theirs.
+            (
+                vec![
+                    c(1, Some(20), Some(26), 5),
+                    c(1, Some(35), None, 5),
+                    c(1, Some(35), None, 5),
+                    c(1, Some(35), None, 1),
+                ],
+                vec![5, 11, 11, 11],
+            ),
+            // The same neighbours in another run, or of cases, are other requests' gaps.
+            (
+                vec![
+                    c(1, Some(35), None, 5),
+                    c(2, Some(35), None, 5),
+                    ((Of::Cases, 1, Some(35), None), 4),
+                ],
+                vec![5, 5, 4],
+            ),
+            // The first requests lost: the ids before the first created.
+            (
+                vec![c(1, None, Some(11), 5), c(1, None, Some(11), 5)],
+                vec![10, 10],
+            ),
+        ];
+        for (requests, want) in table {
+            assert_eq!(shared_rows(&requests), want, "{requests:?}");
+        }
+    }
 
     #[test]
     fn the_gap_to_read() {
