@@ -8,6 +8,7 @@
 //! send was journaled but has no outcome (kill -9 mid-request) is `unknown` on resume, for good.
 
 mod keys;
+mod lookup;
 mod rows;
 mod send;
 pub mod sms;
@@ -128,7 +129,7 @@ fn run(channel: Channel, mut a: MessageArgs, subject_tpl: Option<String>, g: &Gl
     crate::engine::session::restore_reading(a.run.resume, &results_path, &mut a.input)?;
     let checked = rows::read(channel, &a, subject_tpl.as_deref(), || {
         let path = crate::engine::ledger::path(g, &a.conn)?;
-        Ok(Box::new(crate::engine::ledger::open_at(&path)?) as Box<dyn keys::Lookup>)
+        Ok(Box::new(crate::engine::ledger::open_at(&path)?) as Box<dyn lookup::Lookup>)
     })?;
     let mut session = open_session(
         channel,

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::keys::{self, Lookup, Sides};
+use super::keys::{self, Sides};
+use super::lookup::Lookup;
 use super::text::{Template, find_header};
 use super::{Channel, MessageArgs, sms};
 use crate::cell::Cell;

@@ -8,6 +8,7 @@
 //! cases that failed for want of a client stay `failed` (they were not sent): the next import
 //! sends them, linked to the client the ledger now knows.
 
+mod clients;
 mod file;
 mod probe;
 
@@ -23,10 +24,8 @@ use crate::error::{CmdResult, Fatal};
 use crate::outcome::Outcome;
 use crate::record::ledger::{Key, Ledger, Source, rule};
 use crate::send::{ConnectionArgs, PacingArgs};
-use file::{
-    ClientsDone, from_sheet, lost, lost_clients, note_in_journal, read_clients, read_rows,
-    settle_clients, write,
-};
+use clients::{lost_clients, read_clients, settle_clients};
+use file::{ClientsDone, from_sheet, lost, note_in_journal, read_rows, write};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
