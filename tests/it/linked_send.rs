@@ -831,3 +831,36 @@ fn ledger_add_teaches_clients_and_the_next_import_reuses_them() {
     );
     assert_eq!(sb.records("clients").len(), 4);
 }
+
+/// A results file fed back is joined to the clients table its import joined, even when the
+/// command line leaves `--clients` out: a case is never sent without the clients its row names.
+#[test]
+fn a_results_file_fed_back_joins_its_clients_table_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "clients.csv",
+        "client_ref,First Name,Last Name,Email\nC-1,Maria,Garcia,maria@example.com\nC-2,Li,Wei,li@\n",
+    );
+    write(
+        d,
+        "cases.csv",
+        "case_number,external_source,external_source_id,status,type,client_ref\nA-1,firm,a1,open,civil,C-1\nA-2,firm,a2,open,civil,C-2\n",
+    );
+    let sb = Sandbox::start(&[]);
+    let o = sb.run(d, &["import", "cases.csv", "--clients", "clients.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    // Li's email fixed where it is wrong: in the clients table.
+    write(
+        d,
+        "clients.csv",
+        "client_ref,First Name,Last Name,Email\nC-1,Maria,Garcia,maria@example.com\nC-2,Li,Wei,li@example.com\n",
+    );
+    let o = sb.run(d, &["import", "cases.results.xlsx", "--only-failed"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let names = linked_names(&sb);
+    assert_eq!(names["A-1"], ["Maria Garcia"]);
+    assert_eq!(names["A-2"], ["Li Wei"], "not sent without its client");
+    assert_eq!(sb.records("clients").len(), 2);
+}

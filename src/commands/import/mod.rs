@@ -92,6 +92,14 @@ const SHOWN: &[(&str, Outcome)] = &[
 ];
 
 pub fn run(mut args: Args, g: &Global) -> CmdResult {
+    if !args.run.resume {
+        // A results file fed back is read with the mapping and the clients table its run used
+        // (its journal says which, until it is retired): a case is never sent, nor checked,
+        // without the clients its row names.
+        let earlier = Journal::path_for(&args.input.file);
+        args.rules
+            .restore(&crate::engine::session::recorded_options(&earlier)?);
+    }
     if args.run.dry_run {
         return checks::run(
             "import",
