@@ -58,6 +58,11 @@ pub enum Command {
     #[command(after_long_help = crate::entity::CASES.help())]
     Validate(crate::commands::validate::Args),
     /// Send the valid rows to Kayse as bulk upserts.
+    ///
+    /// A case sheet that names its clients (Client Name, Client Email, Client 2 ..., or a
+    /// contacts export given with --clients) sends them first, each person once, then each case
+    /// linked to its people. The ledger remembers every id, so running the same sheet again
+    /// sends only what changed.
     #[command(after_long_help = crate::entity::CASES.help())]
     Import(crate::commands::import::Args),
     /// Write cases, fetched by id, to XLSX or CSV.
