@@ -362,6 +362,9 @@ impl Survey {
                     "# column {} has no header: it is not read",
                     super::column_letter(c)
                 ),
+                _ if self.client_part(c).is_some() => {
+                    format!("# {key}: names a client of the case (see Clients below)")
+                }
                 Match::Exact(i) => format!("{key} = \"{}\"  # exact", name(*i)),
                 Match::Alias(i) => format!("{key} = \"{}\"  # alias of {}", name(*i), name(*i)),
                 Match::Preset(i) => format!(
@@ -457,27 +460,31 @@ impl Survey {
         }
     }
 
+    /// What column `c` gives a client of the row, when it is a client column no case field
+    /// took: `email`, `first_name and last_name (a full name, split)`.
+    fn client_part(&self, c: usize) -> Option<String> {
+        if !matches!(self.matches[c], Match::Unmapped | Match::NotIds(_)) {
+            return None;
+        }
+        let h = &self.headers[c];
+        let n = normalize_header(h);
+        let rest = n.strip_prefix("client")?;
+        let rest = rest.trim_start_matches(|ch: char| ch.is_ascii_digit());
+        if let Some(i) = auto_field(&CLIENTS, h, &n).or_else(|| auto_field(&CLIENTS, rest, rest)) {
+            Some(CLIENTS.slot(i).name.to_string())
+        } else if rest.is_empty() || rest == "name" {
+            Some("first_name and last_name (a full name, split)".to_string())
+        } else {
+            None
+        }
+    }
+
     /// The client columns of a case sheet, for the linked import: listed, not mapped.
     fn render_client_columns(&self, w: &mut String) {
         let mut lines = Vec::new();
         for (c, h) in self.headers.iter().enumerate() {
-            if !matches!(self.matches[c], Match::Unmapped | Match::NotIds(_)) {
-                continue;
-            }
-            let n = normalize_header(h);
-            let Some(rest) = n.strip_prefix("client") else {
-                continue;
-            };
-            let rest = rest.trim_start_matches(|ch: char| ch.is_ascii_digit());
-            if let Some(i) =
-                auto_field(&CLIENTS, h, &n).or_else(|| auto_field(&CLIENTS, rest, rest))
-            {
-                lines.push(format!("#   '{}' → {}", h.trim(), CLIENTS.slot(i).name));
-            } else if rest.is_empty() || rest == "name" {
-                lines.push(format!(
-                    "#   '{}' → first_name and last_name (a full name, split)",
-                    h.trim()
-                ));
+            if let Some(part) = self.client_part(c) {
+                lines.push(format!("#   '{}' → {part}", h.trim()));
             }
         }
         if let Some(d) = self.preset
@@ -669,7 +676,7 @@ mod tests {
                     "#   'created_date' mixes day-first ('25/01/2024' on row 2) and month-first ('01/25/2024' on row 3) dates",
                     "#   'Client Email' → email",
                     "#   'Client' → first_name and last_name (a full name, split)",
-                    "# \"Client\" = \"client_ids\"  # not mapped: its values are not Kayse ids",
+                    "# \"Client\": names a client of the case (see Clients below)",
                     "# Dates: which order? The values do not settle it:",
                 ],
             ),
