@@ -285,6 +285,16 @@ impl RunLedger {
                     b.gone(entity, id)?;
                     None
                 }
+                // Kayse refused a link to a record it no longer has: the ledger learns it is
+                // gone, so the next run makes it anew instead of naming it again.
+                (Outcome::Failed, _, _) => {
+                    if let Some((other, gone)) =
+                        r.error.as_deref().and_then(send::learned::missing_link)
+                    {
+                        b.gone(other, gone)?;
+                    }
+                    None
+                }
                 _ => None,
             };
             if let Some(rec) = recorded {

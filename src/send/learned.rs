@@ -26,9 +26,50 @@ pub fn stated_max(message: &str) -> Option<usize> {
         .min()
 }
 
+/// The record a refused link names as missing, as `(entity, id)`: `client_ids: client 9 does
+/// not exist` → `("clients", 9)`. A record the ledger holds as live that Kayse no longer has
+/// (deleted with its cases, or merged away in Kayse's web app). `None` for any other message.
+pub fn missing_link(message: &str) -> Option<(&'static str, u64)> {
+    // The refusal itself, whatever follows it (`; ...`).
+    let head = &message[..message.find("does not exist")? + "does not exist".len()];
+    let (field, rest) = head.split_once(':')?;
+    let field = field.trim();
+    let entity = crate::entity::ALL
+        .iter()
+        .flat_map(|e| e.fields.iter())
+        .find(|f| f.name == field)?
+        .links?;
+    let rest = rest.trim().strip_suffix("does not exist")?.trim();
+    let id = rest.rsplit(' ').next()?.parse::<u64>().ok()?;
+    let table = crate::entity::by_name(entity)?;
+    (rest.len() > table.one.len() && rest.starts_with(table.one)).then_some((table.name, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_links_name_the_record_kayse_no_longer_has() {
+        let table: &[(&str, Option<(&str, u64)>)] = &[
+            (
+                "client_ids: client 1000001 does not exist",
+                Some(("clients", 1000001)),
+            ),
+            ("case_ids: case 42 does not exist", Some(("cases", 42))),
+            ("client_ids: client abc does not exist", None),
+            (
+                "client_ids: client 7 does not exist; the ledger now knows it",
+                Some(("clients", 7)),
+            ),
+            ("status: client 9 does not exist", None),
+            ("client_ids: must be an array of positive integers", None),
+            ("case_number 'A-1' already exists", None),
+        ];
+        for (m, want) in table {
+            assert_eq!(missing_link(m), *want, "{m}");
+        }
+    }
 
     #[test]
     fn maxima_as_servers_state_them() {

@@ -864,3 +864,51 @@ fn a_results_file_fed_back_joins_its_clients_table_again() {
     assert_eq!(names["A-2"], ["Li Wei"], "not sent without its client");
     assert_eq!(sb.records("clients").len(), 2);
 }
+
+/// Clients gone from Kayse (deleted with their cases, or merged away in its web app) while the
+/// ledger still knows them: the cases that name them fail once, saying so, the ledger learns
+/// they are gone, and the next import creates them anew and links the cases.
+#[test]
+fn clients_gone_from_kayse_are_learned_and_made_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(&[]);
+    let sample = crate::support::sample("cases-with-clients.csv");
+    let sample = sample.to_str().unwrap();
+    let o = sb.run(d, &["import", sample, "--results", "r.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let o = sb.run(d, &["delete", "r.csv", "--with-clients", "--yes"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(sb.records("clients").is_empty());
+
+    let o = sb.run(d, &["import", sample, "--results", "r2.csv"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let rows = csv_rows(&d.join("r2.csv"));
+    let outcome = results_column(&rows, "kayse_result");
+    assert_eq!(&outcome[..6], vec!["failed"; 6]);
+    let why = &results_column(&rows, "kayse_errors")[0];
+    assert!(
+        why.contains("does not exist") && why.contains("run the import again"),
+        "{why}"
+    );
+
+    // Kayse names one missing client per refusal: the couple's case names the second the
+    // next time, and the run after that sends it.
+    let o = sb.run(d, &["import", sample, "--results", "r3.csv", "--json"]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let s = json_of(&o);
+    assert_eq!(s["clients"]["created"], 4, "{s}");
+    assert_eq!(s["counts"]["created"], 5, "{s}");
+    let rows = csv_rows(&d.join("r3.csv"));
+    assert_eq!(results_column(&rows, "kayse_result")[2], "failed");
+    let o = sb.run(d, &["import", sample, "--results", "r4.csv", "--json"]);
+    assert_eq!(code(&o), 1, "the company row stays invalid: {}", show(&o));
+    let s = json_of(&o);
+    assert_eq!(s["clients"]["created"], 1, "{s}");
+    assert_eq!(s["counts"]["created"], 1, "{s}");
+    assert_eq!(sb.records("clients").len(), 5, "each person once");
+    assert_eq!(sb.records("cases").len(), 6);
+    let names = linked_names(&sb);
+    assert_eq!(names["2024-PI-0105"], ["Chidi Okafor"]);
+    assert_eq!(names["2024-FA-0103"], ["Ann Lee", "Bob Lee"]);
+}

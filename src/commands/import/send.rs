@@ -168,11 +168,17 @@ impl Upsert {
                         cx.release(batch, &items).await;
                     }
                     if items.len() == 1 {
-                        let msg = if status == 400 {
+                        let mut msg = if status == 400 {
                             message
                         } else {
                             format!("Kayse answered {status}: {message}")
                         };
+                        if let Some((entity, id)) = learned::missing_link(&msg) {
+                            // The ledger learns it (engine::ledger); say what comes of it.
+                            msg.push_str(&format!(
+                                "; the ledger now knows {entity} {id} is gone from Kayse (deleted, or merged into another): run the import again to send it anew"
+                            ));
+                        }
                         cx.done(answer::all(&items, b, Outcome::Failed, &msg)).await;
                         return Flow::Go;
                     }
