@@ -41,6 +41,20 @@ pub fn exists_note(case: &Record) -> String {
     )
 }
 
+/// Why an update found no record to update: it was deleted in Kayse, or merged into another.
+pub fn not_found_note(entity: &crate::entity::Entity, id: u64) -> String {
+    if entity.name == "cases" {
+        format!(
+            "case {id} is not in Kayse (deleted); the ledger now knows: a row found by its case number is created anew by the next import, and if this file is a backup of deleted cases, `import FILE --restore` creates them anew"
+        )
+    } else {
+        format!(
+            "{} {id} is not in Kayse (deleted, or merged into another); the ledger now knows: the next import creates it anew",
+            entity.one
+        )
+    }
+}
+
 pub fn record(
     row: usize,
     batch: Option<u64>,

@@ -44,15 +44,14 @@ impl Upsert {
                 match cx.client().get(case.entity(), id).await {
                     Ok(stored) => kept.push((row, case.fill_blanks(&stored))),
                     Err(CallError::Rejected { status: 404, .. }) => {
+                        // `not_found`: the ledger learns it is gone, so a row found by its key
+                        // makes it anew next time.
                         cx.done(vec![answer::record(
                             row,
                             None,
-                            Outcome::Failed,
+                            Outcome::NotFound,
                             Some(id),
-                            Some(format!(
-                                "{} {id} was not found in Kayse; if this file is a backup of deleted cases, `import FILE --restore` creates them anew",
-                                case.entity().one
-                            )),
+                            Some(answer::not_found_note(case.entity(), id)),
                         )])
                         .await
                     }
