@@ -343,6 +343,16 @@ pub fn recorded_options(journal: &Path) -> Result<BTreeMap<String, String>, Fata
     Ok(st.header.map(|h| h.options).unwrap_or_default())
 }
 
+/// The input an earlier run's journal names (the sheet a results file fed back came from);
+/// `None` when there is no journal.
+pub fn recorded_input(journal: &Path) -> Result<Option<String>, Fatal> {
+    let Ok(f) = std::fs::File::open(journal) else {
+        return Ok(None);
+    };
+    let st = JournalState::read(journal, f).map_err(journal_failed)?;
+    Ok(st.header.map(|h| h.input))
+}
+
 /// On `--resume`, give `input` the reading options the journal beside `results` recorded (those
 /// the command line does not give); returns them all, for a command's other options.
 pub fn restore_reading(

@@ -724,6 +724,12 @@ fn import_fix_rerun_then_message_by_the_firms_keys() {
         ["created", "created", "created"]
     );
     assert_eq!(sb.records("clients").len(), 2, "Maria once, Li once");
+    // Maria came from this very sheet (through its results file): unchanged, not reused.
+    let table = csv_rows(&d.join("cases.results.csv.clients.csv"));
+    assert_eq!(
+        results_column(&table, "kayse_result"),
+        ["unchanged", "created"]
+    );
     assert_eq!(sb.records("cases").len(), 3);
     let names = linked_names(&sb);
     assert_eq!(names["W-2"], ["Li Wei"]);

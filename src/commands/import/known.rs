@@ -18,12 +18,13 @@ use crate::record::ledger::{Blanks, Ledger};
 impl Linked {
     /// Settle the sheet's clients against the ledger: those it knows are linked with no request
     /// (or updated when the sheet changes them); the rest are to be created. Clients whose keys
-    /// are in `leave` are the journal's to settle. `file` is this input, as the ledger notes it.
+    /// are in `leave` are the journal's to settle. `sheet` is the names this input goes by in the
+    /// ledger: its path, and the sheet a results file fed back came from.
     pub fn decide(
         ledger: &Ledger,
         clients: Clients,
         leave: &BTreeSet<usize>,
-        file: &str,
+        sheet: &[String],
         merge_by_name: bool,
         allow_missing: bool,
     ) -> Result<(Linked, Vec<Item>), Fatal> {
@@ -37,7 +38,7 @@ impl Linked {
         let (send, settled) = sync::decide(ledger, items, leave, Match::External, Blanks::Keep)?;
         let from_elsewhere = |id: u64| -> Result<Option<String>, Fatal> {
             let known = ledger.get("clients", id).map_err(Fatal::from)?;
-            Ok(known.and_then(|k| k.file).filter(|f| f != file))
+            Ok(known.and_then(|k| k.file).filter(|f| !sheet.contains(f)))
         };
         let weak_conflict = |row: usize, id: u64, other: &str| {
             record(
@@ -251,8 +252,15 @@ mod tests {
                 merged: 0,
                 apart: vec![],
             };
-            let (linked, send) =
-                Linked::decide(&l, clients, &BTreeSet::new(), file, merge, false).unwrap();
+            let (linked, send) = Linked::decide(
+                &l,
+                clients,
+                &BTreeSet::new(),
+                &[file.to_string()],
+                merge,
+                false,
+            )
+            .unwrap();
             let got = match (linked.settled.get(&key(0)), send.first()) {
                 (Some(r), _) => (r.outcome.as_str(), r.id),
                 (None, Some((_, rec))) if rec.id.is_some() => ("update", rec.id),

@@ -80,6 +80,10 @@ pub struct Args {
     /// created (it is linked to those that were); by default such a case is failed, unsent.
     #[arg(long)]
     pub allow_missing_clients: bool,
+    /// The sheet a results file fed back came from, as its run's journal names it: the ledger's
+    /// clients from that sheet are this sheet's own (`unchanged`, not `reused`).
+    #[arg(skip)]
+    pub came_from: Option<String>,
 }
 
 /// What import's progress line counts.
@@ -99,6 +103,7 @@ pub fn run(mut args: Args, g: &Global) -> CmdResult {
         let earlier = Journal::path_for(&args.input.file);
         args.rules
             .restore(&crate::engine::session::recorded_options(&earlier)?);
+        args.came_from = crate::engine::session::recorded_input(&earlier)?;
     }
     if args.run.dry_run {
         return checks::run(

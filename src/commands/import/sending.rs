@@ -109,9 +109,10 @@ fn prepare(
     leave.extend(scanned.earlier_unknown.iter().copied());
     let (linked, client_items) = match clients {
         Some(c) => {
-            let input = args.input.file.display().to_string();
+            let mut sheet = vec![args.input.file.display().to_string()];
+            sheet.extend(args.came_from.clone());
             let (merge, allow) = (args.rules.merge_by_name, args.allow_missing_clients);
-            let (l, items) = Linked::decide(book.ledger(), c, &leave, &input, merge, allow)?;
+            let (l, items) = Linked::decide(book.ledger(), c, &leave, &sheet, merge, allow)?;
             (Some(l), items)
         }
         None => (None, Vec::new()),
