@@ -25,7 +25,7 @@ use serde_json::Value as Json;
 use super::answer::{Item, record};
 use crate::check::linked::{Client, Clients};
 use crate::engine::{Sent, Settled, Work};
-use crate::entity::{CASES, Value};
+use crate::entity::{CASES, Record, Value};
 use crate::outcome::{Outcome, RowError};
 use crate::record::journal::RowRecord;
 use crate::report::clients::Fate;
@@ -137,38 +137,25 @@ impl Linked {
         done: &BTreeMap<usize, RowRecord>,
         last: bool,
     ) -> (Vec<Item>, Vec<RowRecord>) {
-        let Some(field) = CASES.link_to("clients") else {
-            return (items, Vec::new());
-        };
         let mut send = Vec::with_capacity(items.len());
         let mut failed = Vec::new();
-        for (row, mut case) in items {
-            let Some(ks) = self.clients.of_row.get(&row) else {
+        for (row, case) in items {
+            let Some(row_clients) = self.row_clients(row, done, last) else {
                 send.push((row, case));
                 continue;
             };
-            let (mut ids, mut missing, mut pending) = (Vec::new(), Vec::new(), false);
-            for &k in ks {
-                match self.ready(k, done) {
-                    Ready::Id(id) => ids.push(id),
-                    Ready::Pending if last => pending = true,
-                    Ready::Pending => ids.push(0),
-                    Ready::Missing(why) => missing.push(why),
-                }
-            }
-            if !missing.is_empty() && !self.allow_missing {
+            if !row_clients.missing.is_empty() && !self.allow_missing {
                 let why = format!(
                     "{}; the case is not sent without it (--allow-missing-clients sends it anyway)",
-                    missing.join("; ")
+                    row_clients.missing.join("; ")
                 );
                 failed.push(record(row, None, Outcome::Failed, case.id, Some(why)));
                 continue;
             }
-            if pending {
+            if row_clients.pending {
                 continue; // not sent: the results say the run stopped
             }
-            case.set(field, Value::IdList(ids));
-            send.push((row, case));
+            send.push((row, linked_to(case, row_clients.ids)));
         }
         (send, failed)
     }
@@ -176,18 +163,32 @@ impl Linked {
     /// A case an earlier run settled, with the ids of those of its clients that exist, as that
     /// run sent it: what the ledger records for it again on a resume. Never failed here: it is
     /// not sent again.
-    pub fn with_ids(&self, (row, mut case): Item, done: &BTreeMap<usize, RowRecord>) -> Item {
-        if let (Some(field), Some(ks)) = (CASES.link_to("clients"), self.clients.of_row.get(&row)) {
-            let ids = ks
-                .iter()
-                .filter_map(|&k| match self.ready(k, done) {
-                    Ready::Id(id) => Some(id),
-                    _ => None,
-                })
-                .collect();
-            case.set(field, Value::IdList(ids));
+    pub fn with_ids(&self, (row, case): Item, done: &BTreeMap<usize, RowRecord>) -> Item {
+        match self.row_clients(row, done, true) {
+            Some(c) => (row, linked_to(case, c.ids)),
+            None => (row, case),
         }
-        (row, case)
+    }
+
+    /// Where the clients a row names stand: `None` when it names none. Before the clients are
+    /// sent (`last` false) a client still to be created stands as id 0; after, it is `pending`.
+    fn row_clients(
+        &self,
+        row: usize,
+        done: &BTreeMap<usize, RowRecord>,
+        last: bool,
+    ) -> Option<RowClients> {
+        let ks = self.clients.of_row.get(&row)?;
+        let mut out = RowClients::default();
+        for &k in ks {
+            match self.ready(k, done) {
+                Ready::Id(id) => out.ids.push(id),
+                Ready::Pending if last => out.pending = true,
+                Ready::Pending => out.ids.push(0),
+                Ready::Missing(why) => out.missing.push(why),
+            }
+        }
+        Some(out)
     }
 
     /// [`Linked::fill`] over a run's queued work, once the clients are sent.
@@ -268,6 +269,25 @@ pub fn unsendable(clients: &Clients) -> BTreeMap<usize, Vec<RowError>> {
         }
     }
     out
+}
+
+/// Where the clients one row names stand.
+#[derive(Default)]
+struct RowClients {
+    /// The ids of those that exist (0 for one still to be created, before sending).
+    ids: Vec<u64>,
+    /// Why each of the others will not exist.
+    missing: Vec<String>,
+    /// One is still to be created (after sending: the run stopped before it).
+    pending: bool,
+}
+
+/// `case` linked to exactly `ids`.
+fn linked_to(mut case: Record, ids: Vec<u64>) -> Record {
+    if let Some(field) = CASES.link_to("clients") {
+        case.set(field, Value::IdList(ids));
+    }
+    case
 }
 
 fn fate(outcome: Outcome, id: Option<u64>, error: Option<String>) -> Fate {
