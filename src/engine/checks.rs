@@ -37,6 +37,7 @@ pub fn run(
     } else {
         results.path_for(&input.file, "import")?
     };
+    let counting = crate::engine::guard::Counting::start(&results_path);
     let mut sheet = CaseSheet::open(input, hidden.hidden_rows(), rules, false)?;
     sheet.describe_mapping(g);
     let usage = |e| Fatal::from_error(ExitCode::Usage, e);
@@ -120,7 +121,7 @@ pub fn run(
         .map(|c| crate::report::clients::table_with(c, &fates))
         .collect();
     finish::conclude(summary, g, None, started, |s| {
-        crate::engine::guard::no_send_may_replace(&results_path)?;
+        crate::engine::guard::no_send_may_replace(&results_path, counting)?;
         writer.finish_with(s, &tables).map_err(usage)
     })
 }

@@ -11,6 +11,14 @@ use crate::outcome::Outcome;
 use crate::read::{self, ReadOptions};
 use crate::record::journal::Journal;
 
+/// The outcomes of rows that record something done on the server (see `ids_in`).
+const ON_RECORD: [Outcome; 4] = [
+    Outcome::Created,
+    Outcome::Updated,
+    Outcome::Sent,
+    Outcome::Unknown,
+];
+
 /// The rows of an existing results file that record something done on the server that a person
 /// may need again: `created`, `updated` (the ids of cases that exist), `sent`, or `unknown` (in
 /// doubt, to be checked). A `valid` row's id came from the input, not from Kayse, and a `deleted`
@@ -18,6 +26,13 @@ use crate::record::journal::Journal;
 /// be read, or it has no `kayse_result` column (it is not a results file).
 pub fn ids_in(path: &Path) -> u64 {
     if !path.is_file() {
+        return 0;
+    }
+    // A file no cell of which can read as one of these outcomes records nothing: a byte search
+    // says so without parsing the file (a validation's results, the usual target, are all
+    // `valid` and `invalid`).
+    let words = ON_RECORD.map(Outcome::as_str);
+    if !read::may_hold_any(path, &words) {
         return 0;
     }
     let opts = ReadOptions {
@@ -31,12 +46,7 @@ pub fn ids_in(path: &Path) -> u64 {
         return 0;
     };
     let on_record = |c: &Cell| match c {
-        Cell::Text(t) => Outcome::parse(t).is_some_and(|o| {
-            matches!(
-                o,
-                Outcome::Created | Outcome::Updated | Outcome::Sent | Outcome::Unknown
-            )
-        }),
+        Cell::Text(t) => Outcome::parse(t).is_some_and(|o| ON_RECORD.contains(&o)),
         _ => false,
     };
     table
@@ -60,9 +70,41 @@ pub fn elsewhere(results: &Path) -> PathBuf {
     results.with_file_name(format!("{stem}.validation.{ext}"))
 }
 
+/// The rows on record in a file (`ids_in`), counted on a thread of its own. A run that sends
+/// nothing starts this before it reads its input and hands it to `no_send_may_replace` at its
+/// end, so the old file is read beside the run rather than after it. It is still whole then: new
+/// results go to a temporary file until the run ends.
+pub struct Counting {
+    target: PathBuf,
+    count: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Counting {
+    pub fn start(target: &Path) -> Counting {
+        let path = target.to_path_buf();
+        let count = std::thread::Builder::new()
+            .name("old-results".to_string())
+            .spawn(move || ids_in(&path))
+            .ok();
+        Counting {
+            target: target.to_path_buf(),
+            count,
+        }
+    }
+
+    /// The count; read here if the thread could not start or did not finish.
+    fn count(self) -> u64 {
+        match self.count.map(std::thread::JoinHandle::join) {
+            Some(Ok(n)) => n,
+            _ => ids_in(&self.target),
+        }
+    }
+}
+
 /// A run that sends nothing (so it records nothing done in Kayse), about to write `target`:
 /// refused (exit 2, nothing written) when the target is the record of an earlier sending run.
-pub fn no_send_may_replace(target: &Path) -> Result<(), Fatal> {
+/// `counting` is `Counting::start(target)`.
+pub fn no_send_may_replace(target: &Path, counting: Counting) -> Result<(), Fatal> {
     let way_out = format!(
         "pass --results {} (or another new name) to write elsewhere",
         elsewhere(target).display()
@@ -73,7 +115,7 @@ pub fn no_send_may_replace(target: &Path) -> Result<(), Fatal> {
             target.display()
         )));
     }
-    let old = ids_in(target);
+    let old = counting.count();
     if old > 0 {
         return Err(Fatal::usage(format!(
             "not replacing {}: it records {old} rows done in Kayse (ids, sends), which a run that sends nothing would lose; {way_out}",
@@ -133,6 +175,12 @@ mod tests {
                 0,
             ),
             ("case_number,id\nC-1,7\n", 0),
+            // The words elsewhere than in kayse_result: read in full, and still nothing.
+            (
+                "source_row,kayse_result,description\n2,valid,sent\n3,invalid,created\n",
+                0,
+            ),
+            ("source_row,kayse_result,kayse_id\n2, sent ,7\n", 1),
             ("", 0),
         ];
         for (i, (text, want)) in table.into_iter().enumerate() {
@@ -152,15 +200,19 @@ mod tests {
             "source_row,kayse_result,kayse_id\n2,created,7\n3,created,8\n",
         )
         .unwrap();
-        let e = no_send_may_replace(&p).unwrap_err().render();
+        let e = no_send_may_replace(&p, Counting::start(&p))
+            .unwrap_err()
+            .render();
         assert!(e.contains("records 2 rows done in Kayse"), "{e}");
         assert!(e.contains("--results "), "{e}");
         assert!(e.contains("c.validation.csv"), "{e}");
         let valid = dir.path().join("v.results.csv");
         std::fs::write(&valid, "source_row,kayse_result,kayse_id\n2,valid,7\n").unwrap();
-        assert!(no_send_may_replace(&valid).is_ok());
+        assert!(no_send_may_replace(&valid, Counting::start(&valid)).is_ok());
         std::fs::write(Journal::path_for(&valid), "{}\n").unwrap();
-        let e = no_send_may_replace(&valid).unwrap_err().render();
+        let e = no_send_may_replace(&valid, Counting::start(&valid))
+            .unwrap_err()
+            .render();
         assert!(e.contains("journal is beside it"), "{e}");
         assert!(fresh_run_may_replace(&p).is_err());
         assert!(

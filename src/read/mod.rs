@@ -12,6 +12,7 @@ pub(crate) mod csv;
 mod header;
 mod sheet;
 mod total;
+mod words;
 mod workbook;
 mod xlsx_hidden;
 mod xlsx_stream;
@@ -26,6 +27,7 @@ use crate::cell::Cell;
 pub use self::ahead::{ReadAhead, Recycler};
 pub use self::csv::{sniff_delimiter, undo_formula_guard};
 pub use self::header::{HeaderMatcher, SEARCH_ROWS};
+pub use self::words::may_hold_any;
 
 /// How to read the input.
 #[derive(Debug, Clone, Default)]
