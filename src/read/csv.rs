@@ -115,14 +115,22 @@ pub(crate) fn scan_bytes(mut reader: impl Read, skip: u64) -> io::Result<ByteSca
         }
         let fresh = &buf[carry..carry + n];
         let fresh_offset = offset + carry as u64;
-        // One pass over the bytes with a lookup table: NUL, and (until the first is found)
-        // bytes Windows-1252 leaves undefined.
+        // ASCII text (most exports, most chunks) can hold no byte Windows-1252 leaves undefined:
+        // a vectorised search for NUL is enough.
+        let ascii = fresh.is_ascii();
+        if ascii && let Some(i) = memchr::memchr(0, fresh) {
+            scan.first_nul = Some(fresh_offset + i as u64);
+            return Ok(scan);
+        }
+        // Otherwise one pass over the bytes with a lookup table: NUL, and (until the first is
+        // found) bytes Windows-1252 leaves undefined.
         let watch = if scan.first_undefined_1252.is_none() {
             &WATCH_NUL_AND_1252
         } else {
             &WATCH_NUL
         };
-        for (i, &b) in fresh.iter().enumerate() {
+        let table_pass = if ascii { &[][..] } else { fresh };
+        for (i, &b) in table_pass.iter().enumerate() {
             if watch[usize::from(b)] {
                 let at = fresh_offset + i as u64;
                 if b == 0 {
