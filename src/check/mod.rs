@@ -166,7 +166,25 @@ impl Hasher for PreHashed {
     }
 }
 
-type RowsByKey = HashMap<u64, u32, BuildHasherDefault<PreHashed>>;
+/// A key's 64-bit hash (or an id) kept as two halves, so that with the row that first used it an
+/// entry takes 12 bytes where a `u64` would pad it to 16: a million rows' keys take 27 MB a key
+/// instead of 36.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Halves([u32; 2]);
+
+impl Halves {
+    fn new(v: u64) -> Halves {
+        Halves([(v >> 32) as u32, v as u32])
+    }
+}
+
+impl std::hash::Hash for Halves {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64((u64::from(self.0[0]) << 32) | u64::from(self.0[1]));
+    }
+}
+
+type RowsByKey = HashMap<Halves, u32, BuildHasherDefault<PreHashed>>;
 
 /// Distinct values with their counts, capped at [`MAX_DISTINCT`].
 #[derive(Debug, Default)]
@@ -523,6 +541,15 @@ impl Checker {
         }
     }
 
+    /// Size the duplicate check for about `rows` rows (a guess: more rows still fit, fewer
+    /// leave room unused).
+    pub fn expecting(mut self, rows: usize) -> Self {
+        for k in &mut self.keys {
+            k.rows.reserve(rows);
+        }
+        self
+    }
+
     /// Validate one row: its record, or every error it has. Later rows are judged against the
     /// keys of earlier ones, so call this in file order.
     pub fn check(&mut self, row: &MappedRow) -> Result<Record, Vec<RowError>> {
@@ -625,7 +652,7 @@ impl Checker {
             if !complete {
                 continue;
             }
-            match seen.rows.entry(h.finish()) {
+            match seen.rows.entry(Halves::new(h.finish())) {
                 Entry::Occupied(r) => {
                     let parts: Vec<String> = seen
                         .fields
@@ -650,7 +677,7 @@ impl Checker {
             }
         }
         if let Some(id) = record.id {
-            match self.ids.get(&id) {
+            match self.ids.get(&Halves::new(id)) {
                 Some(&r) => errors.push(RowError::new(
                     entity.id.name,
                     format!(
@@ -659,7 +686,7 @@ impl Checker {
                     ),
                 )),
                 None => {
-                    self.ids.insert(id, here);
+                    self.ids.insert(Halves::new(id), here);
                 }
             }
         }

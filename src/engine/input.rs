@@ -187,6 +187,29 @@ impl Sheet {
 
 /// A header matcher for a sheet whose columns are known by name (ids, messages): a cell counts
 /// when it is one of `names`, ignoring case and surrounding spaces, as the columns are found.
+/// About how many rows a text file holds, from its size and the length of its first rows; 0 for
+/// a workbook (its size says little) or a file shorter than the look-ahead. A guess, only for
+/// sizing the duplicate check once rather than growing it as rows come, which on a million-row
+/// CSV moves every key twice and, while the tables are copied, holds both sizes at once.
+fn rows_estimate(format: &str, file: &Path, sample: &[&RawRow]) -> usize {
+    if !matches!(format, "csv" | "text") || sample.len() < LOOK_AHEAD_ROWS {
+        return 0;
+    }
+    let text = |c: &Cell| match c {
+        Cell::Text(t) => t.len(),
+        other => other.to_text().len(),
+    };
+    // Each cell's text and its delimiter; the delimiter's place in the last takes the line end.
+    let bytes: usize = sample
+        .iter()
+        .map(|r| r.cells.iter().map(|c| text(c) + 1).sum::<usize>())
+        .sum();
+    let per_row = (bytes / sample.len()).max(1);
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    // A guess too high costs memory the rows never use: past a few million, grow as they come.
+    (usize::try_from(size).unwrap_or(usize::MAX) / per_row).min(1 << 22)
+}
+
 pub fn names_matcher<S: AsRef<str>>(names: &[S]) -> HeaderMatcher {
     let names: Vec<String> = names
         .iter()
@@ -322,6 +345,7 @@ impl CaseSheet {
         // an id column holds ids, and in which order each date column writes day and month.
         let ahead = look_ahead(rows, LOOK_AHEAD_ROWS);
         let sample = ahead.sample();
+        let expected = rows_estimate(&table.info.format, &input.file, &sample);
         notes.extend(mapping.unmap_non_id_columns(&sample));
         if rules_args.without_clients {
             mapping.unmap_client_columns();
@@ -365,7 +389,7 @@ impl CaseSheet {
             table,
             rows,
             mapping,
-            checker: Checker::new(rules),
+            checker: Checker::new(rules).expecting(expected),
             fingerprint: slot,
             facts,
             notes,
@@ -593,6 +617,35 @@ impl Echo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_files_rows_are_guessed_from_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.csv");
+        // Rows of "abc,12\n": 7 bytes each.
+        std::fs::write(&file, "abc,12\n".repeat(3 * LOOK_AHEAD_ROWS)).unwrap();
+        let row = RawRow {
+            source_row: 2,
+            cells: vec![Cell::Text("abc".into()), Cell::Text("12".into())],
+        };
+        let full: Vec<&RawRow> = vec![&row; LOOK_AHEAD_ROWS];
+        let short: Vec<&RawRow> = vec![&row; 10];
+        // (format, sample, guess)
+        let table: [(&str, &[&RawRow], usize); 5] = [
+            ("csv", &full, 3 * LOOK_AHEAD_ROWS),
+            ("text", &full, 3 * LOOK_AHEAD_ROWS),
+            ("csv", &short, 0),
+            ("xlsx", &full, 0),
+            ("ods", &full, 0),
+        ];
+        for (format, sample, want) in table {
+            assert_eq!(rows_estimate(format, &file, sample), want, "{format}");
+        }
+        assert_eq!(
+            rows_estimate("csv", &dir.path().join("absent.csv"), &full),
+            0
+        );
+    }
 
     fn table(headers: &[&str], rows: Vec<RawRow>) -> Table {
         Table {
