@@ -91,13 +91,17 @@ pub(crate) struct ByteScan {
     pub first_nul: Option<u64>,
     pub first_invalid_utf8: Option<u64>,
     pub first_undefined_1252: Option<(u64, u8)>,
+    /// The text may hold an empty line or a bare CR (`LineEnds`), so it needs the keeper.
+    pub blank_lines: bool,
 }
 
 /// Scan a byte stream in fixed-size chunks: is it valid UTF-8, does it hold NUL bytes or bytes
-/// Windows-1252 leaves undefined? A UTF-8 character split across two chunks is carried over, so
-/// chunk boundaries never cause a false alarm. Stops early at the first NUL (the file is refused).
+/// Windows-1252 leaves undefined, may it hold empty lines? A UTF-8 character split across two
+/// chunks is carried over, so chunk boundaries never cause a false alarm. Stops early at the
+/// first NUL (the file is refused). One pass: the file is read once before its rows, not twice.
 pub(crate) fn scan_bytes(mut reader: impl Read, skip: u64) -> io::Result<ByteScan> {
     let mut scan = ByteScan::default();
+    let mut lines = LineEnds::new();
     let mut buf = vec![0u8; CHUNK + 4];
     let mut carry = 0usize; // bytes of an unfinished UTF-8 character at the start of `buf`
     let mut offset = skip; // file offset of buf[0]
@@ -111,10 +115,12 @@ pub(crate) fn scan_bytes(mut reader: impl Read, skip: u64) -> io::Result<ByteSca
             if carry > 0 && scan.first_invalid_utf8.is_none() {
                 scan.first_invalid_utf8 = Some(offset);
             }
+            scan.blank_lines = lines.finish();
             return Ok(scan);
         }
         let fresh = &buf[carry..carry + n];
         let fresh_offset = offset + carry as u64;
+        lines.feed(fresh);
         // ASCII text (most exports, most chunks) can hold no byte Windows-1252 leaves undefined:
         // a vectorised search for NUL is enough.
         let ascii = fresh.is_ascii();
@@ -158,9 +164,10 @@ pub(crate) fn scan_bytes(mut reader: impl Read, skip: u64) -> io::Result<ByteSca
     }
 }
 
-/// Detect the encoding from the byte-order mark, or by scanning the bytes. Refuses binary data
+/// Detect the encoding from the byte-order mark, or by scanning the bytes, and whether the text
+/// may hold empty lines (always, for UTF-16: its bytes are not the text's). Refuses binary data
 /// (NUL bytes) and bytes that are neither UTF-8 nor Windows-1252, with one line saying so.
-fn detect_encoding(path: &Path) -> Result<TextEncoding, ReadError> {
+fn detect_encoding(path: &Path) -> Result<(TextEncoding, bool), ReadError> {
     let io_err = |e: io::Error| ReadError::new(path, format!("cannot read the file ({e})"));
     let mut file = File::open(path).map_err(io_err)?;
     let mut head = [0u8; 3];
@@ -173,16 +180,17 @@ fn detect_encoding(path: &Path) -> Result<TextEncoding, ReadError> {
     }
     let head = &head[..got];
     if head.starts_with(&[0xFF, 0xFE]) {
-        return Ok(TextEncoding::Utf16Le);
+        return Ok((TextEncoding::Utf16Le, true));
     }
     if head.starts_with(&[0xFE, 0xFF]) {
-        return Ok(TextEncoding::Utf16Be);
+        return Ok((TextEncoding::Utf16Be, true));
     }
     let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
     let skip = if bom { 3 } else { 0 };
     file.seek(SeekFrom::Start(skip)).map_err(io_err)?;
     let scan = scan_bytes(BufReader::new(file), skip).map_err(io_err)?;
-    classify(&scan, bom).map_err(|m| ReadError::new(path, m))
+    let encoding = classify(&scan, bom).map_err(|m| ReadError::new(path, m))?;
+    Ok((encoding, scan.blank_lines))
 }
 
 /// Decide the encoding from a byte scan; the error is the message for the user.
@@ -404,50 +412,66 @@ pub fn undo_formula_guard(field: &str) -> &str {
     }
 }
 
-/// Whether the file may hold an empty line (`\n\n`, `\n\r\n`, or a first line that is empty) or
-/// a line ending in a bare CR, the two things that need `BlankLineKeeper` for Excel's row numbers.
-/// SIMD searches over the raw bytes; a false "yes" (say, an empty line inside a quoted field) only
-/// costs speed. UTF-16 files always say yes: their bytes are not the text's.
-fn may_hold_blank_lines(path: &Path, enc: TextEncoding) -> io::Result<bool> {
-    if matches!(enc, TextEncoding::Utf16Le | TextEncoding::Utf16Be) {
-        return Ok(true);
+/// Whether text may hold an empty line (`\n\n`, `\n\r\n`, or a first line that is empty) or a
+/// line ending in a bare CR, the two things that need `BlankLineKeeper` for Excel's row numbers.
+/// Fed the raw bytes piece by piece (SIMD searches); a false "yes" (say, an empty line inside a
+/// quoted field) only costs speed.
+pub(crate) struct LineEnds {
+    /// The last two bytes fed (fewer at the start), so no pattern is split between pieces.
+    last: [u8; 2],
+    last_len: usize,
+    found: bool,
+    lf_lf: memchr::memmem::Finder<'static>,
+    lf_cr_lf: memchr::memmem::Finder<'static>,
+}
+
+impl LineEnds {
+    pub(crate) fn new() -> LineEnds {
+        LineEnds {
+            // The start of the text counts as a line end, so an empty first line (text starting
+            // `\n` or `\r\n`) is found like any other; the csv crate would skip it and number
+            // every row one low.
+            last: [b'\n', 0],
+            last_len: 1,
+            found: false,
+            lf_lf: memchr::memmem::Finder::new(b"\n\n"),
+            lf_cr_lf: memchr::memmem::Finder::new(b"\n\r\n"),
+        }
     }
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(enc.bom_len()))?;
-    let lf_lf = memchr::memmem::Finder::new(b"\n\n");
-    let lf_cr_lf = memchr::memmem::Finder::new(b"\n\r\n");
-    let mut buf = vec![0u8; CHUNK + 2];
-    // The start of the text counts as a line end, so an empty first line (text starting `\n` or
-    // `\r\n`) is found like any other; the csv crate would skip it and number every row one low.
-    buf[0] = b'\n';
-    let mut kept = 1usize; // the last bytes of the previous chunk, so no pattern is split
-    loop {
-        let n = match file.read(&mut buf[kept..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let end = n == 0;
-        let data = &buf[..kept + n];
-        if lf_lf.find(data).is_some() || lf_cr_lf.find(data).is_some() {
-            return Ok(true);
+
+    pub(crate) fn feed(&mut self, piece: &[u8]) {
+        if self.found || piece.is_empty() {
+            return;
         }
-        // A CR must be followed by LF; one at the very end of a chunk is judged with the next.
-        let judged = if end {
-            data.len()
+        // Across the seam: the last bytes before, and the first of this piece.
+        let head = &piece[..piece.len().min(2)];
+        let mut seam = [0u8; 4];
+        seam[..self.last_len].copy_from_slice(&self.last[..self.last_len]);
+        seam[self.last_len..self.last_len + head.len()].copy_from_slice(head);
+        let seam = &seam[..self.last_len + head.len()];
+        let bare_cr_before = (0..self.last_len).any(|i| seam[i] == b'\r' && seam[i + 1] != b'\n');
+        // A CR must be followed by LF; one at the very end is judged with the next piece.
+        let bare_cr =
+            memchr::memchr_iter(b'\r', &piece[..piece.len() - 1]).any(|i| piece[i + 1] != b'\n');
+        self.found = bare_cr_before
+            || bare_cr
+            || self.lf_lf.find(seam).is_some()
+            || self.lf_cr_lf.find(seam).is_some()
+            || self.lf_lf.find(piece).is_some()
+            || self.lf_cr_lf.find(piece).is_some();
+        let both = &seam[seam.len().saturating_sub(2)..];
+        let tail: &[u8] = if piece.len() >= 2 {
+            &piece[piece.len() - 2..]
         } else {
-            data.len().saturating_sub(1)
+            both
         };
-        if memchr::memchr_iter(b'\r', &data[..judged]).any(|i| data.get(i + 1) != Some(&b'\n')) {
-            return Ok(true);
-        }
-        if end {
-            return Ok(false);
-        }
-        let tail = data.len().min(2);
-        let start = data.len() - tail;
-        buf.copy_within(start..start + tail, 0);
-        kept = tail;
+        self.last[..tail.len()].copy_from_slice(tail);
+        self.last_len = tail.len();
+    }
+
+    /// The answer, once every byte has been fed: a CR at the very end is a bare one.
+    pub(crate) fn finish(&self) -> bool {
+        self.found || self.last[..self.last_len].last() == Some(&b'\r')
     }
 }
 
@@ -738,7 +762,7 @@ fn fill_cell(cell: &mut Cell, field: &str) {
 /// stream.
 pub(crate) fn open(path: &Path, opts: &ReadOptions, tabbed: bool) -> Result<Table, ReadError> {
     let io_err = |e: io::Error| ReadError::new(path, format!("cannot read the file ({e})"));
-    let encoding = detect_encoding(path)?;
+    let (encoding, blank_lines) = detect_encoding(path)?;
 
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     text_reader(path, encoding)
@@ -758,7 +782,7 @@ pub(crate) fn open(path: &Path, opts: &ReadOptions, tabbed: bool) -> Result<Tabl
     let text = text_reader(path, encoding).map_err(io_err)?;
     // The keeper costs a table lookup per byte; a file with no empty line and no bare CR (most
     // exports) has nothing for it to keep, and its records are its rows as they are.
-    let source: Box<dyn Read + Send> = if may_hold_blank_lines(path, encoding).map_err(io_err)? {
+    let source: Box<dyn Read + Send> = if blank_lines {
         Box::new(BlankLineKeeper::new(text, delimiter))
     } else {
         text
@@ -1057,19 +1081,31 @@ mod tests {
         for (i, (bytes, want)) in cases.iter().enumerate() {
             let p = dir.path().join(format!("{i}.csv"));
             std::fs::write(&p, bytes).unwrap();
-            let got = may_hold_blank_lines(&p, TextEncoding::Utf8).unwrap();
+            let got = detect_encoding(&p).unwrap().1;
             assert_eq!(got, *want, "{:?}", String::from_utf8_lossy(bytes));
+            // Fed a byte at a time, every pattern straddles a seam.
+            let trickled = scan_bytes(Trickle(bytes), 0).unwrap().blank_lines;
+            assert_eq!(
+                trickled,
+                *want,
+                "{:?} trickled",
+                String::from_utf8_lossy(bytes)
+            );
         }
         // a pattern split across the chunk boundary is still seen
-        let mut big = vec![b'x'; CHUNK - 1];
-        big.extend_from_slice(b"\n\nz\n");
-        let p = dir.path().join("big.csv");
-        std::fs::write(&p, &big).unwrap();
-        assert!(may_hold_blank_lines(&p, TextEncoding::Utf8).unwrap());
-        let mut cr = vec![b'x'; CHUNK + 1];
-        cr.extend_from_slice(b"\ry\n");
-        std::fs::write(&p, &cr).unwrap();
-        assert!(may_hold_blank_lines(&p, TextEncoding::Utf8).unwrap());
+        for piece in [&b"\n\nz\n"[..], b"\n\r\nz", b"\ry\n", b"x\r"] {
+            for shift in 0..4 {
+                let mut big = vec![b'x'; CHUNK - shift];
+                big.extend_from_slice(piece);
+                let p = dir.path().join("big.csv");
+                std::fs::write(&p, &big).unwrap();
+                assert!(detect_encoding(&p).unwrap().1, "{piece:?} at {shift}");
+            }
+        }
+        // UTF-16 always says yes: its bytes are not the text's.
+        let p = dir.path().join("u16.csv");
+        std::fs::write(&p, [0xFF, 0xFE, b'a', 0, b'\n', 0]).unwrap();
+        assert_eq!(detect_encoding(&p).unwrap(), (TextEncoding::Utf16Le, true));
     }
 
     #[test]
