@@ -326,6 +326,18 @@ fn validate_never_replaces_the_results_that_hold_the_ids() {
     );
     assert_eq!(sb.bulk_requests(), before);
     assert_eq!(kayse_ids(&results), ids);
+    // Nor does a validation replace it: the ids are counted from the workbook's cells.
+    let o = sb.run(
+        dir.path(),
+        &["validate", "cases.csv", "--results", "cases.results.xlsx"],
+    );
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("records 5 rows done in Kayse"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(kayse_ids(&results), ids);
 }
 
 /// `--json` prints one object on every exit, with a reason from the fixed set and the next
