@@ -20,7 +20,8 @@ pub struct Args {
     pub batch: BatchArgs,
 }
 
-pub fn run(args: Args, g: &Global) -> CmdResult {
+pub fn run(mut args: Args, g: &Global) -> CmdResult {
+    crate::engine::session::restore_fed_back(&args.input.file, &mut args.rules)?;
     checks::run(
         "validate",
         &args.input,

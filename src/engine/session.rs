@@ -343,6 +343,17 @@ pub fn recorded_options(journal: &Path) -> Result<BTreeMap<String, String>, Fata
     Ok(st.header.map(|h| h.options).unwrap_or_default())
 }
 
+/// A results file fed back (`input`) is read with the mapping file and the clients table its run
+/// recorded, where the command line gives none: a case is never checked, nor sent, without the
+/// clients its row names. Its journal says which, until the journal is retired.
+pub fn restore_fed_back(
+    input: &Path,
+    rules: &mut crate::engine::options::RulesArgs,
+) -> Result<(), Fatal> {
+    rules.restore(&recorded_options(&Journal::path_for(input))?);
+    Ok(())
+}
+
 /// The input an earlier run's journal names (the sheet a results file fed back came from);
 /// `None` when there is no journal.
 pub fn recorded_input(journal: &Path) -> Result<Option<String>, Fatal> {

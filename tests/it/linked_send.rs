@@ -856,6 +856,19 @@ fn a_results_file_fed_back_joins_its_clients_table_again() {
     let sb = Sandbox::start(&[]);
     let o = sb.run(d, &["import", "cases.csv", "--clients", "clients.csv"]);
     assert_eq!(code(&o), 1, "{}", show(&o));
+    // Checked before it is sent again, the results file is joined to that table too: A-2 is
+    // still invalid for Li's email, by validate as by a dry run.
+    for args in [
+        &["validate", "cases.results.xlsx"][..],
+        &["import", "cases.results.xlsx", "--dry-run"][..],
+    ] {
+        let o = sb.run(d, args);
+        assert_eq!(code(&o), 1, "{args:?}: {}", show(&o));
+        let rows = sheet(&d.join("cases.validation.xlsx"), None);
+        let outcome = results_column(&rows, "kayse_result");
+        assert_eq!(outcome, ["valid", "invalid"], "{args:?}: {rows:?}");
+        std::fs::remove_file(d.join("cases.validation.xlsx")).unwrap();
+    }
     // Li's email fixed where it is wrong: in the clients table.
     write(
         d,

@@ -97,12 +97,8 @@ const SHOWN: &[(&str, Outcome)] = &[
 
 pub fn run(mut args: Args, g: &Global) -> CmdResult {
     if !args.run.resume {
-        // A results file fed back is read with the mapping and the clients table its run used
-        // (its journal says which, until it is retired): a case is never sent, nor checked,
-        // without the clients its row names.
+        crate::engine::session::restore_fed_back(&args.input.file, &mut args.rules)?;
         let earlier = Journal::path_for(&args.input.file);
-        args.rules
-            .restore(&crate::engine::session::recorded_options(&earlier)?);
         args.came_from = crate::engine::session::recorded_input(&earlier)?;
     }
     if args.run.dry_run {
