@@ -150,12 +150,19 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
     let input = shell_word(&summary.input);
     let results = summary.results.as_deref().map(shell_word);
     let joined = clients_flag(command_line);
+    // A row can be invalid for its client: the error names the clients table's row to fix.
+    let there = match joined.strip_prefix(" --clients ") {
+        Some(table) if invalid > 0 => {
+            format!(" (where an error names a row of {table}, fix that row there)")
+        }
+        _ => String::new(),
+    };
     if command_line.split(' ').any(|w| w == "--dry-run") {
         if invalid > 0 {
             return (
                 None,
                 Some(format!(
-                    "fix the {invalid} invalid {} in {input}",
+                    "fix the {invalid} invalid {} in {input}{there}",
                     rows(invalid)
                 )),
             );
@@ -170,7 +177,7 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
         "validate" if invalid > 0 => (
             Some(format!("kayse-bulk validate {input}{joined}")),
             Some(format!(
-                "fix the {invalid} invalid {} in {input}",
+                "fix the {invalid} invalid {} in {input}{there}",
                 rows(invalid)
             )),
         ),
@@ -192,7 +199,7 @@ pub fn next_step(summary: &Summary, command_line: &str) -> (Option<String>, Opti
                 ));
             }
             let first =
-                (!first.is_empty()).then(|| format!("{} in {results}", first.join(" and ")));
+                (!first.is_empty()).then(|| format!("{} in {results}{there}", first.join(" and ")));
             (
                 Some(format!("kayse-bulk import {results} --only-failed{joined}")),
                 first,
@@ -481,7 +488,27 @@ mod tests {
                 vec![(Outcome::Invalid, 3)],
                 "kayse-bulk validate x --clients=c.csv",
                 Some("kayse-bulk validate \"week 1.csv\" --clients c.csv"),
-                Some("fix the 3 invalid rows in \"week 1.csv\""),
+                Some(
+                    "fix the 3 invalid rows in \"week 1.csv\" (where an error names a row of c.csv, fix that row there)",
+                ),
+            ),
+            (
+                "import",
+                vec![(Outcome::Created, 3), (Outcome::Invalid, 1)],
+                "kayse-bulk import x --clients c.csv",
+                Some("kayse-bulk import week1.results.xlsx --only-failed --clients c.csv"),
+                Some(
+                    "fix the 1 invalid row in week1.results.xlsx (where an error names a row of c.csv, fix that row there)",
+                ),
+            ),
+            (
+                "import",
+                vec![(Outcome::Invalid, 2)],
+                "kayse-bulk import x --clients c.csv --dry-run",
+                None,
+                Some(
+                    "fix the 2 invalid rows in \"week 1.csv\" (where an error names a row of c.csv, fix that row there)",
+                ),
             ),
             (
                 "import",
