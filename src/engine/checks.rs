@@ -121,7 +121,7 @@ pub fn run(
         .map(|c| crate::report::clients::table_with(c, &fates))
         .collect();
     finish::conclude(summary, g, None, started, |s| {
-        crate::engine::guard::no_send_may_replace(&results_path, counting)?;
+        crate::engine::guard::no_send_may_replace(counting)?;
         writer.finish_with(s, &tables).map_err(usage)
     })
 }

@@ -101,10 +101,11 @@ impl Counting {
     }
 }
 
-/// A run that sends nothing (so it records nothing done in Kayse), about to write `target`:
-/// refused (exit 2, nothing written) when the target is the record of an earlier sending run.
-/// `counting` is `Counting::start(target)`.
-pub fn no_send_may_replace(target: &Path, counting: Counting) -> Result<(), Fatal> {
+/// A run that sends nothing (so it records nothing done in Kayse), about to write the target
+/// `counting` counted: refused (exit 2, nothing written) when the target is the record of an
+/// earlier sending run.
+pub fn no_send_may_replace(counting: Counting) -> Result<(), Fatal> {
+    let target = &counting.target.clone();
     let way_out = format!(
         "pass --results {} (or another new name) to write elsewhere",
         elsewhere(target).display()
@@ -200,7 +201,7 @@ mod tests {
             "source_row,kayse_result,kayse_id\n2,created,7\n3,created,8\n",
         )
         .unwrap();
-        let e = no_send_may_replace(&p, Counting::start(&p))
+        let e = no_send_may_replace(Counting::start(&p))
             .unwrap_err()
             .render();
         assert!(e.contains("records 2 rows done in Kayse"), "{e}");
@@ -208,9 +209,9 @@ mod tests {
         assert!(e.contains("c.validation.csv"), "{e}");
         let valid = dir.path().join("v.results.csv");
         std::fs::write(&valid, "source_row,kayse_result,kayse_id\n2,valid,7\n").unwrap();
-        assert!(no_send_may_replace(&valid, Counting::start(&valid)).is_ok());
+        assert!(no_send_may_replace(Counting::start(&valid)).is_ok());
         std::fs::write(Journal::path_for(&valid), "{}\n").unwrap();
-        let e = no_send_may_replace(&valid, Counting::start(&valid))
+        let e = no_send_may_replace(Counting::start(&valid))
             .unwrap_err()
             .render();
         assert!(e.contains("journal is beside it"), "{e}");
