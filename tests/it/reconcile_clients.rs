@@ -396,7 +396,7 @@ fn a_clients_table_with_nothing_in_doubt_is_kept_whole() {
 /// later probe finds the rest.
 #[test]
 fn the_budget_bounds_the_probe_and_a_second_one_finishes() {
-    // A seed that loses client requests and no case request (cases are probed first).
+    // A seed that loses client requests and no case request: every read goes to the clients.
     let (dir, sb) = lossy_import("23", "r.csv");
     let d = dir.path();
     assert!(cases_with(&table(d, "r.csv", false), "unknown").is_empty());
@@ -419,6 +419,42 @@ fn the_budget_bounds_the_probe_and_a_second_one_finishes() {
     let out = sb.run(d, &["reconcile", "r.csv", "--probe"]);
     assert!(code(&out) <= 1, "{}", show(&out));
     assert_eq!(check_clients_table(&sb, &table(d, "r.csv", true)), 0);
+}
+
+/// With both cases and clients in doubt, a small `--budget` goes to the clients first: cases
+/// that wait for a client cannot be sent until it is found, while a case in doubt waits for
+/// nothing.
+#[test]
+fn a_small_budget_goes_to_the_clients_first() {
+    let unknown_clients = |d: &Path| {
+        client_rows(&table(d, "r.csv", true))
+            .iter()
+            .filter(|c| c.2 == "unknown")
+            .count()
+    };
+    // A seed that loses both a case request and a client request.
+    let (dir, sb) = (1..40)
+        .map(|seed| lossy_import(&seed.to_string(), "r.csv"))
+        .find(|(dir, _)| {
+            let d = dir.path();
+            !cases_with(&table(d, "r.csv", false), "unknown").is_empty() && unknown_clients(d) > 0
+        })
+        .expect("a seed that loses both kinds of request");
+    let d = dir.path();
+    let cases_before = cases_with(&table(d, "r.csv", false), "unknown");
+    let clients_before = unknown_clients(d);
+    let out = sb.run(d, &["reconcile", "r.csv", "--probe", "--budget", "2"]);
+    assert!(code(&out) != 0, "{}", show(&out));
+    assert!(
+        unknown_clients(d) < clients_before,
+        "the budget found no client: {}",
+        show(&out)
+    );
+    assert_eq!(
+        cases_with(&table(d, "r.csv", false), "unknown"),
+        cases_before,
+        "no read went to the cases"
+    );
 }
 
 /// A Clio matters export joined to its contacts export (`--clients`): the contacts whose

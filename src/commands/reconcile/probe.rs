@@ -207,6 +207,10 @@ pub fn probe(
         // read twice.
         let mut left: Vec<Lost> = groups.values().flat_map(|(r, _, _)| r.clone()).collect();
         let mut read = BTreeSet::new();
+        // Clients first: the cases that wait for a client cannot be sent until it is found,
+        // while a case in doubt waits for nothing, so a small --budget goes where it unblocks.
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_by_key(|((of, ..), _)| *of != Of::Clients);
         for ((of, run, batch), (rows, ids, gap)) in groups {
             let before = out.found.len();
             // Past its gap, a request's search ends after 2n reads in a row that find nothing:
