@@ -13,7 +13,7 @@
 //! references that spell an ASCII letter. Any failure to read also answers `true`.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::Path;
 
 use memchr::memmem::Finder;
@@ -35,13 +35,15 @@ pub fn may_hold_any(path: &Path, words: &[&str]) -> bool {
 }
 
 fn text_may_hold(path: &Path, words: &[&str]) -> io::Result<bool> {
+    let mut file = File::open(path)?;
     let mut head = [0u8; 2];
-    let got = File::open(path)?.read(&mut head)?;
+    let got = file.read(&mut head)?;
     // UTF-16 spells each letter in two bytes: the search would not see the words.
     if got == 2 && matches!(head, [0xFF, 0xFE] | [0xFE, 0xFF]) {
         return Ok(true);
     }
-    Search::new(words, false).run(File::open(path)?)
+    file.seek(io::SeekFrom::Start(0))?;
+    Search::new(words, false).run(file)
 }
 
 fn xlsx_may_hold(path: &Path, words: &[&str]) -> io::Result<bool> {
