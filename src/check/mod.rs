@@ -6,13 +6,14 @@
 //! I/O, no reading of the mapping's internals.
 //!
 //! Memory stays small on million-row files: duplicate detection keeps a 64-bit hash of each key
-//! and a 32-bit row number (about 26 MB per million keys), not the keys themselves. Two different
-//! keys sharing a hash is a 1-in-10^7 event on a million rows; it would report a false duplicate,
-//! never miss a real one. The value tallies stop growing after `MAX_DISTINCT` values.
+//! and a 32-bit row number (about 25 MB per million keys, in [`first_rows`]), not the keys
+//! themselves. Two different keys sharing a hash is a 1-in-10^7 event on a million rows; it would
+//! report a false duplicate, never miss a real one. The value tallies stop growing after `MAX_DISTINCT` values.
 
 pub mod client_id;
 pub mod dates;
 pub mod email;
+mod first_rows;
 pub mod ids;
 pub mod joined;
 pub mod linked;
@@ -23,8 +24,9 @@ pub mod rules;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+use std::hash::{DefaultHasher, Hasher};
+
+use first_rows::FirstRows;
 
 use serde_json::Map;
 
@@ -59,6 +61,8 @@ pub struct Rules {
     /// Per slot: the key (index into `entity.keys`) whose last field it is. That field's column
     /// is where a duplicate key is marked.
     key_end: Vec<Option<usize>>,
+    /// Per key (as `entity.keys`): the slots of its fields, in order.
+    keys: Vec<Vec<usize>>,
     /// Per slot: a required field a row may leave blank, because something else gives it (a
     /// joined clients table's `external_source`, which the case gives).
     optional: Vec<bool>,
@@ -94,6 +98,11 @@ impl Rules {
             country: Country::default(),
             allowed: vec![None; entity.slot_count()],
             key_end,
+            keys: entity
+                .keys
+                .iter()
+                .map(|key| key.iter().filter_map(|n| entity.field_index(n)).collect())
+                .collect(),
             optional: vec![false; entity.slot_count()],
         }
     }
@@ -148,44 +157,6 @@ impl Rules {
 /// The most distinct values tallied per field; beyond it they are counted as one lump.
 pub const MAX_DISTINCT: usize = 1000;
 
-/// Keys that are already hashes: spread the bits, do not hash again.
-#[derive(Debug, Default)]
-struct PreHashed(u64);
-
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// A key's 64-bit hash (or an id) kept as two halves, so that with the row that first used it an
-/// entry takes 12 bytes where a `u64` would pad it to 16: a million rows' keys take 27 MB a key
-/// instead of 36.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Halves([u32; 2]);
-
-impl Halves {
-    fn new(v: u64) -> Halves {
-        Halves([(v >> 32) as u32, v as u32])
-    }
-}
-
-impl std::hash::Hash for Halves {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u64((u64::from(self.0[0]) << 32) | u64::from(self.0[1]));
-    }
-}
-
-type RowsByKey = HashMap<Halves, u32, BuildHasherDefault<PreHashed>>;
-
 /// Distinct values with their counts, capped at [`MAX_DISTINCT`].
 #[derive(Debug, Default)]
 struct Tally {
@@ -231,20 +202,14 @@ fn short_to(s: &str, max: usize) -> String {
     t
 }
 
-/// One key's rows so far: the fields it is made of, and the row that first used each value.
-#[derive(Debug)]
-struct KeySeen {
-    fields: Vec<usize>,
-    rows: RowsByKey,
-}
-
 /// Validates rows one after another, remembering what earlier rows used.
 #[derive(Debug)]
 pub struct Checker {
     pub rules: Rules,
     /// One per entity key, in table order.
-    keys: Vec<KeySeen>,
-    ids: RowsByKey,
+    /// Per key (as `rules.keys`): the row that first used each value, by the value's hash.
+    keys: Vec<FirstRows>,
+    ids: FirstRows,
     /// One per open-valued field: its index and its values so far.
     tallies: Vec<(usize, Tally)>,
     /// Date slots where a value read only in the other order than the one used.
@@ -407,6 +372,9 @@ pub struct Checked {
     notes: Vec<(usize, String)>,
     /// Per entity key: the column of its last field, where a duplicate is marked.
     columns: [Option<usize>; MAX_KEYS],
+    /// Per entity key: the hash of its value, `None` when a part is unset. Hashed here, on the
+    /// thread that judges rows on their own, so settling does only the lookups.
+    hashes: [Option<u64>; MAX_KEYS],
     /// Date slots whose value reads only in the other order, with the value.
     swapped: Vec<(usize, String)>,
 }
@@ -497,14 +465,30 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
         }
         record.set(d, Value::Object(map));
     }
+    let mut hashes = [None; MAX_KEYS];
+    for (k, fields) in rules.keys.iter().enumerate() {
+        hashes[k] = key_hash(&record, fields);
+    }
     Checked {
         source_row: row.source_row,
         record,
         errors,
         notes,
         columns,
+        hashes,
         swapped,
     }
+}
+
+/// The hash of a key's value: its parts' texts, each followed by 0xFF, which never occurs in
+/// UTF-8 and so separates them. `None` when a part is unset or empty.
+fn key_hash(record: &Record, fields: &[usize]) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    for &i in fields {
+        h.write(key_part(record.get(i))?.as_bytes());
+        h.write_u8(0xFF);
+    }
+    Some(h.finish())
 }
 
 /// The text of one part of a key, for its hash and its message; `None` when unset or empty.
@@ -519,14 +503,7 @@ fn key_part(v: Option<&Value>) -> Option<Cow<'_, str>> {
 impl Checker {
     pub fn new(rules: Rules) -> Self {
         let entity = rules.entity;
-        let keys = entity
-            .keys
-            .iter()
-            .map(|key| KeySeen {
-                fields: key.iter().filter_map(|n| entity.field_index(n)).collect(),
-                rows: RowsByKey::default(),
-            })
-            .collect();
+        let keys = rules.keys.iter().map(|_| FirstRows::default()).collect();
         let tallies = (0..entity.fields.len())
             .filter(|&i| entity.fields[i].open_values)
             .map(|i| (i, Tally::default()))
@@ -534,7 +511,7 @@ impl Checker {
         Checker {
             rules,
             keys,
-            ids: RowsByKey::default(),
+            ids: FirstRows::default(),
             tallies,
             swapped: Vec::new(),
             notes: Vec::new(),
@@ -545,7 +522,7 @@ impl Checker {
     /// leave room unused).
     pub fn expecting(mut self, rows: usize) -> Self {
         for k in &mut self.keys {
-            k.rows.reserve(rows);
+            k.reserve(rows);
         }
         self
     }
@@ -566,6 +543,7 @@ impl Checker {
             mut errors,
             notes,
             columns,
+            hashes,
             swapped,
         } = checked;
         for (slot, text) in swapped {
@@ -590,7 +568,7 @@ impl Checker {
                 tally.add(v);
             }
         }
-        self.duplicates(source_row, &record, columns, &mut errors);
+        self.duplicates(source_row, &record, (columns, hashes), &mut errors);
         if errors.is_empty() {
             Ok(record)
         } else {
@@ -628,67 +606,55 @@ impl Checker {
         &mut self,
         source_row: usize,
         record: &Record,
-        columns: [Option<usize>; MAX_KEYS],
+        (columns, hashes): ([Option<usize>; MAX_KEYS], [Option<u64>; MAX_KEYS]),
         errors: &mut Vec<RowError>,
     ) {
         let here = row_u32(source_row);
         let entity = record.entity();
         for (k, seen) in self.keys.iter_mut().enumerate() {
-            // The hash of the key's parts; 0xFF never occurs in UTF-8, so it separates parts.
-            let mut h = DefaultHasher::new();
-            let mut complete = true;
-            for &i in &seen.fields {
-                match key_part(record.get(i)) {
-                    Some(p) => {
-                        h.write(p.as_bytes());
-                        h.write_u8(0xFF);
-                    }
-                    None => {
-                        complete = false;
-                        break;
-                    }
-                }
-            }
-            if !complete {
-                continue;
-            }
-            match seen.rows.entry(Halves::new(h.finish())) {
-                Entry::Occupied(r) => {
-                    let parts: Vec<String> = seen
-                        .fields
-                        .iter()
-                        .map(|&i| {
-                            let v = key_part(record.get(i)).unwrap_or_default();
-                            format!("{} '{}'", entity.fields[i].name, short(&v))
-                        })
-                        .collect();
-                    let last = seen.fields.last().map_or("", |&i| entity.fields[i].name);
-                    errors.push(
-                        RowError::new(
-                            last,
-                            format!("{} already used on row {}", parts.join(" with "), r.get()),
-                        )
-                        .at(columns[k]),
-                    );
-                }
-                Entry::Vacant(v) => {
-                    v.insert(here);
-                }
+            let Some(h) = hashes[k] else { continue };
+            if let Some(first) = seen.first_or_insert(h, here) {
+                let fields = &self.rules.keys[k];
+                let parts: Vec<String> = fields
+                    .iter()
+                    .map(|&i| {
+                        let v = key_part(record.get(i)).unwrap_or_default();
+                        format!("{} '{}'", entity.fields[i].name, short(&v))
+                    })
+                    .collect();
+                let last = fields.last().map_or("", |&i| entity.fields[i].name);
+                errors.push(
+                    RowError::new(
+                        last,
+                        format!("{} already used on row {first}", parts.join(" with ")),
+                    )
+                    .at(columns[k]),
+                );
             }
         }
-        if let Some(id) = record.id {
-            match self.ids.get(&Halves::new(id)) {
-                Some(&r) => errors.push(RowError::new(
-                    entity.id.name,
-                    format!(
-                        "id {id} already used on row {r} (one update per {} per file)",
-                        entity.one
-                    ),
-                )),
-                None => {
-                    self.ids.insert(Halves::new(id), here);
-                }
+        if let Some(id) = record.id
+            && let Some(r) = self.ids.first_or_insert(id, here)
+        {
+            errors.push(RowError::new(
+                entity.id.name,
+                format!(
+                    "id {id} already used on row {r} (one update per {} per file)",
+                    entity.one
+                ),
+            ));
+        }
+    }
+
+    /// Bring the table slots `next` will probe into the cache while this thread does other
+    /// work, so settling it does not wait on memory. A hint only: it changes nothing.
+    pub fn prefetch(&self, next: &Checked) {
+        for (seen, h) in self.keys.iter().zip(next.hashes) {
+            if let Some(h) = h {
+                seen.prefetch(h);
             }
+        }
+        if let Some(id) = next.record.id {
+            self.ids.prefetch(id);
         }
     }
 

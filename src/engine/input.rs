@@ -407,6 +407,9 @@ impl CaseSheet {
             Ok(Prechecked::Blank) => return Some(Ok(Scanned::Blank)),
             Err(e) => return Some(Err(read_failed(e))),
         };
+        if let Some(Prechecked::Row(_, next, _)) = self.rows.peek() {
+            self.checker.prefetch(next);
+        }
         let mut result = self.checker.settle(checked);
         if let Some((mentions, errors)) = named {
             // A case is not sent without the clients its row names: their errors are its own.

@@ -111,6 +111,12 @@ impl<T: Send + 'static> ReadAhead<T> {
         ahead
     }
 
+    /// The next row, if it is already here (prepared and in hand), without taking it: for a
+    /// caller that wants to start on it early. `None` at a batch's end, or at an error.
+    pub fn peek(&self) -> Option<&T> {
+        self.current.as_slice().first()?.as_ref().ok()
+    }
+
     /// A handle another thread can give spent cells to.
     pub fn recycler(&self) -> Recycler {
         Recycler(self.back.clone())
