@@ -171,7 +171,7 @@ impl Join {
         if let Some(i) = CLIENTS.field_index("external_source_id")
             && record.get(i).is_none()
         {
-            record.set(i, Value::Text(key.to_string()));
+            record.set(i, Value::Text(key.into()));
         }
         Mention {
             group,
@@ -187,12 +187,8 @@ mod tests {
 
     fn client(first: &str, last: &str, id: Option<&str>) -> Record {
         let mut r = Record::new(&CLIENTS);
-        let mut set = |name: &str, v: &str| {
-            r.set(
-                CLIENTS.field_index(name).unwrap(),
-                Value::Text(v.to_string()),
-            )
-        };
+        let mut set =
+            |name: &str, v: &str| r.set(CLIENTS.field_index(name).unwrap(), Value::Text(v.into()));
         set("first_name", first);
         set("last_name", last);
         if let Some(id) = id {

@@ -146,10 +146,10 @@ impl Reader {
             match split_name(&text(v)) {
                 Ok(split) => {
                     if record.get(first).is_none() {
-                        record.set(first, Value::Text(split.first));
+                        record.set(first, Value::Text(split.first.into()));
                     }
                     if record.get(last).is_none() {
-                        record.set(last, Value::Text(split.last));
+                        record.set(last, Value::Text(split.last.into()));
                     }
                     dropped = split.dropped;
                 }
@@ -272,7 +272,7 @@ impl Gathered {
                 && m.record.get(i).is_none()
                 && !s.is_empty()
             {
-                m.record.set(i, Value::Text(s.to_string()));
+                m.record.set(i, Value::Text(s.into()));
             }
             self.people.push(person(source_row, &m));
             self.mentions.push(m);
@@ -335,7 +335,7 @@ impl Gathered {
         }
         let is_derived = derived.is_some();
         if let (Some(id), Some(i)) = (derived, CLIENTS.field_index("external_source_id")) {
-            record.set(i, Value::Text(id));
+            record.set(i, Value::Text(id.into()));
         }
         let mut why: Vec<String> = cluster
             .merges

@@ -28,6 +28,7 @@ use std::hash::{DefaultHasher, Hasher};
 
 use first_rows::FirstRows;
 
+use compact_str::CompactString;
 use serde_json::Map;
 
 use crate::cell::Cell;
@@ -309,15 +310,15 @@ fn parse_cell_noted(
     country: Country,
 ) -> Result<(Value, Option<String>), CellError> {
     let value = match kind {
-        Kind::Text => Value::Text(text(cell).into_owned()),
+        Kind::Text => Value::Text(CompactString::new(text(cell))),
         Kind::Date => Value::Date(parse_date(cell, order)?),
         Kind::Bool => Value::Bool(parse_bool(cell)?),
         Kind::IdList => Value::IdList(parse_id_list(cell)?),
         Kind::Object => Value::Object(parse_object(cell)?),
-        Kind::Email => Value::Text(email::parse_email(cell).map_err(CellError::Email)?),
+        Kind::Email => Value::Text(email::parse_email(cell).map_err(CellError::Email)?.into()),
         Kind::Mobile => {
             let m = phone::parse_mobile(cell, country).map_err(CellError::Mobile)?;
-            return Ok((Value::Text(m.e164), m.warning));
+            return Ok((Value::Text(m.e164.into()), m.warning));
         }
     };
     Ok((value, None))
@@ -325,12 +326,12 @@ fn parse_cell_noted(
 
 /// Match a value against an allowed list: exact, else ignoring case and surrounding spaces (the
 /// list's spelling is then sent, so `Active` cannot create a second status next to `active`).
-fn allowed_value(list: &[String], v: &str, what: &str) -> Result<String, String> {
+fn allowed_value<'a>(list: &'a [String], v: &str, what: &str) -> Result<&'a str, String> {
     if let Some(a) = list.iter().find(|a| a.trim() == v) {
-        return Ok(a.trim().to_string());
+        return Ok(a.trim());
     }
     if let Some(a) = list.iter().find(|a| a.trim().eq_ignore_ascii_case(v)) {
-        return Ok(a.trim().to_string());
+        return Ok(a.trim());
     }
     let lower = v.to_lowercase();
     let best = list
@@ -433,7 +434,7 @@ pub fn check_row(rules: &Rules, row: &MappedRow) -> Checked {
                 }
                 match rules.allowed(i) {
                     Some(list) => match allowed_value(list, &v, f.name) {
-                        Ok(canon) => record.set(i, Value::Text(canon)),
+                        Ok(canon) => record.set(i, Value::Text(canon.into())),
                         Err(e) => errors.push(RowError::new(f.name, e).at(slot.column)),
                     },
                     None => record.set(i, Value::Text(v)),

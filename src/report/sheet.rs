@@ -50,7 +50,7 @@ impl Out {
 /// as `1;2`, objects as JSON text).
 pub fn out(v: &Value) -> Out {
     match v {
-        Value::Text(s) => Out::Text(s.clone()),
+        Value::Text(s) => Out::Text(s.to_string()),
         Value::Date(d) => Out::Date(*d),
         Value::Bool(b) => Out::Bool(*b),
         Value::IdList(ids) => Out::Text(format_id_list(ids)),
@@ -826,7 +826,7 @@ mod tests {
         fits.id = Some(1);
         fits.set(
             field("description"),
-            Value::Text("x".repeat(MAX_CELL_CHARS)),
+            Value::Text("x".repeat(MAX_CELL_CHARS).into()),
         );
         fits.set(field("created_date"), Value::Date(day(1900, 1, 1)));
         assert!(excel_limits(std::slice::from_ref(&fits)).is_empty());
@@ -834,7 +834,7 @@ mod tests {
         bad.id = Some(7);
         bad.set(
             field("description"),
-            Value::Text("é".repeat(MAX_CELL_CHARS + 1)),
+            Value::Text("é".repeat(MAX_CELL_CHARS + 1).into()),
         );
         bad.set(field("created_date"), Value::Date(day(1899, 12, 31)));
         bad.set(field("end_date"), Value::Date(day(202, 3, 5)));
