@@ -7,18 +7,14 @@
 //! those misses were most of the duplicate check's time. Pure: no I/O.
 
 /// One entry: the hash in two halves (a `u64` would pad the entry to 16 bytes) and the row plus
-/// one, so that 0 marks an empty slot.
-#[derive(Debug, Clone, Copy, Default)]
-struct Entry {
-    hi: u32,
-    lo: u32,
-    row: u32,
-}
+/// one, so that 0 marks an empty slot. Plain integers, so a new table is zeroed memory the
+/// system hands over untouched, its pages faulted in as probes reach them, not written up front.
+type Entry = [u32; 3];
 
-impl Entry {
-    fn holds(&self, h: u64) -> bool {
-        self.hi == (h >> 32) as u32 && self.lo == h as u32
-    }
+const EMPTY: Entry = [0; 3];
+
+fn holds(e: &Entry, h: u64) -> bool {
+    e[0] == (h >> 32) as u32 && e[1] == h as u32
 }
 
 /// Hashes (or ids) and the first row that used each.
@@ -26,8 +22,6 @@ impl Entry {
 pub struct FirstRows {
     entries: Vec<Entry>,
     len: usize,
-    /// `64 - log2(entries.len())`: an index is the top bits of the mixed hash.
-    shift: u32,
 }
 
 /// The fewest slots a table starts with.
@@ -42,11 +36,9 @@ impl Default for FirstRows {
 impl FirstRows {
     /// Room for `n` entries before the table grows.
     pub fn with_capacity(n: usize) -> FirstRows {
-        let slots = slots_for(n);
         FirstRows {
-            entries: vec![Entry::default(); slots],
+            entries: vec![EMPTY; slots_for(n)],
             len: 0,
-            shift: 64 - slots.trailing_zeros(),
         }
     }
 
@@ -60,22 +52,17 @@ impl FirstRows {
     /// The row that first used `h`; if none did, `row` becomes that row and `None` is returned.
     pub fn first_or_insert(&mut self, h: u64, row: u32) -> Option<u32> {
         let mut i = self.home(h);
-        let mask = self.entries.len() - 1;
         loop {
             let e = self.entries[i];
-            if e.row == 0 {
+            if e[2] == 0 {
                 break;
             }
-            if e.holds(h) {
-                return Some(e.row - 1);
+            if holds(&e, h) {
+                return Some(e[2] - 1);
             }
-            i = (i + 1) & mask;
+            i = self.next(i);
         }
-        self.entries[i] = Entry {
-            hi: (h >> 32) as u32,
-            lo: h as u32,
-            row: row.saturating_add(1),
-        };
+        self.entries[i] = [(h >> 32) as u32, h as u32, row.saturating_add(1)];
         self.len += 1;
         // Grow at three quarters full: linear probing stays short below that.
         if self.len * 4 > self.entries.len() * 3 {
@@ -90,32 +77,41 @@ impl FirstRows {
         prefetch_slot(&self.entries[self.home(h)..]);
     }
 
-    /// The slot where a probe for `h` starts: the top bits of `h` times a large odd constant
-    /// (Fibonacci hashing), so that ids, which are not hashed first, spread too.
+    /// The slot where a probe for `h` starts. The hash is mixed first (times a large odd
+    /// constant), so that ids, which are not hashed, spread too; its top bits then pick a slot
+    /// in proportion (a multiply and a shift, no division), so the table need not be a power
+    /// of two long and takes no more memory than its load calls for.
     fn home(&self, h: u64) -> usize {
-        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+        let mixed = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(mixed) * self.entries.len() as u128) >> 64) as usize
+    }
+
+    /// The slot after `i`, wrapping at the end.
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.entries.len() {
+            0
+        } else {
+            i + 1
+        }
     }
 
     fn rehash(&mut self, slots: usize) {
-        let old = std::mem::replace(&mut self.entries, vec![Entry::default(); slots]);
-        self.shift = 64 - slots.trailing_zeros();
-        let mask = slots - 1;
-        for e in old.into_iter().filter(|e| e.row != 0) {
-            let h = (u64::from(e.hi) << 32) | u64::from(e.lo);
+        let old = std::mem::replace(&mut self.entries, vec![EMPTY; slots]);
+        for e in old.into_iter().filter(|e| e[2] != 0) {
+            let h = (u64::from(e[0]) << 32) | u64::from(e[1]);
             let mut i = self.home(h);
-            while self.entries[i].row != 0 {
-                i = (i + 1) & mask;
+            while self.entries[i][2] != 0 {
+                i = self.next(i);
             }
             self.entries[i] = e;
         }
     }
 }
 
-/// Slots (a power of two) that hold `n` entries under three quarters full.
+/// Slots that hold `n` entries at about two thirds full, under the three quarters that grows
+/// the table.
 fn slots_for(n: usize) -> usize {
-    (n.saturating_mul(4) / 3 + 1)
-        .next_power_of_two()
-        .max(MIN_SLOTS)
+    (n.saturating_mul(3) / 2 + 1).max(MIN_SLOTS)
 }
 
 /// A prefetch hint for the first entry of `at`. The one `unsafe` of the duplicate check: the
@@ -195,7 +191,7 @@ mod tests {
         let mut t = FirstRows::default();
         t.reserve(1_000_000);
         let slots = t.entries.len();
-        assert_eq!(slots, 1 << 21);
+        assert_eq!(slots, 1_500_001, "a million entries at two thirds full");
         for h in 0..1_000_000u64 {
             t.first_or_insert(h.wrapping_mul(0x9E37_79B9_7F4A_7C15), 1);
         }
