@@ -338,6 +338,13 @@ fn validate_never_replaces_the_results_that_hold_the_ids() {
         show(&o)
     );
     assert_eq!(kayse_ids(&results), ids);
+    // The refused validation's own workbook, finished before it was refused, is gone too.
+    let partial: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(partial.is_empty(), "{partial:?}");
 }
 
 /// `--json` prints one object on every exit, with a reason from the fixed set and the next

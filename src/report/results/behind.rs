@@ -97,11 +97,22 @@ impl WriteBehind {
     }
 
     /// [`WriteBehind::finish`], with `tables` written beside the rows.
-    pub fn finish_with(mut self, summary: &Summary, tables: &[Table]) -> Result<(), ResultsError> {
+    pub fn finish_with(self, summary: &Summary, tables: &[Table]) -> Result<(), ResultsError> {
+        self.finish_checked(summary, tables, || Ok::<(), ResultsError>(()))?
+    }
+
+    /// [`WriteBehind::finish_with`], asking `may_replace` before anything is replaced, as
+    /// [`ResultsWriter::finish_checked`] does.
+    pub fn finish_checked<E>(
+        mut self,
+        summary: &Summary,
+        tables: &[Table],
+        may_replace: impl FnOnce() -> Result<(), E>,
+    ) -> Result<Result<(), E>, ResultsError> {
         if !self.batch.is_empty() {
             self.flush()?;
         }
-        self.join()?.finish_with(summary, tables)
+        self.join()?.finish_checked(summary, tables, may_replace)
     }
 }
 

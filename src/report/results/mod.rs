@@ -235,33 +235,64 @@ impl ResultsWriter {
     }
 
     /// [`ResultsWriter::finish`], with `tables` written beside the rows (see [`Table`]).
-    pub fn finish_with(mut self, summary: &Summary, tables: &[Table]) -> Result<(), ResultsError> {
+    pub fn finish_with(self, summary: &Summary, tables: &[Table]) -> Result<(), ResultsError> {
+        self.finish_checked(summary, tables, || Ok::<(), ResultsError>(()))?
+    }
+
+    /// [`ResultsWriter::finish_with`], asking `may_replace` once every new file is complete and
+    /// before any replaces an earlier one. Its refusal (the inner error) removes the new files
+    /// and leaves every earlier one as it was. Asked this late, it can take its time beside the
+    /// finishing (an XLSX results file is zipped only now, on this thread).
+    pub fn finish_checked<E>(
+        mut self,
+        summary: &Summary,
+        tables: &[Table],
+        may_replace: impl FnOnce() -> Result<(), E>,
+    ) -> Result<Result<(), E>, ResultsError> {
         let shown = self.target.display().to_string();
+        // Each table of a CSV results file is a CSV file of its own beside it.
+        let mut beside: Vec<(PathBuf, PathBuf)> = Vec::new();
         let written = match self.inner.take() {
             Some(Inner::Xlsx(x)) => x.finish(&self.temp, summary, tables),
             Some(Inner::Csv(c)) => c.finish().and_then(|()| {
                 for t in tables {
                     let path = table_csv_path(&self.target, &t.name);
                     let temp = temp_path(&path);
-                    if let Err(e) = csv::write_table(&temp, t) {
-                        let _ = std::fs::remove_file(&temp);
-                        return Err(e);
-                    }
-                    replace(&temp, &path).map_err(|e| e.to_string())?;
+                    beside.push((temp.clone(), path));
+                    csv::write_table(&temp, t)?;
                 }
                 Ok(())
             }),
             None => Ok(()),
         };
+        let remove_new = |temp: &Path, beside: &[(PathBuf, PathBuf)]| {
+            let _ = std::fs::remove_file(temp);
+            for (t, _) in beside {
+                let _ = std::fs::remove_file(t);
+            }
+        };
         if let Err(message) = written {
-            let _ = std::fs::remove_file(&self.temp);
+            remove_new(&self.temp, &beside);
             return Err(ResultsError::Write {
                 path: shown,
                 message,
             });
         }
+        if let Err(e) = may_replace() {
+            remove_new(&self.temp, &beside);
+            return Ok(Err(e));
+        }
+        for (temp, path) in &beside {
+            if let Err(e) = replace(temp, path) {
+                remove_new(&self.temp, &beside);
+                return Err(ResultsError::Write {
+                    path: shown,
+                    message: e.to_string(),
+                });
+            }
+        }
         // On failure the finished temporary file stays: the error message points at it.
-        replace(&self.temp, &self.target)
+        replace(&self.temp, &self.target).map(Ok)
     }
 }
 

@@ -724,3 +724,53 @@ fn hidden_input_columns_stay_hidden_or_are_left_out() {
         "the hidden notes column is not in the file"
     );
 }
+
+/// `finish_checked` asks before anything is replaced: refused, every earlier file (the results
+/// and, beside CSV results, each table's file) is as it was and no new file is left; allowed,
+/// all are replaced. For both formats.
+#[test]
+fn a_refused_finish_replaces_nothing_and_leaves_nothing() {
+    let table = Table {
+        name: "Clients".into(),
+        headers: vec!["name".into()],
+        rows: vec![vec![Cell::Text("new".into())]],
+    };
+    for (name, refuse) in [
+        ("r.csv", true),
+        ("r.csv", false),
+        ("r.xlsx", true),
+        ("r.xlsx", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        let beside = table_csv_path(&path, "Clients");
+        std::fs::write(&path, b"old results").unwrap();
+        std::fs::write(&beside, b"old table").unwrap();
+        let mut w = ResultsWriter::create(&path, &headers(), &["a".into()]).unwrap();
+        w.write(&rows()[0]).unwrap();
+        let asked = std::cell::Cell::new(false);
+        let outcome = w
+            .finish_checked(&summary(), std::slice::from_ref(&table), || {
+                asked.set(true);
+                if refuse { Err("refused") } else { Ok(()) }
+            })
+            .unwrap();
+        assert!(asked.get(), "{name}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{name}: {:?}",
+            leftovers(dir.path())
+        );
+        let old = std::fs::read(&path).unwrap() == b"old results";
+        let csv_table_old = std::fs::read(&beside).unwrap() == b"old table";
+        if refuse {
+            assert_eq!(outcome, Err("refused"), "{name}");
+            assert!(old && csv_table_old, "{name}: an earlier file was replaced");
+        } else {
+            assert_eq!(outcome, Ok(()), "{name}");
+            assert!(!old, "{name}: the results were not replaced");
+            // An XLSX results file holds its tables as sheets: the CSV beside it is not its own.
+            assert_eq!(csv_table_old, name.ends_with(".xlsx"), "{name}");
+        }
+    }
+}
