@@ -140,6 +140,17 @@ pub fn decide(
     by: Match,
     blanks: Blanks,
 ) -> Result<(Vec<Item>, Vec<RowRecord>), Fatal> {
+    ledger.reading(|| decide_each(ledger, items, leave, by, blanks))
+}
+
+/// [`decide`], inside its read of the ledger.
+fn decide_each(
+    ledger: &Ledger,
+    items: Vec<Item>,
+    leave: &BTreeSet<usize>,
+    by: Match,
+    blanks: Blanks,
+) -> Result<(Vec<Item>, Vec<RowRecord>), Fatal> {
     let mut send = Vec::with_capacity(items.len());
     let mut settled = Vec::new();
     for (row, mut rec) in items {

@@ -25,6 +25,11 @@ pub(super) const FIND_SQL: &str =
      FROM record_keys k CROSS JOIN records r ON r.entity = k.entity AND r.kayse_id = k.kayse_id
      WHERE k.entity = ?1 AND k.key = ?2 AND k.value = ?3 ORDER BY k.kayse_id";
 
+/// The creates in doubt that sent a key.
+pub(super) const IN_DOUBT_SQL: &str =
+    "SELECT unknown_id FROM unknown_keys WHERE entity = ?1 AND key = ?2 AND value = ?3
+     ORDER BY unknown_id";
+
 const KNOWN_COLUMNS: &str = "entity, kayse_id, status, sent_state, sent_at, seen_state, seen_at, \
                              run_id, source_file, source_row";
 
@@ -176,10 +181,7 @@ impl Ledger {
             .map_err(self.sql())?;
         let ids: Vec<i64> = self
             .conn
-            .prepare_cached(
-                "SELECT unknown_id FROM unknown_keys WHERE entity = ?1 AND key = ?2 AND value = ?3
-                 ORDER BY unknown_id",
-            )
+            .prepare_cached(IN_DOUBT_SQL)
             .and_then(|mut s| {
                 s.query_map(params![entity, key.rule, key.value], |r| r.get(0))?
                     .collect()

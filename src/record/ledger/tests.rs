@@ -1425,3 +1425,36 @@ fn a_reader_streams_a_consistent_view_while_a_writer_commits() {
     assert_eq!(n, 300);
     assert_eq!(f.ledger.count("cases").unwrap(), 301);
 }
+
+/// The ledger's look-ups run once per row of an import: each is compiled once and reused, not
+/// compiled again whenever it runs with new values (the query planner's stability guarantee,
+/// set at open).
+#[test]
+fn hot_statements_are_prepared_once() {
+    let mut f = Fixture::new();
+    for round in 0..2u64 {
+        let items: Vec<(Id, Value)> = (1..=20).map(|n| (n, case(n + 100 * round))).collect();
+        send(&mut f.ledger, None, &items);
+        for n in 1..=20 {
+            f.ledger.find("cases", &cn(n + 100 * round)).unwrap();
+            f.ledger.get("cases", n).unwrap();
+        }
+    }
+    for sql in [
+        query::FIND_SQL,
+        write::CLAIM_SQL,
+        write::KEYS_OF_SQL,
+        query::IN_DOUBT_SQL,
+    ] {
+        let s = f.ledger.conn.prepare_cached(sql).unwrap();
+        assert!(
+            s.get_status(rusqlite::StatementStatus::Run) > 1,
+            "{sql}: not run"
+        );
+        assert_eq!(
+            s.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "{sql}: compiled again"
+        );
+    }
+}

@@ -17,6 +17,10 @@ pub(super) const CLAIM_SQL: &str = "SELECT k.kayse_id, r.status FROM record_keys
      WHERE k.entity = ?1 AND k.key = ?2 AND k.value = ?3 AND k.kayse_id != ?4
      ORDER BY k.kayse_id";
 
+/// A record's keys, by rule name.
+pub(super) const KEYS_OF_SQL: &str =
+    "SELECT key, value FROM record_keys WHERE entity = ?1 AND kayse_id = ?2 ORDER BY key";
+
 /// A create or update that Kayse answered.
 #[derive(Debug, Clone, Copy)]
 pub struct Written<'a> {
@@ -408,9 +412,7 @@ impl Batch<'_> {
 
     fn keys_of(&self, entity: &str, id: Id) -> Result<Vec<(String, String)>, LedgerError> {
         self.tx
-            .prepare_cached(
-                "SELECT key, value FROM record_keys WHERE entity = ?1 AND kayse_id = ?2 ORDER BY key",
-            )
+            .prepare_cached(KEYS_OF_SQL)
             .and_then(|mut s| {
                 s.query_map(params![entity, sql_id(id)], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect()
