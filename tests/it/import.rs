@@ -686,6 +686,8 @@ fn network_down_past_the_retries_stops_resumably() {
         .current_dir(dir.path())
         .env("KAYSE_API_KEY", KEY)
         .env("KAYSE_BASE_URL", "http://127.0.0.1:1")
+        // The ledger stays in the test's folder, not the user's data folder.
+        .env("KAYSE_LEDGER", dir.path().join("kayse.ledger.sqlite"))
         .env("KAYSE_BULK_RETRY_BASE_MS", "5")
         .args(["import", input.to_str().unwrap(), "--results", "out.csv"])
         .args(["--outage-wait", "1s"])
