@@ -6,7 +6,7 @@
 //! I/O, no reading of the mapping's internals.
 //!
 //! Memory stays small on million-row files: duplicate detection keeps a 64-bit hash of each key
-//! and a 32-bit row number (about 25 MB per million keys, in `first_rows`), not the keys
+//! and a 32-bit row number (about 18 MB per million keys, in `first_rows`), not the keys
 //! themselves. Two different keys sharing a hash is a 1-in-10^7 event on a million rows; it would
 //! report a false duplicate, never miss a real one. The value tallies stop growing after `MAX_DISTINCT` values.
 

@@ -185,8 +185,6 @@ impl Sheet {
     }
 }
 
-/// A header matcher for a sheet whose columns are known by name (ids, messages): a cell counts
-/// when it is one of `names`, ignoring case and surrounding spaces, as the columns are found.
 /// About how many rows a text file holds, from its size and the length of its first rows; 0 for
 /// a workbook (its size says little) or a file shorter than the look-ahead. A guess, only for
 /// sizing the duplicate check once rather than growing it as rows come, which on a million-row
@@ -206,10 +204,13 @@ fn rows_estimate(format: &str, file: &Path, sample: &[&RawRow]) -> usize {
         .sum();
     let per_row = (bytes / sample.len()).max(1);
     let size = std::fs::metadata(file).map_or(0, |m| m.len());
-    // A guess too high costs memory the rows never use: past a few million, grow as they come.
-    (usize::try_from(size).unwrap_or(usize::MAX) / per_row).min(1 << 22)
+    // A guess too high costs memory the rows never use (18 MB a key per million rows guessed):
+    // past two million, the tables grow as the rows come.
+    (usize::try_from(size).unwrap_or(usize::MAX) / per_row).min(1 << 21)
 }
 
+/// A header matcher for a sheet whose columns are known by name (ids, messages): a cell counts
+/// when it is one of `names`, ignoring case and surrounding spaces, as the columns are found.
 pub fn names_matcher<S: AsRef<str>>(names: &[S]) -> HeaderMatcher {
     let names: Vec<String> = names
         .iter()
@@ -648,6 +649,13 @@ mod tests {
             rows_estimate("csv", &dir.path().join("absent.csv"), &full),
             0
         );
+        // However large the file, the guess stops at two million rows (a sparse 16 GiB file).
+        let big = dir.path().join("big.csv");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(1 << 34)
+            .unwrap();
+        assert_eq!(rows_estimate("csv", &big, &full), 1 << 21);
     }
 
     fn table(headers: &[&str], rows: Vec<RawRow>) -> Table {
